@@ -1,0 +1,105 @@
+# imgpipe — every target bootstraps what it needs (virtualenvs from the committed lock files), idempotently.
+# ENV=local targets the embedded emulator; ENV=staging|prod target a real AWS account.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+CHECKOV_VENV ?= .venv-checkov
+ENV ?= local
+ARCH ?= arm64
+export ARCH
+
+PY := $(VENV)/bin/python
+ENVS := local staging prod
+VENV_STAMP := $(VENV)/.imgpipe-installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
+# scripts/ and the project's library (shared/imgpipe) import without an install step.
+export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
+
+.PHONY: help demo test test-fast up down status package lint fmt bench plan deploy destroy bootstrap-venv clean check-env
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ------------------------------------------------------------------------------------------- bootstrap
+
+$(VENV_STAMP): requirements/dev.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imgpipe needs Python 3.11+ (set PYTHON=python3.x)")'
+	@echo "==> bootstrapping $(VENV) from requirements/dev.lock (first run only)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	@touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.lock
+	@echo "==> bootstrapping $(CHECKOV_VENV) from requirements/checkov.lock (first run only)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
+	@touch $@
+
+bootstrap-venv: $(VENV_STAMP) $(CHECKOV_STAMP)
+
+check-env:
+	@case " $(ENVS) " in *" $(ENV) "*) ;; *) echo "error: unknown ENV=$(ENV): choose one of: $(ENVS)" >&2; exit 2;; esac
+
+# ------------------------------------------------------------------------------------------- the two commands
+
+demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
+	@$(PY) -m scripts.demo
+
+test: lint $(VENV_STAMP) ## lint, then every test: unit, terraform test suites, integration, e2e
+	@$(PY) -m pytest
+
+test-fast: $(VENV_STAMP) ## unit tests only (no emulator, no terraform)
+	@$(PY) -m pytest tests/unit
+
+# ------------------------------------------------------------------------------------------- local stack
+
+up: $(VENV_STAMP) ## start moto + Tansu, package, and apply terraform/envs/local to the emulator
+	@$(PY) -m scripts.stack up
+	@$(PY) -m scripts.package
+	@$(PY) -m scripts.tf deploy local
+
+down: $(VENV_STAMP) ## stop the emulator and broker we started, and forget the local state
+	@$(PY) -m scripts.stack down
+	@rm -f terraform/envs/local/terraform.tfstate terraform/envs/local/terraform.tfstate.backup terraform/envs/local/local.tfplan
+
+status: $(VENV_STAMP) ## show the emulator and broker: state, ports, pid, uptime
+	@$(PY) -m scripts.stack status || true
+
+# ------------------------------------------------------------------------------------------- build & deploy
+
+package: $(VENV_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
+	@$(PY) -m scripts.package
+
+plan: check-env $(VENV_STAMP) ## terraform plan for ENV=local|staging|prod, saved to a file
+	@$(PY) -m scripts.package
+	@$(PY) -m scripts.tf plan $(ENV)
+
+deploy: check-env $(VENV_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
+	@$(PY) -m scripts.package
+	@$(PY) -m scripts.tf deploy $(ENV)
+
+destroy: check-env $(VENV_STAMP) ## terraform destroy ENV
+	@$(PY) -m scripts.tf destroy $(ENV)
+
+# ------------------------------------------------------------------------------------------- quality
+
+lint: $(VENV_STAMP) $(CHECKOV_STAMP) ## ruff, mypy, terraform fmt/validate, checkov, tflint (where installed)
+	@$(PY) -m scripts.lint
+
+fmt: $(VENV_STAMP) ## format Python and Terraform in place
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix --quiet .
+	@terraform fmt -recursive terraform
+
+bench: $(VENV_STAMP) ## benchmarks, each compared in the same run with a reference implementation
+	@$(PY) -m scripts.bench
+
+clean: ## stop the local stack, remove build outputs and virtualenvs
+	@if [ -x $(PY) ]; then $(PY) -m scripts.stack down; fi
+	@rm -f terraform/envs/local/terraform.tfstate*
+	@rm -rf dist .build $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

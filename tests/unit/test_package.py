@@ -1,0 +1,151 @@
+"""The Lambda packager: contents, byte-for-byte determinism, rebuild-on-change, platform wheels, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scripts import package
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lambdas"
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine values: EM_AARCH64, EM_X86_64
+
+
+@pytest.fixture
+def functions(tmp_path: Path) -> Path:
+    target = tmp_path / "lambdas"
+    shutil.copytree(FIXTURES, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def deps_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deps-cache")
+
+
+def build(functions: Path, out: Path, cache: Path, arch: str = "arm64") -> dict[str, package.Built]:
+    return {b.function: b for b in package.build(functions, out, arch, cache_dir=cache)}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_zip_holds_handler_library_and_pinned_deps_but_no_boto3_or_bytecode(
+        functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    (functions / "hello" / "__pycache__").mkdir()
+    (functions / "hello" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
+    built = build(functions, tmp_path / "out", deps_cache)
+
+    hello = zipfile.ZipFile(built["hello"].zip_path).namelist()
+    assert "handler.py" in hello
+    assert "imgpipe/__init__.py" in hello
+    assert not [n for n in hello if n.endswith(".pyc") or "__pycache__" in n]
+
+    with_deps = zipfile.ZipFile(built["with_deps"].zip_path).namelist()
+    assert "wrapt/__init__.py" in with_deps
+    assert "requirements.txt" not in with_deps
+    assert not [n for n in with_deps if n.split("/")[0] in ("boto3", "botocore", "bin")]
+
+
+def test_rebuild_from_same_inputs_is_byte_identical(functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    first = build(functions, tmp_path / "a", deps_cache)
+    second = build(functions, tmp_path / "b", deps_cache)
+    for name in first:
+        assert sha(first[name].zip_path) == sha(second[name].zip_path), name
+        assert first[name].sha256_hex == second[name].sha256_hex
+    for info in zipfile.ZipFile(first["with_deps"].zip_path).infolist():
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.external_attr >> 16 == 0o100644
+    names = zipfile.ZipFile(first["with_deps"].zip_path).namelist()
+    assert names == sorted(names)
+
+
+def test_only_changed_functions_are_rebuilt(functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    out = tmp_path / "out"
+    first = build(functions, out, deps_cache)
+    assert all(b.rebuilt for b in first.values())
+    mtime = first["with_deps"].zip_path.stat().st_mtime_ns
+
+    again = build(functions, out, deps_cache)
+    assert not any(b.rebuilt for b in again.values())
+    assert first["with_deps"].zip_path.stat().st_mtime_ns == mtime
+
+    (functions / "hello" / "handler.py").write_text("def handler(event, context):\n    return 2\n")
+    changed = build(functions, out, deps_cache)
+    assert changed["hello"].rebuilt and not changed["with_deps"].rebuilt
+    assert changed["hello"].sha256_hex != first["hello"].sha256_hex
+
+
+def test_library_change_rebuilds_every_function(functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    library = tmp_path / "imgpipe"
+    library.mkdir()
+    (library / "__init__.py").write_text("")
+    out = tmp_path / "out"
+    package.build(functions, out, "arm64", library_dir=library, cache_dir=deps_cache)
+    (library / "retention.py").write_text("DAYS = 7\n")
+    rebuilt = package.build(functions, out, "arm64", library_dir=library, cache_dir=deps_cache)
+    assert all(b.rebuilt for b in rebuilt)
+    assert "imgpipe/retention.py" in zipfile.ZipFile(out / "hello.zip").namelist()
+
+
+@pytest.mark.parametrize("arch", ["arm64", "x86_64"])
+def test_compiled_dependencies_match_the_lambda_architecture(
+        arch: str, functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    built = build(functions, tmp_path / arch, deps_cache, arch)
+    with zipfile.ZipFile(built["with_deps"].zip_path) as archive:
+        shared_objects = [n for n in archive.namelist() if n.endswith(".so")]
+        assert shared_objects, "wrapt ships a compiled extension"
+        for name in shared_objects:
+            assert "cpython-312" in name
+            header = archive.read(name)[:20]
+            assert header[:4] == b"\x7fELF"
+            assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[arch], name
+
+
+def test_manifest_records_terraform_source_code_hash(functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    import base64
+    import json
+
+    out = tmp_path / "out"
+    build(functions, out, deps_cache)
+    manifest = json.loads((out / "manifest.json").read_text())
+    digest = hashlib.sha256((out / "hello.zip").read_bytes()).digest()
+    assert manifest["hello"]["source_code_hash"] == base64.b64encode(digest).decode()
+    assert manifest["hello"]["arch"] == "arm64"
+
+    shutil.rmtree(functions / "hello")
+    build(functions, out, deps_cache)
+    assert "hello" not in json.loads((out / "manifest.json").read_text())
+    assert not (out / "hello.zip").exists()
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("wrapt>=2", "not an exact pin"),
+    ("wrapt", "not an exact pin"),
+    ("wrapt==2.5.1", "does not match requirements/lambda.lock"),
+    ("left-pad==1.0", "not in requirements/lambda.lock"),
+    ("boto3==1.40.0", "provided by the Lambda runtime"),
+])
+def test_bad_requirements_are_refused_before_anything_is_written(
+        line: str, message: str, functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    (functions / "with_deps" / "requirements.txt").write_text(line + "\n")
+    out = tmp_path / "out"
+    with pytest.raises(package.PackageError, match=message):
+        build(functions, out, deps_cache)
+    assert not list(out.glob("*.zip"))
+
+
+def test_unknown_architecture_is_refused(functions: Path, tmp_path: Path) -> None:
+    with pytest.raises(package.PackageError, match="unknown architecture"):
+        package.build(functions, tmp_path, "sparc")
+
+
+def test_folders_without_handler_are_not_functions(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README.md").write_text("x")
+    assert package.discover(tmp_path) == []
