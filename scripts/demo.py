@@ -25,14 +25,19 @@ def describe(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
     ttl = ddb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
     gsis = ", ".join(g["IndexName"] for g in table.get("GlobalSecondaryIndexes", []))
     lines.append(f"table   {table['TableName']:<44} TTL on {ttl.get('AttributeName')}, GSIs: {gsis}")
-    attrs = sqs.get_queue_attributes(QueueUrl=str(outputs["raw_events_queue_url"]),
-                                     AttributeNames=["MessageRetentionPeriod", "KmsMasterKeyId"])["Attributes"]
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=str(outputs["raw_events_queue_url"]),
+        AttributeNames=["MessageRetentionPeriod", "KmsMasterKeyId"],
+    )["Attributes"]
     retention_days = int(attrs["MessageRetentionPeriod"]) / 86400
     queue_name = str(outputs["raw_events_queue_url"]).rsplit("/", 1)[-1]
     lines.append(f"queue   {queue_name:<44} KMS, messages kept {retention_days:g} days")
     lines.append(f"kms     {outputs['kms_alias_name']!s:<44} {outputs['kms_key_arn']}")
-    lines.append(f"broker  {cfg.kafka_bootstrap:<44} Kafka protocol (Tansu)" if not cfg.external_kafka_bootstrap
-                 else f"broker  {cfg.kafka_bootstrap:<44} external Kafka")
+    lines.append(
+        f"broker  {cfg.kafka_bootstrap:<44} Kafka protocol (Tansu)"
+        if not cfg.external_kafka_bootstrap
+        else f"broker  {cfg.kafka_bootstrap:<44} external Kafka"
+    )
     return lines
 
 

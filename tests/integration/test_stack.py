@@ -85,8 +85,9 @@ def test_down_leaves_processes_it_did_not_start_alone(tmp_path: Path) -> None:
 
 
 def test_external_endpoints_skip_the_embedded_services(tmp_path: Path) -> None:
-    cfg = stack.StackConfig(run_dir=tmp_path, external_aws_endpoint="http://127.0.0.1:1",
-                            external_kafka_bootstrap="127.0.0.1:2")
+    cfg = stack.StackConfig(
+        run_dir=tmp_path, external_aws_endpoint="http://127.0.0.1:1", external_kafka_bootstrap="127.0.0.1:2"
+    )
     messages: list[str] = []
     stack.up(cfg, log=messages.append)
     assert not list(tmp_path.glob("*.json"))

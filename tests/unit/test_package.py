@@ -36,7 +36,8 @@ def sha(path: Path) -> str:
 
 
 def test_zip_holds_handler_library_and_pinned_deps_but_no_boto3_or_bytecode(
-        functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    functions: Path, tmp_path: Path, deps_cache: Path
+) -> None:
     (functions / "hello" / "__pycache__").mkdir()
     (functions / "hello" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
     built = build(functions, tmp_path / "out", deps_cache)
@@ -95,7 +96,8 @@ def test_library_change_rebuilds_every_function(functions: Path, tmp_path: Path,
 
 @pytest.mark.parametrize("arch", ["arm64", "x86_64"])
 def test_compiled_dependencies_match_the_lambda_architecture(
-        arch: str, functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    arch: str, functions: Path, tmp_path: Path, deps_cache: Path
+) -> None:
     built = build(functions, tmp_path / arch, deps_cache, arch)
     with zipfile.ZipFile(built["with_deps"].zip_path) as archive:
         shared_objects = [n for n in archive.namelist() if n.endswith(".so")]
@@ -124,15 +126,19 @@ def test_manifest_records_terraform_source_code_hash(functions: Path, tmp_path: 
     assert not (out / "hello.zip").exists()
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("wrapt>=2", "not an exact pin"),
-    ("wrapt", "not an exact pin"),
-    ("wrapt==2.5.1", "does not match requirements/lambda.lock"),
-    ("left-pad==1.0", "not in requirements/lambda.lock"),
-    ("boto3==1.40.0", "provided by the Lambda runtime"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("wrapt>=2", "not an exact pin"),
+        ("wrapt", "not an exact pin"),
+        ("wrapt==2.5.1", "does not match requirements/lambda.lock"),
+        ("left-pad==1.0", "not in requirements/lambda.lock"),
+        ("boto3==1.40.0", "provided by the Lambda runtime"),
+    ],
+)
 def test_bad_requirements_are_refused_before_anything_is_written(
-        line: str, message: str, functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    line: str, message: str, functions: Path, tmp_path: Path, deps_cache: Path
+) -> None:
     (functions / "with_deps" / "requirements.txt").write_text(line + "\n")
     out = tmp_path / "out"
     with pytest.raises(package.PackageError, match=message):

@@ -37,13 +37,14 @@ def test_mirror_for_another_platform_is_not_used(tmp_path: Path) -> None:
 def test_explicit_setting_wins_over_candidates(tmp_path: Path) -> None:
     auto = make_mirror(tmp_path / "auto")
     explicit = make_mirror(tmp_path / "explicit")
-    found = tf.find_provider_mirror({"IMGPIPE_TF_PLUGIN_DIR": str(explicit)}, candidates=(str(auto),),
-                                    tf_platform=PLATFORM)
+    found = tf.find_provider_mirror(
+        {"IMGPIPE_TF_PLUGIN_DIR": str(explicit)}, candidates=(str(auto),), tf_platform=PLATFORM
+    )
     assert found == explicit
 
 
 def test_explicit_setting_without_provider_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(tf.TfError, match="holds no registry.terraform.io/hashicorp/aws"):
+    with pytest.raises(tf.TfError, match=r"holds no registry\.terraform\.io/hashicorp/aws"):
         tf.find_provider_mirror({"IMGPIPE_TF_PLUGIN_DIR": str(tmp_path)}, candidates=(), tf_platform=PLATFORM)
 
 

@@ -1,0 +1,124 @@
+"""The README's workflow, through make, in a copy of the checkout: `make up` (twice), `make demo`,
+`make status` after a crash, recovery, `make down`, and a clear error for an unknown ENV."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tracked and new (not ignored) files, as a fresh clone would have them plus uncommitted work."""
+    target = tmp_path_factory.mktemp("checkout") / "imgpipe"
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def make(checkout: Path, *args: str, moto_port: int, kafka_port: int) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env.update(IMGPIPE_MOTO_PORT=str(moto_port), IMGPIPE_KAFKA_PORT=str(kafka_port))
+    # Reuse this test run's virtualenv instead of bootstrapping another one in the copy.
+    return subprocess.run(
+        ["make", f"VENV={sys.prefix}", *args],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def pid_of(checkout: Path, service: str) -> int:
+    return int(json.loads((checkout / ".run" / f"{service}.json").read_text())["pid"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
+    ports = {"moto_port": free_port(), "kafka_port": free_port()}
+    try:
+        first = make(checkout, "up", **ports)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "ENV=local deployed" in first.stdout
+
+        started = time.monotonic()
+        second = make(checkout, "up", **ports)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "already running" in second.stdout
+        assert "up to date: nothing to apply" in second.stdout
+        print(f"second `make up` (no-op) took {time.monotonic() - started:.1f}s")
+
+        demo = make(checkout, "demo", **ports)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "imgpipe-local-raw" in demo.stdout and "objects expire after 7 days" in demo.stdout
+        assert "TTL on expires_at" in demo.stdout
+
+        moto_pid = pid_of(checkout, "moto")
+        os.kill(moto_pid, signal.SIGKILL)
+        deadline = time.time() + 5
+        while alive(moto_pid) and time.time() < deadline:
+            time.sleep(0.05)
+        status = make(checkout, "status", **ports)
+        assert "moto   dead" in status.stdout, status.stdout
+        assert "tansu  running" in status.stdout, status.stdout
+
+        recovered = make(checkout, "up", **ports)
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+        assert "ENV=local deployed" in recovered.stdout  # the fresh emulator got everything back
+        assert "moto   running" in make(checkout, "status", **ports).stdout
+    finally:
+        pids = [pid_of(checkout, s) for s in ("moto", "tansu") if (checkout / ".run" / f"{s}.json").exists()]
+        down = make(checkout, "down", **ports)
+    assert down.returncode == 0, down.stdout + down.stderr
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids)
+    assert not (checkout / "terraform" / "envs" / "local" / "terraform.tfstate").exists()
+    assert "moto   stopped" in make(checkout, "status", **ports).stdout
+
+
+def test_unknown_env_is_a_clear_error(checkout: Path) -> None:
+    result = make(checkout, "plan", "ENV=qa", moto_port=free_port(), kafka_port=free_port())
+    assert result.returncode != 0
+    assert "unknown ENV=qa: choose one of: local staging prod" in result.stderr
+
+
+def test_plan_local_without_a_stack_says_what_to_do(checkout: Path) -> None:
+    result = make(checkout, "plan", "ENV=local", moto_port=free_port(), kafka_port=free_port())
+    assert result.returncode != 0
+    assert "run `make up`" in result.stderr
