@@ -17,6 +17,7 @@ from tests.conftest import REPO_ROOT, copy_terraform_tree
 
 pytestmark = pytest.mark.terraform
 MODULES = sorted(p.name for p in (REPO_ROOT / "terraform" / "modules").iterdir() if p.is_dir())
+SUITES = [f"modules/{m}" for m in MODULES] + [f"envs/{e}" for e in tf.ENVS]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +37,10 @@ def test_module_has_the_standard_files_and_a_test_suite(module: str) -> None:
     assert list((directory / "tests").glob("*.tftest.hcl")), f"{module} has no terraform test suite"
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_module_terraform_test_suite_passes(module: str, tree: Path) -> None:
-    directory = tree / "modules" / module
+@pytest.mark.parametrize("suite", SUITES)
+def test_terraform_test_suite_passes(suite: str, tree: Path) -> None:
+    directory = tree / suite
+    assert list(directory.glob("tests/*.tftest.hcl")), f"{suite} has no terraform test suite"
     tf.init(directory, backend=False)
     out = subprocess.run(
         [tf.terraform_bin(), f"-chdir={directory}", "test", "-no-color"], capture_output=True, text=True

@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.100, < 6.0"
+    }
+  }
+
+  # Local state in this directory (terraform.tfstate, git-ignored): the emulator is thrown away anyway.
+  backend "local" {}
+}

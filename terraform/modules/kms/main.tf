@@ -1,0 +1,121 @@
+# One customer-managed key per environment. Every store that holds image-derived data (S3 buckets, SQS
+# queues, DynamoDB table, log groups, secrets) is encrypted with it, so disabling or scheduling deletion
+# of this key is a kill switch for the environment's data.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  dns_suffix = data.aws_partition.current.dns_suffix
+
+  account_root = "arn:${local.partition}:iam::${local.account_id}:root"
+
+  # Services that may use the key on behalf of principals of this account.
+  via_services = distinct(concat(
+    ["s3", "dynamodb", "sqs", "logs", "secretsmanager"],
+    var.additional_via_services,
+  ))
+
+  key_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Administration is delegated to IAM in this account (the AWS default key policy statement). Without it
+        # the key could become unmanageable. Data-plane use is restricted by the statements below and by IAM.
+        Sid       = "EnableAccountRootAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # Principals of this account, through the listed services only.
+        Sid       = "AllowUseThroughAccountServices"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action = [
+          "kms:Encrypt",
+          "kms:Decrypt",
+          "kms:ReEncrypt*",
+          "kms:GenerateDataKey*",
+          "kms:DescribeKey",
+        ]
+        Resource = "*"
+        Condition = {
+          StringEquals = {
+            "kms:CallerAccount" = local.account_id
+            "kms:ViaService"    = [for s in local.via_services : "${s}.${local.region}.${local.dns_suffix}"]
+          }
+        }
+      },
+      {
+        # DynamoDB (and other services) create grants for the resources they encrypt.
+        Sid       = "AllowGrantsForAwsResourcesThroughAccountServices"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = {
+            "kms:CallerAccount" = local.account_id
+            "kms:ViaService"    = [for s in local.via_services : "${s}.${local.region}.${local.dns_suffix}"]
+          }
+          Bool = { "kms:GrantIsForAWSResource" = "true" }
+        }
+      },
+      {
+        # S3 event notifications are sent by the S3 service principal itself (not via a caller), so delivering
+        # to a queue encrypted with this key needs a service-principal grant. Limited to buckets of this account.
+        Sid       = "AllowS3EventNotificationsToEncryptedQueues"
+        Effect    = "Allow"
+        Principal = { Service = "s3.${local.dns_suffix}" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+      {
+        # CloudWatch Logs encrypts log groups with the key; only for log groups of this account and region.
+        Sid       = "AllowCloudWatchLogsForAccountLogGroups"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.${local.dns_suffix}" }
+        Action = [
+          "kms:Encrypt*",
+          "kms:Decrypt*",
+          "kms:ReEncrypt*",
+          "kms:GenerateDataKey*",
+          "kms:Describe*",
+        ]
+        Resource = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+    ]
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description              = "${var.name_prefix}: encrypts image data, metadata, queues, logs and secrets"
+  key_usage                = "ENCRYPT_DECRYPT"
+  customer_master_key_spec = "SYMMETRIC_DEFAULT"
+  enable_key_rotation      = true
+  deletion_window_in_days  = var.deletion_window_in_days
+  is_enabled               = true
+  multi_region             = false
+  policy                   = jsonencode(local.key_policy)
+
+  tags = merge(var.tags, { Name = var.name_prefix })
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.this.key_id
+}

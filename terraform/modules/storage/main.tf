@@ -1,0 +1,316 @@
+# Raw and processed image buckets plus the raw-events queue (S3 ObjectCreated -> SQS -> image processor).
+# Every store here holds image-derived data, so all of them expire within var.retention_days and all of
+# them are encrypted with the environment's customer-managed KMS key.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  suffix     = coalesce(var.bucket_name_suffix, local.account_id)
+
+  buckets = {
+    raw       = "${var.name_prefix}-raw-${local.suffix}"
+    processed = "${var.name_prefix}-processed-${local.suffix}"
+  }
+  # Built from the names (not from resource attributes) so policies are known at plan time.
+  bucket_arns = { for k, name in local.buckets : k => "arn:${local.partition}:s3:::${name}" }
+
+  retention_seconds = var.retention_days * 86400
+
+  queue_name     = "${var.name_prefix}-raw-events"
+  dlq_name       = "${var.name_prefix}-raw-events-dlq"
+  queue_arn      = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
+  dlq_arn        = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  raw_bucket_arn = local.bucket_arns["raw"]
+
+  bucket_policies = {
+    for k, arn in local.bucket_arns : k => {
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid       = "DenyInsecureTransport"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:*"
+          Resource  = [arn, "${arn}/*"]
+          Condition = { Bool = { "aws:SecureTransport" = "false" } }
+        },
+        {
+          Sid       = "DenyOutdatedTls"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:*"
+          Resource  = [arn, "${arn}/*"]
+          Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
+        },
+        {
+          # A request that asks for any encryption other than SSE-KMS (e.g. AES256) is refused. Requests without
+          # encryption headers are accepted: the bucket default (SSE-KMS with the CMK) applies to them.
+          Sid       = "DenyNonKmsEncryption"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:PutObject"
+          Resource  = "${arn}/*"
+          Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption" = "aws:kms" } }
+        },
+        {
+          # A request that names a KMS key must name this environment's key (by ARN).
+          Sid       = "DenyOtherKmsKey"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:PutObject"
+          Resource  = "${arn}/*"
+          Condition = { StringNotEqualsIfExists = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = var.kms_key_arn } }
+        },
+        {
+          # "aws:kms" without a key id would make S3 use the AWS managed aws/s3 key instead of the CMK.
+          Sid       = "DenyKmsWithoutKeyId"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "s3:PutObject"
+          Resource  = "${arn}/*"
+          Condition = {
+            StringEquals = { "s3:x-amz-server-side-encryption" = "aws:kms" }
+            Null         = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "true" }
+          }
+        },
+      ]
+    }
+  }
+
+  # Both queues refuse plain-HTTP access (SQS endpoints accept both); harmless on emulators, which do not
+  # evaluate SQS resource policies.
+  queue_deny_insecure_transport = {
+    for k, arn in { raw_events = local.queue_arn, dlq = local.dlq_arn } : k => {
+      Sid                      = "DenyInsecureTransport"
+      Effect                   = "Deny"
+      Principal                = "*"
+      Action                   = "sqs:*"
+      Resource                 = arn
+      Condition                = { Bool = { "aws:SecureTransport" = "false" } }
+    }
+  }
+
+  queue_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      local.queue_deny_insecure_transport["raw_events"],
+      {
+        Sid       = "AllowRawBucketNotifications"
+        Effect    = "Allow"
+        Principal = { Service = "s3.${data.aws_partition.current.dns_suffix}" }
+        Action    = "sqs:SendMessage"
+        Resource  = local.queue_arn
+        Condition = {
+          ArnEquals    = { "aws:SourceArn" = local.raw_bucket_arn }
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+    ]
+  }
+}
+
+################################################################################
+# Buckets
+################################################################################
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.buckets
+
+  #checkov:skip=CKV_AWS_144:Cross-region replication would copy image data to a second region beyond the 7-day retention controls; durability comes from versioning and re-upload.
+  #checkov:skip=CKV_AWS_18:Server access logs would hold object keys outside the retention window; CloudTrail S3 data events arrive with the security module.
+  #checkov:skip=CKV2_AWS_62:Only the raw bucket has a consumer for events (raw-events queue, below); the processed bucket has none by design.
+  bucket        = each.value
+  force_destroy = var.force_destroy
+
+  tags = merge(var.tags, { Name = each.value, DataClass = "image-${each.key}" })
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.bucket
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.bucket
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.bucket
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.bucket
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.bucket
+
+  # Rules need versioning to be configured first (noncurrent-version actions).
+  depends_on = [aws_s3_bucket_versioning.this]
+
+  rule {
+    id     = "expire-after-retention"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  # A separate rule: S3 does not accept expired_object_delete_marker together with days in one expiration.
+  rule {
+    id     = "remove-expired-delete-markers"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      expired_object_delete_marker = true
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = var.enforce_bucket_policy ? aws_s3_bucket.this : {}
+
+  bucket = each.value.bucket
+  policy = jsonencode(local.bucket_policies[each.key])
+
+  # A bucket policy and the public access block are both bucket-level writes; S3 rejects concurrent ones.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+################################################################################
+# Raw-events queue (S3 ObjectCreated -> SQS) and its dead-letter queue
+################################################################################
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = local.dlq_name
+  message_retention_seconds         = local.retention_seconds
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_data_key_reuse_period_seconds
+
+  tags = merge(var.tags, { Name = local.dlq_name })
+}
+
+resource "aws_sqs_queue" "raw_events" {
+  name                              = local.queue_name
+  message_retention_seconds         = local.retention_seconds
+  visibility_timeout_seconds        = var.queue_visibility_timeout_seconds
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_data_key_reuse_period_seconds
+
+  # The redrive policy is owned by aws_sqs_queue_redrive_policy below, not set inline, and this resource
+  # ignores the attribute. Why: moto re-serialises RedrivePolicy JSON (spaces after separators), so the queue
+  # resource reads it back as a "whitespace change"; applying that no-op diff issues SetQueueAttributes, which
+  # in moto also resets the queue's Policy and silently breaks S3 -> SQS delivery. Ignoring redrive_policy on
+  # the queue (and only there) hides no drift: the stand-alone resource still reads, diffs and repairs the
+  # redrive policy on AWS and on emulators alike. Inline redrive_policy + ignore_changes would hide drift.
+  lifecycle {
+    ignore_changes = [redrive_policy]
+  }
+
+  tags = merge(var.tags, { Name = local.queue_name })
+}
+
+resource "aws_sqs_queue_redrive_policy" "raw_events" {
+  queue_url = aws_sqs_queue.raw_events.id
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+}
+
+# Only the raw-events queue may use the DLQ as its dead-letter target.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  count = var.dlq_redrive_allow_policy_enabled ? 1 : 0
+
+  queue_url = aws_sqs_queue.dlq.id
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.raw_events.arn]
+  })
+}
+
+resource "aws_sqs_queue_policy" "raw_events" {
+  queue_url = aws_sqs_queue.raw_events.id
+  policy    = jsonencode(local.queue_policy)
+
+  # Write the queue policy after the redrive policy: some emulators (moto) reset Policy on every
+  # SetQueueAttributes call that does not carry it, so the policy must be the last attribute written.
+  depends_on = [aws_sqs_queue_redrive_policy.raw_events]
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [local.queue_deny_insecure_transport["dlq"]]
+  })
+
+  # Last attribute written on the DLQ (see aws_sqs_queue_policy.raw_events).
+  depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
+}
+
+resource "aws_s3_bucket_notification" "raw" {
+  bucket = aws_s3_bucket.this["raw"].bucket
+
+  queue {
+    id            = "raw-object-created"
+    queue_arn     = aws_sqs_queue.raw_events.arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = var.raw_prefix
+  }
+
+  # S3 validates the destination when the configuration is written: the queue policy (and the key policy that
+  # lets s3.amazonaws.com use the CMK) must already allow delivery.
+  depends_on = [aws_sqs_queue_policy.raw_events]
+}

@@ -1,0 +1,80 @@
+output "raw_bucket_name" {
+  description = "Name of the raw image bucket."
+  value       = aws_s3_bucket.this["raw"].bucket
+}
+
+output "raw_bucket_arn" {
+  description = "ARN of the raw image bucket."
+  value       = aws_s3_bucket.this["raw"].arn
+}
+
+output "processed_bucket_name" {
+  description = "Name of the processed (renditions) bucket."
+  value       = aws_s3_bucket.this["processed"].bucket
+}
+
+output "processed_bucket_arn" {
+  description = "ARN of the processed (renditions) bucket."
+  value       = aws_s3_bucket.this["processed"].arn
+}
+
+output "raw_prefix" {
+  description = "Key prefix in the raw bucket that triggers raw-events notifications."
+  value       = var.raw_prefix
+}
+
+output "raw_events_queue_url" {
+  description = "URL of the raw-events queue (S3 ObjectCreated notifications)."
+  value       = aws_sqs_queue.raw_events.url
+}
+
+output "raw_events_queue_arn" {
+  description = "ARN of the raw-events queue."
+  value       = aws_sqs_queue.raw_events.arn
+}
+
+output "raw_events_queue_name" {
+  description = "Name of the raw-events queue."
+  value       = aws_sqs_queue.raw_events.name
+}
+
+output "raw_events_dlq_url" {
+  description = "URL of the raw-events dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "raw_events_dlq_arn" {
+  description = "ARN of the raw-events dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "raw_events_dlq_name" {
+  description = "Name of the raw-events dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "bucket_policies_enforced" {
+  description = "Whether the TLS/encryption-enforcing bucket policies are attached, per bucket (raw, processed)."
+  value       = { for k in keys(aws_s3_bucket.this) : k => contains(keys(aws_s3_bucket_policy.this), k) }
+}
+
+output "object_expiration_days" {
+  description = "Days after which current objects expire, per bucket (raw, processed)."
+  value = {
+    for k, lc in aws_s3_bucket_lifecycle_configuration.this :
+    k => one([for r in lc.rule : r.expiration[0].days if r.id == "expire-after-retention"])
+  }
+}
+
+output "message_retention_seconds" {
+  description = "Message retention of the raw-events queue and its DLQ."
+  value = {
+    raw_events = aws_sqs_queue.raw_events.message_retention_seconds
+    dlq        = aws_sqs_queue.dlq.message_retention_seconds
+  }
+}
+
+output "force_destroy" {
+  description = "Whether terraform destroy may delete non-empty buckets."
+  value       = var.force_destroy
+}

@@ -1,0 +1,478 @@
+# Plan-only tests with a mocked AWS provider: offline, no credentials, seconds.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/test"
+      user_id    = "AIDATESTUSER"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+}
+
+# Computed attributes are unknown in a plan; give the DLQ its real-shaped ARN during planning so the
+# redrive policy (built from it) can be asserted.
+override_resource {
+  target          = aws_sqs_queue.dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.raw_events
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+  }
+}
+
+variables {
+  name_prefix = "imgpipe-test"
+  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+}
+
+run "bucket_names" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket.this["raw"].bucket == "imgpipe-test-raw-123456789012"
+    error_message = "Raw bucket must be <name_prefix>-raw-<account_id>."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["processed"].bucket == "imgpipe-test-processed-123456789012"
+    error_message = "Processed bucket must be <name_prefix>-processed-<account_id>."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : !b.force_destroy])
+    error_message = "force_destroy must default to false."
+  }
+}
+
+run "lifecycle_expires_everything_within_retention_on_both_buckets" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.this) == 2
+    error_message = "Both buckets need a lifecycle configuration."
+  }
+
+  assert {
+    condition = alltrue([
+      for lc in aws_s3_bucket_lifecycle_configuration.this : anytrue([
+        for r in lc.rule : r.status == "Enabled" && r.expiration[0].days == 7
+      ])
+    ])
+    error_message = "Current objects must expire after 7 days (default retention) on both buckets."
+  }
+
+  assert {
+    condition = alltrue([
+      for lc in aws_s3_bucket_lifecycle_configuration.this : anytrue([
+        for r in lc.rule : r.status == "Enabled" && try(r.noncurrent_version_expiration[0].noncurrent_days, 0) == 1
+      ])
+    ])
+    error_message = "Noncurrent versions must expire after 1 day on both buckets."
+  }
+
+  assert {
+    condition = alltrue([
+      for lc in aws_s3_bucket_lifecycle_configuration.this : alltrue([
+        for r in lc.rule : r.abort_incomplete_multipart_upload[0].days_after_initiation == 1
+      ])
+    ])
+    error_message = "Incomplete multipart uploads must be aborted after 1 day on both buckets."
+  }
+
+  assert {
+    condition = alltrue([
+      for lc in aws_s3_bucket_lifecycle_configuration.this : anytrue([
+        for r in lc.rule : r.status == "Enabled" && try(r.expiration[0].expired_object_delete_marker, false)
+      ])
+    ])
+    error_message = "Expired-object delete markers must be removed on both buckets."
+  }
+}
+
+run "lifecycle_and_queues_follow_retention_days" {
+  command = plan
+
+  variables {
+    retention_days = 3
+  }
+
+  assert {
+    condition = alltrue([
+      for lc in aws_s3_bucket_lifecycle_configuration.this : anytrue([
+        for r in lc.rule : try(r.expiration[0].days, 0) == 3
+      ])
+    ])
+    error_message = "Object expiration must follow retention_days."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.message_retention_seconds == 3 * 86400 && aws_sqs_queue.dlq.message_retention_seconds == 3 * 86400
+    error_message = "Queue and DLQ retention must follow retention_days."
+  }
+}
+
+run "encryption_with_the_cmk_and_bucket_keys" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for c in aws_s3_bucket_server_side_encryption_configuration.this : alltrue([
+        for r in c.rule :
+        r.apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
+        r.apply_server_side_encryption_by_default[0].kms_master_key_id == var.kms_key_arn &&
+        r.bucket_key_enabled
+      ])
+    ])
+    error_message = "Both buckets must default to SSE-KMS with the module's key and bucket keys enabled."
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_server_side_encryption_configuration.this) == 2
+    error_message = "Both buckets need an encryption configuration."
+  }
+
+  assert {
+    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"]) && length(aws_s3_bucket_versioning.this) == 2
+    error_message = "Versioning must be enabled on both buckets."
+  }
+}
+
+run "no_public_access_and_owner_enforced" {
+  command = plan
+
+  assert {
+    condition = length(aws_s3_bucket_public_access_block.this) == 2 && alltrue([
+      for p in aws_s3_bucket_public_access_block.this :
+      p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets
+    ])
+    error_message = "All four public access block flags must be true on both buckets."
+  }
+
+  assert {
+    condition = length(aws_s3_bucket_ownership_controls.this) == 2 && alltrue([
+      for o in aws_s3_bucket_ownership_controls.this : o.rule[0].object_ownership == "BucketOwnerEnforced"
+    ])
+    error_message = "Object ownership must be BucketOwnerEnforced (ACLs disabled) on both buckets."
+  }
+}
+
+run "bucket_policy_enforced_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.this) == 2
+    error_message = "Both buckets must get the enforcing bucket policy by default."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : anytrue([
+        for s in jsondecode(p.policy).Statement :
+        s.Effect == "Deny" && s.Principal == "*" && s.Action == "s3:*" &&
+        try(s.Condition.Bool["aws:SecureTransport"], "") == "false" &&
+        try(toset(s.Resource) == toset([local.bucket_arns[k], "${local.bucket_arns[k]}/*"]), false)
+      ])
+    ])
+    error_message = "Both bucket policies must deny non-TLS access to the bucket and its objects."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : anytrue([
+        for s in jsondecode(p.policy).Statement :
+        s.Effect == "Deny" && s.Action == "s3:PutObject" &&
+        try(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption"], "") == "aws:kms"
+      ])
+    ])
+    error_message = "Both bucket policies must deny uploads that request an encryption other than SSE-KMS."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : anytrue([
+        for s in jsondecode(p.policy).Statement :
+        s.Effect == "Deny" && s.Action == "s3:PutObject" &&
+        try(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], "") == var.kms_key_arn
+      ])
+    ])
+    error_message = "Both bucket policies must deny uploads that name another KMS key."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : anytrue([
+        for s in jsondecode(p.policy).Statement :
+        s.Effect == "Deny" && s.Action == "s3:PutObject" &&
+        try(s.Condition.StringEquals["s3:x-amz-server-side-encryption"], "") == "aws:kms" &&
+        try(s.Condition.Null["s3:x-amz-server-side-encryption-aws-kms-key-id"], "") == "true"
+      ])
+    ])
+    error_message = "Both bucket policies must deny aws:kms uploads without a key id (they would use the aws/s3 key)."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : alltrue([
+        for s in jsondecode(p.policy).Statement : s.Effect == "Deny"
+      ])
+    ])
+    error_message = "The bucket policies must only deny, never grant access."
+  }
+}
+
+run "bucket_policy_can_be_disabled_for_emulators" {
+  command = plan
+
+  variables {
+    enforce_bucket_policy = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.this) == 0
+    error_message = "No bucket policy (no TLS/encryption deny statements) may be attached when enforce_bucket_policy = false."
+  }
+}
+
+run "queues_encrypted_retained_and_redriven" {
+  command = plan
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.name == "imgpipe-test-raw-events" && aws_sqs_queue.dlq.name == "imgpipe-test-raw-events-dlq"
+    error_message = "Queue names must be <name_prefix>-raw-events and <name_prefix>-raw-events-dlq."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.kms_master_key_id == var.kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arn
+    error_message = "Both queues must be encrypted with the CMK."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.message_retention_seconds <= 7 * 86400 && aws_sqs_queue.dlq.message_retention_seconds <= 7 * 86400
+    error_message = "Queue messages must never be retained longer than retention_days."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dlq.message_retention_seconds <= aws_sqs_queue.raw_events.message_retention_seconds
+    error_message = "The DLQ must not retain messages longer than the source queue."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.visibility_timeout_seconds == 300
+    error_message = "Default visibility timeout must be 300 s."
+  }
+
+  assert {
+    condition = jsondecode(aws_sqs_queue_redrive_policy.raw_events.redrive_policy) == {
+      deadLetterTargetArn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"
+      maxReceiveCount     = 5
+    }
+    error_message = "The raw-events queue must redrive to its DLQ after 5 receives (default)."
+  }
+
+  assert {
+    condition     = length(aws_sqs_queue_redrive_allow_policy.dlq) == 1
+    error_message = "The DLQ must only accept redrives from the raw-events queue by default."
+  }
+}
+
+run "queue_policy_only_allows_the_raw_bucket" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(aws_sqs_queue_policy.raw_events.policy).Statement : s if s.Effect == "Allow"] == [{
+      Sid       = "AllowRawBucketNotifications"
+      Effect    = "Allow"
+      Principal = { Service = "s3.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+      Condition = {
+        ArnEquals    = { "aws:SourceArn" = "arn:aws:s3:::imgpipe-test-raw-123456789012" }
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+      }
+    }]
+    error_message = "The queue policy must allow only s3.amazonaws.com SendMessage from the raw bucket of this account."
+  }
+
+  assert {
+    condition = alltrue([
+      for p in [aws_sqs_queue_policy.raw_events.policy, aws_sqs_queue_policy.dlq.policy] : anytrue([
+        for s in jsondecode(p).Statement :
+        s.Effect == "Deny" && s.Principal == "*" && s.Action == "sqs:*" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false"
+      ])
+    ])
+    error_message = "Both queues must deny access without TLS."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_sqs_queue_policy.dlq.policy).Statement : s.Effect == "Deny"])
+    error_message = "Nothing may be granted on the DLQ through its resource policy."
+  }
+}
+
+run "raw_notifications" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket_notification.raw.bucket == "imgpipe-test-raw-123456789012"
+    error_message = "Notifications must be configured on the raw bucket."
+  }
+
+  assert {
+    condition = length(aws_s3_bucket_notification.raw.queue) == 1 && alltrue([
+      for q in aws_s3_bucket_notification.raw.queue : q.events == toset(["s3:ObjectCreated:*"]) && q.filter_prefix == "raw/" &&
+      q.queue_arn == "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+    ])
+    error_message = "ObjectCreated events under raw/ must go to the raw-events queue."
+  }
+
+  assert {
+    condition     = output.raw_prefix == "raw/"
+    error_message = "raw_prefix must default to raw/."
+  }
+}
+
+run "custom_suffix_and_settings" {
+  command = plan
+
+  variables {
+    bucket_name_suffix               = "dev01"
+    raw_prefix                       = "incoming/raw/"
+    queue_visibility_timeout_seconds = 900
+    max_receive_count                = 3
+    force_destroy                    = true
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["raw"].bucket == "imgpipe-test-raw-dev01" && aws_s3_bucket.this["processed"].bucket == "imgpipe-test-processed-dev01"
+    error_message = "bucket_name_suffix must replace the account id in bucket names."
+  }
+
+  assert {
+    condition     = alltrue([for q in aws_s3_bucket_notification.raw.queue : q.filter_prefix == "incoming/raw/"])
+    error_message = "raw_prefix must reach the notification filter."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.raw_events.visibility_timeout_seconds == 900 && jsondecode(aws_sqs_queue_redrive_policy.raw_events.redrive_policy).maxReceiveCount == 3
+    error_message = "Visibility timeout and maxReceiveCount must be configurable."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy])
+    error_message = "force_destroy must reach both buckets."
+  }
+}
+
+run "longest_name_prefix_keeps_bucket_names_within_63_chars" {
+  command = plan
+
+  variables {
+    name_prefix = "abcdefghijklmnopqrstuvwxyz012345"
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : length(b.bucket) <= 63])
+    error_message = "Bucket names must stay within 63 characters."
+  }
+}
+
+run "rejects_retention_days_8" {
+  command = plan
+
+  variables {
+    retention_days = 8
+  }
+
+  expect_failures = [var.retention_days]
+}
+
+run "rejects_retention_days_0" {
+  command = plan
+
+  variables {
+    retention_days = 0
+  }
+
+  expect_failures = [var.retention_days]
+}
+
+run "rejects_malformed_name_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "Bad_Name"
+  }
+
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_visibility_timeout_above_12_hours" {
+  command = plan
+
+  variables {
+    queue_visibility_timeout_seconds = 43201
+  }
+
+  expect_failures = [var.queue_visibility_timeout_seconds]
+}
+
+run "rejects_negative_visibility_timeout" {
+  command = plan
+
+  variables {
+    queue_visibility_timeout_seconds = -1
+  }
+
+  expect_failures = [var.queue_visibility_timeout_seconds]
+}
+
+run "rejects_raw_prefix_without_trailing_slash" {
+  command = plan
+
+  variables {
+    raw_prefix = "raw"
+  }
+
+  expect_failures = [var.raw_prefix]
+}
+
+run "rejects_kms_alias_instead_of_key_arn" {
+  command = plan
+
+  variables {
+    kms_key_arn = "alias/imgpipe-test"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_max_receive_count_0" {
+  command = plan
+
+  variables {
+    max_receive_count = 0
+  }
+
+  expect_failures = [var.max_receive_count]
+}
