@@ -168,29 +168,26 @@ def require_local_stack(cfg: stack.StackConfig) -> None:
         raise TfError(f"no AWS emulator answers at {cfg.aws_endpoint}: run `make up` (or set AWS_ENDPOINT_URL)")
 
 
+def _color_flag() -> list[str]:
+    return [] if sys.stdout.isatty() else ["-no-color"]
+
+
 def plan(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> bool:
-    """Saves a plan to planfile; returns True when it has changes."""
+    """Saves a plan to planfile and shows it when it has changes; returns True when it has changes."""
     directory = init_env(env, environ, root)
-    out = subprocess.run(
-        [
-            terraform_bin(),
-            f"-chdir={directory}",
-            "plan",
-            "-input=false",
-            "-detailed-exitcode",
-            f"-out={planfile}",
-        ],
-        env=environ,
-    )
+    args = ["plan", "-input=false", "-detailed-exitcode", *_color_flag(), f"-out={planfile}"]
+    out = subprocess.run([terraform_bin(), f"-chdir={directory}", *args], env=environ, capture_output=True, text=True)
     if out.returncode == 1:
-        raise TfError(f"terraform plan failed for ENV={env}")
+        raise TfError(f"terraform plan failed for ENV={env}:\n{out.stdout}{out.stderr}")
+    if out.returncode == 2:  # a plan with changes is worth reading; "no changes" is one line from deploy()
+        print(out.stdout, end="", flush=True)
     return out.returncode == 2
 
 
 def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> None:
     directory = env_dir(env, root)
-    out = subprocess.run([terraform_bin(), f"-chdir={directory}", "apply", "-input=false", str(planfile)], env=environ)
-    if out.returncode != 0:
+    args = ["apply", "-input=false", *_color_flag(), str(planfile)]
+    if subprocess.run([terraform_bin(), f"-chdir={directory}", *args], env=environ).returncode != 0:
         raise TfError(f"terraform apply failed for ENV={env}")
 
 
