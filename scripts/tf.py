@@ -231,7 +231,10 @@ def outputs(env: str, environ: dict[str, str], root: Path = REPO_ROOT) -> dict[s
     )
     if out.returncode != 0:
         raise TfError(f"terraform output failed for ENV={env}: {out.stderr.strip()}")
-    return {key: value["value"] for key, value in json.loads(out.stdout or "{}").items()}
+    values = {key: value["value"] for key, value in json.loads(out.stdout or "{}").items()}
+    # Each env exposes what it deployed as one object output, `pipeline` (see terraform/modules/pipeline).
+    pipeline = values.get("pipeline")
+    return dict(pipeline) if isinstance(pipeline, dict) else values
 
 
 def main(argv: list[str] | None = None) -> int:
