@@ -12,20 +12,8 @@ from urllib.parse import unquote_plus
 import pytest
 
 from scripts import stack, tf
-from tests.conftest import copy_terraform_tree
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
-
-
-@pytest.fixture(scope="session")
-def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = copy_terraform_tree(tmp_path_factory.mktemp("deploy")).parent
-    environ = tf.run_env("local", local_stack)
-    assert tf.deploy("local", environ, auto_approve=True, root=root) is True
-    outputs = tf.outputs("local", environ, root=root)
-    outputs["_root"] = root
-    outputs["_environ"] = environ
-    return outputs
 
 
 def client(cfg: stack.StackConfig, service: str) -> Any:

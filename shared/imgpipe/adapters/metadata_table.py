@@ -1,0 +1,148 @@
+"""DynamoDB adapter for image metadata: conditional writes only, and reads that honour expires_at."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from imgpipe.models import ImageItem, ImageStatus, sources_of
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+MAX_PAGE = 100
+
+
+class ItemExists(Exception):
+    """put_new found an item with that id already (a replay, or an id collision)."""
+
+
+class TransitionRefused(Exception):
+    """The item is missing, expired, or not in a state from which the requested status may be reached."""
+
+
+def _to_attrs(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
+
+
+def _from_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    values = {k: _DESERIALIZER.deserialize(v) for k, v in attrs.items()}
+    # DynamoDB numbers come back as Decimal; the model's ints are whole numbers.
+    return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in values.items()}
+
+
+class MetadataTable:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def put_new(self, item: ImageItem) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_to_attrs(item.to_record()),
+                ConditionExpression="attribute_not_exists(image_id)",
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ItemExists(item.image_id) from None
+            raise
+
+    def get(self, image_id: str, now: datetime | None = None) -> ImageItem | None:
+        """The item, or None when it does not exist or has expired (TTL may not have deleted it yet)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=_to_attrs({"image_id": image_id}), ConsistentRead=True
+        )
+        attrs = response.get("Item")
+        if not attrs:
+            return None
+        item = ImageItem.model_validate(_from_attrs(attrs))
+        return None if item.is_expired(now) else item
+
+    def transition(self, image_id: str, to: ImageStatus, now: datetime | None = None, **updates: Any) -> ImageItem:
+        """Moves the item to `to` only from a state that may precede it, and only while it has not expired."""
+        allowed = sorted(sources_of(to))
+        if not allowed:
+            raise TransitionRefused(f"no state leads to {to}")
+        names = {"#status": "status", "#expires": "expires_at"}
+        values: dict[str, Any] = {":to": to.value, ":now": int((now or datetime.now().astimezone()).timestamp())}
+        sets = ["#status = :to"]
+        for i, (key, value) in enumerate(sorted(updates.items())):
+            if value is None:
+                continue
+            names[f"#u{i}"] = key
+            values[f":u{i}"] = value.value if isinstance(value, ImageStatus) else value
+            sets.append(f"#u{i} = :u{i}")
+        placeholders = []
+        for i, state in enumerate(allowed):
+            values[f":from{i}"] = state.value
+            placeholders.append(f":from{i}")
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_to_attrs({"image_id": image_id}),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"#status IN ({', '.join(placeholders)}) AND #expires > :now",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_attrs(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise TransitionRefused(f"{image_id}: cannot move to {to} from its current state") from None
+            raise
+        return ImageItem.model_validate(_from_attrs(response["Attributes"]))
+
+    def list_by_status(
+        self,
+        status: ImageStatus,
+        *,
+        since: str | None = None,
+        limit: int = 25,
+        cursor: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[list[ImageItem], str | None]:
+        """Newest first from the by_status GSI; expired items are left out; cursor is opaque to callers."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        condition = "#status = :status" + (" AND created_at >= :since" if since else "")
+        values: dict[str, Any] = {":status": status.value}
+        if since:
+            values[":since"] = since
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_status",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": _to_attrs(values),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = _decode_cursor(cursor)
+        response = self._client.query(**query)
+        items = [ImageItem.model_validate(_from_attrs(a)) for a in response.get("Items", [])]
+        next_key = response.get("LastEvaluatedKey")
+        return [i for i in items if not i.is_expired(now)], _encode_cursor(next_key) if next_key else None
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise ValueError("malformed pagination cursor") from None
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"image_id", "status", "created_at"}
+        or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    ):
+        raise ValueError("malformed pagination cursor")
+    return key

@@ -1,0 +1,22 @@
+"""Integration fixtures: terraform/envs/local applied once per session into the session's local stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scripts import stack, tf
+from tests.conftest import copy_terraform_tree
+
+
+@pytest.fixture(scope="session")
+def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The env's outputs after a real apply (a copy of the tree, so the checkout's state is untouched)."""
+    root = copy_terraform_tree(tmp_path_factory.mktemp("deploy")).parent
+    environ = tf.run_env("local", local_stack)
+    assert tf.deploy("local", environ, auto_approve=True, root=root) is True
+    outputs = tf.outputs("local", environ, root=root)
+    outputs["_root"] = root
+    outputs["_environ"] = environ
+    return outputs
