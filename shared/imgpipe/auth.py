@@ -1,0 +1,99 @@
+"""API keys: issued once in plaintext, stored only as SHA-256 digests, checked in constant time.
+
+A key reads `imgpipe_<key_id>_<secret>`: the key id (not secret) finds the record without scanning, the
+32-byte random secret is what proves possession. Keys are high-entropy, so a fast digest is enough (a slow
+password hash protects guessable secrets, which these are not). The same code runs in the Lambda authorizer
+on AWS and in the local API gateway, so local tests exercise the real check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+KEY_PREFIX = "imgpipe"
+_KEY = re.compile(r"^imgpipe_(?P<key_id>[a-z0-9][a-z0-9-]{0,62})_(?P<secret>[A-Za-z0-9_-]{43})$")
+_KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class AuthFailure(StrEnum):
+    MISSING = "missing_credentials"
+    MALFORMED = "malformed_credentials"
+    INVALID = "invalid_credentials"  # unknown key id or wrong secret: indistinguishable on purpose
+    REVOKED = "revoked_credentials"
+
+    @property
+    def http_status(self) -> int:
+        return 403 if self is AuthFailure.REVOKED else 401
+
+
+class AuthError(Exception):
+    def __init__(self, failure: AuthFailure) -> None:
+        super().__init__(failure.value)
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    sha256: str
+    owner: str
+    revoked: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "sha256": self.sha256, "owner": self.owner, "revoked": self.revoked}
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    owner: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(key_id: str, owner: str) -> tuple[str, KeyRecord]:
+    """A new key: the plaintext goes to its holder once; only the record is ever stored."""
+    if not _KEY_ID.match(key_id):
+        raise ValueError("key_id must be 1-63 lowercase letters, digits or hyphens")
+    secret = secrets.token_urlsafe(32)  # 43 characters
+    return f"{KEY_PREFIX}_{key_id}_{secret}", KeyRecord(key_id, _digest(secret), owner)
+
+
+def parse_registry(document: Mapping[str, Any]) -> dict[str, KeyRecord]:
+    """The key registry as stored in Secrets Manager: {"keys": [{key_id, sha256, owner, revoked}, ...]}."""
+    records = {}
+    for raw in document.get("keys", []):
+        record = KeyRecord(str(raw["key_id"]), str(raw["sha256"]).lower(), str(raw["owner"]), bool(raw.get("revoked")))
+        if not _KEY_ID.match(record.key_id) or not re.fullmatch(r"[0-9a-f]{64}", record.sha256):
+            raise ValueError(f"malformed key record {record.key_id[:64]!r} in the registry")
+        records[record.key_id] = record
+    return records
+
+
+def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) -> Principal:
+    """Checks an `x-api-key` header value (or `Authorization: Bearer <key>`); raises AuthError otherwise."""
+    if header_value is None or not header_value.strip():
+        raise AuthError(AuthFailure.MISSING)
+    value = header_value.strip()
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+    match = _KEY.match(value)
+    if not match:
+        raise AuthError(AuthFailure.MALFORMED)
+    record = registry.get(match["key_id"])
+    # Compare against a dummy digest for unknown ids too, so response time says nothing about which ids exist.
+    expected = record.sha256 if record else _digest("")
+    if not hmac.compare_digest(_digest(match["secret"]), expected) or record is None:
+        raise AuthError(AuthFailure.INVALID)
+    if record.revoked:
+        raise AuthError(AuthFailure.REVOKED)
+    return Principal(record.key_id, record.owner)
