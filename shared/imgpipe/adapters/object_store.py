@@ -1,0 +1,89 @@
+"""S3 adapter for image objects: KMS-encrypted writes and tightly-conditioned presigned POSTs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+MAX_PRESIGN_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+class ObjectStore:
+    def __init__(self, client: Any, bucket: str, kms_key_arn: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._kms_key_arn = kms_key_arn
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    def _encryption(self) -> dict[str, str]:
+        # Named explicitly (not left to the bucket default) so the bucket policy's right-key check passes.
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn}
+
+    def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        self._client.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Metadata=metadata or {},
+            **self._encryption(),
+        )
+
+    def delete(self, key: str) -> None:
+        """Deletes the current version and, in a versioned bucket, every older one: nothing survives a purge."""
+        versions = self._client.list_object_versions(Bucket=self._bucket, Prefix=key)
+        targets = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
+            if v["Key"] == key
+        ]
+        if targets:
+            self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": targets, "Quiet": True})
+        else:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as err:
+            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int = 300) -> PresignedPost:
+        """A POST that can write exactly one key, one content type, 1..max_bytes bytes, with this CMK."""
+        if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+            raise ValueError(f"expires_in must be 1..{MAX_PRESIGN_SECONDS} seconds")
+        fields = {
+            "Content-Type": content_type,
+            "x-amz-server-side-encryption": "aws:kms",
+            "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_arn,
+        }
+        conditions: list[Any] = [
+            ["content-length-range", 1, max_bytes],
+            *({name: value} for name, value in fields.items()),
+        ]
+        post = self._client.generate_presigned_post(
+            self._bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+        return PresignedPost(url=post["url"], fields=dict(post["fields"]), expires_in=expires_in)
+
+    def presigned_get(self, key: str, expires_in: int = 300) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        )
