@@ -60,6 +60,7 @@ class ImageItem(BaseModel):
     owner: str | None = None  # identity of the API key or Kafka source that sent it
     reject_reason: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)  # client metadata, bounded by the API
+    renditions: dict[str, str] = Field(default_factory=dict)  # rendition name -> processed-bucket key
 
     @field_validator("image_id")
     @classmethod

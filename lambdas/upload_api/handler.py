@@ -1,0 +1,141 @@
+"""upload_api: the HTTP ingestion API behind API Gateway (REST). Thin: parse → imgpipe.uploads → response.
+
+Routes: POST /v1/uploads, PUT /v1/images, GET /v1/images/{image_id}, GET /v1/images. The caller was
+authenticated by the API's Lambda authorizer, whose context names the API key (key_id); requests without it
+never reach this code on AWS, and are refused here as well so a misconfigured route fails closed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgpipe import config
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.auth import Principal
+from imgpipe.uploads import ApiError, UploadService, UploadSettings
+
+logger = Logger(service="upload_api")
+metrics = Metrics(namespace="imgpipe", service="upload_api")
+tracer = Tracer(service="upload_api")
+app = APIGatewayRestResolver()
+
+
+@cache
+def service() -> UploadService:
+    kms_key = config.required("KMS_KEY_ARN")
+    s3 = boto3.client("s3")
+    settings = UploadSettings(
+        raw_prefix=config.required("RAW_PREFIX"),
+        max_upload_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),
+        retention_days=config.integer("RETENTION_DAYS", 7, 1, 7),
+        presign_seconds=config.integer("PRESIGN_SECONDS", 300, 1, 900),
+    )
+    return UploadService(
+        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
+        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
+        settings,
+        processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+    )
+
+
+def principal() -> Principal:
+    context = app.current_event.request_context.authorizer.raw_event or {}
+    key_id, owner = context.get("key_id"), context.get("owner")
+    if not key_id:
+        raise ApiError(401, "missing_credentials", "this API needs an API key")
+    return Principal(str(key_id), str(owner or key_id))
+
+
+def reply(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.post("/v1/uploads")
+@tracer.capture_method
+def request_upload() -> Response[str]:
+    try:
+        body = json.loads(app.current_event.body or "")
+    except ValueError:
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    result = service().request_upload(body, principal())
+    logger.append_keys(image_id=result["image_id"])
+    metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
+    return reply(201, result)
+
+
+@app.put("/v1/images")
+@tracer.capture_method
+def direct_upload() -> Response[str]:
+    event = app.current_event
+    raw = event.body or ""
+    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")
+    result = service().direct_upload(
+        data,
+        event.headers.get("content-type") or event.headers.get("Content-Type"),
+        event.get_query_string_value("filename"),
+        principal(),
+    )
+    logger.append_keys(image_id=result["image_id"])
+    metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
+    return reply(201, result)
+
+
+@app.get("/v1/images/<image_id>")
+@tracer.capture_method
+def get_image(image_id: str) -> Response[str]:
+    principal()
+    logger.append_keys(image_id=image_id)
+    return reply(200, service().get_image(image_id))
+
+
+@app.get("/v1/images")
+@tracer.capture_method
+def list_images() -> Response[str]:
+    principal()
+    q = app.current_event.get_query_string_value
+    return reply(200, service().list_images(q("status"), q("since"), q("limit"), q("next")))
+
+
+@app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def api_error(err: ApiError) -> Response[str]:
+    if err.status in (413, 415, 422) or err.code in ("invalid_json", "invalid_request"):
+        metrics.add_dimension(name="reason", value=err.code)
+        metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
+    logger.info("request refused", extra={"status": err.status, "code": err.code})
+    return error_response(err.status, err.code, err.message)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(err: Exception) -> Response[str]:
+    logger.exception("unhandled error")  # the stack trace goes to the log, never to the client
+    return error_response(500, "internal_error", "the request could not be completed")
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    return error_response(404, "not_found", "no such route")
+
+
+def error_response(status: int, code: str, message: str) -> Response[str]:
+    request_id = app.current_event.request_context.request_id
+    return reply(status, {"error": {"code": code, "message": message, "request_id": request_id}})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

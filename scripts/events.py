@@ -1,0 +1,66 @@
+"""AWS-shaped events for invoking handlers in-process: the shapes AWS sends, built in one place.
+
+Used by the local runtime (which feeds deployed functions) and by the tests, so both exercise the same shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+
+def api_gateway_proxy_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
+    headers: dict[str, list[str]] | None = None,
+    body: bytes | str | None = None,
+    binary: bool = False,
+    authorizer: dict[str, Any] | None = None,
+    stage: str = "v1",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) Lambda proxy event, multi-value headers and query strings included."""
+    headers = headers or {}
+    query = query or {}
+    if isinstance(body, bytes) and binary:
+        encoded: str | None = base64.b64encode(body).decode()
+    elif isinstance(body, bytes):
+        encoded = body.decode("utf-8")
+    else:
+        encoded = body
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": {k: v[-1] for k, v in headers.items()} or None,
+        "multiValueHeaders": headers or None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource or path,
+            "httpMethod": method.upper(),
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", [""])[-1]},
+            "authorizer": authorizer,
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+        },
+        "body": encoded,
+        "isBase64Encoded": bool(binary and body is not None),
+    }

@@ -1,0 +1,215 @@
+"""The HTTP ingestion use cases, independent of API Gateway: presigned uploads, direct uploads, reads.
+
+Consistency rule (documented in docs/api.md): a refused upload writes nothing. Validation runs before any
+write; a direct upload stores the object first and the item second, and deletes the object again if the item
+cannot be written, so there is never a raw object without an item nor an item pointing at nothing. Presigned
+uploads create a PENDING_UPLOAD item first; bytes that later fail validation are REJECTED by the processor
+(item kept with its reason for the retention window, object deleted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as SchemaError
+
+from imgpipe import validation
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.auth import Principal
+from imgpipe.ids import is_image_id, new_image_id
+from imgpipe.models import ImageItem, ImageStatus, Source
+from imgpipe.retention import DEFAULT_RETENTION_DAYS
+
+# API Gateway hands a Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3 larger), so the
+# largest direct upload is 6 MB * 3/4 minus room for headers: 4 MiB. Bigger images use the presigned POST.
+DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class ApiError(Exception):
+    """An error the API answers with {error: {code, message, request_id}} and this status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_validation(cls, err: validation.ValidationError) -> ApiError:
+        return cls(err.http_status, err.reason.value, err.message)
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    raw_prefix: str = "raw/"
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    direct_max_bytes: int = DIRECT_UPLOAD_MAX_BYTES
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    presign_seconds: int = 300
+    limits: validation.Limits = field(default_factory=validation.Limits)
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    filename: str = Field(min_length=1, max_length=1024)
+    content_type: str = Field(min_length=1, max_length=255)
+    size_bytes: int = Field(ge=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=10)
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not 1 <= len(key) <= 64 or len(text) > 256:
+                raise ValueError("metadata keys are 1-64 characters and values at most 256")
+        return value
+
+
+def _schema_error(err: SchemaError) -> ApiError:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return ApiError(422, "invalid_request", f"{where}: {first['msg']}")
+
+
+class UploadService:
+    def __init__(
+        self,
+        table: MetadataTable,
+        raw: ObjectStore,
+        settings: UploadSettings | None = None,
+        processed: ObjectStore | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self._table = table
+        self._raw = raw
+        self._processed = processed
+        self._settings = settings or UploadSettings()
+        self._clock = clock
+
+    def _raw_key(self, image_id: str, created: datetime) -> str:
+        return f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}"
+
+    def request_upload(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """POST /v1/uploads: a PENDING_UPLOAD item and a presigned POST bound to its key."""
+        try:
+            request = UploadRequest.model_validate(body)
+        except SchemaError as err:
+            raise _schema_error(err) from None
+        try:
+            fmt = validation.format_from_mime(request.content_type)
+            filename = validation.clean_filename(request.filename)
+        except validation.ValidationError as err:
+            raise ApiError.from_validation(err) from None
+        if request.size_bytes > self._settings.max_upload_bytes:
+            raise ApiError(413, "too_large", f"{request.size_bytes} bytes exceeds {self._settings.max_upload_bytes}")
+
+        created = self._clock()
+        image_id = new_image_id(int(created.timestamp() * 1000))
+        key = self._raw_key(image_id, created)
+        item = ImageItem.new(
+            image_id,
+            Source.API,
+            ImageStatus.PENDING_UPLOAD,
+            key,
+            created=created,
+            retention_days=self._settings.retention_days,
+            filename=filename,
+            declared_type=fmt.mime_type,
+            size_bytes=request.size_bytes,
+            sha256=request.sha256.lower() if request.sha256 else None,
+            owner=principal.key_id,
+            attributes=request.metadata,
+        )
+        post = self._raw.presigned_post(
+            key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
+        )
+        self._table.put_new(item)
+        return {
+            "image_id": image_id,
+            "status": item.status.value,
+            "expires_at": item.expires_at,
+            "upload": {"url": post.url, "fields": post.fields, "expires_in": post.expires_in},
+        }
+
+    def direct_upload(
+        self, data: bytes, content_type: str | None, filename: str | None, principal: Principal
+    ) -> dict[str, Any]:
+        """PUT /v1/images: validated synchronously, then object + RECEIVED item, or nothing at all."""
+        if len(data) > self._settings.direct_max_bytes:
+            raise ApiError(
+                413,
+                "too_large",
+                f"direct uploads are limited to {self._settings.direct_max_bytes} "
+                "bytes; use POST /v1/uploads for larger images",
+            )
+        if not content_type:
+            raise ApiError(415, "unsupported_type", "a Content-Type header naming the image type is required")
+        try:
+            info = validation.inspect(data, content_type, self._settings.limits)
+            clean_name = validation.clean_filename(filename) if filename else None
+        except validation.ValidationError as err:
+            raise ApiError.from_validation(err) from None
+
+        created = self._clock()
+        image_id = new_image_id(int(created.timestamp() * 1000))
+        key = self._raw_key(image_id, created)
+        item = ImageItem.new(
+            image_id,
+            Source.API,
+            ImageStatus.RECEIVED,
+            key,
+            created=created,
+            retention_days=self._settings.retention_days,
+            filename=clean_name,
+            declared_type=info.format.mime_type,
+            format=info.format.value,
+            width=info.width,
+            height=info.height,
+            size_bytes=info.size_bytes,
+            sha256=hashlib.sha256(data).hexdigest(),
+            owner=principal.key_id,
+        )
+        self._raw.put(key, data, info.format.mime_type, metadata={"image-id": image_id})
+        try:
+            self._table.put_new(item)
+        except Exception:
+            self._raw.delete(key)  # never leave an object no item describes
+            raise
+        return self._view(item)
+
+    def get_image(self, image_id: str) -> dict[str, Any]:
+        item = self._table.get(image_id, self._clock()) if is_image_id(image_id) else None
+        if item is None:
+            raise ApiError(404, "not_found", "no such image (unknown, or past its retention)")
+        return self._view(item, with_links=True)
+
+    def list_images(
+        self, status: str | None, since: str | None, limit: str | None, cursor: str | None
+    ) -> dict[str, Any]:
+        try:
+            wanted = ImageStatus(status or ImageStatus.PROCESSED.value)
+        except ValueError:
+            raise ApiError(400, "invalid_request", f"status must be one of {[s.value for s in ImageStatus]}") from None
+        try:
+            size = int(limit) if limit else 25
+            items, next_cursor = self._table.list_by_status(
+                wanted, since=since, limit=size, cursor=cursor, now=self._clock()
+            )
+        except ValueError as err:
+            raise ApiError(400, "invalid_request", str(err)) from None
+        return {"items": [self._view(i) for i in items], "next": next_cursor}
+
+    def _view(self, item: ImageItem, with_links: bool = False) -> dict[str, Any]:
+        view = {k: v for k, v in item.to_record().items() if k not in ("raw_key", "created_day")}
+        if with_links and item.status is ImageStatus.PROCESSED and self._processed is not None:
+            view["links"] = {name: self._processed.presigned_get(key) for name, key in sorted(item.renditions.items())}
+        return view
