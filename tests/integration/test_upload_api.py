@@ -19,6 +19,7 @@ from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
 from tests.lambda_loader import load_handler
+from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
 AUTH = {"key_id": "team-a", "owner": "Team A", "principalId": "team-a"}
@@ -57,7 +58,10 @@ def call(
 ) -> tuple[int, dict[str, Any]]:
     event = api_gateway_proxy_event(method, path, authorizer=authorizer, **kwargs)
     response = api.handler(event, Context())
-    return response["statusCode"], json.loads(response["body"])
+    body = json.loads(response["body"])
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    assert_response_matches(method, kwargs.get("resource") or path, response["statusCode"], body)
+    return response["statusCode"], body
 
 
 def png(size: tuple[int, int] = (32, 24)) -> bytes:
