@@ -1,0 +1,404 @@
+"""Local API gateway: serves the REST API that Terraform deployed into the emulator, on 127.0.0.1.
+
+    python -m scripts.local_gateway serve --port 8080     (started in the background by `make up`)
+
+Nothing here is a second route table. Routes, methods, the authorizer and its identity source, and the
+integration targets are read back from the emulator's API Gateway; each target function's handler, settings
+(environment) and source folder (its `imgpipe:function` tag) from the emulator's Lambda. Requests become API
+Gateway REST proxy events (scripts/events.py) and run in-process, authorizer first, as API Gateway would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from scripts import stack, tf
+from scripts.events import api_gateway_proxy_event
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
+FUNCTION_TAG = "imgpipe:function"
+_FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
+
+
+class GatewayError(Exception):
+    """Discovery found something the local gateway cannot serve faithfully."""
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    function_name: str
+    identity_headers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str  # API Gateway path template, e.g. /v1/images/{image_id}
+    function_name: str
+    authorizer: Authorizer | None
+    pattern: re.Pattern[str] = field(compare=False)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+def function_name_from_uri(uri: str) -> str:
+    found = _FUNCTION_IN_URI.search(uri)
+    if not found:
+        raise GatewayError(f"integration URI names no Lambda function: {uri}")
+    arn = found.group(1)
+    return arn.split(":function:", 1)[1].split(":", 1)[0]
+
+
+def template_pattern(resource: str) -> re.Pattern[str]:
+    parts = []
+    for segment in resource.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("+}"):
+            parts.append(f"(?P<{segment[1:-2]}>.+)")
+        elif segment.startswith("{") and segment.endswith("}"):
+            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("/" + "/".join(parts))
+
+
+def discover_routes(apigw: Any, rest_api_id: str) -> list[Route]:
+    authorizers = {}
+    for item in apigw.get_authorizers(restApiId=rest_api_id).get("items", []):
+        headers = tuple(
+            source.split("method.request.header.", 1)[1].lower()
+            for source in item.get("identitySource", "").split(",")
+            if source.strip().startswith("method.request.header.")
+        )
+        authorizers[item["id"]] = Authorizer(function_name_from_uri(item["authorizerUri"]), headers)
+    routes = []
+    for resource in apigw.get_resources(restApiId=rest_api_id, embed=["methods"], limit=500).get("items", []):
+        for method, spec in resource.get("resourceMethods", {}).items():
+            integration = spec.get("methodIntegration", {})
+            if integration.get("type") != "AWS_PROXY":
+                continue  # e.g. CORS MOCK methods: nothing of ours runs there
+            authorizer = None
+            if spec.get("authorizationType") == "CUSTOM":
+                authorizer = authorizers.get(spec.get("authorizerId", ""))
+                if authorizer is None:
+                    raise GatewayError(f"{method} {resource['path']} names an unknown authorizer")
+            elif spec.get("authorizationType") != "NONE":
+                raise GatewayError(
+                    f"{method} {resource['path']}: authorization {spec.get('authorizationType')} is not served locally"
+                )
+            routes.append(
+                Route(
+                    method,
+                    resource["path"],
+                    function_name_from_uri(integration["uri"]),
+                    authorizer,
+                    template_pattern(resource["path"]),
+                )
+            )
+    if not routes:
+        raise GatewayError(f"REST API {rest_api_id} has no Lambda proxy routes")
+    # Literal segments win over parameters, as in API Gateway.
+    return sorted(routes, key=lambda r: (r.resource.count("{"), -len(r.resource)))
+
+
+@dataclass
+class LocalContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class FunctionHost:
+    """Runs deployed functions in-process from their source folder, with their deployed settings."""
+
+    def __init__(self, lambda_client: Any, cfg: stack.StackConfig, functions_dir: Path = REPO_ROOT / "lambdas"):
+        self._lambda = lambda_client
+        self._cfg = cfg
+        self._functions_dir = functions_dir
+        self._loaded: dict[str, tuple[Any, dict[str, str], dict[str, Any]]] = {}
+        self._lock = threading.Lock()  # one invocation at a time: settings live in os.environ, as in Lambda
+
+    def _load(self, name: str) -> tuple[Any, dict[str, str], dict[str, Any]]:
+        if name not in self._loaded:
+            conf = self._lambda.get_function_configuration(FunctionName=name)
+            tags = self._lambda.list_tags(Resource=conf["FunctionArn"]).get("Tags", {})
+            folder = tags.get(FUNCTION_TAG)
+            if not folder:
+                raise GatewayError(f"function {name} has no {FUNCTION_TAG} tag naming its lambdas/ folder")
+            module_name, _, attribute = conf["Handler"].rpartition(".")
+            path = self._functions_dir / folder / f"{module_name.replace('.', '/')}.py"
+            env = {**conf.get("Environment", {}).get("Variables", {}), **self._cfg.client_env()}
+            with self._environment(env):
+                module = _import(path, f"local_{folder}_{module_name.replace('.', '_')}")
+            self._loaded[name] = (getattr(module, attribute), env, conf)
+        return self._loaded[name]
+
+    @contextlib.contextmanager
+    def _environment(self, env: dict[str, str]) -> Iterator[None]:
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        with self._lock:
+            function, env, conf = self._load(name)
+            context = LocalContext(
+                name, conf["FunctionArn"], int(conf.get("MemorySize", 128)), log_group_name=f"/aws/lambda/{name}"
+            )
+            with self._environment(env):
+                return function(event, context)
+
+
+def _import(path: Path, name: str) -> ModuleType:
+    if not path.is_file():
+        raise GatewayError(f"handler source {path} does not exist")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise GatewayError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes
+
+
+def error_reply(status: int, code: str, message: str, request_id: str) -> Reply:
+    body = json.dumps({"error": {"code": code, "message": message, "request_id": request_id}}).encode()
+    return Reply(status, {"Content-Type": ["application/json"]}, body)
+
+
+class Gateway:
+    def __init__(
+        self,
+        routes: list[Route],
+        host: FunctionHost,
+        stage: str,
+        binary_media_types: list[str],
+        region: str = stack.LOCAL_REGION,
+        account: str = "123456789012",
+        api_id: str = "local",
+    ):
+        self.routes = routes
+        self._host = host
+        self._stage = stage
+        self._binary = [t.lower() for t in binary_media_types]
+        self._arn_prefix = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}"
+
+    def _is_binary(self, content_type: str) -> bool:
+        mime = content_type.split(";", 1)[0].strip().lower()
+        return any(mime == t or (t.endswith("/*") and mime.startswith(t[:-1])) for t in self._binary)
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, list[str]], body: bytes) -> Reply:
+        request_id = str(uuid.uuid4())
+        split = urlsplit(raw_path)
+        path = split.path
+        if path.startswith(f"/{self._stage}/"):  # accept the invoke-URL form /<stage>/v1/... too
+            path = path[len(self._stage) + 1 :]
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return error_reply(413, "too_large", "Request Too Long", request_id)
+        candidates = [(r, params) for r in self.routes if (params := r.match(path)) is not None]
+        route_params = next(((r, p) for r, p in candidates if r.method == method.upper()), None)
+        if route_params is None:
+            # API Gateway answers a missing route (or method) like a missing token when auth is configured.
+            return error_reply(
+                403 if candidates else 404,
+                "forbidden" if candidates else "not_found",
+                "Missing Authentication Token",
+                request_id,
+            )
+        route, params = route_params
+        lower = {k.lower(): v for k, v in headers.items()}
+        query = {k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        context: dict[str, Any] | None = None
+        if route.authorizer is not None:
+            outcome = self._authorize(route, path, params, lower, query, request_id)
+            if isinstance(outcome, Reply):
+                return outcome
+            context = outcome
+        binary = self._is_binary(lower.get("content-type", [""])[-1])
+        event = api_gateway_proxy_event(
+            method,
+            path,
+            resource=route.resource,
+            path_parameters=params,
+            query=query,
+            headers=headers,
+            body=body if body else None,
+            binary=binary,
+            authorizer=context,
+            stage=self._stage,
+        )
+        event["requestContext"]["requestId"] = request_id
+        try:
+            result = self._host.invoke(route.function_name, event)
+        except Exception as err:
+            print(f"local-gateway: {route.function_name} raised {err!r}", file=sys.stderr, flush=True)
+            return error_reply(502, "internal_error", "Internal server error", request_id)
+        return self._proxy_reply(result, request_id)
+
+    def _authorize(
+        self,
+        route: Route,
+        path: str,
+        params: dict[str, str],
+        headers: dict[str, list[str]],
+        query: dict[str, list[str]],
+        request_id: str,
+    ) -> dict[str, Any] | Reply:
+        assert route.authorizer is not None
+        if any(not headers.get(h) for h in route.authorizer.identity_headers):
+            return error_reply(401, "unauthorized", "Unauthorized", request_id)  # API Gateway skips the call
+        event = {
+            "type": "REQUEST",
+            "methodArn": f"{self._arn_prefix}/{route.method}{path}",
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": route.method,
+            "headers": {k: v[-1] for k, v in headers.items()},
+            "multiValueHeaders": headers,
+            "queryStringParameters": {k: v[-1] for k, v in query.items()},
+            "multiValueQueryStringParameters": query,
+            "pathParameters": params,
+            "stageVariables": {},
+            "requestContext": {
+                "stage": self._stage,
+                "requestId": request_id,
+                "httpMethod": route.method,
+                "resourcePath": route.resource,
+                "path": f"/{self._stage}{path}",
+            },
+        }
+        try:
+            policy = self._host.invoke(route.authorizer.function_name, event)
+        except Exception as err:
+            if str(err) == "Unauthorized":
+                return error_reply(401, "unauthorized", "Unauthorized", request_id)
+            print(f"local-gateway: authorizer raised {err!r}", file=sys.stderr, flush=True)
+            return error_reply(500, "internal_error", "Authorizer error", request_id)
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        if not statements or any(s.get("Effect") != "Allow" for s in statements):
+            return error_reply(403, "forbidden", "User is not authorized to access this resource", request_id)
+        return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
+
+    @staticmethod
+    def _proxy_reply(result: Any, request_id: str) -> Reply:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            return error_reply(502, "internal_error", "Malformed Lambda proxy response", request_id)
+        headers = {k: [str(v)] for k, v in (result.get("headers") or {}).items()}
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers[key] = [str(v) for v in values]
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        headers["x-amzn-RequestId"] = [request_id]
+        return Reply(int(result["statusCode"]), headers, body)
+
+
+def build(cfg: stack.StackConfig, outputs: dict[str, Any]) -> Gateway:
+    apigw = stack.aws_client(cfg, "apigateway")
+    routes = discover_routes(apigw, str(outputs["rest_api_id"]))
+    host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
+    return Gateway(
+        routes,
+        host,
+        str(outputs["api_stage_name"]),
+        list(outputs.get("api_binary_media_types") or []),
+        region=str(outputs.get("region", stack.LOCAL_REGION)),
+        api_id=str(outputs["rest_api_id"]),
+    )
+
+
+def serve(gateway: Gateway, port: int) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _respond(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD_BYTES:
+                reply = error_reply(413, "too_large", "Request Too Long", str(uuid.uuid4()))
+                self.close_connection = True
+            else:
+                headers: dict[str, list[str]] = {}
+                for key, value in self.headers.items():
+                    headers.setdefault(key, []).append(value)
+                reply = gateway.handle(self.command, self.path, headers, self.rfile.read(length) if length else b"")
+            self.send_response(reply.status)
+            for key, values in reply.headers.items():
+                for value in values:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _respond
+
+        def log_message(self, format: str, *args: Any) -> None:
+            print(f"local-gateway: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
+
+    server = HTTPServer(("127.0.0.1", port), Handler)
+    print(f"local-gateway: serving {len(gateway.routes)} routes on http://127.0.0.1:{port}", flush=True)
+    server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.local_gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["serve", "routes"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("IMGPIPE_API_PORT", "8080")))
+    args = parser.parse_args(argv)
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+        gateway = build(cfg, outputs)
+    except (GatewayError, tf.TfError, KeyError) as err:
+        print(f"error: cannot serve the local API: {err}", file=sys.stderr)
+        return 2
+    if args.command == "routes":
+        for route in gateway.routes:
+            auth = f"authorizer {route.authorizer.function_name}" if route.authorizer else "no auth"
+            print(f"{route.method:<7} {route.resource:<28} -> {route.function_name} ({auth})")
+        return 0
+    started = time.time()
+    try:
+        serve(gateway, args.port)
+    except KeyboardInterrupt:
+        print(f"local-gateway: stopped after {time.time() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

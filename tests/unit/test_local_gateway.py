@@ -1,0 +1,164 @@
+"""Local gateway logic without an emulator: route discovery from API Gateway's own description, matching,
+authorizer outcomes and proxy responses. (tests/integration/test_local_api.py serves the deployed API.)"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from scripts.local_gateway import (
+    Authorizer,
+    FunctionHost,
+    Gateway,
+    GatewayError,
+    discover_routes,
+    function_name_from_uri,
+    template_pattern,
+)
+
+UPLOAD_URI = (
+    "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-local-upload_api/invocations"
+)
+AUTH_URI = UPLOAD_URI.replace("upload_api", "api_authorizer")
+
+
+class FakeApiGateway:
+    """Answers like the emulator's API Gateway did (shapes captured from moto server)."""
+
+    def get_authorizers(self, restApiId: str) -> dict[str, Any]:
+        return {
+            "items": [
+                {
+                    "id": "a1",
+                    "type": "REQUEST",
+                    "authorizerUri": AUTH_URI,
+                    "identitySource": "method.request.header.x-api-key",
+                }
+            ]
+        }
+
+    def get_resources(self, restApiId: str, embed: list[str], limit: int) -> dict[str, Any]:
+        def method(auth: str = "CUSTOM", kind: str = "AWS_PROXY") -> dict[str, Any]:
+            return {
+                "authorizationType": auth,
+                "authorizerId": "a1",
+                "methodIntegration": {"type": kind, "uri": UPLOAD_URI},
+            }
+
+        return {
+            "items": [
+                {"id": "r0", "path": "/"},
+                {
+                    "id": "r1",
+                    "path": "/v1/images",
+                    "resourceMethods": {"GET": method(), "PUT": method(), "OPTIONS": method("NONE", "MOCK")},
+                },
+                {"id": "r2", "path": "/v1/images/{image_id}", "resourceMethods": {"GET": method()}},
+                {"id": "r3", "path": "/v1/uploads", "resourceMethods": {"POST": method()}},
+            ]
+        }
+
+
+class RecordingHost(FunctionHost):
+    def __init__(self, authorizer_result: Any) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.authorizer_result = authorizer_result
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        self.calls.append((name, event))
+        if name.endswith("api_authorizer"):
+            if isinstance(self.authorizer_result, Exception):
+                raise self.authorizer_result
+            return self.authorizer_result
+        return {
+            "statusCode": 201,
+            "multiValueHeaders": {"Content-Type": ["application/json"]},
+            "body": json.dumps({"seen": event["pathParameters"], "b64": event["isBase64Encoded"]}),
+        }
+
+
+ALLOW = {
+    "principalId": "team-a",
+    "context": {"key_id": "team-a", "owner": "Team A"},
+    "policyDocument": {"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": ["*"]}]},
+}
+
+
+def gateway(authorizer_result: Any = ALLOW) -> tuple[Gateway, RecordingHost]:
+    host = RecordingHost(authorizer_result)
+    return Gateway(discover_routes(FakeApiGateway(), "api1"), host, "live", ["image/*"]), host
+
+
+def test_routes_come_from_the_deployed_api_and_skip_mock_methods() -> None:
+    routes = discover_routes(FakeApiGateway(), "api1")
+    assert {(r.method, r.resource) for r in routes} == {
+        ("GET", "/v1/images"),
+        ("PUT", "/v1/images"),
+        ("GET", "/v1/images/{image_id}"),
+        ("POST", "/v1/uploads"),
+    }
+    assert all(r.function_name == "imgpipe-local-upload_api" for r in routes)
+    assert all(r.authorizer == Authorizer("imgpipe-local-api_authorizer", ("x-api-key",)) for r in routes)
+
+
+def test_function_names_and_templates() -> None:
+    assert function_name_from_uri(UPLOAD_URI) == "imgpipe-local-upload_api"
+    assert function_name_from_uri(UPLOAD_URI.replace("upload_api/", "upload_api:live/")) == "imgpipe-local-upload_api"
+    with pytest.raises(GatewayError):
+        function_name_from_uri("https://example.com/backend")
+    assert template_pattern("/v1/images/{image_id}").fullmatch("/v1/images/abc")
+    assert not template_pattern("/v1/images/{image_id}").fullmatch("/v1/images/a/b")
+
+
+def test_allowed_request_reaches_the_function_with_authorizer_context_and_binary_body() -> None:
+    gw, host = gateway()
+    reply = gw.handle(
+        "PUT", "/live/v1/images?filename=a.png", {"x-api-key": ["k"], "Content-Type": ["image/png"]}, b"\x89PNG"
+    )
+    assert reply.status == 201
+    name, event = host.calls[-1]
+    assert name == "imgpipe-local-upload_api"
+    assert event["requestContext"]["authorizer"] == {"key_id": "team-a", "owner": "Team A", "principalId": "team-a"}
+    assert event["isBase64Encoded"] and base64.b64decode(event["body"]) == b"\x89PNG"
+    assert event["queryStringParameters"] == {"filename": "a.png"}
+    assert host.calls[0][1]["methodArn"].endswith("/live/PUT/v1/images")
+
+
+def test_path_parameters_are_extracted() -> None:
+    gw, _host = gateway()
+    reply = gw.handle("GET", "/v1/images/abc-123", {"x-api-key": ["k"]}, b"")
+    assert json.loads(reply.body)["seen"] == {"image_id": "abc-123"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "authorizer_result", "status", "code"),
+    [
+        ({}, ALLOW, 401, "unauthorized"),  # identity source missing: the authorizer is not even called
+        ({"x-api-key": ["bad"]}, Exception("Unauthorized"), 401, "unauthorized"),
+        ({"x-api-key": ["old"]}, {**ALLOW, "policyDocument": {"Statement": [{"Effect": "Deny"}]}}, 403, "forbidden"),
+        ({"x-api-key": ["k"]}, RuntimeError("boom"), 500, "internal_error"),
+    ],
+)
+def test_authorizer_outcomes(headers: dict[str, list[str]], authorizer_result: Any, status: int, code: str) -> None:
+    gw, host = gateway(authorizer_result)
+    reply = gw.handle("GET", "/v1/images", headers, b"")
+    body = json.loads(reply.body)
+    assert (reply.status, body["error"]["code"]) == (status, code)
+    assert body["error"]["request_id"]
+    assert not [c for c in host.calls if c[0].endswith("upload_api")]
+
+
+def test_unknown_routes_and_methods() -> None:
+    gw, _ = gateway()
+    assert gw.handle("GET", "/v2/nothing", {"x-api-key": ["k"]}, b"").status == 404
+    assert gw.handle("DELETE", "/v1/images", {"x-api-key": ["k"]}, b"").status == 403
+
+
+def test_bodies_over_ten_megabytes_are_refused_before_any_function_runs() -> None:
+    gw, host = gateway()
+    reply = gw.handle("PUT", "/v1/images", {"x-api-key": ["k"]}, b"x" * (10 * 1024 * 1024 + 1))
+    assert reply.status == 413 and not host.calls
