@@ -30,6 +30,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MOTO_PORT = 4566  # the port awslocal/localstack-client assume, so they work against moto unchanged
 DEFAULT_KAFKA_PORT = 19092  # not 9092: leave a developer's own Kafka alone
+DEFAULT_API_PORT = 8080
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these are placeholders, not secrets.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -45,6 +46,7 @@ class StackConfig:
     run_dir: Path
     moto_port: int = DEFAULT_MOTO_PORT
     kafka_port: int = DEFAULT_KAFKA_PORT
+    api_port: int = DEFAULT_API_PORT
     external_aws_endpoint: str | None = None
     external_kafka_bootstrap: str | None = None
 
@@ -55,6 +57,7 @@ class StackConfig:
             run_dir=Path(env.get("IMGPIPE_RUN_DIR", REPO_ROOT / ".run")),
             moto_port=_port(env, "IMGPIPE_MOTO_PORT", DEFAULT_MOTO_PORT),
             kafka_port=_port(env, "IMGPIPE_KAFKA_PORT", DEFAULT_KAFKA_PORT),
+            api_port=_port(env, "IMGPIPE_API_PORT", DEFAULT_API_PORT),
             external_aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
             external_kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         )
@@ -152,6 +155,32 @@ def kafka_ready(bootstrap: str) -> bool:
     except Exception:
         return False
     return True
+
+
+def http_ready(port: int) -> bool:
+    """Any HTTP answer counts: the gateway is up even when the route asked for does not exist."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        connection.request("GET", "/")
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+def gateway_service(cfg: StackConfig) -> Service:
+    """The local API gateway (scripts/local_gateway.py): started after a deploy, since it serves what was deployed."""
+    return Service(
+        name="gateway",
+        port=cfg.api_port,
+        argv=[sys.executable, "-m", "scripts.local_gateway", "serve", "--port", str(cfg.api_port)],
+        ready=lambda: http_ready(cfg.api_port),
+        env={**cfg.client_env(), "IMGPIPE_MOTO_PORT": str(cfg.moto_port), "IMGPIPE_KAFKA_PORT": str(cfg.kafka_port)},
+    )
 
 
 def services(cfg: StackConfig) -> list[Service]:
@@ -291,26 +320,26 @@ def status(cfg: StackConfig) -> list[ServiceStatus]:
         result.append(ServiceStatus("moto", "external", None, endpoint=cfg.external_aws_endpoint))
     if cfg.external_kafka_bootstrap:
         result.append(ServiceStatus("tansu", "external", None, endpoint=cfg.external_kafka_bootstrap))
-    for svc in services(cfg):
-        endpoint = cfg.aws_endpoint if svc.name == "moto" else cfg.kafka_bootstrap
-        record = Record.load(record_path(cfg, svc.name))
-        if record is None:
-            result.append(ServiceStatus(svc.name, "stopped", svc.port, endpoint=endpoint))
-        elif not is_ours(record):
-            result.append(ServiceStatus(svc.name, "dead", record.port, pid=record.pid, endpoint=endpoint))
-        else:
-            state = "running" if svc.ready() else "not-answering"
-            result.append(
-                ServiceStatus(
-                    svc.name,
-                    state,
-                    record.port,
-                    pid=record.pid,
-                    uptime_s=time.time() - record.started_at,
-                    endpoint=endpoint,
-                )
-            )
+    endpoints = {"moto": cfg.aws_endpoint, "tansu": cfg.kafka_bootstrap, "gateway": f"http://127.0.0.1:{cfg.api_port}"}
+    for svc in [*services(cfg), gateway_service(cfg)]:
+        result.append(_service_status(cfg, svc, endpoints[svc.name]))
     return result
+
+
+def _service_status(cfg: StackConfig, svc: Service, endpoint: str) -> ServiceStatus:
+    record = Record.load(record_path(cfg, svc.name))
+    if record is None:
+        return ServiceStatus(svc.name, "stopped", svc.port, endpoint=endpoint)
+    if not is_ours(record):
+        return ServiceStatus(svc.name, "dead", record.port, pid=record.pid, endpoint=endpoint)
+    return ServiceStatus(
+        svc.name,
+        "running" if svc.ready() else "not-answering",
+        record.port,
+        pid=record.pid,
+        uptime_s=time.time() - record.started_at,
+        endpoint=endpoint,
+    )
 
 
 def up(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
@@ -358,6 +387,7 @@ def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
             stderr=subprocess.STDOUT,
             env={**os.environ, **svc.env},
             start_new_session=True,  # own process group: down() signals the group, the shell can't orphan it
+            cwd=REPO_ROOT,
         )
     record = Record(svc.name, proc.pid, svc.port, started, svc.argv)
     record.save(rec_file)
@@ -398,7 +428,7 @@ def _stop(record: Record, grace_s: float = 5.0) -> None:
 
 
 def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
-    for name in ("moto", "tansu"):
+    for name in ("gateway", "moto", "tansu"):
         rec_file = record_path(cfg, name)
         record = Record.load(rec_file)
         if record is None:
@@ -409,6 +439,17 @@ def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
         else:
             log(f"{name}: was not running (stale record for pid {record.pid} removed)")
         rec_file.unlink(missing_ok=True)
+
+
+def restart_gateway(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
+    """(Re)starts the local API gateway so it serves what was just deployed, with the current handler code."""
+    record = Record.load(record_path(cfg, "gateway"))
+    if record is not None:
+        if is_ours(record):
+            _stop(record)
+        record_path(cfg, "gateway").unlink(missing_ok=True)
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    _start(cfg, gateway_service(cfg), log)
 
 
 @contextlib.contextmanager
@@ -426,7 +467,7 @@ def running(cfg: StackConfig, log: Callable[[str], None] = print) -> Iterator[St
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "gateway"])
     args = parser.parse_args(argv)
     try:
         cfg = StackConfig.from_env()
@@ -434,6 +475,17 @@ def main(argv: list[str] | None = None) -> int:
             up(cfg)
         elif args.command == "down":
             down(cfg)
+        elif args.command == "gateway":
+            from scripts import tf  # tf imports this module; imported here to keep the dependency one-way
+
+            try:
+                deployed = tf.outputs("local", tf.run_env("local", cfg))
+            except tf.TfError as err:
+                raise StackError(str(err)) from None
+            if "rest_api_id" not in deployed:
+                print("gateway: no REST API deployed in ENV=local; local gateway not started")
+                return 0
+            restart_gateway(cfg)
         elif args.command == "status":
             states = status(cfg)
             for st in states:
