@@ -343,7 +343,9 @@ def build(cfg: stack.StackConfig, outputs: dict[str, Any]) -> Gateway:
     )
 
 
-def serve(gateway: Gateway, port: int) -> None:
+def make_server(gateway: Gateway, port: int) -> HTTPServer:
+    """An HTTP server on 127.0.0.1:port (0 picks a free port) answering through `gateway`."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -370,7 +372,11 @@ def serve(gateway: Gateway, port: int) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             print(f"local-gateway: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
-    server = HTTPServer(("127.0.0.1", port), Handler)
+    return HTTPServer(("127.0.0.1", port), Handler)
+
+
+def serve(gateway: Gateway, port: int) -> None:
+    server = make_server(gateway, port)
     print(f"local-gateway: serving {len(gateway.routes)} routes on http://127.0.0.1:{port}", flush=True)
     server.serve_forever()
 
