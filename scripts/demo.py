@@ -1,6 +1,7 @@
-"""`make demo`: show what `make up` deployed into the local stack, read back from the emulator itself.
+"""`make demo`: show what `make up` deployed into the local stack, read back from the emulator itself, then
+send good and bad images through the local API gateway and show what was stored and what was refused.
 
-Later capabilities extend this to the whole pipeline (ingest → process → export → retention).
+Later capabilities extend this to the whole pipeline (process → export → retention).
 """
 
 from __future__ import annotations
@@ -53,7 +54,114 @@ def main() -> int:
         print("error: nothing deployed in ENV=local yet: run `make up`", file=sys.stderr)
         return 2
     print("\n".join(describe(outputs, cfg)))
+    if "rest_api_id" in outputs:
+        print()
+        print("\n".join(exercise_api(outputs, cfg)))
     return 0
+
+
+def _image(fmt: str, size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
+    import time
+
+    import requests
+
+    from scripts import keys
+
+    base = f"http://127.0.0.1:{cfg.api_port}"
+    secrets = stack.aws_client(cfg, "secretsmanager")
+    api_key = keys.issue(secrets, str(outputs["api_keys_secret_name"]), f"demo-{int(time.time())}", "make demo")
+    auth = {"x-api-key": api_key}
+    lines = [f"local API {base} — a fresh demo key was issued into the deployed key registry", ""]
+
+    def show(label: str, response: requests.Response) -> dict[str, Any]:
+        body: dict[str, Any] = response.json()
+        if "error" in body:
+            lines.append(f"  {label:<44} {response.status_code}  refused: {body['error']['code']}")
+        else:
+            shape = f"{body.get('width', '?')}x{body.get('height', '?')} {body.get('format', '')}".strip()
+            lines.append(f"  {label:<44} {response.status_code}  {body['status']:<15} {body['image_id']}  {shape}")
+        return body
+
+    jpeg = _image("JPEG", (1600, 1200), (30, 120, 200))
+    show(
+        "PUT /v1/images  photo.jpg (1600x1200)",
+        requests.put(
+            f"{base}/v1/images",
+            params={"filename": "photo.jpg"},
+            data=jpeg,
+            headers={**auth, "Content-Type": "image/jpeg"},
+            timeout=30,
+        ),
+    )
+    webp = _image("WEBP", (800, 600), (200, 60, 30))
+    show(
+        "PUT /v1/images  banner.webp (800x600)",
+        requests.put(
+            f"{base}/v1/images",
+            params={"filename": "banner.webp"},
+            data=webp,
+            headers={**auth, "Content-Type": "image/webp"},
+            timeout=30,
+        ),
+    )
+    big = _image("PNG", (1400, 1000), (90, 200, 90))
+    presign = requests.post(
+        f"{base}/v1/uploads",
+        json={"filename": "poster.png", "content_type": "image/png", "size_bytes": len(big)},
+        headers=auth,
+        timeout=30,
+    )
+    body = show("POST /v1/uploads poster.png (presigned)", presign)
+    if "upload" in body:
+        upload = body["upload"]
+        sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("poster.png", big)}, timeout=30)
+        lines.append(
+            f"  {'  → POST bytes to S3 (presigned form)':<44} {sent.status_code}  stored at {upload['fields']['key']}"
+        )
+    show(
+        "PUT /v1/images  page.jpg (HTML inside)",
+        requests.put(
+            f"{base}/v1/images",
+            data=b"<html><script>alert(1)</script></html>",
+            headers={**auth, "Content-Type": "image/jpeg"},
+            timeout=30,
+        ),
+    )
+    show(
+        "PUT /v1/images  PNG declared as JPEG",
+        requests.put(
+            f"{base}/v1/images",
+            data=_image("PNG", (10, 10), (0, 0, 0)),
+            headers={**auth, "Content-Type": "image/jpeg"},
+            timeout=30,
+        ),
+    )
+    show(
+        "PUT /v1/images  empty body",
+        requests.put(f"{base}/v1/images", data=b"", headers={**auth, "Content-Type": "image/png"}, timeout=30),
+    )
+    show("GET /v1/images  without an API key", requests.get(f"{base}/v1/images", timeout=30))
+    listing = requests.get(
+        f"{base}/v1/images", params={"status": "RECEIVED", "limit": "5"}, headers=auth, timeout=30
+    ).json()
+    lines.append("")
+    lines.append(f"RECEIVED images (newest first): {len(listing.get('items', []))} shown")
+    for item in listing.get("items", []):
+        lines.append(
+            f"  {item['image_id']}  {item.get('filename', '-'):<14} {item.get('size_bytes', 0):>8} bytes  "
+            f"owner {item.get('owner')}"
+        )
+    return lines
 
 
 if __name__ == "__main__":
