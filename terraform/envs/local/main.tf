@@ -1,27 +1,14 @@
-locals {
-  name_prefix = "${var.project}-${var.environment}"
+# Secure module defaults, except the relaxations below: each one is forced by the emulator or by the stack being
+# disposable (tests/local.tftest.hcl asserts that these, and only these, are relaxed).
+module "pipeline" {
+  source = "../../modules/pipeline"
 
-  default_tags = {
-    project     = var.project
-    environment = var.environment
-    managed-by  = "terraform"
-  }
-}
+  name_prefix         = "${var.project}-${var.environment}"
+  retention_days      = var.retention_days
+  lambda_architecture = var.lambda_architecture
 
-module "kms" {
-  source = "../../modules/kms"
-
-  name_prefix = local.name_prefix
   # Emulator keys are thrown away with the emulator; 7 (the AWS minimum) keeps local teardown short.
-  deletion_window_in_days = 7
-}
-
-module "storage" {
-  source = "../../modules/storage"
-
-  name_prefix    = local.name_prefix
-  kms_key_arn    = module.kms.key_arn
-  retention_days = var.retention_days
+  kms_deletion_window_in_days = 7
   # moto does not evaluate bucket-policy conditions: a deny-non-TLS statement would deny every object call.
   # staging/prod keep the policy (module default true) and terraform test asserts it there.
   enforce_bucket_policy = false
@@ -29,14 +16,6 @@ module "storage" {
   force_destroy = true
   # moto does not implement the RedriveAllowPolicy queue attribute: the provider would wait for it forever.
   dlq_redrive_allow_policy_enabled = false
-}
-
-module "metadata" {
-  source = "../../modules/metadata"
-
-  name_prefix    = local.name_prefix
-  kms_key_arn    = module.kms.key_arn
-  retention_days = var.retention_days
   # The local table is disposable (emulator state); protection would only block `terraform destroy`.
   deletion_protection_enabled = false
 }

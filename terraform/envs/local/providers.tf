@@ -43,6 +43,10 @@ provider "aws" {
   }
 
   default_tags {
-    tags = local.default_tags
+    tags = {
+      project     = var.project
+      environment = var.environment
+      managed-by  = "terraform"
+    }
   }
 }

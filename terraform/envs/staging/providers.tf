@@ -4,6 +4,10 @@ provider "aws" {
   allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
 
   default_tags {
-    tags = local.default_tags
+    tags = {
+      project     = var.project
+      environment = var.environment
+      managed-by  = "terraform"
+    }
   }
 }

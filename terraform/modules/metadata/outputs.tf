@@ -37,3 +37,8 @@ output "pitr_recovery_period_in_days" {
   description = "Point-in-time-recovery window in days (equals retention_days)."
   value       = one(aws_dynamodb_table.images.point_in_time_recovery[*].recovery_period_in_days)
 }
+
+output "kms_key_arn" {
+  description = "KMS key the table is encrypted with, as planned."
+  value       = one(aws_dynamodb_table.images.server_side_encryption[*].kms_key_arn)
+}

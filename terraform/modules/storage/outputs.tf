@@ -78,3 +78,22 @@ output "force_destroy" {
   description = "Whether terraform destroy may delete non-empty buckets."
   value       = var.force_destroy
 }
+
+output "dlq_redrive_allow_policy_enabled" {
+  description = "Whether the DLQ carries a redrive-allow policy (only the raw-events queue may use it)."
+  value       = length(aws_sqs_queue_redrive_allow_policy.dlq) == 1
+}
+
+output "kms_key_arns" {
+  description = "KMS key each store is encrypted with, as planned: raw and processed bucket defaults, raw_events and dlq queues."
+  value = merge(
+    {
+      for k, c in aws_s3_bucket_server_side_encryption_configuration.this :
+      k => one([for r in c.rule : r.apply_server_side_encryption_by_default[0].kms_master_key_id])
+    },
+    {
+      raw_events = aws_sqs_queue.raw_events.kms_master_key_id
+      dlq        = aws_sqs_queue.dlq.kms_master_key_id
+    },
+  )
+}

@@ -1,0 +1,150 @@
+# Output names are a contract: each env exports this module as its single output `pipeline`, which scripts and
+# tests read with `terraform output -json pipeline`. Add outputs freely; never rename or remove one.
+
+################################################################################
+# What the environment deployed
+################################################################################
+
+output "region" {
+  description = "AWS region of the stack."
+  value       = data.aws_region.current.name
+}
+
+output "name_prefix" {
+  description = "Prefix of every resource name (<project>-<environment>)."
+  value       = var.name_prefix
+}
+
+output "retention_days" {
+  description = "Days image-derived data is kept."
+  value       = var.retention_days
+}
+
+output "lambda_architecture" {
+  description = "Instruction set for the Lambda functions (arm64 or x86_64)."
+  value       = var.lambda_architecture
+}
+
+output "kms_key_arn" {
+  description = "ARN of the environment's customer-managed KMS key."
+  value       = module.kms.key_arn
+}
+
+output "kms_alias_name" {
+  description = "Alias of the environment's KMS key (alias/<name_prefix>)."
+  value       = module.kms.alias_name
+}
+
+output "raw_bucket_name" {
+  description = "Raw image bucket."
+  value       = module.storage.raw_bucket_name
+}
+
+output "raw_bucket_arn" {
+  description = "ARN of the raw image bucket."
+  value       = module.storage.raw_bucket_arn
+}
+
+output "processed_bucket_name" {
+  description = "Processed (renditions) bucket."
+  value       = module.storage.processed_bucket_name
+}
+
+output "processed_bucket_arn" {
+  description = "ARN of the processed (renditions) bucket."
+  value       = module.storage.processed_bucket_arn
+}
+
+output "raw_prefix" {
+  description = "Key prefix in the raw bucket that triggers processing."
+  value       = module.storage.raw_prefix
+}
+
+output "raw_events_queue_url" {
+  description = "URL of the raw-events queue (S3 ObjectCreated notifications)."
+  value       = module.storage.raw_events_queue_url
+}
+
+output "raw_events_queue_arn" {
+  description = "ARN of the raw-events queue."
+  value       = module.storage.raw_events_queue_arn
+}
+
+output "raw_events_dlq_url" {
+  description = "URL of the raw-events dead-letter queue."
+  value       = module.storage.raw_events_dlq_url
+}
+
+output "raw_events_dlq_arn" {
+  description = "ARN of the raw-events dead-letter queue."
+  value       = module.storage.raw_events_dlq_arn
+}
+
+output "metadata_table_name" {
+  description = "Name of the image metadata table."
+  value       = module.metadata.table_name
+}
+
+output "metadata_table_arn" {
+  description = "ARN of the image metadata table."
+  value       = module.metadata.table_arn
+}
+
+output "metadata_table_stream_arn" {
+  description = "Stream ARN of the image metadata table."
+  value       = module.metadata.stream_arn
+}
+
+################################################################################
+# Settings as planned (asserted by the env tests; read them, don't configure from them)
+################################################################################
+
+output "kms_deletion_window_in_days" {
+  description = "Waiting period before the key, once scheduled for deletion, is destroyed."
+  value       = module.kms.deletion_window_in_days
+}
+
+output "kms_key_rotation_enabled" {
+  description = "Whether automatic key rotation is enabled (always true)."
+  value       = module.kms.key_rotation_enabled
+}
+
+output "encryption_kms_key_arns" {
+  description = "KMS key of every store: raw, processed (bucket defaults), raw_events, dlq (queues), metadata_table."
+  value       = merge(module.storage.kms_key_arns, { metadata_table = module.metadata.kms_key_arn })
+}
+
+output "bucket_policies_enforced" {
+  description = "Whether the TLS/encryption-enforcing bucket policies are attached, per bucket (raw, processed)."
+  value       = module.storage.bucket_policies_enforced
+}
+
+output "force_destroy" {
+  description = "Whether terraform destroy may delete non-empty buckets."
+  value       = module.storage.force_destroy
+}
+
+output "dlq_redrive_allow_policy_enabled" {
+  description = "Whether only the raw-events queue may use the DLQ (redrive-allow policy attached)."
+  value       = module.storage.dlq_redrive_allow_policy_enabled
+}
+
+output "deletion_protection_enabled" {
+  description = "Whether the metadata table is protected against deletion."
+  value       = module.metadata.deletion_protection_enabled
+}
+
+output "object_expiration_days" {
+  description = "Days after which current objects expire, per bucket (raw, processed)."
+  value       = module.storage.object_expiration_days
+}
+
+output "message_retention_seconds" {
+  description = "Message retention of the raw-events queue and its DLQ."
+  value       = module.storage.message_retention_seconds
+}
+
+output "pitr_recovery_period_in_days" {
+  description = "Point-in-time-recovery window of the metadata table in days."
+  value       = module.metadata.pitr_recovery_period_in_days
+}

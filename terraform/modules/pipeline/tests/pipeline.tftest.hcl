@@ -1,0 +1,238 @@
+# Plan-only tests with the shared mocked AWS provider (terraform/testing/aws): offline, no credentials, seconds.
+# They assert the wiring of kms -> storage/metadata, the secure defaults and the validation of the inputs, once
+# for every environment; the env suites only assert what each env passes.
+
+mock_provider "aws" {
+  source          = "../../testing/aws"
+  override_during = plan
+}
+
+# The two queues apart (the shared mock gives every queue the same values), to catch swapped wiring.
+override_resource {
+  target          = module.storage.aws_sqs_queue.raw_events
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-raw-events"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_sqs_queue.dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-raw-events-dlq"
+  }
+}
+
+variables {
+  name_prefix = "imgpipe-test"
+}
+
+run "every_store_is_encrypted_with_the_environment_key" {
+  command = plan
+
+  assert {
+    condition     = output.kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    error_message = "kms_key_arn must be the kms module's key ARN (test setup: the shared mock)."
+  }
+
+  assert {
+    condition     = toset(keys(output.encryption_kms_key_arns)) == toset(["raw", "processed", "raw_events", "dlq", "metadata_table"])
+    error_message = "encryption_kms_key_arns must cover both buckets, both queues and the table."
+  }
+
+  assert {
+    condition     = alltrue([for arn in values(output.encryption_kms_key_arns) : arn == module.kms.key_arn])
+    error_message = "Both buckets, both queues and the metadata table must be encrypted with the kms module's key ARN."
+  }
+}
+
+run "secure_defaults" {
+  command = plan
+
+  assert {
+    condition     = output.bucket_policies_enforced == { raw = true, processed = true }
+    error_message = "Both buckets must get the TLS/encryption-enforcing bucket policies by default."
+  }
+
+  assert {
+    condition     = output.force_destroy == false
+    error_message = "Buckets must not be force-destroyable by default."
+  }
+
+  assert {
+    condition     = output.deletion_protection_enabled == true
+    error_message = "The metadata table must be protected against deletion by default."
+  }
+
+  assert {
+    condition     = output.kms_deletion_window_in_days == 30 && output.kms_key_rotation_enabled
+    error_message = "The key must rotate and keep the 30-day deletion window by default."
+  }
+
+  assert {
+    condition     = output.dlq_redrive_allow_policy_enabled == true
+    error_message = "Only the raw-events queue may use the DLQ by default."
+  }
+
+  assert {
+    condition     = output.retention_days == 7 && output.object_expiration_days == { raw = 7, processed = 7 } && output.message_retention_seconds == { raw_events = 7 * 86400, dlq = 7 * 86400 } && output.pitr_recovery_period_in_days == 7
+    error_message = "Retention must default to 7 days everywhere."
+  }
+
+  assert {
+    condition     = output.lambda_architecture == "arm64"
+    error_message = "lambda_architecture must default to arm64."
+  }
+}
+
+run "names_and_the_output_contract" {
+  command = plan
+
+  assert {
+    condition = alltrue([for v in [
+      output.region, output.name_prefix, output.lambda_architecture, output.kms_key_arn, output.kms_alias_name,
+      output.raw_bucket_name, output.processed_bucket_name, output.raw_prefix, output.raw_events_queue_url,
+      output.raw_events_queue_arn, output.raw_events_dlq_url, output.metadata_table_name, output.metadata_table_stream_arn,
+    ] : v != null && v != ""]) && output.retention_days != null
+    error_message = "Every output of the env contract (exported by each env as `pipeline`) must be set."
+  }
+
+  assert {
+    condition     = output.region == "us-east-1" && output.name_prefix == "imgpipe-test" && output.kms_alias_name == "alias/imgpipe-test"
+    error_message = "region comes from the provider; the alias is alias/<name_prefix>."
+  }
+
+  assert {
+    condition     = output.raw_bucket_name == "imgpipe-test-raw-123456789012" && output.processed_bucket_name == "imgpipe-test-processed-123456789012" && output.raw_prefix == "raw/"
+    error_message = "Bucket names must be <name_prefix>-{raw,processed}-<account id>; the raw prefix raw/."
+  }
+
+  assert {
+    condition     = output.raw_events_queue_arn == "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events" && endswith(output.raw_events_queue_url, "/imgpipe-test-raw-events") && endswith(output.raw_events_dlq_url, "/imgpipe-test-raw-events-dlq")
+    error_message = "The queue outputs must be the raw-events queue's and the DLQ's, not swapped."
+  }
+
+  assert {
+    condition     = output.metadata_table_name == "imgpipe-test-images" && output.metadata_table_stream_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/mocked-table/stream/2026-01-01T00:00:00.000"
+    error_message = "The table must be <name_prefix>-images; its stream ARN is exported."
+  }
+}
+
+run "retention_days_reaches_lifecycle_queues_and_pitr" {
+  command = plan
+
+  variables {
+    retention_days      = 3
+    lambda_architecture = "x86_64"
+  }
+
+  assert {
+    condition     = output.retention_days == 3
+    error_message = "retention_days must be exported."
+  }
+
+  assert {
+    condition     = output.object_expiration_days == { raw = 3, processed = 3 }
+    error_message = "Bucket lifecycles must follow retention_days."
+  }
+
+  assert {
+    condition     = output.message_retention_seconds == { raw_events = 3 * 86400, dlq = 3 * 86400 }
+    error_message = "Queue and DLQ retention must follow retention_days."
+  }
+
+  assert {
+    condition     = output.pitr_recovery_period_in_days == 3
+    error_message = "The PITR window must follow retention_days."
+  }
+
+  assert {
+    condition     = output.lambda_architecture == "x86_64"
+    error_message = "x86_64 must be selectable."
+  }
+}
+
+run "relaxations_reach_the_modules" {
+  command = plan
+
+  variables {
+    kms_deletion_window_in_days      = 7
+    enforce_bucket_policy            = false
+    force_destroy                    = true
+    deletion_protection_enabled      = false
+    dlq_redrive_allow_policy_enabled = false
+  }
+
+  assert {
+    condition     = output.kms_deletion_window_in_days == 7 && output.kms_key_rotation_enabled
+    error_message = "The deletion window must reach the key; rotation is never relaxed."
+  }
+
+  assert {
+    condition     = output.bucket_policies_enforced == { raw = false, processed = false } && output.force_destroy
+    error_message = "enforce_bucket_policy and force_destroy must reach both buckets."
+  }
+
+  assert {
+    condition     = !output.deletion_protection_enabled && !output.dlq_redrive_allow_policy_enabled
+    error_message = "deletion_protection_enabled and dlq_redrive_allow_policy_enabled must reach the table and the DLQ."
+  }
+
+  assert {
+    condition     = alltrue([for arn in values(output.encryption_kms_key_arns) : arn == output.kms_key_arn]) && output.pitr_recovery_period_in_days == 7
+    error_message = "Encryption and retention are never relaxed."
+  }
+}
+
+run "rejects_retention_days_8" {
+  command = plan
+
+  variables {
+    retention_days = 8
+  }
+
+  expect_failures = [var.retention_days]
+}
+
+run "rejects_retention_days_0" {
+  command = plan
+
+  variables {
+    retention_days = 0
+  }
+
+  expect_failures = [var.retention_days]
+}
+
+run "rejects_unknown_lambda_architecture" {
+  command = plan
+
+  variables {
+    lambda_architecture = "arm"
+  }
+
+  expect_failures = [var.lambda_architecture]
+}
+
+run "rejects_kms_deletion_window_below_7" {
+  command = plan
+
+  variables {
+    kms_deletion_window_in_days = 6
+  }
+
+  expect_failures = [var.kms_deletion_window_in_days]
+}
+
+run "rejects_malformed_name_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "Imgpipe_Prod"
+  }
+
+  expect_failures = [var.name_prefix]
+}

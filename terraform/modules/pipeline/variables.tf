@@ -1,0 +1,72 @@
+variable "name_prefix" {
+  description = "Prefix for every resource name, \"<project>-<environment>\" (e.g. \"imgpipe-prod\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "retention_days" {
+  description = "Days any image-derived data is kept (1-7): S3 object expiration, raw-events queue and DLQ message retention, DynamoDB PITR window."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 7 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number between 1 and 7: image-derived data is never kept longer than 7 days."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the Lambda functions: arm64 (cheaper, default) or x86_64. Reserved for the function modules; exported as an output."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period (7-30 days) before the environment key, once scheduled for deletion, is destroyed. Keep 30 outside throw-away environments."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30 && floor(var.kms_deletion_window_in_days) == var.kms_deletion_window_in_days
+    error_message = "kms_deletion_window_in_days must be a whole number between 7 and 30."
+  }
+}
+
+variable "enforce_bucket_policy" {
+  description = "Attach the bucket policies that deny non-TLS access, TLS < 1.2 and uploads requesting another encryption or KMS key. Only emulators that cannot evaluate policy conditions (moto) turn it off."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy delete non-empty buckets (all object versions). Only throw-away environments turn it on."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection_enabled" {
+  description = "Protect the metadata table against deletion. Only throw-away environments turn it off."
+  type        = bool
+  default     = true
+}
+
+variable "dlq_redrive_allow_policy_enabled" {
+  description = "Let only the raw-events queue use the DLQ as dead-letter target (redrive-allow policy). Only emulators without RedriveAllowPolicy support (moto) turn it off."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource (provider default_tags are merged by the AWS provider)."
+  type        = map(string)
+  default     = {}
+}
