@@ -95,8 +95,14 @@ class UploadService:
         self._settings = settings or UploadSettings()
         self._clock = clock
 
-    def _raw_key(self, image_id: str, created: datetime) -> str:
-        return f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}"
+    def _new_item(self, status: ImageStatus, **fields: Any) -> ImageItem:
+        """A new item with a server-generated id, its raw key (dated, deterministic) and its expiry."""
+        created = self._clock()
+        image_id = new_image_id(int(created.timestamp() * 1000))
+        key = f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}"
+        return ImageItem.new(
+            image_id, Source.API, status, key, created=created, retention_days=self._settings.retention_days, **fields
+        )
 
     def request_upload(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """POST /v1/uploads: a PENDING_UPLOAD item and a presigned POST bound to its key."""
@@ -112,16 +118,8 @@ class UploadService:
         if request.size_bytes > self._settings.max_upload_bytes:
             raise ApiError(413, "too_large", f"{request.size_bytes} bytes exceeds {self._settings.max_upload_bytes}")
 
-        created = self._clock()
-        image_id = new_image_id(int(created.timestamp() * 1000))
-        key = self._raw_key(image_id, created)
-        item = ImageItem.new(
-            image_id,
-            Source.API,
+        item = self._new_item(
             ImageStatus.PENDING_UPLOAD,
-            key,
-            created=created,
-            retention_days=self._settings.retention_days,
             filename=filename,
             declared_type=fmt.mime_type,
             size_bytes=request.size_bytes,
@@ -130,11 +128,11 @@ class UploadService:
             attributes=request.metadata,
         )
         post = self._raw.presigned_post(
-            key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
+            item.raw_key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
         )
         self._table.put_new(item)
         return {
-            "image_id": image_id,
+            "image_id": item.image_id,
             "status": item.status.value,
             "expires_at": item.expires_at,
             "upload": {"url": post.url, "fields": post.fields, "expires_in": post.expires_in},
@@ -159,16 +157,8 @@ class UploadService:
         except validation.ValidationError as err:
             raise ApiError.from_validation(err) from None
 
-        created = self._clock()
-        image_id = new_image_id(int(created.timestamp() * 1000))
-        key = self._raw_key(image_id, created)
-        item = ImageItem.new(
-            image_id,
-            Source.API,
+        item = self._new_item(
             ImageStatus.RECEIVED,
-            key,
-            created=created,
-            retention_days=self._settings.retention_days,
             filename=clean_name,
             declared_type=info.format.mime_type,
             format=info.format.value,
@@ -178,11 +168,11 @@ class UploadService:
             sha256=hashlib.sha256(data).hexdigest(),
             owner=principal.key_id,
         )
-        self._raw.put(key, data, info.format.mime_type, metadata={"image-id": image_id})
+        self._raw.put(item.raw_key, data, info.format.mime_type, metadata={"image-id": item.image_id})
         try:
             self._table.put_new(item)
         except Exception:
-            self._raw.delete(key)  # never leave an object no item describes
+            self._raw.delete(item.raw_key)  # never leave an object no item describes
             raise
         return self._view(item)
 

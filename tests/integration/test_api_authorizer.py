@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -13,18 +12,10 @@ import pytest
 
 from imgpipe.auth import issue_key
 from scripts import stack
-from tests.lambda_loader import load_handler
+from tests.lambda_loader import FakeContext, load_handler
 
 pytestmark = pytest.mark.integration
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/PUT/v1/images"
-
-
-@dataclass
-class Context:
-    function_name: str = "api_authorizer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:api_authorizer"
-    aws_request_id: str = "req-2"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +59,7 @@ def event(headers: dict[str, str]) -> dict[str, Any]:
 
 
 def test_valid_key_is_allowed_with_its_identity_in_the_context(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"x-api-key": keys["good"]}), Context())
+    result = authorizer.handler(event({"x-api-key": keys["good"]}), FakeContext("api_authorizer"))
     assert result["principalId"] == "team-a"
     assert result["context"] == {"key_id": "team-a", "owner": "Team A"}
     statement = result["policyDocument"]["Statement"][0]
@@ -79,15 +70,15 @@ def test_valid_key_is_allowed_with_its_identity_in_the_context(authorizer: Modul
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": "garbage"}, {"x-api-key": "imgpipe_team-a_" + "A" * 43}])
 def test_missing_malformed_and_wrong_keys_are_unauthorized(authorizer: ModuleType, headers: dict[str, str]) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.handler(event(headers), Context())
+        authorizer.handler(event(headers), FakeContext("api_authorizer"))
 
 
 def test_revoked_key_is_denied(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"x-api-key": keys["revoked"]}), Context())
+    result = authorizer.handler(event({"x-api-key": keys["revoked"]}), FakeContext("api_authorizer"))
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     assert "context" not in result or not result["context"]
 
 
 def test_bearer_authorization_header_works_too(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"authorization": f"Bearer {keys['good']}"}), Context())
+    result = authorizer.handler(event({"authorization": f"Bearer {keys['good']}"}), FakeContext("api_authorizer"))
     assert result["principalId"] == "team-a"

@@ -7,7 +7,6 @@ import json
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -18,19 +17,11 @@ from PIL import Image
 from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
-from tests.lambda_loader import load_handler
+from tests.lambda_loader import FakeContext, load_handler
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
 AUTH = {"key_id": "team-a", "owner": "Team A", "principalId": "team-a"}
-
-
-@dataclass
-class Context:
-    function_name: str = "upload_api"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:upload_api"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +48,7 @@ def call(
     api: ModuleType, method: str, path: str, authorizer: dict[str, Any] | None = AUTH, **kwargs: Any
 ) -> tuple[int, dict[str, Any]]:
     event = api_gateway_proxy_event(method, path, authorizer=authorizer, **kwargs)
-    response = api.handler(event, Context())
+    response = api.handler(event, FakeContext("upload_api"))
     body = json.loads(response["body"])
     assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert_response_matches(method, kwargs.get("resource") or path, response["statusCode"], body)
