@@ -20,7 +20,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast up down status package lint fmt bench plan deploy destroy bootstrap-venv clean check-env
+.PHONY: help demo test test-fast up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap-venv clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,14 @@ deploy: check-env $(VENV_STAMP) ## package, plan and apply that plan to ENV (pro
 
 destroy: check-env $(VENV_STAMP) ## terraform destroy ENV
 	@$(PY) -m scripts.tf destroy $(ENV)
+
+key: check-env $(VENV_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [ENV=local]
+	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [ENV=local]' >&2; exit 2; }
+	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV)
+
+revoke-key: check-env $(VENV_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
+	@test -n "$(KEY_ID)" || { echo 'usage: make revoke-key KEY_ID=<id> [ENV=local]' >&2; exit 2; }
+	@$(PY) -m scripts.keys revoke "$(KEY_ID)" --env $(ENV)
 
 # ------------------------------------------------------------------------------------------- quality
 
