@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -343,7 +343,7 @@ def build(cfg: stack.StackConfig, outputs: dict[str, Any]) -> Gateway:
     )
 
 
-def make_server(gateway: Gateway, port: int) -> HTTPServer:
+def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
     """An HTTP server on 127.0.0.1:port (0 picks a free port) answering through `gateway`."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -372,7 +372,11 @@ def make_server(gateway: Gateway, port: int) -> HTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             print(f"local-gateway: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
-    return HTTPServer(("127.0.0.1", port), Handler)
+    # One thread per connection: HTTP/1.1 clients keep connections open, and a single-threaded server would wait
+    # on an idle one while the next request queues behind it. Invocations still run one at a time (FunctionHost).
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
 
 
 def serve(gateway: Gateway, port: int) -> None:

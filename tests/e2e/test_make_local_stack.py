@@ -41,9 +41,13 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def make(checkout: Path, *args: str, moto_port: int, kafka_port: int) -> subprocess.CompletedProcess[str]:
+def make(
+    checkout: Path, *args: str, moto_port: int, kafka_port: int, api_port: int = 0
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env.update(IMGPIPE_MOTO_PORT=str(moto_port), IMGPIPE_KAFKA_PORT=str(kafka_port))
+    if api_port:
+        env["IMGPIPE_API_PORT"] = str(api_port)
     # Reuse this test run's virtualenv instead of bootstrapping another one in the copy.
     return subprocess.run(
         ["make", f"VENV={sys.prefix}", *args],
@@ -69,7 +73,7 @@ def alive(pid: int) -> bool:
 
 
 def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
-    ports = {"moto_port": free_port(), "kafka_port": free_port()}
+    ports = {"moto_port": free_port(), "kafka_port": free_port(), "api_port": free_port()}
     try:
         first = make(checkout, "up", **ports)
         assert first.returncode == 0, first.stdout + first.stderr
@@ -86,6 +90,10 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "imgpipe-local-raw" in demo.stdout and "objects expire after 7 days" in demo.stdout
         assert "TTL on expires_at" in demo.stdout
+        # Through the local API gateway: accepted uploads, and hostile ones refused with their reason.
+        assert "201  RECEIVED" in demo.stdout, demo.stdout
+        assert "refused: unknown_format" in demo.stdout and "refused: type_mismatch" in demo.stdout
+        assert "401  refused" in demo.stdout
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)
@@ -101,7 +109,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "ENV=local deployed" in recovered.stdout  # the fresh emulator got everything back
         assert "moto   running" in make(checkout, "status", **ports).stdout
     finally:
-        pids = [pid_of(checkout, s) for s in ("moto", "tansu") if (checkout / ".run" / f"{s}.json").exists()]
+        pids = [pid_of(checkout, s) for s in ("moto", "tansu", "gateway") if (checkout / ".run" / f"{s}.json").exists()]
         down = make(checkout, "down", **ports)
     assert down.returncode == 0, down.stdout + down.stderr
     deadline = time.time() + 10

@@ -6,6 +6,7 @@ module "pipeline" {
   name_prefix         = "${var.project}-${var.environment}"
   retention_days      = var.retention_days
   lambda_architecture = var.lambda_architecture
+  lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
 
   # Emulator keys are thrown away with the emulator; 7 (the AWS minimum) keeps local teardown short.
   kms_deletion_window_in_days = 7
@@ -18,4 +19,9 @@ module "pipeline" {
   dlq_redrive_allow_policy_enabled = false
   # The local table is disposable (emulator state); protection would only block `terraform destroy`.
   deletion_protection_enabled = false
+  # moto ignores binaryMediaTypes on CreateRestApi and stores "" on update: the plan would never be clean.
+  # The local gateway takes the media types from the module output instead.
+  set_binary_media_types = false
+  # The emulator's secrets vanish with it; no recovery window to wait out on `terraform destroy`.
+  api_keys_secret_recovery_window_days = 0
 }

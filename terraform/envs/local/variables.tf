@@ -35,3 +35,9 @@ variable "endpoint_url" {
     error_message = "endpoint_url must start with http:// or https:// followed by a host."
   }
 }
+
+variable "lambda_dist_dir" {
+  description = "Folder of the packaged functions; default: dist/lambda at the repository root (where `make package` writes)."
+  type        = string
+  default     = null
+}

@@ -6,6 +6,9 @@ module "pipeline" {
   name_prefix         = "${var.project}-${var.environment}"
   retention_days      = var.retention_days
   lambda_architecture = var.lambda_architecture
+  lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
+
+  manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
 
   kms_deletion_window_in_days      = 30
   enforce_bucket_policy            = true

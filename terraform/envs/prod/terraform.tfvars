@@ -6,3 +6,7 @@ lambda_architecture = "arm64"
 
 # Fill in the account id(s) of the prod account to make applying with the wrong credentials fail early.
 allowed_account_ids = []
+
+# API Gateway stage logging needs an account-wide CloudWatch role (one per account and region). true here
+# assumes this environment has its own account; set false where a landing zone or another stack manages it.
+manage_apigateway_account_logging_role = true

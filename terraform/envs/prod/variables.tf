@@ -30,3 +30,15 @@ variable "allowed_account_ids" {
   type        = list(string)
   default     = []
 }
+
+variable "lambda_dist_dir" {
+  description = "Folder of the packaged functions; default: dist/lambda at the repository root (where `make package` writes)."
+  type        = string
+  default     = null
+}
+
+variable "manage_apigateway_account_logging_role" {
+  description = "Create and register API Gateway's account-wide CloudWatch Logs role (needed once per account and region for stage logging)."
+  type        = bool
+  default     = false
+}

@@ -33,3 +33,47 @@ module "metadata" {
   deletion_protection_enabled = var.deletion_protection_enabled
   tags                        = var.tags
 }
+
+locals {
+  # Written by `make package` (scripts/package.py): per function its zip, base64 SHA-256 and architecture.
+  lambda_manifest = jsondecode(file("${var.lambda_dist_dir}/manifest.json"))
+}
+
+module "ingest_api" {
+  source = "../ingest_api"
+
+  name_prefix           = var.name_prefix
+  retention_days        = var.retention_days
+  kms_key_arn           = module.kms.key_arn
+  raw_bucket_name       = module.storage.raw_bucket_name
+  raw_bucket_arn        = module.storage.raw_bucket_arn
+  raw_prefix            = module.storage.raw_prefix
+  processed_bucket_name = module.storage.processed_bucket_name
+  processed_bucket_arn  = module.storage.processed_bucket_arn
+  table_name            = module.metadata.table_name
+  table_arn             = module.metadata.table_arn
+  lambda_architecture   = var.lambda_architecture
+  functions = {
+    for name in ["upload_api", "api_authorizer"] : name => {
+      filename         = "${var.lambda_dist_dir}/${local.lambda_manifest[name].zip}"
+      source_code_hash = local.lambda_manifest[name].source_code_hash
+    }
+  }
+  waf_enabled                            = var.waf_enabled
+  set_binary_media_types                 = var.set_binary_media_types
+  api_keys_secret_recovery_window_days   = var.api_keys_secret_recovery_window_days
+  manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
+  tags                                   = var.tags
+}
+
+# Native wheels (Pillow, pydantic-core) only load on the architecture they were packaged for.
+resource "terraform_data" "lambda_packages_match_architecture" {
+  input = var.lambda_architecture
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for name in ["upload_api", "api_authorizer"] : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
+      error_message = "The packages in ${var.lambda_dist_dir} are not all built for ${var.lambda_architecture}: run `make package ARCH=${var.lambda_architecture}`."
+    }
+  }
+}

@@ -148,3 +148,40 @@ output "pitr_recovery_period_in_days" {
   description = "Point-in-time-recovery window of the metadata table in days."
   value       = module.metadata.pitr_recovery_period_in_days
 }
+
+# ----------------------------------------------------------------------------------------- HTTP ingestion API
+
+output "rest_api_id" {
+  description = "ID of the ingestion REST API (the local gateway reads its routes back from the emulator by it)."
+  value       = module.ingest_api.rest_api_id
+}
+
+output "api_stage_name" {
+  description = "Stage of the ingestion API."
+  value       = module.ingest_api.stage_name
+}
+
+output "api_invoke_url" {
+  description = "Base URL of the ingestion API (append /v1/...)."
+  value       = module.ingest_api.invoke_url
+}
+
+output "api_binary_media_types" {
+  description = "Media types API Gateway passes to the functions base64-encoded."
+  value       = module.ingest_api.binary_media_types
+}
+
+output "api_keys_secret_name" {
+  description = "Secrets Manager secret holding the hashed API-key registry (manage it with `make key`)."
+  value       = module.ingest_api.api_keys_secret_name
+}
+
+output "api_function_names" {
+  description = "Lambda function names of the API, keyed by lambdas/ folder."
+  value       = module.ingest_api.function_names
+}
+
+output "waf_enabled" {
+  description = "Whether the API stage is protected by the WAF web ACL."
+  value       = var.waf_enabled
+}

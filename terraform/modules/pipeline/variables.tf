@@ -70,3 +70,37 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "lambda_dist_dir" {
+  description = "Folder holding the packaged functions (`make package`): <function>.zip and manifest.json with each zip's source_code_hash and architecture."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.lambda_dist_dir)) > 0
+    error_message = "lambda_dist_dir must name the packager's output folder (dist/lambda)."
+  }
+}
+
+variable "waf_enabled" {
+  description = "Protect the API stage with the WAFv2 web ACL (managed rules + per-IP rate limit)."
+  type        = bool
+  default     = true
+}
+
+variable "set_binary_media_types" {
+  description = "Register image/* as binary media type on the REST API. Only an emulator that cannot hold it (moto) turns this off."
+  type        = bool
+  default     = true
+}
+
+variable "api_keys_secret_recovery_window_days" {
+  description = "Days a deleted API-key registry secret stays restorable: 0 (throw-away environments) or 7-30."
+  type        = number
+  default     = 30
+}
+
+variable "manage_apigateway_account_logging_role" {
+  description = "Create and register API Gateway's account-wide CloudWatch Logs role (one stack per account and region)."
+  type        = bool
+  default     = false
+}

@@ -7,8 +7,17 @@ mock_provider "aws" {
   override_during = plan
 }
 
+variables {
+  lambda_dist_dir = "../../testing/lambda" # fixture manifest of `make package` output (arm64)
+}
+
 run "local_relaxations_are_exactly_the_documented_ones" {
   command = plan
+
+  assert {
+    condition     = output.pipeline.waf_enabled
+    error_message = "The WAF stays on locally: moto holds it, so local runs the production shape."
+  }
 
   assert {
     condition     = output.pipeline.name_prefix == "imgpipe-local" && output.pipeline.metadata_table_name == "imgpipe-local-images"

@@ -8,6 +8,10 @@ mock_provider "aws" {
   override_during = plan
 }
 
+variables {
+  lambda_dist_dir = "../../testing/lambda" # fixture manifest of `make package` output (arm64)
+}
+
 run "prod_is_protected" {
   command = plan
 

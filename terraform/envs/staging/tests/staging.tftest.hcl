@@ -7,6 +7,10 @@ mock_provider "aws" {
   override_during = plan
 }
 
+variables {
+  lambda_dist_dir = "../../testing/lambda" # fixture manifest of `make package` output (arm64)
+}
+
 run "staging_keeps_secure_defaults" {
   command = plan
 

@@ -27,7 +27,8 @@ override_resource {
 }
 
 variables {
-  name_prefix = "imgpipe-test"
+  name_prefix     = "imgpipe-test"
+  lambda_dist_dir = "../../testing/lambda" # fixture manifest (arm64), relative to the directory tests run in
 }
 
 run "every_store_is_encrypted_with_the_environment_key" {
@@ -127,6 +128,7 @@ run "retention_days_reaches_lifecycle_queues_and_pitr" {
   variables {
     retention_days      = 3
     lambda_architecture = "x86_64"
+    lambda_dist_dir     = "../../testing/lambda-x86_64"
   }
 
   assert {
@@ -235,4 +237,36 @@ run "rejects_malformed_name_prefix" {
   }
 
   expect_failures = [var.name_prefix]
+}
+
+run "the_api_is_wired_to_the_packages_and_protected_by_default" {
+  command = plan
+
+  assert {
+    condition     = output.waf_enabled # the ingest_api suite asserts the web ACL and its rules
+    error_message = "The API stage must be protected by the WAF unless an environment opts out."
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["upload_api", "api_authorizer"] :
+      module.ingest_api.function_names[name] == "imgpipe-test-${name}"
+    ])
+    error_message = "Both API functions must be deployed under the environment prefix."
+  }
+
+  assert {
+    condition     = output.api_binary_media_types == ["image/*"]
+    error_message = "image/* must reach upload_api as binary."
+  }
+}
+
+run "refuses_packages_built_for_another_architecture" {
+  command = plan
+
+  variables {
+    lambda_architecture = "x86_64" # while testing/lambda holds arm64 packages
+  }
+
+  expect_failures = [terraform_data.lambda_packages_match_architecture]
 }

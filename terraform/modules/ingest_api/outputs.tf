@@ -1,0 +1,69 @@
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "rest_api_name" {
+  description = "Name of the REST API (<name_prefix>-api)."
+  value       = aws_api_gateway_rest_api.this.name
+}
+
+output "stage_name" {
+  description = "Name of the deployed stage."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "invoke_url" {
+  description = "Base URL of the stage (https://<api id>.execute-api.<region>.amazonaws.com/<stage>); routes live below /v1."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "execution_arn" {
+  description = "Execution ARN of the REST API (prefix of the ARNs API Gateway invokes functions with)."
+  value       = aws_api_gateway_rest_api.this.execution_arn
+}
+
+output "function_names" {
+  description = "Lambda function names by lambdas/ folder name (upload_api, api_authorizer)."
+  value       = { for k, f in aws_lambda_function.this : k => f.function_name }
+}
+
+output "function_arns" {
+  description = "Lambda function ARNs by lambdas/ folder name (upload_api, api_authorizer)."
+  value       = { for k, f in aws_lambda_function.this : k => f.arn }
+}
+
+output "function_role_arns" {
+  description = "Execution role ARNs by lambdas/ folder name (upload_api, api_authorizer)."
+  value       = { for k, r in aws_iam_role.function : k => r.arn }
+}
+
+output "api_keys_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the API-key registry (hashes only)."
+  value       = aws_secretsmanager_secret.api_keys.arn
+}
+
+output "api_keys_secret_name" {
+  description = "Name of the API-key registry secret (<name_prefix>/api-keys)."
+  value       = aws_secretsmanager_secret.api_keys.name
+}
+
+output "binary_media_types" {
+  description = "Content types the API treats as binary (passed to upload_api base64-encoded): the API's contract, also read by the local gateway, which emulates API Gateway where the emulator cannot hold them (set_binary_media_types = false)."
+  value       = local.binary_media_types
+}
+
+output "log_group_names" {
+  description = "Log groups of the module: upload_api, api_authorizer (functions), access (stage access log), execution (API Gateway execution log) and, with WAF, waf."
+  value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+}
+
+output "log_retention_days" {
+  description = "Retention of every log group: the largest CloudWatch value <= retention_days."
+  value       = local.log_retention_days
+}
+
+output "waf_web_acl_arn" {
+  description = "ARN of the WAF web ACL protecting the stage; null when waf_enabled = false."
+  value       = one(aws_wafv2_web_acl.this[*].arn)
+}

@@ -1,0 +1,973 @@
+# Plan-only tests with a mocked AWS provider: offline, no credentials, seconds.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/test"
+      user_id    = "AIDATESTUSER"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+}
+
+# Computed attributes are unknown in a plan; give the ones the assertions compare real-shaped values.
+override_resource {
+  target          = aws_secretsmanager_secret.api_keys
+  override_during = plan
+  values = {
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"
+  }
+}
+
+override_resource {
+  target          = aws_api_gateway_rest_api.this
+  override_during = plan
+  values = {
+    id               = "a1b2c3d4e5"
+    root_resource_id = "r00t1d"
+    execution_arn    = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5"
+  }
+}
+
+override_resource {
+  target          = aws_api_gateway_authorizer.api_key
+  override_during = plan
+  values = {
+    id = "auth01"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.this["upload_api"]
+  override_during = plan
+  values = {
+    arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api"
+    invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api/invocations"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.this["api_authorizer"]
+  override_during = plan
+  values = {
+    arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer"
+    invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer/invocations"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.this["access"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/imgpipe-test-api/live/access"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.this["waf"]
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-imgpipe-test-api"
+  }
+}
+
+override_resource {
+  target          = aws_api_gateway_stage.this
+  override_during = plan
+  values = {
+    arn        = "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/live"
+    invoke_url = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/live"
+  }
+}
+
+override_resource {
+  target          = aws_wafv2_web_acl.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/imgpipe-test-api/0000-1111"
+  }
+}
+
+variables {
+  name_prefix           = "imgpipe-test"
+  kms_key_arn           = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  raw_bucket_name       = "imgpipe-test-raw-123456789012"
+  raw_bucket_arn        = "arn:aws:s3:::imgpipe-test-raw-123456789012"
+  processed_bucket_name = "imgpipe-test-processed-123456789012"
+  processed_bucket_arn  = "arn:aws:s3:::imgpipe-test-processed-123456789012"
+  table_name            = "imgpipe-test-images"
+  table_arn             = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images"
+  functions = {
+    upload_api = {
+      filename         = "dist/lambda/upload_api.zip"
+      source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    }
+    api_authorizer = {
+      filename         = "dist/lambda/api_authorizer.zip"
+      source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+    }
+  }
+}
+
+################################################################################
+# Routes: authenticated, proxied to upload_api
+################################################################################
+
+run "every_route_is_authenticated_and_proxied_to_upload_api" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_api_gateway_method.this)) == toset(["POST /v1/uploads", "PUT /v1/images", "GET /v1/images", "GET /v1/images/{image_id}"])
+    error_message = "The API must expose exactly POST /v1/uploads, PUT /v1/images, GET /v1/images and GET /v1/images/{image_id}."
+  }
+
+  assert {
+    condition = alltrue([
+      for m in aws_api_gateway_method.this : m.authorization == "CUSTOM" && m.authorizer_id == "auth01"
+    ])
+    error_message = "Every method must use CUSTOM authorization with the API-key authorizer (no anonymous route)."
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_method.cors) == 0 && length(aws_api_gateway_integration.cors) == 0
+    error_message = "Without cors_allowed_origins there must be no OPTIONS (CORS) methods."
+  }
+
+  assert {
+    condition = alltrue([
+      for i in aws_api_gateway_integration.this :
+      i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == aws_lambda_function.this["upload_api"].invoke_arn
+    ])
+    error_message = "Every integration must be AWS_PROXY (POST) to upload_api."
+  }
+
+  assert {
+    condition     = aws_api_gateway_method.this["GET /v1/images/{image_id}"].request_parameters == tomap({ "method.request.path.image_id" = true })
+    error_message = "GET /v1/images/{image_id} must declare its path parameter."
+  }
+
+  assert {
+    condition     = aws_api_gateway_resource.image.path_part == "{image_id}" && aws_api_gateway_resource.v1.path_part == "v1" && aws_api_gateway_resource.uploads.path_part == "uploads" && aws_api_gateway_resource.images.path_part == "images"
+    error_message = "Resources must be /v1, /v1/uploads, /v1/images, /v1/images/{image_id}."
+  }
+
+  assert {
+    condition = (
+      aws_api_gateway_authorizer.api_key.type == "REQUEST" &&
+      aws_api_gateway_authorizer.api_key.identity_source == "method.request.header.x-api-key" &&
+      aws_api_gateway_authorizer.api_key.authorizer_result_ttl_in_seconds == 60 &&
+      aws_api_gateway_authorizer.api_key.authorizer_uri == aws_lambda_function.this["api_authorizer"].invoke_arn
+    )
+    error_message = "The authorizer must be a REQUEST authorizer on x-api-key, TTL 60 s, backed by api_authorizer."
+  }
+
+  assert {
+    condition = (
+      aws_api_gateway_rest_api.this.name == "imgpipe-test-api" &&
+      aws_api_gateway_rest_api.this.binary_media_types == tolist(["image/*"]) &&
+      aws_api_gateway_rest_api.this.endpoint_configuration[0].types == tolist(["REGIONAL"]) &&
+      aws_api_gateway_rest_api.this.disable_execute_api_endpoint == false
+    )
+    error_message = "The REST API must be <name_prefix>-api, REGIONAL, with binary media type image/* and the execute-api endpoint on."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_permission.upload_api.principal == "apigateway.amazonaws.com" &&
+      aws_lambda_permission.upload_api.source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/live/*/v1/*" &&
+      aws_lambda_permission.api_authorizer.source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/authorizers/auth01"
+    )
+    error_message = "Invoke permissions must be scoped to this API's execution ARN (stage routes, and the authorizer)."
+  }
+
+  assert {
+    condition     = keys(aws_api_gateway_deployment.this.triggers) == tolist(["redeployment"])
+    error_message = "The deployment must be re-triggered by a sha1 of the API definition."
+  }
+}
+
+run "gateway_responses_use_the_api_error_shape" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for type, status in { UNAUTHORIZED = "401", ACCESS_DENIED = "403", REQUEST_TOO_LARGE = "413", THROTTLED = "429" } :
+      aws_api_gateway_gateway_response.this[type].status_code == status
+    ])
+    error_message = "Gateway responses must exist for 401, 403, 413 and 429."
+  }
+
+  assert {
+    condition = alltrue([
+      for type, code in {
+        UNAUTHORIZED      = "unauthorized", ACCESS_DENIED = "forbidden", THROTTLED = "throttled",
+        REQUEST_TOO_LARGE = "too_large", DEFAULT_4XX = "bad_request", DEFAULT_5XX = "internal_error"
+      } :
+      aws_api_gateway_gateway_response.this[type].response_templates["application/json"] ==
+      "{\"error\": {\"code\": \"${code}\", \"message\": $context.error.messageString, \"request_id\": \"$context.requestId\"}}"
+    ])
+    error_message = "Gateway responses must answer {\"error\": {code, message, request_id}} with the stable codes."
+  }
+
+  assert {
+    condition     = aws_api_gateway_gateway_response.this["DEFAULT_4XX"].status_code == null && aws_api_gateway_gateway_response.this["DEFAULT_5XX"].status_code == null
+    error_message = "DEFAULT_4XX/5XX must keep the status of the underlying error."
+  }
+}
+
+################################################################################
+# Stage: tracing, access logs, throttling, no body logging
+################################################################################
+
+run "stage_traces_logs_and_throttles" {
+  command = plan
+
+  assert {
+    condition     = aws_api_gateway_stage.this.stage_name == "live" && aws_api_gateway_stage.this.xray_tracing_enabled
+    error_message = "The stage must be \"live\" by default with X-Ray tracing."
+  }
+
+  assert {
+    condition     = aws_api_gateway_stage.this.access_log_settings[0].destination_arn == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/imgpipe-test-api/live/access"
+    error_message = "Access logs must go to the module's access log group."
+  }
+
+  assert {
+    condition = alltrue([
+      for field in ["requestId", "ip", "caller", "requestTime", "httpMethod", "resourcePath", "status", "protocol", "responseLength", "integrationLatency", "authorizerError"] :
+      contains(keys(jsondecode(aws_api_gateway_stage.this.access_log_settings[0].format)), field)
+    ])
+    error_message = "The access log format must be JSON with the request fields."
+  }
+
+  assert {
+    condition = alltrue([
+      for v in values(jsondecode(aws_api_gateway_stage.this.access_log_settings[0].format)) :
+      !strcontains(lower(v), "header") && !strcontains(lower(v), "body") && !strcontains(lower(v), "querystring")
+    ])
+    error_message = "The access log must carry no headers, bodies or query strings."
+  }
+
+  assert {
+    condition = (
+      aws_api_gateway_method_settings.all.method_path == "*/*" &&
+      aws_api_gateway_method_settings.all.settings[0].metrics_enabled &&
+      aws_api_gateway_method_settings.all.settings[0].logging_level == "INFO" &&
+      aws_api_gateway_method_settings.all.settings[0].data_trace_enabled == false
+    )
+    error_message = "All methods: metrics on, INFO execution logs, and never data tracing (no bodies in logs)."
+  }
+
+  assert {
+    condition     = aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == 50 && aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == 100
+    error_message = "Default throttling must be 50 req/s, burst 100."
+  }
+
+  assert {
+    condition     = output.invoke_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/live" && output.stage_name == "live"
+    error_message = "invoke_url and stage_name outputs must come from the stage."
+  }
+}
+
+run "throttling_and_stage_name_are_configurable" {
+  command = plan
+
+  variables {
+    stage_name             = "v2024"
+    throttling_rate_limit  = 5
+    throttling_burst_limit = 10
+  }
+
+  assert {
+    condition     = aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == 5 && aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == 10
+    error_message = "Throttling variables must reach the method settings."
+  }
+
+  assert {
+    condition     = aws_api_gateway_stage.this.stage_name == "v2024" && aws_cloudwatch_log_group.this["execution"].name == "API-Gateway-Execution-Logs_a1b2c3d4e5/v2024"
+    error_message = "stage_name must name the stage and its execution log group."
+  }
+}
+
+################################################################################
+# Log groups: KMS-encrypted, retention <= retention_days
+################################################################################
+
+run "log_groups_with_retention_days_7" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_log_group.this)) == toset(["upload_api", "api_authorizer", "access", "execution", "waf"])
+    error_message = "Function, access, execution and WAF log groups must be created by the module."
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 7 && g.kms_key_id == var.kms_key_arn])
+    error_message = "retention_days 7: every log group keeps 7 days and is encrypted with the CMK."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_log_group.this["upload_api"].name == "/aws/lambda/imgpipe-test-upload_api" &&
+      aws_cloudwatch_log_group.this["api_authorizer"].name == "/aws/lambda/imgpipe-test-api_authorizer" &&
+      aws_cloudwatch_log_group.this["execution"].name == "API-Gateway-Execution-Logs_a1b2c3d4e5/live" &&
+      aws_cloudwatch_log_group.this["waf"].name == "aws-waf-logs-imgpipe-test-api"
+    )
+    error_message = "Log group names must be the ones Lambda, API Gateway and WAF write to."
+  }
+}
+
+run "log_groups_with_retention_days_3" {
+  command = plan
+
+  variables {
+    retention_days = 3
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 3 && g.retention_in_days <= var.retention_days && g.kms_key_id == var.kms_key_arn])
+    error_message = "retention_days 3: every log group keeps 3 days, KMS-encrypted."
+  }
+}
+
+run "log_groups_with_retention_days_1" {
+  command = plan
+
+  variables {
+    retention_days = 1
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 1 && g.kms_key_id == var.kms_key_arn])
+    error_message = "retention_days 1: every log group keeps 1 day, KMS-encrypted."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["upload_api"].environment[0].variables.RETENTION_DAYS == "1"
+    error_message = "upload_api must receive RETENTION_DAYS."
+  }
+}
+
+run "log_retention_rounds_down_to_a_cloudwatch_value" {
+  command = plan
+
+  variables {
+    retention_days = 6
+  }
+
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 5]) && output.log_retention_days == 5
+    error_message = "retention_days 6 is no CloudWatch value: logs must keep 5 days (never longer than the data)."
+  }
+}
+
+################################################################################
+# Functions
+################################################################################
+
+run "functions_shape_tags_and_settings" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_lambda_function.this)) == toset(["upload_api", "api_authorizer"])
+    error_message = "Both functions must be created."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, f in aws_lambda_function.this :
+      f.function_name == "imgpipe-test-${k}" && f.runtime == "python3.12" && f.handler == "handler.handler" &&
+      f.architectures == tolist(["arm64"]) && f.tracing_config[0].mode == "Active" && f.kms_key_arn == var.kms_key_arn &&
+      f.filename == var.functions[k].filename && f.source_code_hash == var.functions[k].source_code_hash
+    ])
+    error_message = "Functions: <name_prefix>-<key>, python3.12, handler.handler, arm64 by default, X-Ray Active, CMK env encryption, code from var.functions."
+  }
+
+  assert {
+    condition     = alltrue([for k, f in aws_lambda_function.this : try(f.tags["imgpipe:function"], "") == k])
+    error_message = "Every function must carry the imgpipe:function tag naming its lambdas/ folder."
+  }
+
+  assert {
+    condition = aws_lambda_function.this["upload_api"].environment[0].variables == tomap({
+      RAW_BUCKET                   = "imgpipe-test-raw-123456789012"
+      PROCESSED_BUCKET             = "imgpipe-test-processed-123456789012"
+      TABLE_NAME                   = "imgpipe-test-images"
+      KMS_KEY_ARN                  = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      RAW_PREFIX                   = "raw/"
+      MAX_UPLOAD_BYTES             = "10485760"
+      RETENTION_DAYS               = "7"
+      PRESIGN_SECONDS              = "300"
+      POWERTOOLS_SERVICE_NAME      = "upload_api"
+      POWERTOOLS_METRICS_NAMESPACE = "imgpipe"
+      LOG_LEVEL                    = "INFO"
+    })
+    error_message = "upload_api must get exactly the settings its handler reads."
+  }
+
+  assert {
+    condition = aws_lambda_function.this["api_authorizer"].environment[0].variables == tomap({
+      API_KEYS_SECRET_ID      = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"
+      API_KEYS_CACHE_SECONDS  = "60"
+      POWERTOOLS_SERVICE_NAME = "api_authorizer"
+    })
+    error_message = "api_authorizer must get exactly the settings its handler reads."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["upload_api"].memory_size == 1024 && aws_lambda_function.this["upload_api"].timeout == 29 &&
+      aws_lambda_function.this["api_authorizer"].memory_size == 256 && aws_lambda_function.this["api_authorizer"].timeout == 5
+    )
+    error_message = "Default sizing: upload_api 1024 MB / 29 s, api_authorizer 256 MB / 5 s."
+  }
+
+  assert {
+    condition     = output.function_names == { upload_api = "imgpipe-test-upload_api", api_authorizer = "imgpipe-test-api_authorizer" }
+    error_message = "function_names must map folder names to function names."
+  }
+}
+
+run "function_settings_follow_variables" {
+  command = plan
+
+  variables {
+    lambda_architecture = "x86_64"
+    max_upload_bytes    = 5242880
+    presign_seconds     = 900
+    raw_prefix          = "incoming/raw/"
+    log_level           = "WARNING"
+    tags                = { "imgpipe:function" = "somewhere-else", team = "media" }
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : f.architectures == tolist(["x86_64"])])
+    error_message = "lambda_architecture must reach both functions."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["upload_api"].environment[0].variables.MAX_UPLOAD_BYTES == "5242880" &&
+      aws_lambda_function.this["upload_api"].environment[0].variables.PRESIGN_SECONDS == "900" &&
+      aws_lambda_function.this["upload_api"].environment[0].variables.RAW_PREFIX == "incoming/raw/" &&
+      aws_lambda_function.this["upload_api"].environment[0].variables.LOG_LEVEL == "WARNING"
+    )
+    error_message = "Upload settings must reach upload_api's environment."
+  }
+
+  assert {
+    condition     = alltrue([for k, f in aws_lambda_function.this : try(f.tags["imgpipe:function"], "") == k && try(f.tags["team"], "") == "media"])
+    error_message = "Caller tags are added, but can never replace the imgpipe:function tag."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource if s.Sid == "WriteRawObjects"
+    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/incoming/raw/*"
+    error_message = "PutObject must follow raw_prefix."
+  }
+}
+
+################################################################################
+# IAM: least privilege
+################################################################################
+
+run "function_policies_are_least_privilege" {
+  command = plan
+
+  assert {
+    condition = alltrue(flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement :
+        !contains(flatten([s.Resource]), "*") || toset(flatten([s.Action])) == toset(["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+      ]
+    ]))
+    error_message = "No statement may use Resource \"*\" except the X-Ray trace actions."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : s.Effect == "Allow" && !anytrue([for a in flatten([s.Action]) : strcontains(a, "*")])
+      ]
+    ]))
+    error_message = "Policies must list actions explicitly (no wildcards)."
+  }
+
+  assert {
+    condition = flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : [k, s.Resource] if contains(flatten([s.Action]), "s3:PutObject")
+      ]
+    ]) == ["upload_api", "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"]
+    error_message = "s3:PutObject only for upload_api, only on <raw bucket>/<raw_prefix>*."
+  }
+
+  assert {
+    condition = flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : [k, s.Resource] if contains(flatten([s.Action]), "secretsmanager:GetSecretValue")
+      ]
+    ]) == ["api_authorizer", "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"]
+    error_message = "secretsmanager:GetSecretValue only for api_authorizer, only on the key registry secret."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s
+      if contains(flatten([s.Action]), "s3:ListBucketVersions")
+      ]) == {
+      Sid       = "ListRawObjectVersionsUnderPrefix"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucketVersions"]
+      Resource  = "arn:aws:s3:::imgpipe-test-raw-123456789012"
+      Condition = { StringLike = { "s3:prefix" = ["raw/*"] } }
+    }
+    error_message = "Listing versions must be limited to the raw bucket and the raw prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      if contains(flatten([s.Action]), "s3:DeleteObjectVersion")
+    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
+    error_message = "Compensating deletes must be limited to the raw prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      if contains(flatten([s.Action]), "s3:GetObject")
+    ]) == "arn:aws:s3:::imgpipe-test-processed-123456789012/*"
+    error_message = "upload_api reads (signs links to) processed objects only."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      if contains(flatten([s.Action]), "dynamodb:Query")
+      ]) == [
+      "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images",
+      "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images/index/*",
+    ]
+    error_message = "DynamoDB access must be limited to the metadata table and its indexes."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : s.Resource == var.kms_key_arn if anytrue([for a in flatten([s.Action]) : startswith(a, "kms:")])
+      ]
+    ]))
+    error_message = "KMS permissions must name the environment key only."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["api_authorizer"].policy).Statement : s.Condition
+      if contains(flatten([s.Action]), "kms:Decrypt")
+    ]) == { StringEquals = { "kms:ViaService" = ["secretsmanager.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"] } }
+    error_message = "The authorizer may decrypt only through Secrets Manager (registry) and Lambda (its own environment)."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_iam_role_policy.function :
+      one([for s in jsondecode(p.policy).Statement : s.Resource if contains(flatten([s.Action]), "logs:PutLogEvents")]) ==
+      "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/imgpipe-test-${k}:*"
+    ])
+    error_message = "Each function may write only to its own log group."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : !anytrue([for a in flatten([s.Action]) : startswith(a, "s3:") || startswith(a, "dynamodb:")])
+      ] if k == "api_authorizer"
+    ]))
+    error_message = "The authorizer must have no S3 or DynamoDB access."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, r in aws_iam_role.function :
+      r.name == "imgpipe-test-${k}" && jsondecode(r.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    ])
+    error_message = "One role per function, assumable by Lambda only."
+  }
+
+  assert {
+    condition     = alltrue([for k, p in aws_iam_role_policy.function : p.role == aws_iam_role.function[k].name && p.role == "imgpipe-test-${k}"])
+    error_message = "Each policy must be attached to its own function's role."
+  }
+}
+
+################################################################################
+# Key registry secret
+################################################################################
+
+run "key_registry_secret" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret.api_keys.name == "imgpipe-test/api-keys" &&
+      aws_secretsmanager_secret.api_keys.kms_key_id == var.kms_key_arn &&
+      aws_secretsmanager_secret.api_keys.recovery_window_in_days == 30
+    )
+    error_message = "The registry secret must be <name_prefix>/api-keys, CMK-encrypted, with a 30-day recovery window by default."
+  }
+
+  assert {
+    condition     = jsondecode(aws_secretsmanager_secret_version.api_keys.secret_string) == { keys = [] }
+    error_message = "The registry must start empty: {\"keys\": []}."
+  }
+
+  assert {
+    condition     = output.api_keys_secret_name == "imgpipe-test/api-keys"
+    error_message = "api_keys_secret_name output must name the secret."
+  }
+}
+
+################################################################################
+# WAF
+################################################################################
+
+run "waf_on_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl.this[0].scope == "REGIONAL" && length(aws_wafv2_web_acl.this[0].default_action[0].allow) == 1
+    error_message = "A regional web ACL (default allow) must protect the API by default."
+  }
+
+  assert {
+    condition = flatten([
+      for r in aws_wafv2_web_acl.this[0].rule : [
+        for o in r.statement[0].managed_rule_group_statement[0].rule_action_override : [o.name, length(o.action_to_use[0].count)]
+      ] if try(r.statement[0].managed_rule_group_statement[0].name, "") == "AWSManagedRulesCommonRuleSet"
+    ]) == ["SizeRestrictions_BODY", 1]
+    error_message = "The common rule set must override exactly SizeRestrictions_BODY to count (image uploads are larger than 8 KB)."
+  }
+
+  assert {
+    condition = length([
+      for r in aws_wafv2_web_acl.this[0].rule : r
+      if try(r.statement[0].managed_rule_group_statement[0].name, "") == "AWSManagedRulesCommonRuleSet"
+    ]) == 1
+    error_message = "The AWS common rule set must be used."
+  }
+
+  assert {
+    condition = length([
+      for r in aws_wafv2_web_acl.this[0].rule : r
+      if try(r.statement[0].managed_rule_group_statement[0].name, "") == "AWSManagedRulesKnownBadInputsRuleSet" &&
+      try(length(r.statement[0].managed_rule_group_statement[0].rule_action_override), -1) == 0
+    ]) == 1
+    error_message = "The known-bad-inputs rule set must be used without overrides."
+  }
+
+  assert {
+    condition = one([
+      for r in aws_wafv2_web_acl.this[0].rule :
+      [r.statement[0].rate_based_statement[0].limit, r.statement[0].rate_based_statement[0].aggregate_key_type, r.action[0].block[0].custom_response[0].response_code]
+      if length(r.statement[0].rate_based_statement) == 1
+    ]) == [2000, "IP", 429]
+    error_message = "A per-IP rate rule (2000 per 5 min by default) must block with 429."
+  }
+
+  assert {
+    condition = one([
+      for r in aws_wafv2_web_acl.this[0].rule : r.priority
+      if try(r.statement[0].and_statement[0].statement[0].label_match_statement[0].key, "") == "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+      ]) > one([
+      for r in aws_wafv2_web_acl.this[0].rule : r.priority
+      if try(r.statement[0].managed_rule_group_statement[0].name, "") == "AWSManagedRulesCommonRuleSet"
+    ])
+    error_message = "Large bodies must be blocked again (after the common rule set labels them) on every route but direct uploads."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in aws_wafv2_web_acl.this[0].rule : r.visibility_config[0].cloudwatch_metrics_enabled && r.visibility_config[0].sampled_requests_enabled
+    ]) && aws_wafv2_web_acl.this[0].visibility_config[0].cloudwatch_metrics_enabled
+    error_message = "Every rule and the ACL must publish metrics and sampled requests."
+  }
+
+  assert {
+    condition     = aws_wafv2_web_acl_association.this[0].resource_arn == "arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5/stages/live"
+    error_message = "The web ACL must be associated with the stage."
+  }
+
+  assert {
+    condition = (
+      aws_wafv2_web_acl_logging_configuration.this[0].log_destination_configs == toset(["arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-imgpipe-test-api"]) &&
+      contains([for f in aws_wafv2_web_acl_logging_configuration.this[0].redacted_fields : f.single_header[0].name], "x-api-key")
+    )
+    error_message = "WAF must log to aws-waf-logs-<name_prefix>-api with the x-api-key header redacted."
+  }
+
+  assert {
+    condition     = output.waf_web_acl_arn == "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/imgpipe-test-api/0000-1111"
+    error_message = "waf_web_acl_arn must be the web ACL's ARN."
+  }
+}
+
+run "waf_can_be_disabled" {
+  command = plan
+
+  variables {
+    waf_enabled = false
+  }
+
+  assert {
+    condition = (
+      length(aws_wafv2_web_acl.this) == 0 && length(aws_wafv2_web_acl_association.this) == 0 &&
+      length(aws_wafv2_web_acl_logging_configuration.this) == 0 && !contains(keys(aws_cloudwatch_log_group.this), "waf")
+    )
+    error_message = "waf_enabled = false must remove the web ACL, its association, logging and log group."
+  }
+
+  assert {
+    condition     = output.waf_web_acl_arn == null
+    error_message = "waf_web_acl_arn must be null without WAF."
+  }
+}
+
+################################################################################
+# CORS (opt-in) and the account logging role (opt-in)
+################################################################################
+
+run "cors_only_when_origins_are_given" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["https://app.example.com", "http://localhost:3000"]
+  }
+
+  assert {
+    condition = (
+      toset(keys(aws_api_gateway_method.cors)) == toset(["/v1/uploads", "/v1/images", "/v1/images/{image_id}"]) &&
+      alltrue([for m in aws_api_gateway_method.cors : m.http_method == "OPTIONS"]) &&
+      alltrue([for i in aws_api_gateway_integration.cors : i.type == "MOCK"])
+    )
+    error_message = "With origins, each resource gets an OPTIONS method answered by a MOCK integration (no backend)."
+  }
+
+  assert {
+    condition = alltrue([
+      for r in aws_api_gateway_integration_response.cors :
+      strcontains(r.response_templates["application/json"], "'https://app.example.com', 'http://localhost:3000'") &&
+      !strcontains(r.response_templates["application/json"], "'*'")
+    ])
+    error_message = "Preflights must echo only the allowed origins, never \"*\"."
+  }
+
+  assert {
+    condition     = alltrue([for m in aws_api_gateway_method.this : m.authorization == "CUSTOM"])
+    error_message = "CORS must not open the API routes."
+  }
+}
+
+run "account_logging_role_is_opt_in" {
+  command = plan
+
+  assert {
+    condition     = length(aws_api_gateway_account.this) == 0 && length(aws_iam_role.apigateway_cloudwatch) == 0
+    error_message = "The account-wide API Gateway logging role must not be managed by default."
+  }
+}
+
+run "account_logging_role_when_asked" {
+  command = plan
+
+  variables {
+    manage_apigateway_account_logging_role = true
+  }
+
+  assert {
+    condition = (
+      length(aws_api_gateway_account.this) == 1 &&
+      jsondecode(aws_iam_role.apigateway_cloudwatch[0].assume_role_policy).Statement[0].Principal.Service == "apigateway.amazonaws.com" &&
+      aws_iam_role_policy_attachment.apigateway_cloudwatch[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+    )
+    error_message = "manage_apigateway_account_logging_role = true must register an API Gateway CloudWatch role."
+  }
+}
+
+run "binary_media_types_can_be_left_unmanaged_for_emulators" {
+  command = plan
+
+  variables {
+    set_binary_media_types = false
+  }
+
+  assert {
+    condition     = length(coalesce(aws_api_gateway_rest_api.this.binary_media_types, [])) == 0 && output.binary_media_types == ["image/*"]
+    error_message = "set_binary_media_types = false leaves the attribute unmanaged; the output still states the API's contract."
+  }
+}
+
+################################################################################
+# Input validation
+################################################################################
+
+run "rejects_functions_without_the_authorizer" {
+  command = plan
+
+  variables {
+    functions = {
+      upload_api = {
+        filename         = "dist/lambda/upload_api.zip"
+        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      }
+    }
+  }
+
+  expect_failures = [var.functions]
+}
+
+run "rejects_functions_with_an_unknown_key" {
+  command = plan
+
+  variables {
+    functions = {
+      upload_api = {
+        filename         = "dist/lambda/upload_api.zip"
+        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      }
+      api_authorizer = {
+        filename         = "dist/lambda/api_authorizer.zip"
+        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+      }
+      uploader = {
+        filename         = "dist/lambda/uploader.zip"
+        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+      }
+    }
+  }
+
+  expect_failures = [var.functions]
+}
+
+run "rejects_a_hex_source_code_hash" {
+  command = plan
+
+  variables {
+    functions = {
+      upload_api = {
+        filename         = "dist/lambda/upload_api.zip"
+        source_code_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+      }
+      api_authorizer = {
+        filename         = "dist/lambda/api_authorizer.zip"
+        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+      }
+    }
+  }
+
+  expect_failures = [var.functions]
+}
+
+run "rejects_retention_days_8" {
+  command = plan
+
+  variables {
+    retention_days = 8
+  }
+
+  expect_failures = [var.retention_days]
+}
+
+run "rejects_stage_name_with_capitals" {
+  command = plan
+
+  variables {
+    stage_name = "Bad"
+  }
+
+  expect_failures = [var.stage_name]
+}
+
+run "rejects_max_upload_bytes_0" {
+  command = plan
+
+  variables {
+    max_upload_bytes = 0
+  }
+
+  expect_failures = [var.max_upload_bytes]
+}
+
+run "rejects_max_upload_bytes_over_10_mib" {
+  command = plan
+
+  variables {
+    max_upload_bytes = 10485761
+  }
+
+  expect_failures = [var.max_upload_bytes]
+}
+
+run "rejects_raw_prefix_without_trailing_slash" {
+  command = plan
+
+  variables {
+    raw_prefix = "raw"
+  }
+
+  expect_failures = [var.raw_prefix]
+}
+
+run "rejects_presign_seconds_over_900" {
+  command = plan
+
+  variables {
+    presign_seconds = 901
+  }
+
+  expect_failures = [var.presign_seconds]
+}
+
+run "rejects_wildcard_cors_origin" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["*"]
+  }
+
+  expect_failures = [var.cors_allowed_origins]
+}
+
+run "rejects_unknown_architecture" {
+  command = plan
+
+  variables {
+    lambda_architecture = "arm"
+  }
+
+  expect_failures = [var.lambda_architecture]
+}
+
+run "rejects_kms_alias_instead_of_arn" {
+  command = plan
+
+  variables {
+    kms_key_arn = "alias/imgpipe-test"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}

@@ -1,0 +1,119 @@
+"""The ingestion API end to end over HTTP: the local gateway serving what Terraform deployed into moto,
+a real HTTP client, keys from the deployed Secrets Manager registry, bytes landing in the deployed bucket."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+
+from imgpipe.auth import issue_key
+from scripts import local_gateway, stack
+from tests.openapi import assert_response_matches
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
+    good, good_record = issue_key("team-a", "Team A")
+    old, old_record = issue_key("old", "Former partner")
+    registry = {"keys": [good_record.to_json(), {**old_record.to_json(), "revoked": True}]}
+    stack.aws_client(local_stack, "secretsmanager").put_secret_value(
+        SecretId=deployed["api_keys_secret_name"], SecretString=json.dumps(registry)
+    )
+    return {"good": good, "revoked": old}
+
+
+@pytest.fixture(scope="module")
+def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator[str]:
+    gateway = local_gateway.build(local_stack, deployed)
+    server = local_gateway.make_server(gateway, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def png(size: tuple[int, int] = (40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (250, 200, 0)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def checked(response: requests.Response, method: str, route: str) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    assert_response_matches(method, route, response.status_code, body)
+    return body
+
+
+def test_routes_are_discovered_from_the_deployed_api(deployed: dict[str, Any], local_stack: stack.StackConfig) -> None:
+    gateway = local_gateway.build(local_stack, deployed)
+    assert {(r.method, r.resource) for r in gateway.routes} == {
+        ("POST", "/v1/uploads"),
+        ("PUT", "/v1/images"),
+        ("GET", "/v1/images"),
+        ("GET", "/v1/images/{image_id}"),
+    }
+    assert all(r.authorizer is not None for r in gateway.routes)
+
+
+def test_direct_upload_then_get_over_http(base_url: str, keys: dict[str, str]) -> None:
+    headers = {"x-api-key": keys["good"], "Content-Type": "image/png"}
+    created = requests.put(
+        f"{base_url}/v1/images", params={"filename": "sun.png"}, data=png(), headers=headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    body = checked(created, "PUT", "/v1/images")
+    assert body["owner"] == "team-a" and body["status"] == "RECEIVED"
+
+    fetched = requests.get(f"{base_url}/v1/images/{body['image_id']}", headers={"x-api-key": keys["good"]}, timeout=30)
+    assert checked(fetched, "GET", "/v1/images/{image_id}")["sha256"] == body["sha256"]
+
+
+def test_presign_then_post_the_bytes_to_s3(
+    base_url: str, keys: dict[str, str], deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    data = png((120, 80))
+    answer = requests.post(
+        f"{base_url}/v1/uploads",
+        json={"filename": "big.png", "content_type": "image/png", "size_bytes": len(data)},
+        headers={"x-api-key": keys["good"]},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    upload = checked(answer, "POST", "/v1/uploads")["upload"]
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("big.png", data)}, timeout=30)
+    assert sent.status_code in (200, 201, 204), sent.text
+    head = stack.aws_client(local_stack, "s3").head_object(
+        Bucket=deployed["raw_bucket_name"], Key=upload["fields"]["key"]
+    )
+    assert head["ContentLength"] == len(data) and head["SSEKMSKeyId"] == deployed["kms_key_arn"]
+
+
+@pytest.mark.parametrize(("key_name", "status"), [(None, 401), ("garbage", 401), ("revoked", 403)])
+def test_credentials_are_required(base_url: str, keys: dict[str, str], key_name: str | None, status: int) -> None:
+    headers = {} if key_name is None else {"x-api-key": keys.get(key_name, key_name)}
+    response = requests.get(f"{base_url}/v1/images", headers=headers, timeout=30)
+    assert response.status_code == status
+    assert response.json()["error"]["request_id"]
+
+
+def test_hostile_upload_is_refused_with_its_reason(base_url: str, keys: dict[str, str]) -> None:
+    response = requests.put(
+        f"{base_url}/v1/images",
+        data=b"<html><script>x</script></html>",
+        headers={"x-api-key": keys["good"], "Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert response.status_code == 415
+    assert checked(response, "PUT", "/v1/images")["error"]["code"] == "unknown_format"
