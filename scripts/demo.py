@@ -88,7 +88,7 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
         if "error" in body:
             lines.append(f"  {label:<44} {response.status_code}  refused: {body['error']['code']}")
         else:
-            shape = f"{body.get('width', '?')}x{body.get('height', '?')} {body.get('format', '')}".strip()
+            shape = f"{body['width']}x{body['height']} {body.get('format', '')}" if "width" in body else ""
             lines.append(f"  {label:<44} {response.status_code}  {body['status']:<15} {body['image_id']}  {shape}")
         return body
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
 from imgpipe.adapters.key_registry import KeyRegistry
-from imgpipe.auth import AuthError, AuthFailure, authenticate
+from imgpipe.auth import AuthError, AuthFailure, authenticate, key_id_of
 
 logger = Logger(service="api_authorizer")
 tracer = Tracer(service="api_authorizer")
@@ -40,7 +40,7 @@ def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> 
     arn = event.parsed_arn
     header = event.headers.get("x-api-key") or event.headers.get("authorization")  # case-insensitive
     try:
-        principal = authenticate(header, registry().records())
+        principal = authenticate(header, registry().records_for(key_id_of(header)))
     except AuthError as err:
         logger.info("authorization refused", extra={"failure": err.failure.value})
         if err.failure is not AuthFailure.REVOKED:

@@ -79,6 +79,15 @@ def parse_registry(document: Mapping[str, Any]) -> dict[str, KeyRecord]:
     return records
 
 
+def key_id_of(header_value: str | None) -> str | None:
+    """The key id a well-formed key names (not proof of anything), to look the key up before checking it."""
+    value = (header_value or "").strip()
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+    match = _KEY.match(value)
+    return match["key_id"] if match else None
+
+
 def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) -> Principal:
     """Checks an `x-api-key` header value (or `Authorization: Bearer <key>`); raises AuthError otherwise."""
     if header_value is None or not header_value.strip():

@@ -37,3 +37,30 @@ def test_a_secret_that_is_not_a_json_object_is_an_error(local_stack: stack.Stack
     secrets.create_secret(Name=name, SecretString=json.dumps(["not", "an", "object"]))
     with pytest.raises(ValueError, match="does not hold a JSON object"):
         KeyRegistry(name, client=secrets).records()
+
+
+def test_a_key_issued_after_the_cache_filled_works_at_once_and_guessing_cannot_hammer_the_secret(
+    local_stack: stack.StackConfig,
+) -> None:
+    secrets = stack.aws_client(local_stack, "secretsmanager")
+    name = f"imgpipe-test/api-keys-{uuid.uuid4().hex[:8]}"
+    _first, first_record = issue_key("first", "First")
+    secrets.create_secret(Name=name, SecretString=json.dumps({"keys": [first_record.to_json()]}))
+    now = [1000.0]
+    registry = KeyRegistry(name, client=secrets, max_age=300, clock=lambda: now[0])
+    assert "first" in registry.records()  # cache filled
+
+    second, second_record = issue_key("second", "Second")
+    secrets.put_secret_value(
+        SecretId=name, SecretString=json.dumps({"keys": [first_record.to_json(), second_record.to_json()]})
+    )
+    assert authenticate(second, registry.records_for("second")).owner == "Second"
+
+    _third, third_record = issue_key("third", "Third")
+    secrets.put_secret_value(
+        SecretId=name,
+        SecretString=json.dumps({"keys": [first_record.to_json(), second_record.to_json(), third_record.to_json()]}),
+    )
+    assert "third" not in registry.records_for("third")  # refetched < 5 s ago: unknown ids wait
+    now[0] += 5
+    assert "third" in registry.records_for("third")
