@@ -11,8 +11,10 @@ provider "aws" {
   # Must stay false with an sts endpoint below: the provider then learns the emulator's account id and every
   # ARN it builds carries it (with true, ARNs lack the account id and the second plan is never clean).
   skip_requesting_account_id = false
-  # moto answers unimplemented calls with 500s; the default retries would stall an apply for many minutes.
-  max_retries = 1
+  # moto answers unimplemented calls with 500s, and the default 25 retries would stall an apply for many minutes;
+  # but a loaded machine makes the SDK drop a slow moto response now and then ("use of closed network
+  # connection"), and with 1 attempt that fails the whole apply. 3 keeps both bounded.
+  max_retries = 3
 
   endpoints {
     apigateway     = var.endpoint_url
