@@ -2,10 +2,11 @@
 
     python -m scripts.local_gateway serve --port 8080     (started in the background by `make up`)
 
-Nothing here is a second route table. Routes, methods, the authorizer and its identity source, and the
-integration targets are read back from the emulator's API Gateway; each target function's handler, settings
-(environment) and source folder (its `imgpipe:function` tag) from the emulator's Lambda. Requests become API
-Gateway REST proxy events (scripts/events.py) and run in-process, authorizer first, as API Gateway would.
+Nothing here is a second route table. Routes, methods, the authorizer and its identity source, the integration
+targets and the stage's throttling (token buckets, 429) are read back from the emulator's API Gateway; each
+target function's handler, settings (environment) and source folder (its `imgpipe:function` tag) from the
+emulator's Lambda. Requests become API Gateway REST proxy events (scripts/events.py) and run in-process,
+authorizer first, as API Gateway would.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -120,6 +121,50 @@ def discover_routes(apigw: Any, rest_api_id: str) -> list[Route]:
     return sorted(routes, key=lambda r: (r.resource.count("{"), -len(r.resource)))
 
 
+@dataclass(frozen=True)
+class Throttle:
+    rate_per_second: float
+    burst: int
+
+
+def method_settings_key(method: str, resource: str) -> str:
+    """API Gateway's key for one method in a stage's methodSettings: "v1~1images/GET" ("/" escaped as ~1)."""
+    return f"{resource.lstrip('/').replace('/', '~1')}/{method.upper()}"
+
+
+def discover_throttling(apigw: Any, rest_api_id: str, stage: str) -> dict[str, Throttle]:
+    """The stage's throttling per methodSettings key ("*/*" = every method without its own settings)."""
+    settings = apigw.get_stage(restApiId=rest_api_id, stageName=stage).get("methodSettings", {})
+    return {
+        key: Throttle(float(value["throttlingRateLimit"]), int(value["throttlingBurstLimit"]))
+        for key, value in settings.items()
+        if "throttlingRateLimit" in value and "throttlingBurstLimit" in value
+    }
+
+
+class TokenBucket:
+    """API Gateway's throttling algorithm: `burst` tokens, refilled at `rate_per_second`, one per request."""
+
+    def __init__(self, limits: Throttle, clock: Callable[[], float]) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._tokens = float(limits.burst)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(
+                float(self._limits.burst), self._tokens + (now - self._at) * self._limits.rate_per_second
+            )
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
 @dataclass
 class LocalContext:
     function_name: str
@@ -213,12 +258,21 @@ class Gateway:
         region: str = stack.LOCAL_REGION,
         account: str = "123456789012",
         api_id: str = "local",
+        throttling: dict[str, Throttle] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.routes = routes
         self._host = host
         self._stage = stage
         self._binary = [t.lower() for t in binary_media_types]
         self._arn_prefix = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}"
+        # One bucket per method, as API Gateway applies stage/method throttling per method.
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        throttling = throttling or {}
+        for route in routes:
+            limits = throttling.get(method_settings_key(route.method, route.resource)) or throttling.get("*/*")
+            if limits is not None:
+                self._buckets[(route.method, route.resource)] = TokenBucket(limits, clock)
 
     def _is_binary(self, content_type: str) -> bool:
         mime = content_type.split(";", 1)[0].strip().lower()
@@ -243,6 +297,9 @@ class Gateway:
                 request_id,
             )
         route, params = route_params
+        bucket = self._buckets.get((route.method, route.resource))
+        if bucket is not None and not bucket.take():  # before the authorizer runs, as on AWS
+            return error_reply(429, "throttled", "Too Many Requests", request_id)
         lower = {k.lower(): v for k, v in headers.items()}
         query = {k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         context: dict[str, Any] | None = None
@@ -329,7 +386,7 @@ class Gateway:
         return Reply(int(result["statusCode"]), headers, body)
 
 
-def build(cfg: stack.StackConfig, outputs: dict[str, Any]) -> Gateway:
+def build(cfg: stack.StackConfig, outputs: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> Gateway:
     apigw = stack.aws_client(cfg, "apigateway")
     routes = discover_routes(apigw, str(outputs["rest_api_id"]))
     host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
@@ -340,6 +397,8 @@ def build(cfg: stack.StackConfig, outputs: dict[str, Any]) -> Gateway:
         list(outputs.get("api_binary_media_types") or []),
         region=str(outputs.get("region", stack.LOCAL_REGION)),
         api_id=str(outputs["rest_api_id"]),
+        throttling=discover_throttling(apigw, str(outputs["rest_api_id"]), str(outputs["api_stage_name"])),
+        clock=clock,
     )
 
 

@@ -30,6 +30,9 @@ class FakeContext:
     memory_limit_in_mb: int = 512
     aws_request_id: str = "test-request"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"

@@ -3,20 +3,39 @@
 Routes: POST /v1/uploads, PUT /v1/images, GET /v1/images/{image_id}, GET /v1/images. The caller was
 authenticated by the API's Lambda authorizer, whose context names the API key (key_id); requests without it
 never reach this code on AWS, and are refused here as well so a misconfigured route fails closed.
+
+PUT /v1/images honours an Idempotency-Key header (Powertools idempotency, DynamoDB): a retry with the same key
+and the same bytes replays the first answer instead of storing the image twice; the same key with other bytes
+is refused (422), and a retry while the first request still runs gets 409.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
+import re
+import warnings
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
@@ -25,10 +44,32 @@ from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.auth import Principal
 from imgpipe.uploads import ApiError, UploadService, UploadSettings
 
+UPLOAD_ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # refusals counted as UploadsRejected
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: safe to hash, log and compare
+
+
+def cors() -> CORSConfig | None:
+    """CORS headers on every answer when the API was deployed with allowed origins; none otherwise."""
+    origins = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],  # Powertools echoes the request's Origin only when it is one of these
+        allow_headers=["x-api-key", IDEMPOTENCY_HEADER],
+        expose_headers=["Idempotent-Replayed"],
+        max_age=600,
+    )
+
+
+# Reads publish no metrics, which is expected, not worth a warning in every read's log.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
 logger = Logger(service="upload_api")
 metrics = Metrics(namespace="imgpipe", service="upload_api")
 tracer = Tracer(service="upload_api")
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors())
 
 
 @cache
@@ -47,6 +88,36 @@ def service() -> UploadService:
         settings,
         processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
     )
+
+
+@cache
+def idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        # The caller's key id is part of the key: one client's Idempotency-Key never replays another's answer.
+        event_key_jmespath="[key_id, idempotency_key]",
+        payload_validation_jmespath="body_sha256",
+        hash_function="sha256",
+        expires_after_seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400),
+        response_hook=mark_replayed,
+    )
+
+
+def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    app.append_context(idempotent_replay=True)  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+    return response
+
+
+@cache
+def idempotent_direct_upload() -> Callable[..., dict[str, Any]]:
+    persistence = DynamoDBPersistenceLayer(table_name=config.required("IDEMPOTENCY_TABLE"))
+
+    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+        data_keyword_argument="request", config=idempotency_config(), persistence_store=persistence
+    )
+    def upload(request: dict[str, str], data: bytes, content_type: str | None, filename: str | None) -> dict[str, Any]:
+        return service().direct_upload(data, content_type, filename, principal())
+
+    return upload  # type: ignore[no-any-return]
 
 
 def principal() -> Principal:
@@ -82,13 +153,30 @@ def direct_upload() -> Response[str]:
     event = app.current_event
     raw = event.body or ""
     data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")
-    result = service().direct_upload(
-        data,
-        event.headers.get("content-type") or event.headers.get("Content-Type"),
-        event.get_query_string_value("filename"),
-        principal(),
-    )
+    content_type = event.headers.get("content-type") or event.headers.get("Content-Type")
+    filename = event.get_query_string_value("filename")
+    idempotency_key = event.headers.get(IDEMPOTENCY_HEADER.lower()) or event.headers.get(IDEMPOTENCY_HEADER)
+    if idempotency_key is None:
+        result = service().direct_upload(data, content_type, filename, principal())
+    elif not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ApiError(400, "invalid_request", f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters")
+    else:
+        request = {
+            "key_id": principal().key_id,
+            "idempotency_key": idempotency_key,
+            "body_sha256": hashlib.sha256(
+                b"\0".join([data, (content_type or "").encode(), (filename or "").encode()])
+            ).hexdigest(),
+        }
+        result = idempotent_direct_upload()(request=request, data=data, content_type=content_type, filename=filename)
     logger.append_keys(image_id=result["image_id"])
+    if app.context.get("idempotent_replay"):
+        return Response(
+            status_code=201,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(result),
+            headers={"Idempotent-Replayed": "true"},
+        )
     metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
     return reply(201, result)
 
@@ -111,11 +199,26 @@ def list_images() -> Response[str]:
 
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def api_error(err: ApiError) -> Response[str]:
-    if err.status in (413, 415, 422) or err.code in ("invalid_json", "invalid_request"):
+    event = app.current_event
+    if (event.http_method, event.resource) in UPLOAD_ROUTES and 400 <= err.status < 500 and err.status != 401:
         metrics.add_dimension(name="reason", value=err.code)
         metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"status": err.status, "code": err.code})
     return error_response(err.status, err.code, err.message)
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
+def idempotency_in_progress(_: Exception) -> Response[str]:
+    return error_response(
+        409, "idempotency_in_progress", f"a request with this {IDEMPOTENCY_HEADER} is still running; retry later"
+    )
+
+
+@app.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
+def idempotency_key_reused(_: Exception) -> Response[str]:
+    return error_response(
+        422, "idempotency_key_reused", f"this {IDEMPOTENCY_HEADER} was already used for a different upload"
+    )
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
@@ -138,4 +241,5 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config().register_lambda_context(context)  # in-progress records expire with this invocation
     return app.resolve(event, context)

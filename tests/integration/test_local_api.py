@@ -117,3 +117,27 @@ def test_hostile_upload_is_refused_with_its_reason(base_url: str, keys: dict[str
     )
     assert response.status_code == 415
     assert checked(response, "PUT", "/v1/images")["error"]["code"] == "unknown_format"
+
+
+def test_stage_throttling_from_terraform_answers_429_over_http(
+    deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    # The module's defaults (50 req/s, burst 100), read back from the deployed stage; the clock is frozen so
+    # that no token is refilled while the burst is spent.
+    throttling = local_gateway.discover_throttling(
+        stack.aws_client(local_stack, "apigateway"), deployed["rest_api_id"], deployed["api_stage_name"]
+    )
+    assert throttling == {"*/*": local_gateway.Throttle(50.0, 100)}
+    server = local_gateway.make_server(local_gateway.build(local_stack, deployed, clock=lambda: 0.0), 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1/images"
+    try:
+        with requests.Session() as session:
+            statuses = [session.get(url, timeout=10).status_code for _ in range(101)]
+            throttled = session.get(url, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert statuses == [401] * 100 + [429]  # no key: refused, but each request spent a token
+    assert throttled.status_code == 429
+    assert checked(throttled, "GET", "/v1/images")["error"]["code"] == "throttled"

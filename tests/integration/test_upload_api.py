@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
+import uuid
 import zlib
 from collections.abc import Iterator
 from types import ModuleType
@@ -14,7 +16,8 @@ import pytest
 import requests
 from PIL import Image
 
-from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES, UploadService
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
 from tests.lambda_loader import FakeContext, load_handler
@@ -33,6 +36,8 @@ def api(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[Mo
         "TABLE_NAME": deployed["metadata_table_name"],
         "KMS_KEY_ARN": deployed["kms_key_arn"],
         "RAW_PREFIX": deployed["raw_prefix"],
+        "IDEMPOTENCY_TABLE": deployed["api_idempotency_table_name"],
+        "AWS_LAMBDA_FUNCTION_NAME": "upload_api",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
     }
@@ -44,15 +49,24 @@ def api(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[Mo
         yield module
 
 
+def respond(
+    api: ModuleType, method: str, path: str, authorizer: dict[str, Any] | None = AUTH, **kwargs: Any
+) -> dict[str, Any]:
+    """The handler's whole proxy response, its body checked against the OpenAPI document."""
+    event = api_gateway_proxy_event(method, path, authorizer=authorizer, **kwargs)
+    response: dict[str, Any] = api.handler(event, FakeContext("upload_api"))
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    assert_response_matches(
+        method, kwargs.get("resource") or path, response["statusCode"], json.loads(response["body"])
+    )
+    return response
+
+
 def call(
     api: ModuleType, method: str, path: str, authorizer: dict[str, Any] | None = AUTH, **kwargs: Any
 ) -> tuple[int, dict[str, Any]]:
-    event = api_gateway_proxy_event(method, path, authorizer=authorizer, **kwargs)
-    response = api.handler(event, FakeContext("upload_api"))
-    body = json.loads(response["body"])
-    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
-    assert_response_matches(method, kwargs.get("resource") or path, response["statusCode"], body)
-    return response["statusCode"], body
+    response = respond(api, method, path, authorizer, **kwargs)
+    return response["statusCode"], json.loads(response["body"])
 
 
 def png(size: tuple[int, int] = (32, 24)) -> bytes:
@@ -72,16 +86,44 @@ def padded_png(total: int) -> bytes:
     return data
 
 
-def put_image(api: ModuleType, data: bytes, content_type: str = "image/png") -> tuple[int, dict[str, Any]]:
-    return call(
+def put_image(
+    api: ModuleType, data: bytes, content_type: str = "image/png", headers: dict[str, list[str]] | None = None
+) -> tuple[int, dict[str, Any]]:
+    response = put_image_response(api, data, content_type, headers)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def put_image_response(
+    api: ModuleType, data: bytes, content_type: str = "image/png", headers: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    return respond(
         api,
         "PUT",
         "/v1/images",
         body=data,
         binary=True,
-        headers={"content-type": [content_type]},
+        headers={"content-type": [content_type], **(headers or {})},
         query={"filename": ["cat.png"]},
     )
+
+
+def raw_keys(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> list[str]:
+    s3 = stack.aws_client(local_stack, "s3")
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=deployed["raw_bucket_name"]).get("Contents", [])]
+
+
+def emitted_metrics(out: str) -> list[tuple[str, dict[str, str], list[float]]]:
+    """(name, dimensions, value) of every metric in the EMF documents printed on stdout."""
+    found = []
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            assert directive["Namespace"] == "imgpipe"
+            dimensions = {d: document[d] for group in directive["Dimensions"] for d in group}
+            found += [(m["Name"], dimensions, document[m["Name"]]) for m in directive["Metrics"]]
+    return found
 
 
 def test_direct_upload_stores_object_and_item_and_reads_back(
@@ -206,3 +248,130 @@ def test_listing_pages_through_the_gsi(api: ModuleType) -> None:
     listed = [i["image_id"] for i in page["items"] + rest["items"]]
     assert listed[:2] == list(reversed(made))[:2]
     assert call(api, "GET", "/v1/images", query={"status": ["BOGUS"]})[0] == 400
+
+
+def test_accepted_and_rejected_uploads_are_counted_in_emf_by_reason(
+    api: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert put_image(api, png())[0] == 201
+    assert emitted_metrics(capsys.readouterr().out) == [("UploadsAccepted", {"service": "upload_api"}, [1.0])]
+
+    assert put_image(api, b"<html></html>", "image/jpeg")[0] == 415
+    assert put_image(api, b"")[0] == 400
+    assert call(api, "POST", "/v1/uploads", body="{")[0] == 400
+    assert call(api, "GET", "/v1/images", query={"status": ["BOGUS"]})[0] == 400  # a bad query, not an upload
+    rejected = emitted_metrics(capsys.readouterr().out)
+    assert rejected == [
+        ("UploadsRejected", {"service": "upload_api", "reason": "unknown_format"}, [1.0]),
+        ("UploadsRejected", {"service": "upload_api", "reason": "empty"}, [1.0]),
+        ("UploadsRejected", {"service": "upload_api", "reason": "invalid_json"}, [1.0]),
+    ]
+
+
+def test_a_backend_failure_is_a_500_without_internals_and_leaves_no_object(
+    api: ModuleType,
+    deployed: dict[str, Any],
+    local_stack: stack.StackConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The item write fails (the table does not exist) after the object was stored: the object must go again.
+    service = api.service()
+    monkeypatch.setattr(service, "_table", MetadataTable(stack.aws_client(local_stack, "dynamodb"), "no-such-table"))
+    before = raw_keys(local_stack, deployed)
+    log = io.StringIO()
+    monkeypatch.setattr(api.logger.registered_handler, "stream", log)
+    status, body = put_image(api, png((33, 33)))
+    assert (status, body["error"]["code"]) == (500, "internal_error")
+    assert body["error"]["request_id"]
+    assert "Traceback" not in json.dumps(body) and "no-such-table" not in json.dumps(body)
+    assert raw_keys(local_stack, deployed) == before
+    logged = log.getvalue()
+    assert "Traceback" in logged and "ResourceNotFoundException" in logged  # the trace goes to the log
+
+
+def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(
+    api: ModuleType, deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    data, key = png((21, 22)), {"Idempotency-Key": [f"retry-{uuid.uuid4()}"]}
+    first = put_image_response(api, data, headers=key)
+    again = put_image_response(api, data, headers=key)
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert json.loads(again["body"]) == json.loads(first["body"])
+    assert again["multiValueHeaders"].get("Idempotent-Replayed") == ["true"]
+    assert "Idempotent-Replayed" not in first["multiValueHeaders"]
+    image_id = json.loads(first["body"])["image_id"]
+    assert [k for k in raw_keys(local_stack, deployed) if k.endswith(image_id)] != []
+    assert len([k for k in raw_keys(local_stack, deployed) if image_id in k]) == 1
+
+    other_bytes = put_image(api, png((22, 21)), headers=key)
+    assert (other_bytes[0], other_bytes[1]["error"]["code"]) == (422, "idempotency_key_reused")
+
+    # Another caller with the same header value is another request altogether.
+    other_caller = call(
+        api,
+        "PUT",
+        "/v1/images",
+        authorizer={"key_id": "team-b", "owner": "Team B", "principalId": "team-b"},
+        body=data,
+        binary=True,
+        headers={"content-type": ["image/png"], **key},
+        query={"filename": ["cat.png"]},
+    )
+    assert other_caller[0] == 201 and other_caller[1]["image_id"] != image_id
+
+
+def test_a_retry_while_the_first_upload_still_runs_is_a_409(api: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: UploadService = api.service()
+    started, release = threading.Event(), threading.Event()
+    real_upload = service.direct_upload
+
+    def slow_upload(*args: Any) -> dict[str, Any]:
+        started.set()
+        assert release.wait(10)
+        return real_upload(*args)
+
+    monkeypatch.setattr(service, "direct_upload", slow_upload)
+    data, key = png((23, 23)), {"Idempotency-Key": [f"slow-{uuid.uuid4()}"]}
+    first: list[tuple[int, dict[str, Any]]] = []
+    worker = threading.Thread(target=lambda: first.append(put_image(api, data, headers=key)))
+    worker.start()
+    try:
+        assert started.wait(10)
+        status, body = put_image(api, data, headers=key)
+        assert (status, body["error"]["code"]) == (409, "idempotency_in_progress")
+    finally:
+        release.set()
+        worker.join(10)
+    assert first and first[0][0] == 201
+    assert put_image(api, data, headers=key)[1]["image_id"] == first[0][1]["image_id"]
+
+
+def test_a_failed_upload_does_not_burn_its_idempotency_key(api: ModuleType) -> None:
+    key = {"Idempotency-Key": [f"fix-{uuid.uuid4()}"]}
+    assert put_image(api, png(), "image/jpeg", headers=key)[0] == 415  # wrong declared type
+    assert put_image(api, png(), "image/png", headers=key)[0] == 201  # the corrected retry is a new request
+
+
+@pytest.mark.parametrize("value", ["", "x" * 256, "spaces are not allowed", "ключ"])
+def test_malformed_idempotency_keys_are_400(api: ModuleType, value: str) -> None:
+    status, body = put_image(api, png(), headers={"Idempotency-Key": [value]})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+
+
+def test_cors_headers_only_for_the_configured_origins(api: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000")
+    with_cors = load_handler("upload_api")
+    monkeypatch.setattr(with_cors, "service", api.service)
+    for origin, allowed in [
+        ("https://app.example.com", True),
+        ("http://localhost:3000", True),
+        ("https://evil.example", False),
+    ]:
+        response = respond(with_cors, "GET", "/v1/images", headers={"Origin": [origin]})
+        assert response["statusCode"] == 200
+        headers = response["multiValueHeaders"]
+        assert headers.get("Access-Control-Allow-Origin") == ([origin] if allowed else None)
+    # Without CORS_ALLOWED_ORIGINS (the default) no origin is ever allowed.
+    response = respond(api, "GET", "/v1/images", headers={"Origin": ["https://app.example.com"]})
+    assert "Access-Control-Allow-Origin" not in response["multiValueHeaders"]

@@ -14,7 +14,9 @@ from scripts.local_gateway import (
     FunctionHost,
     Gateway,
     GatewayError,
+    Throttle,
     discover_routes,
+    discover_throttling,
     function_name_from_uri,
     template_pattern,
 )
@@ -162,3 +164,59 @@ def test_bodies_over_ten_megabytes_are_refused_before_any_function_runs() -> Non
     gw, host = gateway()
     reply = gw.handle("PUT", "/v1/images", {"x-api-key": ["k"]}, b"x" * (10 * 1024 * 1024 + 1))
     assert reply.status == 413 and not host.calls
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def throttled_gateway(throttling: dict[str, Throttle]) -> tuple[Gateway, RecordingHost, FakeClock]:
+    host, clock = RecordingHost(ALLOW), FakeClock()
+    routes = discover_routes(FakeApiGateway(), "api1")
+    return Gateway(routes, host, "live", ["image/*"], throttling=throttling, clock=clock), host, clock
+
+
+def test_stage_throttling_allows_the_burst_then_answers_429_before_the_authorizer_runs() -> None:
+    gw, host, clock = throttled_gateway({"*/*": Throttle(rate_per_second=2, burst=3)})
+    statuses = [gw.handle("GET", "/v1/images", {"x-api-key": ["k"]}, b"").status for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    assert len(host.calls) == 6  # three authorizer + three function calls; the throttled request reached neither
+    body = json.loads(gw.handle("GET", "/v1/images", {"x-api-key": ["k"]}, b"").body)
+    assert body["error"]["code"] == "throttled" and body["error"]["request_id"]
+    clock.now += 0.5  # 2 tokens/s refill one token in half a second
+    assert gw.handle("GET", "/v1/images", {"x-api-key": ["k"]}, b"").status == 201
+    assert gw.handle("GET", "/v1/images", {"x-api-key": ["k"]}, b"").status == 429
+
+
+def test_each_method_has_its_own_bucket_and_method_settings_override_the_stage_default() -> None:
+    gw, _, _ = throttled_gateway({"*/*": Throttle(100, 1), "v1~1uploads/POST": Throttle(100, 2)})
+
+    def call(method: str, path: str) -> int:
+        return gw.handle(method, path, {"x-api-key": ["k"]}, b"{}").status
+
+    assert [call("GET", "/v1/images"), call("GET", "/v1/images")] == [201, 429]
+    assert call("GET", "/v1/images/abc") == 201  # another method: another bucket
+    assert [call("POST", "/v1/uploads") for _ in range(3)] == [201, 201, 429]
+
+
+def test_unthrottled_stage_never_answers_429() -> None:
+    gw, _, _ = throttled_gateway({})
+    assert {gw.handle("GET", "/v1/images", {"x-api-key": ["k"]}, b"").status for _ in range(200)} == {201}
+
+
+def test_throttling_is_read_from_the_stage_method_settings() -> None:
+    class Stage:
+        def get_stage(self, restApiId: str, stageName: str) -> dict[str, Any]:
+            assert (restApiId, stageName) == ("api1", "live")
+            return {
+                "methodSettings": {
+                    "*/*": {"throttlingBurstLimit": 100, "throttlingRateLimit": 50.0, "metricsEnabled": True},
+                    "v1~1images/PUT": {"metricsEnabled": True},  # no throttling of its own
+                }
+            }
+
+    assert discover_throttling(Stage(), "api1", "live") == {"*/*": Throttle(50.0, 100)}

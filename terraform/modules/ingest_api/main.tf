@@ -103,6 +103,13 @@ locals {
           Resource = [var.table_arn, "${var.table_arn}/index/*"]
         },
         {
+          # Powertools idempotency records for retried PUT /v1/images with an Idempotency-Key header.
+          Sid      = "ReadWriteIdempotencyRecords"
+          Effect   = "Allow"
+          Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+          Resource = aws_dynamodb_table.idempotency.arn
+        },
+        {
           # SSE-KMS writes (data keys) and reads of CMK-encrypted objects and items, and Lambda's decryption of the
           # function's CMK-encrypted environment at cold start.
           Sid      = "UseEnvironmentKey"
@@ -171,6 +178,9 @@ locals {
         MAX_UPLOAD_BYTES             = tostring(var.max_upload_bytes)
         RETENTION_DAYS               = tostring(var.retention_days)
         PRESIGN_SECONDS              = tostring(var.presign_seconds)
+        IDEMPOTENCY_TABLE            = aws_dynamodb_table.idempotency.name
+        IDEMPOTENCY_SECONDS          = tostring(var.idempotency_seconds)
+        CORS_ALLOWED_ORIGINS         = join(",", var.cors_allowed_origins)
         POWERTOOLS_SERVICE_NAME      = "upload_api"
         POWERTOOLS_METRICS_NAMESPACE = "imgpipe"
         LOG_LEVEL                    = var.log_level
@@ -325,6 +335,34 @@ resource "aws_secretsmanager_secret_version" "api_keys" {
   lifecycle {
     ignore_changes = [secret_string]
   }
+}
+
+################################################################################
+# Idempotency records (Powertools): a retried upload with the same Idempotency-Key replays the first answer
+################################################################################
+
+resource "aws_dynamodb_table" "idempotency" {
+  #checkov:skip=CKV_AWS_28:Records live idempotency_seconds (at most a day) and hold answers about images (ids, hashes, sizes), no image bytes; backups would only keep image-derived data past its TTL.
+  name         = "${var.name_prefix}-api-idempotency"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiration"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-api-idempotency" })
 }
 
 ################################################################################

@@ -67,3 +67,18 @@ output "waf_web_acl_arn" {
   description = "ARN of the WAF web ACL protecting the stage; null when waf_enabled = false."
   value       = one(aws_wafv2_web_acl.this[*].arn)
 }
+
+output "idempotency_table_name" {
+  description = "DynamoDB table of the upload API's idempotency records (TTL attribute: expiration)."
+  value       = aws_dynamodb_table.idempotency.name
+}
+
+output "idempotency_table_arn" {
+  description = "ARN of the idempotency table."
+  value       = aws_dynamodb_table.idempotency.arn
+}
+
+output "idempotency_table_kms_key_arn" {
+  description = "KMS key encrypting the idempotency table."
+  value       = one(aws_dynamodb_table.idempotency.server_side_encryption).kms_key_arn
+}

@@ -321,3 +321,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "idempotency_seconds" {
+  description = "How long a PUT /v1/images answer is replayed for a retry with the same Idempotency-Key (and refused with 422 for the same key with other bytes)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.idempotency_seconds >= 60 && var.idempotency_seconds <= 86400 && floor(var.idempotency_seconds) == var.idempotency_seconds
+    error_message = "idempotency_seconds must be a whole number of seconds between 60 and 86400 (one day)."
+  }
+}

@@ -110,8 +110,11 @@ output "kms_key_rotation_enabled" {
 }
 
 output "encryption_kms_key_arns" {
-  description = "KMS key of every store: raw, processed (bucket defaults), raw_events, dlq (queues), metadata_table."
-  value       = merge(module.storage.kms_key_arns, { metadata_table = module.metadata.kms_key_arn })
+  description = "KMS key of every store: raw, processed (bucket defaults), raw_events, dlq (queues), metadata_table, api_idempotency_table."
+  value = merge(module.storage.kms_key_arns, {
+    metadata_table        = module.metadata.kms_key_arn
+    api_idempotency_table = module.ingest_api.idempotency_table_kms_key_arn
+  })
 }
 
 output "bucket_policies_enforced" {
@@ -174,6 +177,11 @@ output "api_binary_media_types" {
 output "api_keys_secret_name" {
   description = "Secrets Manager secret holding the hashed API-key registry (manage it with `make key`)."
   value       = module.ingest_api.api_keys_secret_name
+}
+
+output "api_idempotency_table_name" {
+  description = "DynamoDB table of the upload API's idempotency records."
+  value       = module.ingest_api.idempotency_table_name
 }
 
 output "api_function_names" {

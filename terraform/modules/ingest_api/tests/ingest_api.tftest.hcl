@@ -43,6 +43,14 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_dynamodb_table.idempotency
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-idempotency"
+  }
+}
+
+override_resource {
   target          = aws_api_gateway_authorizer.api_key
   override_during = plan
   values = {
@@ -411,6 +419,9 @@ run "functions_shape_tags_and_settings" {
       MAX_UPLOAD_BYTES             = "10485760"
       RETENTION_DAYS               = "7"
       PRESIGN_SECONDS              = "300"
+      IDEMPOTENCY_TABLE            = "imgpipe-test-api-idempotency"
+      IDEMPOTENCY_SECONDS          = "3600"
+      CORS_ALLOWED_ORIGINS         = ""
       POWERTOOLS_SERVICE_NAME      = "upload_api"
       POWERTOOLS_METRICS_NAMESPACE = "imgpipe"
       LOG_LEVEL                    = "INFO"
@@ -479,6 +490,57 @@ run "function_settings_follow_variables" {
     ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/incoming/raw/*"
     error_message = "PutObject must follow raw_prefix."
   }
+}
+
+################################################################################
+# Idempotency records: encrypted, expiring, only upload_api may touch them
+################################################################################
+
+run "idempotency_table_is_encrypted_expiring_and_private_to_upload_api" {
+  command = plan
+
+  variables {
+    idempotency_seconds  = 600
+    cors_allowed_origins = ["https://app.example.com", "http://localhost:3000"]
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.idempotency.hash_key == "id" &&
+      aws_dynamodb_table.idempotency.billing_mode == "PAY_PER_REQUEST" &&
+      one(aws_dynamodb_table.idempotency.ttl).enabled && one(aws_dynamodb_table.idempotency.ttl).attribute_name == "expiration" &&
+      one(aws_dynamodb_table.idempotency.server_side_encryption).enabled &&
+      one(aws_dynamodb_table.idempotency.server_side_encryption).kms_key_arn == var.kms_key_arn
+    )
+    error_message = "The idempotency table: key id, TTL on expiration (Powertools' attribute), SSE with the CMK."
+  }
+
+  assert {
+    condition = flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : [k, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "idempotency")])
+      ]
+    ]) == ["upload_api", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-idempotency"]
+    error_message = "Only upload_api may use the idempotency table, and nothing else through that statement."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["upload_api"].environment[0].variables.IDEMPOTENCY_SECONDS == "600" &&
+      aws_lambda_function.this["upload_api"].environment[0].variables.CORS_ALLOWED_ORIGINS == "https://app.example.com,http://localhost:3000"
+    )
+    error_message = "idempotency_seconds and cors_allowed_origins must reach upload_api."
+  }
+}
+
+run "idempotency_window_is_bounded" {
+  command = plan
+
+  variables {
+    idempotency_seconds = 172800
+  }
+
+  expect_failures = [var.idempotency_seconds]
 }
 
 ################################################################################

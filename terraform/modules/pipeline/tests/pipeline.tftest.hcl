@@ -40,7 +40,7 @@ run "every_store_is_encrypted_with_the_environment_key" {
   }
 
   assert {
-    condition     = toset(keys(output.encryption_kms_key_arns)) == toset(["raw", "processed", "raw_events", "dlq", "metadata_table"])
+    condition     = toset(keys(output.encryption_kms_key_arns)) == toset(["raw", "processed", "raw_events", "dlq", "metadata_table", "api_idempotency_table"])
     error_message = "encryption_kms_key_arns must cover both buckets, both queues and the table."
   }
 
