@@ -241,7 +241,7 @@ def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None
         with warnings.catch_warnings():
             # Our own caps below are stricter; Pillow's bomb warning must not leak into logs as noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[_PIL_NAMES[fmt]]) as image:  # header only, no decode
+            with Image.open(io.BytesIO(data), formats=[PIL_NAMES[fmt]]) as image:  # header only, no decode
                 width, height = image.size
                 mode = image.mode
                 if width < 1 or height < 1:
@@ -257,7 +257,7 @@ def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None
     return ImageInfo(fmt, width, height, frames, mode, len(data))
 
 
-_PIL_NAMES = {
+PIL_NAMES = {
     ImageFormat.JPEG: "JPEG",
     ImageFormat.PNG: "PNG",
     ImageFormat.WEBP: "WEBP",
