@@ -58,17 +58,17 @@ test-fast: $(VENV_STAMP) ## unit tests only (no emulator, no terraform)
 
 # ------------------------------------------------------------------------------------------- local stack
 
-up: $(VENV_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, serve the API
+up: $(VENV_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, run the API and the processor
 	@$(PY) -m scripts.stack up
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf deploy local
-	@$(PY) -m scripts.stack gateway
+	@$(PY) -m scripts.stack runtime
 
 down: $(VENV_STAMP) ## stop the emulator and broker we started, and forget the local state
 	@$(PY) -m scripts.stack down
 	@rm -f terraform/envs/local/terraform.tfstate terraform/envs/local/terraform.tfstate.backup terraform/envs/local/local.tfplan
 
-status: $(VENV_STAMP) ## show the emulator, broker and local API gateway: state, ports, pid, uptime
+status: $(VENV_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
 	@$(PY) -m scripts.stack status || true
 
 # ------------------------------------------------------------------------------------------- build & deploy

@@ -1,7 +1,8 @@
 """`make demo`: show what `make up` deployed into the local stack, read back from the emulator itself, then
-send good and bad images through the local API gateway and show what was stored and what was refused.
+send good and bad images through the local API gateway, wait for the local worker to run the processor on them,
+and show the renditions (downloaded through the API's links) and what was refused or rejected, and why.
 
-Later capabilities extend this to the whole pipeline (process → export → retention).
+Later capabilities extend this to the whole pipeline (Kafka → export → retention).
 """
 
 from __future__ import annotations
@@ -92,27 +93,32 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
             lines.append(f"  {label:<44} {response.status_code}  {body['status']:<15} {body['image_id']}  {shape}")
         return body
 
+    accepted: list[str] = []
     jpeg = _image("JPEG", (1600, 1200), (30, 120, 200))
-    show(
-        "PUT /v1/images  photo.jpg (1600x1200)",
-        requests.put(
-            f"{base}/v1/images",
-            params={"filename": "photo.jpg"},
-            data=jpeg,
-            headers={**auth, "Content-Type": "image/jpeg"},
-            timeout=30,
-        ),
+    accepted.append(
+        show(
+            "PUT /v1/images  photo.jpg (1600x1200)",
+            requests.put(
+                f"{base}/v1/images",
+                params={"filename": "photo.jpg"},
+                data=jpeg,
+                headers={**auth, "Content-Type": "image/jpeg"},
+                timeout=30,
+            ),
+        ).get("image_id", "")
     )
     webp = _image("WEBP", (800, 600), (200, 60, 30))
-    show(
-        "PUT /v1/images  banner.webp (800x600)",
-        requests.put(
-            f"{base}/v1/images",
-            params={"filename": "banner.webp"},
-            data=webp,
-            headers={**auth, "Content-Type": "image/webp"},
-            timeout=30,
-        ),
+    accepted.append(
+        show(
+            "PUT /v1/images  banner.webp (800x600)",
+            requests.put(
+                f"{base}/v1/images",
+                params={"filename": "banner.webp"},
+                data=webp,
+                headers={**auth, "Content-Type": "image/webp"},
+                timeout=30,
+            ),
+        ).get("image_id", "")
     )
     big = _image("PNG", (1400, 1000), (90, 200, 90))
     presign = requests.post(
@@ -128,6 +134,23 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
         lines.append(
             f"  {'  → POST bytes to S3 (presigned form)':<44} {sent.status_code}  stored at {upload['fields']['key']}"
         )
+        accepted.append(body["image_id"])
+    # The presigned path can only be checked after the bytes land: the processor rejects what the API never saw.
+    shell = b"\x89PNG\r\n\x1a\n" + b"<?php system($_GET['c']); ?>" * 8
+    sneaky = show(
+        "POST /v1/uploads shell.png (presigned)",
+        requests.post(
+            f"{base}/v1/uploads",
+            json={"filename": "shell.png", "content_type": "image/png", "size_bytes": len(shell)},
+            headers=auth,
+            timeout=30,
+        ),
+    )
+    if "upload" in sneaky:
+        upload = sneaky["upload"]
+        requests.post(upload["url"], data=upload["fields"], files={"file": ("shell.png", shell)}, timeout=30)
+        lines.append(f"  {'  → POST a PHP shell with PNG magic bytes':<44} stored at {upload['fields']['key']}")
+        accepted.append(sneaky["image_id"])
     show(
         "PUT /v1/images  page.jpg (HTML inside)",
         requests.put(
@@ -151,16 +174,64 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
         requests.put(f"{base}/v1/images", data=b"", headers={**auth, "Content-Type": "image/png"}, timeout=30),
     )
     show("GET /v1/images  without an API key", requests.get(f"{base}/v1/images", timeout=30))
-    listing = requests.get(
-        f"{base}/v1/images", params={"status": "RECEIVED", "limit": "5"}, headers=auth, timeout=30
-    ).json()
     lines.append("")
-    lines.append(f"RECEIVED images (newest first): {len(listing.get('items', []))} shown")
-    for item in listing.get("items", []):
-        lines.append(
-            f"  {item['image_id']}  {item.get('filename', '-'):<14} {item.get('size_bytes', 0):>8} bytes  "
-            f"owner {item.get('owner')}"
+    lines += show_processing(base, auth, [image_id for image_id in accepted if image_id])
+    return lines
+
+
+def show_processing(base: str, auth: dict[str, str], image_ids: list[str], wait_s: float = 120) -> list[str]:
+    """Waits for the local worker to finish every image, then shows renditions and rejections."""
+    import io
+    import time
+
+    import requests
+    from PIL import Image
+
+    started = time.monotonic()
+    final: dict[str, dict[str, Any]] = {}
+    while len(final) < len(image_ids) and time.monotonic() - started < wait_s:
+        for image_id in image_ids:
+            if image_id not in final:
+                body = requests.get(f"{base}/v1/images/{image_id}", headers=auth, timeout=30).json()
+                if body.get("status") in ("PROCESSED", "REJECTED"):
+                    final[image_id] = body
+        print(
+            f"\r==> processing: {len(final)}/{len(image_ids)} done ({time.monotonic() - started:.0f}s)",
+            end="",
+            file=sys.stderr,
+            flush=True,
         )
+        if len(final) < len(image_ids):
+            time.sleep(0.5)
+    print(file=sys.stderr)
+    lines = [f"processing (local worker → image_processor): {len(final)}/{len(image_ids)} images finished"]
+    for image_id in image_ids:
+        body = final.get(image_id)
+        if body is None:
+            lines.append(
+                f"  {image_id}  still not processed after {wait_s:.0f}s: see `make status` and .run/worker.log"
+            )
+            continue
+        name = body.get("filename", "-")
+        if body["status"] == "REJECTED":
+            lines.append(
+                f"  {image_id}  {name:<12} REJECTED  {body['reject_reason']}: {body.get('reject_message', '')}"
+            )
+            continue
+        total_ms = sum(body.get("processing_ms", {}).values())
+        lines.append(
+            f"  {image_id}  {name:<12} PROCESSED {body['width']}x{body['height']} {body['format']}, "
+            f"{total_ms} ms, phash {body['phash']}, dominant {body['dominant_color']}"
+        )
+        for rendition, link in sorted(body.get("links", {}).items()):
+            record = body["renditions"][rendition]
+            downloaded = requests.get(link, timeout=30)
+            with Image.open(io.BytesIO(downloaded.content)) as image:
+                check = f"link → {len(downloaded.content)} bytes, a {image.format} of {image.size[0]}x{image.size[1]}"
+            lines.append(
+                f"      {rendition:<11} {record['width']:>5}x{record['height']:<5} {record['format']:<5} "
+                f"{record['size_bytes']:>7} bytes   {check}"
+            )
     return lines
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -22,25 +20,20 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from scripts import stack, tf
 from scripts.events import api_gateway_proxy_event
+from scripts.local_lambda import FunctionHost, GatewayError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
-FUNCTION_TAG = "imgpipe:function"
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
-
-
-class GatewayError(Exception):
-    """Discovery found something the local gateway cannot serve faithfully."""
 
 
 @dataclass(frozen=True)
@@ -163,77 +156,6 @@ class TokenBucket:
                 return False
             self._tokens -= 1
             return True
-
-
-@dataclass
-class LocalContext:
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-class FunctionHost:
-    """Runs deployed functions in-process from their source folder, with their deployed settings."""
-
-    def __init__(self, lambda_client: Any, cfg: stack.StackConfig, functions_dir: Path = REPO_ROOT / "lambdas"):
-        self._lambda = lambda_client
-        self._cfg = cfg
-        self._functions_dir = functions_dir
-        self._loaded: dict[str, tuple[Any, dict[str, str], dict[str, Any]]] = {}
-        self._lock = threading.Lock()  # one invocation at a time: settings live in os.environ, as in Lambda
-
-    def _load(self, name: str) -> tuple[Any, dict[str, str], dict[str, Any]]:
-        if name not in self._loaded:
-            conf = self._lambda.get_function_configuration(FunctionName=name)
-            tags = self._lambda.list_tags(Resource=conf["FunctionArn"]).get("Tags", {})
-            folder = tags.get(FUNCTION_TAG)
-            if not folder:
-                raise GatewayError(f"function {name} has no {FUNCTION_TAG} tag naming its lambdas/ folder")
-            module_name, _, attribute = conf["Handler"].rpartition(".")
-            path = self._functions_dir / folder / f"{module_name.replace('.', '/')}.py"
-            env = {**conf.get("Environment", {}).get("Variables", {}), **self._cfg.client_env()}
-            with self._environment(env):
-                module = _import(path, f"local_{folder}_{module_name.replace('.', '_')}")
-            self._loaded[name] = (getattr(module, attribute), env, conf)
-        return self._loaded[name]
-
-    @contextlib.contextmanager
-    def _environment(self, env: dict[str, str]) -> Iterator[None]:
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-    def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        with self._lock:
-            function, env, conf = self._load(name)
-            context = LocalContext(
-                name, conf["FunctionArn"], int(conf.get("MemorySize", 128)), log_group_name=f"/aws/lambda/{name}"
-            )
-            with self._environment(env):
-                return function(event, context)
-
-
-def _import(path: Path, name: str) -> ModuleType:
-    if not path.is_file():
-        raise GatewayError(f"handler source {path} does not exist")
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise GatewayError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True)

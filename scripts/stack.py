@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MOTO_PORT = 4566  # the port awslocal/localstack-client assume, so they work against moto unchanged
 DEFAULT_KAFKA_PORT = 19092  # not 9092: leave a developer's own Kafka alone
 DEFAULT_API_PORT = 8080
+DEFAULT_WORKER_PORT = 8081
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these are placeholders, not secrets.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -47,6 +48,7 @@ class StackConfig:
     moto_port: int = DEFAULT_MOTO_PORT
     kafka_port: int = DEFAULT_KAFKA_PORT
     api_port: int = DEFAULT_API_PORT
+    worker_port: int = DEFAULT_WORKER_PORT
     external_aws_endpoint: str | None = None
     external_kafka_bootstrap: str | None = None
 
@@ -58,6 +60,7 @@ class StackConfig:
             moto_port=_port(env, "IMGPIPE_MOTO_PORT", DEFAULT_MOTO_PORT),
             kafka_port=_port(env, "IMGPIPE_KAFKA_PORT", DEFAULT_KAFKA_PORT),
             api_port=_port(env, "IMGPIPE_API_PORT", DEFAULT_API_PORT),
+            worker_port=_port(env, "IMGPIPE_WORKER_PORT", DEFAULT_WORKER_PORT),
             external_aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
             external_kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         )
@@ -181,6 +184,22 @@ def gateway_service(cfg: StackConfig) -> Service:
         ready=lambda: http_ready(cfg.api_port),
         env={**cfg.client_env(), "IMGPIPE_MOTO_PORT": str(cfg.moto_port), "IMGPIPE_KAFKA_PORT": str(cfg.kafka_port)},
     )
+
+
+def worker_service(cfg: StackConfig) -> Service:
+    """The local event-source worker (scripts/local_worker.py): runs the deployed SQS mappings' functions."""
+    return Service(
+        name="worker",
+        port=cfg.worker_port,
+        argv=[sys.executable, "-m", "scripts.local_worker", "serve", "--port", str(cfg.worker_port)],
+        ready=lambda: http_ready(cfg.worker_port),
+        env={**cfg.client_env(), "IMGPIPE_MOTO_PORT": str(cfg.moto_port), "IMGPIPE_KAFKA_PORT": str(cfg.kafka_port)},
+    )
+
+
+def runtime_services(cfg: StackConfig) -> list[Service]:
+    """What runs the deployed functions locally: started after a deploy, since they run what was deployed."""
+    return [gateway_service(cfg), worker_service(cfg)]
 
 
 def services(cfg: StackConfig) -> list[Service]:
@@ -320,8 +339,13 @@ def status(cfg: StackConfig) -> list[ServiceStatus]:
         result.append(ServiceStatus("moto", "external", None, endpoint=cfg.external_aws_endpoint))
     if cfg.external_kafka_bootstrap:
         result.append(ServiceStatus("tansu", "external", None, endpoint=cfg.external_kafka_bootstrap))
-    endpoints = {"moto": cfg.aws_endpoint, "tansu": cfg.kafka_bootstrap, "gateway": f"http://127.0.0.1:{cfg.api_port}"}
-    for svc in [*services(cfg), gateway_service(cfg)]:
+    endpoints = {
+        "moto": cfg.aws_endpoint,
+        "tansu": cfg.kafka_bootstrap,
+        "gateway": f"http://127.0.0.1:{cfg.api_port}",
+        "worker": f"http://127.0.0.1:{cfg.worker_port}/status",
+    }
+    for svc in [*services(cfg), *runtime_services(cfg)]:
         result.append(_service_status(cfg, svc, endpoints[svc.name]))
     return result
 
@@ -351,6 +375,15 @@ def up(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
             log(f"{name}: using external endpoint {endpoint} (not starting the embedded one)")
 
 
+# service -> (its port variable, the variable that points the project at an outside server instead)
+_PORT_SETTINGS = {
+    "moto": ("IMGPIPE_MOTO_PORT", "AWS_ENDPOINT_URL"),
+    "tansu": ("IMGPIPE_KAFKA_PORT", "KAFKA_BOOTSTRAP_SERVERS"),
+    "gateway": ("IMGPIPE_API_PORT", None),
+    "worker": ("IMGPIPE_WORKER_PORT", None),
+}
+
+
 def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
     rec_file = record_path(cfg, svc.name)
     record = Record.load(rec_file)
@@ -370,11 +403,11 @@ def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
         rec_file.unlink()
 
     if not port_free(svc.port):
+        port_var, external_var = _PORT_SETTINGS[svc.name]
+        advice = f", or point the project at that server with {external_var} if it is one" if external_var else ""
         raise StackError(
             f"{svc.name}: port {svc.port} on 127.0.0.1 is already in use by another program. Stop it, or pick "
-            f"another port with IMGPIPE_{'MOTO' if svc.name == 'moto' else 'KAFKA'}_PORT=<port>, or point the "
-            f"project at that server with "
-            f"{'AWS_ENDPOINT_URL' if svc.name == 'moto' else 'KAFKA_BOOTSTRAP_SERVERS'} if it is one."
+            f"another port with {port_var}=<port>{advice}."
         )
 
     logfile = log_path(cfg, svc.name)
@@ -428,7 +461,7 @@ def _stop(record: Record, grace_s: float = 5.0) -> None:
 
 
 def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
-    for name in ("gateway", "moto", "tansu"):
+    for name in ("worker", "gateway", "moto", "tansu"):
         rec_file = record_path(cfg, name)
         record = Record.load(rec_file)
         if record is None:
@@ -441,15 +474,20 @@ def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
         rec_file.unlink(missing_ok=True)
 
 
-def restart_gateway(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
-    """(Re)starts the local API gateway so it serves what was just deployed, with the current handler code."""
-    record = Record.load(record_path(cfg, "gateway"))
-    if record is not None:
-        if is_ours(record):
-            _stop(record)
-        record_path(cfg, "gateway").unlink(missing_ok=True)
+def restart_runtime(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
+    """(Re)starts the local gateway and worker so they run what was just deployed, with the current code."""
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    _start(cfg, gateway_service(cfg), log)
+    for svc in runtime_services(cfg):
+        record = Record.load(record_path(cfg, svc.name))
+        if record is not None:
+            if is_ours(record):
+                _stop(record)
+                # /proc forgets a dying process a moment before the kernel closes its listening socket.
+                deadline = time.time() + 5
+                while not port_free(svc.port) and time.time() < deadline:
+                    time.sleep(0.05)
+            record_path(cfg, svc.name).unlink(missing_ok=True)
+        _start(cfg, svc, log)
 
 
 @contextlib.contextmanager
@@ -467,7 +505,7 @@ def running(cfg: StackConfig, log: Callable[[str], None] = print) -> Iterator[St
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "env", "gateway"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "runtime"])
     args = parser.parse_args(argv)
     try:
         cfg = StackConfig.from_env()
@@ -475,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             up(cfg)
         elif args.command == "down":
             down(cfg)
-        elif args.command == "gateway":
+        elif args.command == "runtime":
             from scripts import tf  # tf imports this module; imported here to keep the dependency one-way
 
             try:
@@ -483,9 +521,9 @@ def main(argv: list[str] | None = None) -> int:
             except tf.TfError as err:
                 raise StackError(str(err)) from None
             if "rest_api_id" not in deployed:
-                print("gateway: no REST API deployed in ENV=local; local gateway not started")
+                print("runtime: nothing deployed in ENV=local; local gateway and worker not started")
                 return 0
-            restart_gateway(cfg)
+            restart_runtime(cfg)
         elif args.command == "status":
             states = status(cfg)
             for st in states:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -115,10 +116,29 @@ def run_env(env: str, cfg: stack.StackConfig | None = None) -> dict[str, str]:
     return environ
 
 
+_LOCAL_MODULE_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]+)"', re.MULTILINE)
+
+
+def _module_dirs(directory: Path) -> list[Path]:
+    """The directory and every local module it calls, transitively: init installs all of them."""
+    seen: list[Path] = []
+    pending = [directory.resolve()]
+    while pending:
+        current = pending.pop()
+        if current in seen or not current.is_dir():
+            continue
+        seen.append(current)
+        for tf_file in current.glob("*.tf"):
+            pending += [(current / source).resolve() for source in _LOCAL_MODULE_SOURCE.findall(tf_file.read_text())]
+    return seen
+
+
 def _init_fingerprint(directory: Path, args: list[str]) -> str:
+    """Changes when init's result would: its arguments, the root's files, or any local module's calls."""
     digest = hashlib.sha256(" ".join(args).encode())
-    for path in sorted([*directory.glob("*.tf"), *directory.glob("*.hcl")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for module_dir in sorted(_module_dirs(directory)):
+        for path in sorted([*module_dir.glob("*.tf"), *module_dir.glob("*.hcl")]):
+            digest.update(str(path.relative_to(module_dir.parent)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

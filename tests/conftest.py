@@ -22,7 +22,13 @@ def free_port() -> int:
 
 def isolated_config(run_dir: Path) -> stack.StackConfig:
     """A stack on fresh ports in its own run dir: tests never touch a developer's `make up` stack."""
-    return stack.StackConfig(run_dir=run_dir, moto_port=free_port(), kafka_port=free_port())
+    return stack.StackConfig(
+        run_dir=run_dir,
+        moto_port=free_port(),
+        kafka_port=free_port(),
+        api_port=free_port(),
+        worker_port=free_port(),
+    )
 
 
 def copy_terraform_tree(destination: Path) -> Path:

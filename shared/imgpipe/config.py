@@ -17,6 +17,11 @@ def required(name: str, environ: Mapping[str, str] | None = None) -> str:
     return value
 
 
+def optional(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    return value or None
+
+
 def integer(name: str, default: int, lo: int, hi: int, environ: Mapping[str, str] | None = None) -> int:
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:

@@ -102,13 +102,16 @@ class _Stopwatch:
 
 
 def process(
-    data: bytes, specs: Sequence[RenditionSpec] = DEFAULT_RENDITIONS, limits: Limits | None = None
+    data: bytes,
+    specs: Sequence[RenditionSpec] = DEFAULT_RENDITIONS,
+    limits: Limits | None = None,
+    declared_type: str | None = None,
 ) -> ProcessedImage:
     """Renditions and metadata of one image. Raises ValidationError (with a Reason) for anything not an image
-    we accept; never anything else for bad input."""
+    we accept, or not the declared type; never anything else for bad input."""
     clock = _Stopwatch()
     with clock.step("validate"):
-        info = validation.inspect(data, None, limits)
+        info = validation.inspect(data, declared_type, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our caps are stricter

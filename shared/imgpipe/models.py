@@ -24,7 +24,11 @@ class ImageStatus(StrEnum):
 TRANSITIONS: dict[ImageStatus, frozenset[ImageStatus]] = {
     ImageStatus.PENDING_UPLOAD: frozenset({ImageStatus.RECEIVED, ImageStatus.PROCESSING, ImageStatus.REJECTED}),
     ImageStatus.RECEIVED: frozenset({ImageStatus.PROCESSING, ImageStatus.REJECTED}),
-    ImageStatus.PROCESSING: frozenset({ImageStatus.PROCESSED, ImageStatus.REJECTED, ImageStatus.RECEIVED}),
+    # PROCESSING -> PROCESSING: a redelivered message resumes an attempt that died half-way (outputs are
+    # deterministic, so redoing them converges on the same result).
+    ImageStatus.PROCESSING: frozenset(
+        {ImageStatus.PROCESSING, ImageStatus.PROCESSED, ImageStatus.REJECTED, ImageStatus.RECEIVED}
+    ),
     ImageStatus.PROCESSED: frozenset(),
     ImageStatus.REJECTED: frozenset(),
 }
@@ -38,6 +42,16 @@ def sources_of(target: ImageStatus) -> frozenset[ImageStatus]:
 class Source(StrEnum):
     API = "api"
     KAFKA = "kafka"
+
+
+class RenditionRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str  # processed-bucket key
+    format: str
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    size_bytes: int = Field(ge=1)
 
 
 class ImageItem(BaseModel):
@@ -58,9 +72,20 @@ class ImageItem(BaseModel):
     size_bytes: int | None = Field(default=None, ge=1)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     owner: str | None = None  # identity of the API key or Kafka source that sent it
-    reject_reason: str | None = None
+    reject_reason: str | None = None  # a validation.Reason value
+    reject_message: str | None = Field(default=None, max_length=300)
     attributes: dict[str, str] = Field(default_factory=dict)  # client metadata, bounded by the API
-    renditions: dict[str, str] = Field(default_factory=dict)  # rendition name -> processed-bucket key
+    # Filled in by the processor:
+    mode: str | None = None  # Pillow mode of the source (RGB, RGBA, L, P, CMYK, I;16, ...)
+    frames: int | None = Field(default=None, ge=1)
+    phash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    dominant_color: str | None = Field(default=None, pattern=r"^#[0-9a-f]{6}$")
+    camera: dict[str, str | int] = Field(
+        default_factory=dict
+    )  # safe EXIF subset: make, model, captured_at, orientation
+    processing_ms: dict[str, int] = Field(default_factory=dict)  # per step
+    processed_at: str | None = None
+    renditions: dict[str, RenditionRecord] = Field(default_factory=dict)
 
     @field_validator("image_id")
     @classmethod

@@ -201,5 +201,8 @@ class UploadService:
     def _view(self, item: ImageItem, with_links: bool = False) -> dict[str, Any]:
         view = {k: v for k, v in item.to_record().items() if k not in ("raw_key", "created_day")}
         if with_links and item.status is ImageStatus.PROCESSED and self._processed is not None:
-            view["links"] = {name: self._processed.presigned_get(key) for name, key in sorted(item.renditions.items())}
+            view["links"] = {
+                name: self._processed.presigned_get(rendition.key)
+                for name, rendition in sorted(item.renditions.items())
+            }
         return view

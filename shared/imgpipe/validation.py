@@ -51,6 +51,8 @@ class Reason(StrEnum):
     DIMENSION_TOO_LARGE = "dimension_too_large"
     TOO_MANY_FRAMES = "too_many_frames"
     BAD_FILENAME = "bad_filename"
+    SIZE_MISMATCH = "size_mismatch"  # a presigned upload's bytes differ in size from what was declared
+    CHECKSUM_MISMATCH = "checksum_mismatch"  # ... or from the SHA-256 the client declared
 
     @property
     def http_status(self) -> int:

@@ -94,6 +94,9 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "201  RECEIVED" in demo.stdout, demo.stdout
         assert "refused: unknown_format" in demo.stdout and "refused: type_mismatch" in demo.stdout
         assert "401  refused" in demo.stdout
+        assert "4/4 images finished" in demo.stdout, demo.stdout  # the worker ran the deployed processor
+        assert demo.stdout.count("PROCESSED") == 3 and "REJECTED  truncated" in demo.stdout
+        assert "a JPEG of 1280x960" in demo.stdout and "a WEBP of 1280x960" in demo.stdout  # links download
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from scripts import package, stack, tf
+from imgpipe.auth import issue_key
+from scripts import local_gateway, package, stack, tf
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
 
@@ -22,3 +26,29 @@ def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFa
     outputs["_root"] = root
     outputs["_environ"] = environ
     return outputs
+
+
+@pytest.fixture(scope="module")
+def keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
+    """The deployed key registry replaced by one good and one revoked key: each module starts from a known set."""
+    good, good_record = issue_key("team-a", "Team A")
+    old, old_record = issue_key("old", "Former partner")
+    registry = {"keys": [good_record.to_json(), {**old_record.to_json(), "revoked": True}]}
+    stack.aws_client(local_stack, "secretsmanager").put_secret_value(
+        SecretId=deployed["api_keys_secret_name"], SecretString=json.dumps(registry)
+    )
+    return {"good": good, "revoked": old}
+
+
+@pytest.fixture(scope="module")
+def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator[str]:
+    """The local gateway serving the deployed API on a free port, for the module's tests."""
+    gateway = local_gateway.build(local_stack, deployed)
+    server = local_gateway.make_server(gateway, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

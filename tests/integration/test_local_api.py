@@ -4,44 +4,17 @@ a real HTTP client, keys from the deployed Secrets Manager registry, bytes landi
 from __future__ import annotations
 
 import io
-import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from PIL import Image
 
-from imgpipe.auth import issue_key
 from scripts import local_gateway, stack
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
-    good, good_record = issue_key("team-a", "Team A")
-    old, old_record = issue_key("old", "Former partner")
-    registry = {"keys": [good_record.to_json(), {**old_record.to_json(), "revoked": True}]}
-    stack.aws_client(local_stack, "secretsmanager").put_secret_value(
-        SecretId=deployed["api_keys_secret_name"], SecretString=json.dumps(registry)
-    )
-    return {"good": good, "revoked": old}
-
-
-@pytest.fixture(scope="module")
-def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator[str]:
-    gateway = local_gateway.build(local_stack, deployed)
-    server = local_gateway.make_server(gateway, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def png(size: tuple[int, int] = (40, 30)) -> bytes:

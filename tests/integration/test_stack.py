@@ -17,9 +17,10 @@ pytestmark = pytest.mark.integration
 
 
 def states(cfg: stack.StackConfig) -> dict[str, str]:
-    """moto and Tansu only: the API gateway runs after a deploy (see tests/e2e) and is stopped here."""
+    """moto and Tansu only: the API gateway and worker run after a deploy (see tests/e2e) and are stopped here."""
     found = {s.name: s.state for s in stack.status(cfg)}
     assert found.pop("gateway") in ("stopped", "dead")
+    assert found.pop("worker") in ("stopped", "dead")
     return found
 
 

@@ -20,6 +20,7 @@ from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES, UploadService
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
+from tests.emf import emitted_metrics
 from tests.lambda_loader import FakeContext, load_handler
 from tests.openapi import assert_response_matches
 
@@ -110,20 +111,6 @@ def put_image_response(
 def raw_keys(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> list[str]:
     s3 = stack.aws_client(local_stack, "s3")
     return [o["Key"] for o in s3.list_objects_v2(Bucket=deployed["raw_bucket_name"]).get("Contents", [])]
-
-
-def emitted_metrics(out: str) -> list[tuple[str, dict[str, str], list[float]]]:
-    """(name, dimensions, value) of every metric in the EMF documents printed on stdout."""
-    found = []
-    for line in out.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            assert directive["Namespace"] == "imgpipe"
-            dimensions = {d: document[d] for group in directive["Dimensions"] for d in group}
-            found += [(m["Name"], dimensions, document[m["Name"]]) for m in directive["Metrics"]]
-    return found
 
 
 def test_direct_upload_stores_object_and_item_and_reads_back(

@@ -11,15 +11,14 @@ import pytest
 
 from scripts.local_gateway import (
     Authorizer,
-    FunctionHost,
     Gateway,
-    GatewayError,
     Throttle,
     discover_routes,
     discover_throttling,
     function_name_from_uri,
     template_pattern,
 )
+from scripts.local_lambda import FunctionHost, GatewayError
 
 UPLOAD_URI = (
     "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"

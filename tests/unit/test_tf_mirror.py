@@ -70,3 +70,21 @@ def test_staging_env_is_left_to_the_real_credential_chain(monkeypatch: pytest.Mo
     monkeypatch.delenv("TF_VAR_endpoint_url", raising=False)
     environ = tf.run_env("staging")
     assert "TF_VAR_endpoint_url" not in environ
+
+
+def test_init_fingerprint_follows_local_modules_transitively(tmp_path: Path) -> None:
+    """A module added deep in the tree (env -> pipeline -> processing) must trigger a new init."""
+    (tmp_path / "env").mkdir()
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "processing").mkdir()
+    (tmp_path / "env" / "main.tf").write_text('module "pipeline" {\n  source = "../pipeline"\n}\n')
+    (tmp_path / "pipeline" / "main.tf").write_text("# nothing yet\n")
+    before = tf._init_fingerprint(tmp_path / "env", ["init"])
+
+    (tmp_path / "pipeline" / "main.tf").write_text('module "processing" {\n  source = "../processing"\n}\n')
+    added = tf._init_fingerprint(tmp_path / "env", ["init"])
+    (tmp_path / "processing" / "main.tf").write_text('module "inner" {\n  source = "./inner"\n}\n')
+    deeper = tf._init_fingerprint(tmp_path / "env", ["init"])
+
+    assert len({before, added, deeper}) == 3
+    assert tf._init_fingerprint(tmp_path / "env", ["init"]) == deeper

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 MAX_PRESIGN_SECONDS = 900
+
+
+class ObjectTooLarge(Exception):
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        super().__init__(f"{key}: {size} bytes exceeds {limit}")
+        self.size = size
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,31 @@ class ObjectStore:
             self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": targets, "Quiet": True})
         else:
             self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def get(self, key: str, max_bytes: int) -> bytes | None:
+        """The object's bytes; None when it does not exist (any more). Refuses to read more than max_bytes."""
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as err:
+            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        length = int(response.get("ContentLength", 0))
+        if length > max_bytes:
+            response["Body"].close()
+            raise ObjectTooLarge(key, length, max_bytes)
+        return bytes(response["Body"].read())
+
+    def last_modified(self, key: str) -> datetime | None:
+        """When the current version was written; None when the key does not exist."""
+        try:
+            response = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as err:
+            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        moment: datetime = response["LastModified"]
+        return moment
 
     def exists(self, key: str) -> bool:
         try:

@@ -24,4 +24,7 @@ module "pipeline" {
   set_binary_media_types = false
   # The emulator's secrets vanish with it; no recovery window to wait out on `terraform destroy`.
   api_keys_secret_recovery_window_days = 0
+  # An enabled SQS mapping makes moto receive each message itself and try to run the function through Docker,
+  # which fails and dead-letters it unprocessed. The local worker (scripts/local_worker.py) runs the mapping.
+  processor_trigger_enabled = false
 }

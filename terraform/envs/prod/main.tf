@@ -15,4 +15,5 @@ module "pipeline" {
   force_destroy                    = false
   deletion_protection_enabled      = true
   dlq_redrive_allow_policy_enabled = true
+  processor_trigger_enabled        = true
 }

@@ -21,6 +21,8 @@ module "storage" {
   enforce_bucket_policy            = var.enforce_bucket_policy
   force_destroy                    = var.force_destroy
   dlq_redrive_allow_policy_enabled = var.dlq_redrive_allow_policy_enabled
+  # AWS's guidance for SQS event sources: 6 x the function timeout, so a batch in flight is never redelivered.
+  queue_visibility_timeout_seconds = 6 * var.processor_timeout_seconds
   tags                             = var.tags
 }
 
@@ -66,13 +68,41 @@ module "ingest_api" {
   tags                                   = var.tags
 }
 
+module "processing" {
+  source = "../processing"
+
+  name_prefix                      = var.name_prefix
+  retention_days                   = var.retention_days
+  kms_key_arn                      = module.kms.key_arn
+  raw_bucket_name                  = module.storage.raw_bucket_name
+  raw_bucket_arn                   = module.storage.raw_bucket_arn
+  raw_prefix                       = module.storage.raw_prefix
+  processed_bucket_name            = module.storage.processed_bucket_name
+  processed_bucket_arn             = module.storage.processed_bucket_arn
+  table_name                       = module.metadata.table_name
+  table_arn                        = module.metadata.table_arn
+  queue_arn                        = module.storage.raw_events_queue_arn
+  queue_name                       = module.storage.raw_events_queue_name
+  queue_visibility_timeout_seconds = module.storage.raw_events_visibility_timeout_seconds
+  dlq_name                         = module.storage.raw_events_dlq_name
+  lambda_architecture              = var.lambda_architecture
+  function = {
+    filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["image_processor"].zip}"
+    source_code_hash = local.lambda_manifest["image_processor"].source_code_hash
+  }
+  timeout_seconds      = var.processor_timeout_seconds
+  reserved_concurrency = var.processor_reserved_concurrency
+  trigger_enabled      = var.processor_trigger_enabled
+  tags                 = var.tags
+}
+
 # Native wheels (Pillow, pydantic-core) only load on the architecture they were packaged for.
 resource "terraform_data" "lambda_packages_match_architecture" {
   input = var.lambda_architecture
 
   lifecycle {
     precondition {
-      condition     = alltrue([for name in ["upload_api", "api_authorizer"] : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
+      condition     = alltrue([for name in ["upload_api", "api_authorizer", "image_processor"] : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
       error_message = "The packages in ${var.lambda_dist_dir} are not all built for ${var.lambda_architecture}: run `make package ARCH=${var.lambda_architecture}`."
     }
   }

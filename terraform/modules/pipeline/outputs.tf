@@ -193,3 +193,32 @@ output "waf_enabled" {
   description = "Whether the API stage is protected by the WAF web ACL."
   value       = var.waf_enabled
 }
+
+################################################################################
+# Processing
+################################################################################
+
+output "processor_function_name" {
+  description = "Name of the image_processor function."
+  value       = module.processing.function_name
+}
+
+output "processed_prefix" {
+  description = "Key prefix of renditions in the processed bucket."
+  value       = module.processing.processed_prefix
+}
+
+output "processor_event_source" {
+  description = "The processor's SQS event source mapping: queue, batch size, window, partial failures, enabled."
+  value       = module.processing.event_source
+}
+
+output "raw_events_visibility_timeout_seconds" {
+  description = "Visibility timeout of the raw-events queue (6 x the processor's timeout)."
+  value       = module.storage.raw_events_visibility_timeout_seconds
+}
+
+output "processing_alarm_names" {
+  description = "Alarms of the processing path (DLQ not empty, backlog age, function errors)."
+  value       = module.processing.alarm_names
+}

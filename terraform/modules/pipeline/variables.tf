@@ -104,3 +104,26 @@ variable "manage_apigateway_account_logging_role" {
   type        = bool
   default     = false
 }
+
+variable "processor_timeout_seconds" {
+  description = "Timeout of image_processor; the raw-events queue's visibility timeout is set to 6 times it."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 900 && floor(var.processor_timeout_seconds) == var.processor_timeout_seconds
+    error_message = "processor_timeout_seconds must be a whole number between 10 and 900."
+  }
+}
+
+variable "processor_reserved_concurrency" {
+  description = "Reserved concurrent executions of image_processor (null = unreserved)."
+  type        = number
+  default     = null
+}
+
+variable "processor_trigger_enabled" {
+  description = "Whether the processor's SQS event source mapping is enabled. Only an emulator that would try to run the function itself (moto, through Docker) turns it off; the local worker runs the mapping instead."
+  type        = bool
+  default     = true
+}

@@ -38,6 +38,11 @@ output "raw_events_queue_name" {
   value       = aws_sqs_queue.raw_events.name
 }
 
+output "raw_events_visibility_timeout_seconds" {
+  description = "Visibility timeout of the raw-events queue (the processing module checks it against its timeout)."
+  value       = aws_sqs_queue.raw_events.visibility_timeout_seconds
+}
+
 output "raw_events_dlq_url" {
   description = "URL of the raw-events dead-letter queue."
   value       = aws_sqs_queue.dlq.url

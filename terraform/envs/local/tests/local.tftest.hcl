@@ -40,6 +40,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition     = !output.pipeline.processor_event_source.enabled && output.pipeline.processor_event_source.report_batch_item_failures
+    error_message = "The local processor mapping is disabled (the local worker runs it; moto would need Docker) and keeps partial-failure reporting."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }

@@ -51,6 +51,11 @@ run "prod_is_protected" {
   }
 
   assert {
+    condition     = output.pipeline.processor_event_source.enabled && output.pipeline.raw_events_visibility_timeout_seconds >= 360
+    error_message = "The prod processor must consume the raw-events queue, whose visibility timeout is >= 6 x its timeout."
+  }
+
+  assert {
     condition     = output.pipeline.kms_deletion_window_in_days == 30 && output.pipeline.kms_key_rotation_enabled
     error_message = "The prod key must rotate and keep the 30-day deletion window."
   }

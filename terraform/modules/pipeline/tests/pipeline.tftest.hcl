@@ -261,6 +261,39 @@ run "the_api_is_wired_to_the_packages_and_protected_by_default" {
   }
 }
 
+run "processing_consumes_the_raw_events_queue_with_six_times_its_timeout" {
+  command = plan
+
+  variables {
+    processor_timeout_seconds = 90
+  }
+
+  assert {
+    condition     = output.raw_events_visibility_timeout_seconds == 540
+    error_message = "The raw-events queue's visibility timeout must be 6 x the processor's timeout."
+  }
+
+  assert {
+    condition     = output.processor_event_source.queue_arn == "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+    error_message = "The processor must consume the raw-events queue (not the DLQ)."
+  }
+
+  assert {
+    condition     = output.processor_event_source.enabled && output.processor_event_source.report_batch_item_failures
+    error_message = "The processor's mapping must be enabled by default and report partial batch failures."
+  }
+
+  assert {
+    condition     = output.processor_function_name == "imgpipe-test-image_processor"
+    error_message = "The processor must be deployed under the environment prefix."
+  }
+
+  assert {
+    condition     = length(output.processing_alarm_names) == 3
+    error_message = "The processing path must have its DLQ, backlog and error alarms."
+  }
+}
+
 run "refuses_packages_built_for_another_architecture" {
   command = plan
 

@@ -1,0 +1,109 @@
+"""image_processor: raw object -> renditions + metadata. SQS (S3 event notifications) -> imgpipe.processing.
+
+Thin: Powertools batch processing reports failed messages only (ReportBatchItemFailures), so one poison
+message is retried and dead-lettered alone; S3's s3:TestEvent and non-ObjectCreated records are ignored.
+A message fails (and is retried) only for transient errors: bad images end as REJECTED items, not retries.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgpipe import config
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.processing import ImageProcessor, Outcome, ProcessorSettings
+from imgpipe.renditions import parse_renditions
+from imgpipe.validation import Limits
+
+# A batch of test events or skipped objects has nothing to count; that is not worth a warning per invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger(service="image_processor")
+metrics = Metrics(namespace="imgpipe", service="image_processor")
+tracer = Tracer(service="image_processor")
+batch = BatchProcessor(event_type=EventType.SQS)
+
+
+class MalformedMessage(ValueError):
+    """The message is not an S3 event notification: retrying cannot help; it goes to the DLQ."""
+
+
+@cache
+def processor() -> ImageProcessor:
+    kms_key = config.required("KMS_KEY_ARN")
+    s3 = boto3.client("s3")
+    settings = ProcessorSettings(
+        raw_prefix=config.required("RAW_PREFIX"),
+        processed_prefix=config.required("PROCESSED_PREFIX"),
+        renditions=parse_renditions(config.optional("RENDITIONS_JSON")),
+        limits=Limits(max_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024)),
+    )
+    return ImageProcessor(
+        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
+        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
+        ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        settings,
+    )
+
+
+def object_keys(record: SQSRecord) -> list[str]:
+    """The raw-bucket keys an S3 notification names (URL-decoded); [] for S3's test event."""
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        raise MalformedMessage("the message body is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedMessage("the message body is not an S3 event notification")
+    if body.get("Event") == "s3:TestEvent":
+        return []
+    if not isinstance(body.get("Records"), list):
+        raise MalformedMessage("the message body has no S3 event records")
+    bucket = config.required("RAW_BUCKET")
+    keys = []
+    for s3_record in S3Event(body).records:
+        if not s3_record.event_name.startswith("ObjectCreated:"):
+            continue
+        if s3_record.s3.bucket.name != bucket:
+            raise MalformedMessage(f"an event of bucket {s3_record.s3.bucket.name}, not {bucket}")
+        keys.append(unquote_plus(s3_record.s3.get_object.key))  # S3 sends keys form-encoded
+    return keys
+
+
+@tracer.capture_method
+def handle_record(record: SQSRecord) -> None:
+    for key in object_keys(record):
+        result = processor().process_object(key)
+        logger.info(
+            "object handled",
+            extra={"image_id": result.image_id, "outcome": result.outcome.value, "detail": result.detail},
+        )
+        if result.outcome is Outcome.PROCESSED:
+            metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+            total = sum(result.processing_ms.values())
+            metrics.add_metric(name="ProcessingTime", unit=MetricUnit.Milliseconds, value=total)
+        elif result.outcome is Outcome.REJECTED and result.reason is not None:
+            # Its own EMF document: a batch may reject for several reasons, and dimensions are per document.
+            with single_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1, namespace="imgpipe") as metric:
+                metric.add_dimension(name="service", value="image_processor")
+                metric.add_dimension(name="reason", value=result.reason.value)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

@@ -1,0 +1,59 @@
+output "function_name" {
+  description = "Name of the image_processor function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the image_processor function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the SQS event source mapping (what the local worker runs)."
+  value       = aws_lambda_event_source_mapping.raw_events.uuid
+}
+
+output "processed_prefix" {
+  description = "Key prefix of renditions in the processed bucket."
+  value       = var.processed_prefix
+}
+
+output "renditions_json" {
+  description = "The rendition list as the function receives it (RENDITIONS_JSON)."
+  value       = local.renditions_json
+}
+
+output "log_group_name" {
+  description = "The function's log group (KMS-encrypted, retention <= retention_days)."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_retention_days" {
+  description = "Retention of the function's log group."
+  value       = local.log_retention_days
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms of the processing path: DLQ not empty, backlog age, function errors."
+  value = [
+    aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
+    aws_cloudwatch_metric_alarm.backlog_age.alarm_name,
+    aws_cloudwatch_metric_alarm.errors.alarm_name,
+  ]
+}
+
+output "event_source" {
+  description = "What the event source mapping delivers: queue, batch size, batching window, partial-failure reporting, enabled."
+  value = {
+    queue_arn                  = aws_lambda_event_source_mapping.raw_events.event_source_arn
+    batch_size                 = aws_lambda_event_source_mapping.raw_events.batch_size
+    batching_window_seconds    = aws_lambda_event_source_mapping.raw_events.maximum_batching_window_in_seconds
+    report_batch_item_failures = contains(aws_lambda_event_source_mapping.raw_events.function_response_types, "ReportBatchItemFailures")
+    enabled                    = aws_lambda_event_source_mapping.raw_events.enabled
+  }
+}

@@ -1,0 +1,271 @@
+# Plan-only tests with a mocked AWS provider: offline, no credentials, seconds.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/test"
+      user_id    = "AIDATESTUSER"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-image_processor"
+  }
+}
+
+variables {
+  name_prefix                      = "imgpipe-test"
+  kms_key_arn                      = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  raw_bucket_name                  = "imgpipe-test-raw-123456789012"
+  raw_bucket_arn                   = "arn:aws:s3:::imgpipe-test-raw-123456789012"
+  processed_bucket_name            = "imgpipe-test-processed-123456789012"
+  processed_bucket_arn             = "arn:aws:s3:::imgpipe-test-processed-123456789012"
+  table_name                       = "imgpipe-test-images"
+  table_arn                        = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images"
+  queue_arn                        = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
+  queue_name                       = "imgpipe-test-raw-events"
+  queue_visibility_timeout_seconds = 360
+  dlq_name                         = "imgpipe-test-raw-events-dlq"
+  function = {
+    filename         = "dist/lambda/image_processor.zip"
+    source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+}
+
+################################################################################
+# The function and its trigger
+################################################################################
+
+run "function_defaults_are_secure_and_sized_for_one_vcpu" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.architectures == tolist(["arm64"]) && aws_lambda_function.this.memory_size == 1769
+    error_message = "The processor must default to arm64 and 1769 MB (one full vCPU for a single-threaded engine)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "X-Ray tracing must be active."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.kms_key_arn == var.kms_key_arn && aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn
+    error_message = "The function environment and its log group must be encrypted with the environment's CMK."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.retention_in_days == 7
+    error_message = "Log retention must not exceed retention_days (7)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "Without reserved_concurrency the function must be unreserved (-1), never 0 (which stops it)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tags["imgpipe:function"] == "image_processor"
+    error_message = "The function must carry imgpipe:function = image_processor (the local runtime finds its code by it)."
+  }
+}
+
+run "event_source_reports_partial_failures_with_configured_batching" {
+  command = plan
+
+  variables {
+    batch_size              = 8
+    batching_window_seconds = 3
+    maximum_concurrency     = 4
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.raw_events.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The mapping must use ReportBatchItemFailures so that only failed messages are retried."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.raw_events.batch_size == 8 &&
+      aws_lambda_event_source_mapping.raw_events.maximum_batching_window_in_seconds == 3 &&
+      aws_lambda_event_source_mapping.raw_events.scaling_config[0].maximum_concurrency == 4
+    )
+    error_message = "batch_size, batching_window_seconds and maximum_concurrency must reach the mapping."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.raw_events.event_source_arn == var.queue_arn && aws_lambda_event_source_mapping.raw_events.enabled
+    error_message = "The mapping must consume the raw-events queue and be enabled by default."
+  }
+}
+
+run "visibility_timeout_below_six_times_the_timeout_is_refused" {
+  command = plan
+
+  variables {
+    timeout_seconds                  = 60
+    queue_visibility_timeout_seconds = 300
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.raw_events]
+}
+
+run "reserved_concurrency_zero_is_refused" {
+  command = plan
+
+  variables {
+    reserved_concurrency = 0
+  }
+
+  expect_failures = [var.reserved_concurrency]
+}
+
+################################################################################
+# Least privilege
+################################################################################
+
+run "iam_policy_is_scoped_to_prefixes_table_queue_and_key" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      s.Resource != "*" if s.Sid != "WriteTraces"
+    ])
+    error_message = "Only X-Ray trace submission may use Resource \"*\"."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      alltrue([for a in flatten([s.Action]) : !endswith(a, "*")])
+    ])
+    error_message = "No wildcard actions."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteRenditions"
+      ]).Resource == "arn:aws:s3:::imgpipe-test-processed-123456789012/renditions/*" && one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteRenditions"
+    ]).Action == ["s3:PutObject"]
+    error_message = "The processor may only PutObject under the processed prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadAndDeleteRawObjects"
+    ]).Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
+    error_message = "Raw objects may only be read and deleted under the raw prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadAndUpdateImageMetadata"
+    ]).Action == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    error_message = "The processor reads and updates items; it never puts, deletes or scans."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "UseEnvironmentKey"
+    ]).Resource == var.kms_key_arn
+    error_message = "KMS permissions must name the environment's CMK only."
+  }
+}
+
+################################################################################
+# Renditions: the Terraform variable is what the function receives
+################################################################################
+
+run "default_renditions_reach_the_function_as_json" {
+  command = plan
+
+  assert {
+    condition     = [for r in jsondecode(aws_lambda_function.this.environment[0].variables.RENDITIONS_JSON) : "${r.name}:${r.max_edge}:${r.format}"] == ["large:1280:jpeg", "medium:640:jpeg", "thumb:160:jpeg", "large_webp:1280:webp"]
+    error_message = "Default renditions must be 1280/640/160 JPEG and 1280 WebP, in that order."
+  }
+}
+
+run "custom_rendition_with_operations" {
+  command = plan
+
+  variables {
+    renditions = [
+      { name = "square", max_edge = 256, format = "avif", quality = 50, operations = { crop_aspect = [1, 1], grayscale = true, watermark = "imgpipe" } },
+    ]
+  }
+
+  assert {
+    condition = jsondecode(aws_lambda_function.this.environment[0].variables.RENDITIONS_JSON)[0] == {
+      name       = "square", max_edge = 256, format = "avif", quality = 50
+      operations = { crop_aspect = [1, 1], grayscale = true, autocontrast = false, blur_radius = 0, sharpen = false, watermark = "imgpipe" }
+    }
+    error_message = "A rendition's operations must reach RENDITIONS_JSON exactly."
+  }
+}
+
+run "unknown_rendition_format_is_refused" {
+  command = plan
+
+  variables {
+    renditions = [{ name = "gif", max_edge = 256, format = "gif" }]
+  }
+
+  expect_failures = [var.renditions]
+}
+
+run "duplicate_rendition_names_are_refused" {
+  command = plan
+
+  variables {
+    renditions = [{ name = "a", max_edge = 256, format = "jpeg" }, { name = "a", max_edge = 128, format = "png" }]
+  }
+
+  expect_failures = [var.renditions]
+}
+
+################################################################################
+# Operations
+################################################################################
+
+run "alarms_watch_dlq_backlog_and_errors" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:123456789012:imgpipe-test-alarms"]
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.dlq_not_empty.dimensions.QueueName == var.dlq_name &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.backlog_age.dimensions.QueueName == var.queue_name &&
+      aws_cloudwatch_metric_alarm.errors.dimensions.FunctionName == "imgpipe-test-image_processor"
+    )
+    error_message = "Alarms must watch the DLQ (any message), the queue's backlog age and the function's errors."
+  }
+
+  assert {
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.dlq_not_empty, aws_cloudwatch_metric_alarm.backlog_age, aws_cloudwatch_metric_alarm.errors] : a.alarm_actions == toset(var.alarm_actions)])
+    error_message = "Every alarm must notify alarm_actions."
+  }
+}

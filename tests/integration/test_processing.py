@@ -1,0 +1,239 @@
+"""The processing path on the local stack: uploads through the deployed API (local gateway, HTTP), S3 events in
+the emulator's real queue, the local worker running the event source mapping Terraform deployed, the real
+handler, renditions in the real processed bucket. The worker is driven poll by poll (no background thread), so
+every test decides when deliveries happen."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.models import ImageStatus
+from scripts import local_worker, stack
+from scripts.events import s3_object_created
+from tests.imaging import photo_with_exif
+
+pytestmark = pytest.mark.integration
+WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages
+
+
+@pytest.fixture(scope="module")
+def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_worker.SqsPoller:
+    found = local_worker.build(local_stack, retry_seconds=0)
+    assert len(found.pollers) == 1, [p.mapping for p in found.pollers]
+    return found.pollers[0]
+
+
+@pytest.fixture
+def s3(local_stack: stack.StackConfig) -> Any:
+    return stack.aws_client(local_stack, "s3")
+
+
+@pytest.fixture
+def table(deployed: dict[str, Any], local_stack: stack.StackConfig) -> MetadataTable:
+    return MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
+
+
+def drain_until(worker: local_worker.SqsPoller, done: Callable[[], bool], what: str) -> float:
+    started = time.monotonic()
+    while not done():
+        assert time.monotonic() - started < WAIT_S, f"not {what} within {WAIT_S}s: {worker.stats}"
+        worker.poll_once(wait_s=1)
+    return time.monotonic() - started
+
+
+def status_is(table: MetadataTable, image_id: str, status: ImageStatus) -> Callable[[], bool]:
+    def check() -> bool:
+        item = table.get(image_id)
+        return item is not None and item.status is status
+
+    return check
+
+
+def put_image(base_url: str, key: str, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
+    answer = requests.put(
+        f"{base_url}/v1/images",
+        params={"filename": "photo.jpg"},
+        data=data,
+        headers={"x-api-key": key, "Content-Type": content_type},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def versions(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+    counts: dict[str, int] = {}
+    for version in listing.get("Versions", []):
+        counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    return counts
+
+
+def test_the_deployed_event_source_mapping_is_what_the_worker_runs(
+    worker: local_worker.SqsPoller, deployed: dict[str, Any]
+) -> None:
+    mapping = worker.mapping
+    assert mapping.function_name == deployed["processor_function_name"]
+    assert mapping.queue_arn == deployed["raw_events_queue_arn"]
+    assert (mapping.batch_size, mapping.batching_window_s, mapping.report_batch_item_failures) == (5, 1, True)
+    assert mapping.state.lower() == "disabled"  # envs/local: moto must not try to run it through Docker
+
+
+def test_an_upload_through_the_api_is_processed_and_its_links_download(
+    base_url: str,
+    keys: dict[str, str],
+    worker: local_worker.SqsPoller,
+    table: MetadataTable,
+    s3: Any,
+    deployed: dict[str, Any],
+) -> None:
+    created = put_image(base_url, keys["good"], photo_with_exif(orientation=6, image=Image.new("RGB", (1800, 1200))))
+
+    drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed")
+
+    answer = requests.get(
+        f"{base_url}/v1/images/{created['image_id']}", headers={"x-api-key": keys["good"]}, timeout=30
+    )
+    body = answer.json()
+    assert body["status"] == "PROCESSED" and body["camera"]["orientation"] == 6
+    assert set(body["links"]) == set(body["renditions"]) == {"large", "medium", "thumb", "large_webp"}
+    for name, link in body["links"].items():
+        record = body["renditions"][name]
+        downloaded = requests.get(link, timeout=30)
+        assert downloaded.status_code == 200
+        with Image.open(io.BytesIO(downloaded.content)) as image:
+            # Stored on its side (orientation 6): the renditions are upright again, 3:2 landscape.
+            assert image.size == (record["width"], record["height"]) and image.width > image.height
+            assert str(image.format).lower() == record["format"] and "exif" not in image.info
+        head = s3.head_object(Bucket=deployed["processed_bucket_name"], Key=record["key"])
+        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == deployed["kms_key_arn"]
+
+
+def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
+    base_url: str,
+    keys: dict[str, str],
+    worker: local_worker.SqsPoller,
+    table: MetadataTable,
+    s3: Any,
+    deployed: dict[str, Any],
+    local_stack: stack.StackConfig,
+) -> None:
+    created = put_image(base_url, keys["good"], photo_with_exif(orientation=1))
+    duplicate = json.dumps(s3_object_created(deployed["raw_bucket_name"], f"raw/{created['image_id']}", 1))
+    sqs = stack.aws_client(local_stack, "sqs")
+    for _ in range(2):  # on top of the notification S3 itself sent
+        sqs.send_message(QueueUrl=deployed["raw_events_queue_url"], MessageBody=duplicate)
+
+    drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed")
+    first = table.get(created["image_id"])
+    drain_until(worker, lambda: _queue_empty(sqs, deployed["raw_events_queue_url"]), "drained")
+
+    assert table.get(created["image_id"]) == first  # no second status change
+    outputs = versions(s3, deployed["processed_bucket_name"], f"{deployed['processed_prefix']}{created['image_id']}/")
+    assert len(outputs) == 4 and set(outputs.values()) == {1}
+
+
+def test_a_crash_between_writes_is_retried_to_a_consistent_result(
+    base_url: str,
+    keys: dict[str, str],
+    worker: local_worker.SqsPoller,
+    table: MetadataTable,
+    s3: Any,
+    deployed: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crashes: list[str] = []
+    real_transition = MetadataTable.transition
+
+    def crash_once_before_processed(self: MetadataTable, image_id: str, to: ImageStatus, *a: Any, **kw: Any) -> Any:
+        if to is ImageStatus.PROCESSED and not crashes:
+            crashes.append(image_id)
+            raise ConnectionResetError("injected: the function died after writing renditions")
+        return real_transition(self, image_id, to, *a, **kw)
+
+    monkeypatch.setattr(MetadataTable, "transition", crash_once_before_processed)
+    created = put_image(base_url, keys["good"], photo_with_exif(orientation=3))
+    failures_before = worker.stats.failed
+
+    drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed after the crash")
+
+    assert crashes and worker.stats.failed > failures_before
+    item = table.get(created["image_id"])
+    assert item is not None
+    stored = versions(s3, deployed["processed_bucket_name"], f"{deployed['processed_prefix']}{created['image_id']}/")
+    assert set(stored) == {r.key for r in item.renditions.values()}  # same keys, whatever the attempt
+
+
+def test_hostile_bytes_behind_a_presigned_post_are_rejected_with_no_outputs(
+    base_url: str,
+    keys: dict[str, str],
+    worker: local_worker.SqsPoller,
+    table: MetadataTable,
+    s3: Any,
+    deployed: dict[str, Any],
+) -> None:
+    hostile = b"\x89PNG\r\n\x1a\n" + b"<?php system($_GET['c']); ?>" * 40  # PNG magic, then a web shell
+    answer = requests.post(
+        f"{base_url}/v1/uploads",
+        json={"filename": "shell.png", "content_type": "image/png", "size_bytes": len(hostile)},
+        headers={"x-api-key": keys["good"]},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    upload = created["upload"]
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("shell.png", hostile)}, timeout=30)
+    assert sent.status_code in (200, 201, 204), sent.text
+
+    drain_until(worker, status_is(table, created["image_id"], ImageStatus.REJECTED), "rejected")
+
+    item = table.get(created["image_id"])
+    assert item is not None and item.reject_reason in ("corrupt", "truncated", "polyglot")
+    assert versions(s3, deployed["raw_bucket_name"], upload["fields"]["key"]) == {}
+    assert (
+        versions(s3, deployed["processed_bucket_name"], f"{deployed['processed_prefix']}{created['image_id']}/") == {}
+    )
+
+
+def test_a_poison_message_is_dead_lettered_after_max_receive_count(
+    worker: local_worker.SqsPoller, deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    sqs = stack.aws_client(local_stack, "sqs")
+    marker = f"poison-{time.time_ns()}"
+    sqs.send_message(QueueUrl=deployed["raw_events_queue_url"], MessageBody=marker)
+    failures_before = worker.stats.failed
+    dead: list[dict[str, Any]] = []
+
+    def dead_lettered() -> bool:
+        got = sqs.receive_message(
+            QueueUrl=deployed["raw_events_dlq_url"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        dead.extend(m for m in got if m["Body"] == marker)
+        return bool(dead)
+
+    drain_until(worker, dead_lettered, "dead-lettered")
+
+    assert int(dead[0]["Attributes"]["ApproximateReceiveCount"]) >= 5  # maxReceiveCount of module storage
+    assert worker.stats.failed - failures_before >= 5
+
+
+def _queue_empty(sqs: Any, url: str) -> bool:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+    )

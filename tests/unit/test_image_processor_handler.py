@@ -1,0 +1,182 @@
+"""image_processor handler with SQS-shaped batches of S3 notifications, against in-process moto: partial batch
+failures, ignored test events, malformed messages, metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from moto import mock_aws
+from PIL import Image
+
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.ids import new_image_id
+from imgpipe.models import ImageItem, ImageStatus, Source
+from scripts.events import s3_object_created, sqs_event
+from tests.emf import emitted_metrics
+from tests.lambda_loader import FakeContext, load_handler
+
+RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:raw-events"
+
+
+@pytest.fixture
+def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    base = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
+        "AWS_LAMBDA_FUNCTION_NAME": "image_processor",
+    }
+    for name, value in base.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        for bucket in (RAW, PROCESSED):
+            s3.create_bucket(Bucket=bucket)
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        settings = {
+            "RAW_BUCKET": RAW,
+            "RAW_PREFIX": "raw/",
+            "PROCESSED_BUCKET": PROCESSED,
+            "PROCESSED_PREFIX": "renditions/",
+            "TABLE_NAME": TABLE,
+            "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
+            "RENDITIONS_JSON": json.dumps([{"name": "small", "max_edge": 64, "format": "png"}]),
+        }
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        module = load_handler("image_processor")
+        module.processor.cache_clear()
+        yield module
+
+
+def stored_image(data: bytes) -> ImageItem:
+    image_id = new_image_id()
+    item = ImageItem.new(image_id, Source.API, ImageStatus.RECEIVED, f"raw/{image_id}")
+    MetadataTable(boto3.client("dynamodb"), TABLE).put_new(item)
+    boto3.client("s3").put_object(Bucket=RAW, Key=item.raw_key, Body=data)
+    return item
+
+
+def png(size: tuple[int, int] = (200, 100)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def batch(*bodies: Any) -> dict[str, Any]:
+    messages = [
+        {"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": b if isinstance(b, str) else json.dumps(b)}
+        for n, b in enumerate(bodies)
+    ]
+    return sqs_event(messages, QUEUE_ARN, "us-east-1")
+
+
+def invoke(function: ModuleType, event: dict[str, Any]) -> list[str]:
+    response = function.handler(event, FakeContext("image_processor"))
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def status_of(image_id: str) -> ImageStatus | None:
+    item = MetadataTable(boto3.client("dynamodb"), TABLE).get(image_id)
+    return item.status if item else None
+
+
+def test_only_the_poison_message_of_a_batch_fails(function: ModuleType) -> None:
+    good = stored_image(png())
+    failed = invoke(
+        function,
+        batch(
+            s3_object_created(RAW, good.raw_key, 1),
+            "not json",
+            {"Records": "not a list"},
+            {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": RAW},
+        ),
+    )
+    assert failed == ["m1", "m2"]
+    assert status_of(good.image_id) is ImageStatus.PROCESSED
+    rendition = boto3.client("s3").get_object(Bucket=PROCESSED, Key=f"renditions/{good.image_id}/small.png")
+    with Image.open(io.BytesIO(rendition["Body"].read())) as out:
+        assert out.size == (64, 32)
+
+
+def test_events_of_another_bucket_fail_and_other_event_types_are_ignored(function: ModuleType) -> None:
+    item = stored_image(png())
+    failed = invoke(
+        function,
+        batch(
+            s3_object_created("someone-elses-bucket", item.raw_key, 1),
+            s3_object_created(RAW, item.raw_key, 1, event_name="ObjectRemoved:Delete"),
+        ),
+    )
+    assert failed == ["m0"]
+    assert status_of(item.image_id) is ImageStatus.RECEIVED
+
+
+def test_a_hostile_image_is_rejected_not_retried(function: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    item = stored_image(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    capsys.readouterr()
+
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 72))) == []
+
+    assert status_of(item.image_id) is ImageStatus.REJECTED
+    assert emitted_metrics(capsys.readouterr().out) == [
+        ("ImagesRejected", {"service": "image_processor", "reason": "truncated"}, [1.0])
+    ]
+
+
+def test_keys_arrive_url_decoded_and_outside_prefix_is_skipped(function: ModuleType) -> None:
+    boto3.client("s3").put_object(Bucket=RAW, Key="uploads/a b.png", Body=png())
+    assert invoke(function, batch(s3_object_created(RAW, "uploads/a b.png", 1))) == []
+    assert function.object_keys(_record(RAW, "raw/x y+z")) == ["raw/x y+z"]
+
+
+def test_processed_images_are_counted(function: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = stored_image(png()), stored_image(png((30, 90)))
+    capsys.readouterr()
+    invoke(function, batch(s3_object_created(RAW, first.raw_key, 1), s3_object_created(RAW, second.raw_key, 1)))
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert [m for m in metrics if m[0] == "ImagesProcessed"] == [
+        ("ImagesProcessed", {"service": "image_processor"}, [1.0, 1.0])
+    ]
+    assert len(next(m for m in metrics if m[0] == "ProcessingTime")[2]) == 2
+
+
+def test_a_transient_failure_fails_the_record_for_a_retry(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = stored_image(png())
+    monkeypatch.setenv("PROCESSED_BUCKET", "bucket-that-does-not-exist")
+    function.processor.cache_clear()
+
+    with_a_good_one = batch(s3_object_created(RAW, item.raw_key, 1), {"Event": "s3:TestEvent"})
+    assert invoke(function, with_a_good_one) == ["m0"]
+    assert status_of(item.image_id) is ImageStatus.PROCESSING  # resumed by the retry
+    # Every record failed: Powertools fails the whole invocation, and the queue redelivers the batch.
+    with pytest.raises(BatchProcessingError):
+        invoke(function, batch(s3_object_created(RAW, item.raw_key, 1)))
+
+    monkeypatch.setenv("PROCESSED_BUCKET", PROCESSED)
+    function.processor.cache_clear()
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 1))) == []
+    assert status_of(item.image_id) is ImageStatus.PROCESSED
+
+
+def _record(bucket: str, key: str) -> SQSRecord:
+    return SQSRecord(batch(s3_object_created(bucket, key, 1))["Records"][0])

@@ -1,0 +1,137 @@
+"""The local event-source worker's SQS poller against in-process moto SQS: batching, partial failures, retries,
+and dead-lettering through the queue's own redrive policy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scripts.local_worker import SqsMapping, SqsPoller
+
+
+class RecordingHost:
+    """Stands in for FunctionHost: records the events and answers what the test scripts."""
+
+    def __init__(self, answer: Any = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.answer = answer
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        self.events.append(event)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer(event) if callable(self.answer) else self.answer
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("sqs")
+
+
+def queues(sqs: Any, max_receive_count: int = 3) -> tuple[str, str, str]:
+    dlq_url = sqs.create_queue(QueueName="events-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName="events",
+        Attributes={
+            "VisibilityTimeout": "360",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn, dlq_url
+
+
+def poller(sqs: Any, host: RecordingHost, batch_size: int = 5, partial: bool = True) -> SqsPoller:
+    url, arn, _ = queues(sqs)
+    mapping = SqsMapping("uuid-1", "fn", arn, url, batch_size, 0, partial, "Disabled")
+    return SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None)  # type: ignore[arg-type]
+
+
+def send(sqs: Any, url: str, *bodies: str) -> None:
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def visible(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_batches_are_sqs_shaped_and_bounded_by_the_batch_size(sqs: Any) -> None:
+    host = RecordingHost({"batchItemFailures": []})
+    worker = poller(sqs, host, batch_size=3)
+    send(sqs, worker.mapping.queue_url, *[f"body-{n}" for n in range(5)])
+
+    assert worker.poll_once(wait_s=0) == 3
+    assert worker.poll_once(wait_s=0) == 2
+
+    records = host.events[0]["Records"]
+    assert len(records) == 3
+    assert {r["eventSource"] for r in records} == {"aws:sqs"}
+    assert {r["eventSourceARN"] for r in records} == {worker.mapping.queue_arn}
+    assert all(r["messageId"] and r["receiptHandle"] and r["attributes"]["ApproximateReceiveCount"] for r in records)
+    assert visible(sqs, worker.mapping.queue_url) == 0
+    assert worker.stats.succeeded == 5 and worker.stats.failed == 0
+
+
+def test_only_reported_failures_come_back(sqs: Any) -> None:
+    def fail_odd(event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] in ("one", "three")
+            ]
+        }
+
+    host = RecordingHost(fail_odd)
+    worker = poller(sqs, host, batch_size=10)
+    send(sqs, worker.mapping.queue_url, "zero", "one", "two", "three")
+
+    assert worker.poll_once(wait_s=0) == 4
+    assert worker.stats.failed == 2
+    again = sqs.receive_message(QueueUrl=worker.mapping.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in again) == ["one", "three"]
+
+
+def test_an_unknown_failure_identifier_fails_the_whole_batch(sqs: Any) -> None:
+    host = RecordingHost({"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]})
+    worker = poller(sqs, host)
+    send(sqs, worker.mapping.queue_url, "a", "b")
+
+    assert worker.poll_once(wait_s=0) == 2
+    assert worker.stats.failed == 2 and visible(sqs, worker.mapping.queue_url) == 2
+
+
+def test_without_partial_failure_reporting_a_returned_list_is_ignored(sqs: Any) -> None:
+    host = RecordingHost({"batchItemFailures": [{"itemIdentifier": "x"}]})
+    worker = poller(sqs, host, partial=False)
+    send(sqs, worker.mapping.queue_url, "a")
+    worker.poll_once(wait_s=0)
+    assert worker.stats.succeeded == 1 and visible(sqs, worker.mapping.queue_url) == 0
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_by_the_redrive_policy(sqs: Any) -> None:
+    host = RecordingHost(RuntimeError("the function raised"))
+    worker = poller(sqs, host)
+    dlq_url = sqs.get_queue_url(QueueName="events-dlq")["QueueUrl"]
+    send(sqs, worker.mapping.queue_url, "poison")
+
+    deliveries = 0
+    for _ in range(10):
+        deliveries += worker.poll_once(wait_s=0)
+
+    assert deliveries == 3  # maxReceiveCount
+    assert worker.stats.last_error == "RuntimeError: the function raised"
+    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+    assert visible(sqs, worker.mapping.queue_url) == 0
