@@ -1,8 +1,16 @@
 """`make bench`: benchmarks, each run side by side with a reference in the same run, reported as ratios.
 
-upload_put  p50/p99 of PUT /v1/images (1 MB JPEG) through the local API gateway — authorizer, validation,
+    python -m scripts.bench [engine] [upload] [throughput]      (all three by default)
+
+engine      the processing engine (imgpipe.engine, Pillow) against a pyvips cascade doing the same renditions,
+            on generated inputs (24 MP JPEG ~10 MB, 12 MP JPEG, 12 MP PNG, 12 MP WebP, animated GIF), each
+            implementation in its own process pinned to one core (VIPS_CONCURRENCY=1); time per image, peak RSS
+            of a cold single run; plus the processor's cold import time and zip size. Needs no stack.
+upload      p50/p99 of PUT /v1/images (1 MB JPEG) through the local API gateway — authorizer, validation,
             S3 put, DynamoDB put — against a bare S3 PutObject of the same bytes to the same emulator.
-            Needs `make up`. (The image-engine benchmark against pyvips arrives with the processing engine.)
+throughput  images/minute from upload to PROCESSED through the local stack (API, S3 events, SQS, local worker,
+            processor), against what the engine alone could do on this machine's cores.
+            upload and throughput need `make up`; without it they are skipped with a message.
 """
 
 from __future__ import annotations
@@ -51,11 +59,11 @@ def bench_upload_put() -> int:
     try:
         outputs = tf.outputs("local", tf.run_env("local", cfg))
     except tf.TfError as err:
-        print(f"bench: {err}", file=sys.stderr)
-        return 2
+        print(f"bench upload: skipped: {err}", file=sys.stderr)
+        return 0
     if "rest_api_id" not in outputs or not stack.http_ready(cfg.api_port):
-        print("bench: the local API is not running: run `make up` first", file=sys.stderr)
-        return 2
+        print("bench upload: skipped: the local API is not running (run `make up`)", file=sys.stderr)
+        return 0
     data = one_megabyte_jpeg()
     key = keys.issue(
         stack.aws_client(cfg, "secretsmanager"),
@@ -93,8 +101,233 @@ def bench_upload_put() -> int:
     return 0
 
 
-def main() -> int:
-    return bench_upload_put()
+# ---------------------------------------------------------------------------------------------- engine
+
+ENGINE_ROUNDS = int(os.environ.get("BENCH_ENGINE_ROUNDS", "5"))
+TARGETS = {"jpeg_24mp": 1.0, "png_12mp": 1.3}  # engine / pyvips time ratio, from the processing issue
+
+
+def synthetic_photo(width: int, height: int, grain: int, seed: int = 7) -> Any:
+    """Smooth gradients and shapes (compressible, like a scene) plus grain (which is what makes photos big)."""
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)  # noqa: S311 -- reproducible test content, not secrets
+    base = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge(
+        "RGB", (base, base.rotate(90).resize((width, height)), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(min(width, height) // 20, min(width, height) // 4)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
+    image = image.filter(ImageFilter.GaussianBlur(3))
+    if grain:
+        noise = Image.merge("RGB", [Image.effect_noise((width, height), grain) for _ in range(3)])
+        image = Image.blend(image, noise, 0.25)
+    return image
+
+
+def engine_inputs(directory: Any) -> dict[str, Any]:
+    """The benchmark's inputs, generated once per run (deterministic content)."""
+    from PIL import Image
+
+    made = {}
+
+    def save(name: str, image: Any, fmt: str, **options: Any) -> None:
+        path = directory / f"{name}.{fmt.lower()}"
+        image.save(path, format=fmt, **options)
+        made[name] = path
+
+    save("jpeg_24mp", synthetic_photo(6000, 4000, grain=44), "JPEG", quality=93)
+    twelve = synthetic_photo(4000, 3000, grain=40)
+    save("jpeg_12mp", twelve, "JPEG", quality=90)
+    save("png_12mp", synthetic_photo(4000, 3000, grain=0), "PNG")
+    save("webp_12mp", twelve, "WEBP", quality=85)
+    frames = [
+        synthetic_photo(480, 360, grain=0, seed=n).convert("P", palette=Image.Palette.ADAPTIVE) for n in range(24)
+    ]
+    path = directory / "gif_animated.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    made["gif_animated"] = path
+    return made
+
+
+def _engine_run(impl: str, path: Any, rounds: int, cpu: int) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    env = {**os.environ, "VIPS_CONCURRENCY": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_engine", impl, str(path), str(rounds), str(cpu)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{impl} on {path.name} failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cold_import_ms(runs: int = 5) -> float:
+    """Median time to import the processor's handler in a fresh interpreter (what a cold start pays)."""
+    import subprocess
+    from pathlib import Path
+
+    handler = Path(__file__).resolve().parent.parent / "lambdas" / "image_processor" / "handler.py"
+    code = (
+        "import importlib.util, time; t = time.perf_counter(); "
+        f"spec = importlib.util.spec_from_file_location('handler', {str(handler)!r}); "
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "AWS_DEFAULT_REGION": "us-east-1"}
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def bench_engine() -> int:
+    import tempfile
+    from pathlib import Path
+
+    from scripts import package
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as tmp:
+        print("bench engine: generating inputs ...", flush=True)
+        inputs = engine_inputs(Path(tmp))
+        print(
+            f"bench engine: imgpipe.engine (Pillow) vs pyvips cascade, 4 renditions each, core {cpu} only, "
+            f"{ENGINE_ROUNDS} rounds after a warm-up; peak RSS of one cold run"
+        )
+        print(
+            f"  {'input':<14}{'bytes':>11}  {'imgpipe ms':>10}  {'pyvips ms':>10}  {'ratio':>6}  "
+            f"{'imgpipe RSS':>11}  {'pyvips RSS':>10}  target"
+        )
+        for name, path in inputs.items():
+            ours = _engine_run("imgpipe", path, ENGINE_ROUNDS, cpu)
+            ref = _engine_run("pyvips", path, ENGINE_ROUNDS, cpu)
+            ours_rss = _engine_run("imgpipe", path, 0, cpu)["peak_rss_mb"]
+            ref_rss = _engine_run("pyvips", path, 0, cpu)["peak_rss_mb"]
+            ours_ms, ref_ms = statistics.median(ours["ms"]), statistics.median(ref["ms"])
+            ratio = ours_ms / ref_ms
+            target = TARGETS.get(name)
+            verdict = "" if target is None else f"<= {target}: {'met' if ratio <= target else 'MISSED'}"
+            print(
+                f"  {name:<14}{path.stat().st_size:>11}  {ours_ms:>10.1f}  {ref_ms:>10.1f}  {ratio:>6.2f}  "
+                f"{ours_rss:>8.1f} MB  {ref_rss:>7.1f} MB  {verdict}"
+            )
+    import_ms = cold_import_ms()
+    print(f"  image_processor cold import (median of 5 fresh interpreters): {import_ms:.0f} ms   target <= 150 ms")
+    built = {
+        b.function: b
+        for b in package.build(package.REPO_ROOT / "lambdas", package.REPO_ROOT / "dist" / "lambda", "arm64")
+    }
+    size = built["image_processor"].size
+    # AWS states Lambda package limits in MiB ("50 MB" zipped = 52,428,800 bytes); both units shown.
+    print(
+        f"  image_processor.zip (arm64): {size} bytes = {size / 2**20:.2f} MiB ({size / 1e6:.2f} MB)   target <= 10 MiB"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- throughput
+
+THROUGHPUT_IMAGES = int(os.environ.get("BENCH_THROUGHPUT_IMAGES", "24"))
+
+
+def bench_throughput() -> int:
+    """Uploads a burst of 8 MP JPEGs through the local API and times them until every one is PROCESSED."""
+    import tempfile
+    from pathlib import Path
+
+    import requests
+
+    from scripts import keys, stack, tf
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    except tf.TfError as err:
+        print(f"bench throughput: skipped: {err}", file=sys.stderr)
+        return 0
+    if "processor_function_name" not in outputs or not stack.http_ready(cfg.worker_port):
+        print("bench throughput: skipped: the local worker is not running (run `make up`)", file=sys.stderr)
+        return 0
+    key = keys.issue(
+        stack.aws_client(cfg, "secretsmanager"),
+        str(outputs["api_keys_secret_name"]),
+        f"bench-tp-{int(time.time())}",
+        "make bench",
+    )
+    buffer = io.BytesIO()
+    synthetic_photo(3264, 2448, grain=40).save(buffer, format="JPEG", quality=85)
+    data = buffer.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.jpg"
+        path.write_bytes(data)
+        engine_ms = statistics.median(_engine_run("imgpipe", path, 3, sorted(os.sched_getaffinity(0))[-1])["ms"])
+    session = requests.Session()
+    base = f"http://127.0.0.1:{cfg.api_port}"
+    headers = {"x-api-key": key, "Content-Type": "image/jpeg"}
+    started = time.perf_counter()
+    ids = []
+    for n in range(THROUGHPUT_IMAGES):
+        response = session.put(
+            f"{base}/v1/images", params={"filename": f"tp{n}.jpg"}, data=data, headers=headers, timeout=60
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["image_id"])
+    pending = set(ids)
+    while pending and time.perf_counter() - started < 600:
+        for image_id in list(pending):
+            status = session.get(f"{base}/v1/images/{image_id}", headers={"x-api-key": key}, timeout=60).json()[
+                "status"
+            ]
+            if status in ("PROCESSED", "REJECTED"):
+                pending.discard(image_id)
+        print(
+            f"\r  {len(ids) - len(pending)}/{len(ids)} processed ({time.perf_counter() - started:.0f}s)",
+            end="",
+            flush=True,
+        )
+        time.sleep(0.5)
+    print()
+    elapsed = time.perf_counter() - started
+    cores = len(os.sched_getaffinity(0))
+    per_minute = (len(ids) - len(pending)) / elapsed * 60
+    ceiling = cores * 60_000 / engine_ms
+    print(
+        f"bench throughput: {len(ids)} x {len(data) / 1e6:.1f} MB 8 MP JPEG, upload → PROCESSED through the local stack"
+    )
+    print(f"  end to end                 {per_minute:7.1f} images/min ({elapsed:.1f} s)")
+    print(f"  engine ceiling ({cores} cores)   {ceiling:7.1f} images/min (engine alone {engine_ms:.0f} ms per image)")
+    print(f"  ratio                      {per_minute / ceiling:7.2f}")
+    return 0 if not pending else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    chosen = (argv if argv is not None else sys.argv[1:]) or ["engine", "upload", "throughput"]
+    unknown = set(chosen) - {"engine", "upload", "throughput"}
+    if unknown:
+        print(f"bench: unknown benchmark(s) {sorted(unknown)}: choose engine, upload, throughput", file=sys.stderr)
+        return 2
+    status = 0
+    for name in chosen:
+        if name == "engine":
+            status |= bench_engine()
+        elif name == "upload":
+            status |= bench_upload_put()
+        else:
+            status |= bench_throughput()
+    return status
 
 
 if __name__ == "__main__":

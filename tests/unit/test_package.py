@@ -155,3 +155,12 @@ def test_folders_without_handler_are_not_functions(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "README.md").write_text("x")
     assert package.discover(tmp_path) == []
+
+
+def test_unused_bundled_assets_are_left_out(tmp_path: Path) -> None:
+    assets = tmp_path / "aws_lambda_powertools" / "event_handler" / "openapi" / "swagger_ui"
+    assets.mkdir(parents=True)
+    for name in ("__init__.py", "html.py", "swagger-ui-bundle.min.js", "swagger-ui.min.css"):
+        (assets / name).write_text("x")
+    kept = sorted(p.name for p in package.iter_files(tmp_path))
+    assert kept == ["__init__.py", "html.py"]  # the modules stay importable; only the static files go
