@@ -127,3 +127,44 @@ def s3_object_created(bucket: str, key: str, size: int, event_name: str = "Objec
             }
         ]
     }
+
+
+def msk_record(
+    topic: str,
+    partition: int,
+    offset: int,
+    value: bytes | None,
+    headers: list[tuple[str, bytes]] | None = None,
+    key: bytes | None = None,
+    timestamp_ms: int | None = None,
+) -> dict[str, Any]:
+    """One record as the MSK / self-managed Kafka event source puts it in an event: base64 key and value,
+    headers as a list of single-entry maps from name to the value's bytes as a list of ints."""
+    record: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
+        "timestampType": "CREATE_TIME",
+        "headers": [{name: list(data)} for name, data in headers or []],
+    }
+    if key is not None:
+        record["key"] = base64.b64encode(key).decode()
+    if value is not None:
+        record["value"] = base64.b64encode(value).decode()
+    return record
+
+
+def msk_event(records: list[dict[str, Any]], cluster_arn: str | None = None, bootstrap: str = "") -> dict[str, Any]:
+    """The event the Kafka event source sends a function: records grouped under "<topic>-<partition>"."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(f"{record['topic']}-{record['partition']}", []).append(record)
+    event: dict[str, Any] = {
+        "eventSource": "aws:kafka" if cluster_arn else "SelfManagedKafka",
+        "bootstrapServers": bootstrap,
+        "records": grouped,
+    }
+    if cluster_arn:
+        event["eventSourceArn"] = cluster_arn
+    return event

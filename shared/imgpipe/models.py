@@ -75,6 +75,10 @@ class ImageItem(BaseModel):
     reject_reason: str | None = None  # a validation.Reason value
     reject_message: str | None = Field(default=None, max_length=300)
     attributes: dict[str, str] = Field(default_factory=dict)  # client metadata, bounded by the API
+    # Where a Kafka image came from (source KAFKA): its record's coordinates.
+    kafka_topic: str | None = None
+    kafka_partition: int | None = Field(default=None, ge=0)
+    kafka_offset: int | None = Field(default=None, ge=0)
     # Filled in by the processor:
     mode: str | None = None  # Pillow mode of the source (RGB, RGBA, L, P, CMYK, I;16, ...)
     frames: int | None = Field(default=None, ge=1)

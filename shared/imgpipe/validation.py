@@ -53,6 +53,9 @@ class Reason(StrEnum):
     BAD_FILENAME = "bad_filename"
     SIZE_MISMATCH = "size_mismatch"  # a presigned upload's bytes differ in size from what was declared
     CHECKSUM_MISMATCH = "checksum_mismatch"  # ... or from the SHA-256 the client declared
+    BAD_ENVELOPE = "bad_envelope"  # a Kafka record's claim-check JSON or headers are malformed
+    REFERENCE_NOT_ALLOWED = "reference_not_allowed"  # a claim-check names an object outside the staging prefix
+    REFERENCE_MISSING = "reference_missing"  # ... or one that does not exist
 
     @property
     def http_status(self) -> int:

@@ -1,0 +1,208 @@
+"""The Kafka ingestion use case: one topic record in, one raw object + RECEIVED item out, or a typed rejection.
+
+Message contract (docs/kafka.md):
+- inline: the value is the image; headers `content-type` (required), `filename`, `idempotency-key`, `source-id`;
+- claim-check: the value is a JSON object {"s3_uri", "content_type", "filename"?} naming an object the producer
+  staged under the allowed bucket/prefix, for images larger than a Kafka message may be.
+A value whose first non-blank byte is "{" is an envelope (no accepted image format starts with it).
+
+Whatever is wrong with a record is a RecordRejected with a stable reason (imgpipe.validation.Reason), raised
+before anything is written; the caller reports it with the record's coordinates and moves on. Anything else
+(S3, DynamoDB) raises as is, so the record is retried. Deduplication of replays is the caller's job (the
+handler wraps `ingest` in Powertools idempotency keyed by `dedup_key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from imgpipe import retention, validation
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.object_store import ObjectStore, ObjectTooLarge
+from imgpipe.ids import new_image_id
+from imgpipe.models import ImageItem, ImageStatus, Source
+from imgpipe.validation import Reason
+
+MAX_HEADER_CHARS = 256
+
+
+class RecordRejected(Exception):
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """One record as the MSK / self-managed Kafka event source delivers it, already base64-decoded."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    value: bytes
+    headers: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def coordinates(self) -> str:
+        return f"{self.topic}-{self.partition}@{self.offset}"
+
+    def header(self, name: str) -> str | None:
+        """A header as text (names compared case-insensitively); RecordRejected when it is not short UTF-8."""
+        for key, raw in self.headers.items():
+            if key.lower() == name:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise RecordRejected(Reason.BAD_ENVELOPE, f"header {name} is not UTF-8") from None
+                if len(text) > MAX_HEADER_CHARS:
+                    raise RecordRejected(Reason.BAD_ENVELOPE, f"header {name} is over {MAX_HEADER_CHARS} characters")
+                return text.strip() or None
+        return None
+
+    def dedup_key(self) -> str:
+        """What makes two deliveries the same image: the producer's idempotency key (scoped by source-id or
+        topic) when it sent one, so its own retries dedupe; otherwise the record's coordinates, so replays do."""
+        key = self.header("idempotency-key")
+        if key:
+            return f"key:{self.header('source-id') or self.topic}:{key}"
+        return f"offset:{self.topic}:{self.partition}:{self.offset}"
+
+
+@dataclass(frozen=True)
+class KafkaIngestSettings:
+    raw_prefix: str = "raw/"
+    retention_days: int = retention.DEFAULT_RETENTION_DAYS
+    max_inline_bytes: int = 1024 * 1024  # the topic's max.message.bytes default; configurable with the topic
+    max_claim_check_bytes: int = 10 * 1024 * 1024
+    claim_check_bucket: str | None = None  # None: claim-check records are refused
+    claim_check_prefix: str = "staging/"
+    limits: validation.Limits = field(default_factory=validation.Limits)
+
+
+@dataclass(frozen=True)
+class _Payload:
+    data: bytes
+    content_type: str | None
+    filename: str | None
+    staged_key: str | None
+
+
+class KafkaIngestService:
+    def __init__(
+        self,
+        table: MetadataTable,
+        raw: ObjectStore,
+        settings: KafkaIngestSettings | None = None,
+        staging: ObjectStore | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._table = table
+        self._raw = raw
+        self._staging = staging
+        self._settings = settings or KafkaIngestSettings()
+        self._clock = clock
+
+    def ingest(self, record: KafkaRecord) -> dict[str, Any]:
+        """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates)."""
+        payload = self._payload(record)
+        try:
+            info = validation.inspect(payload.data, payload.content_type, self._settings.limits)
+            filename = validation.clean_filename(payload.filename) if payload.filename else None
+        except validation.ValidationError as err:
+            raise RecordRejected(err.reason, err.message) from None
+
+        created = self._clock()
+        image_id = new_image_id(int(created.timestamp() * 1000))
+        item = ImageItem.new(
+            image_id,
+            Source.KAFKA,
+            ImageStatus.RECEIVED,
+            f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}",
+            created=created,
+            retention_days=self._settings.retention_days,
+            filename=filename,
+            declared_type=info.format.mime_type,
+            format=info.format.value,
+            width=info.width,
+            height=info.height,
+            size_bytes=info.size_bytes,
+            sha256=hashlib.sha256(payload.data).hexdigest(),
+            owner=record.header("source-id") or record.topic,
+            kafka_topic=record.topic,
+            kafka_partition=record.partition,
+            kafka_offset=record.offset,
+        )
+        self._raw.put(item.raw_key, payload.data, info.format.mime_type, metadata={"image-id": image_id})
+        try:
+            self._table.put_new(item)
+        except Exception:
+            self._raw.delete(item.raw_key)  # never leave an object no item describes
+            raise
+        if payload.staged_key is not None and self._staging is not None:
+            self._staging.delete(payload.staged_key)  # one copy of the image, under the raw prefix
+        return {
+            "image_id": image_id,
+            "raw_key": item.raw_key,
+            "size_bytes": info.size_bytes,
+            "format": info.format.value,
+            "claim_check": payload.staged_key is not None,
+        }
+
+    def _payload(self, record: KafkaRecord) -> _Payload:
+        value = record.value
+        if not value:
+            raise RecordRejected(Reason.EMPTY, "the record has no value")
+        if value.lstrip()[:1] == b"{":
+            return self._claim_check(record)
+        if len(value) > self._settings.max_inline_bytes:
+            raise RecordRejected(
+                Reason.TOO_LARGE,
+                f"{len(value)} bytes inline exceeds {self._settings.max_inline_bytes}; send a claim-check instead",
+            )
+        content_type = record.header("content-type")
+        if not content_type:
+            raise RecordRejected(Reason.UNSUPPORTED_TYPE, "an inline image needs a content-type header")
+        return _Payload(value, content_type, record.header("filename"), None)
+
+    def _claim_check(self, record: KafkaRecord) -> _Payload:
+        settings = self._settings
+        if len(record.value) > 4096:
+            raise RecordRejected(Reason.BAD_ENVELOPE, "a claim-check envelope is at most 4096 bytes")
+        try:
+            envelope = json.loads(record.value)
+        except ValueError:
+            raise RecordRejected(Reason.BAD_ENVELOPE, "the value starts like JSON but is not valid JSON") from None
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("s3_uri"), str):
+            raise RecordRejected(Reason.BAD_ENVELOPE, 'a claim-check envelope needs a string "s3_uri"')
+        for name in ("content_type", "filename"):
+            if envelope.get(name) is not None and not isinstance(envelope[name], str):
+                raise RecordRejected(Reason.BAD_ENVELOPE, f'"{name}" must be a string')
+        bucket, _, key = envelope["s3_uri"].removeprefix("s3://").partition("/")
+        allowed = (
+            envelope["s3_uri"].startswith("s3://")
+            and settings.claim_check_bucket is not None
+            and self._staging is not None
+            and bucket == settings.claim_check_bucket
+            and key.startswith(settings.claim_check_prefix)
+            and len(key) > len(settings.claim_check_prefix)
+            and ".." not in key.split("/")
+        )
+        if not allowed or self._staging is None:
+            where = f"s3://{settings.claim_check_bucket}/{settings.claim_check_prefix}"
+            raise RecordRejected(Reason.REFERENCE_NOT_ALLOWED, f"claim-check objects must be under {where}")
+        try:
+            data = self._staging.get(key, settings.max_claim_check_bytes)
+        except ObjectTooLarge as err:
+            raise RecordRejected(Reason.TOO_LARGE, str(err)) from None
+        if data is None:
+            raise RecordRejected(Reason.REFERENCE_MISSING, f"{envelope['s3_uri']} does not exist (any more)")
+        return _Payload(
+            data, envelope.get("content_type") or record.header("content-type"), envelope.get("filename"), key
+        )

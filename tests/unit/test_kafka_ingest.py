@@ -1,0 +1,242 @@
+"""kafka_ingest handler + imgpipe.kafka_ingest against in-process moto (S3, DynamoDB, SQS, KMS): the MSK event
+shape (AWS's documented sample), inline and claim-check records, typed rejections on the rejects queue,
+replays and producer retries stored once, transient failures reported per record."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image
+
+from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.kafka_ingest import KafkaRecord, RecordRejected
+from imgpipe.models import ImageStatus, Source
+from scripts.events import msk_event, msk_record
+from tests.emf import emitted_metrics
+from tests.lambda_loader import FakeContext, load_handler
+
+RAW, TABLE, IDEMPOTENCY = "raw-bucket", "images", "kafka-idempotency"
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "events" / "msk_sample.json"
+CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/imgpipe/0000"
+
+
+@pytest.fixture
+def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
+        "AWS_LAMBDA_FUNCTION_NAME": "kafka_ingest",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=RAW)
+        dynamodb = boto3.client("dynamodb")
+        for table, key in ((TABLE, "image_id"), (IDEMPOTENCY, "id")):
+            dynamodb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        for name, value in {
+            "RAW_BUCKET": RAW,
+            "RAW_PREFIX": "raw/",
+            "CLAIM_CHECK_PREFIX": "staging/",
+            "TABLE_NAME": TABLE,
+            "IDEMPOTENCY_TABLE": IDEMPOTENCY,
+            "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
+            "REJECTS_QUEUE_URL": boto3.client("sqs").create_queue(QueueName="kafka-rejects")["QueueUrl"],
+            "MAX_INLINE_BYTES": str(64 * 1024),
+        }.items():
+            monkeypatch.setenv(name, value)
+        module = load_handler("kafka_ingest")
+        for cached in (module.service, module.rejects_queue, module.idempotency_config, module.ingest_once):
+            cached.cache_clear()
+        yield module
+
+
+def png(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def inline(offset: int, data: bytes, partition: int = 0, **headers: str) -> dict[str, Any]:
+    pairs = [("content-type", "image/png"), *((k.replace("_", "-"), v) for k, v in headers.items())]
+    return msk_record("images", partition, offset, data, [(k, v.encode()) for k, v in pairs])
+
+
+def invoke(function: ModuleType, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    response = function.handler(msk_event(records, CLUSTER), FakeContext("kafka_ingest"))
+    return list(response["batchItemFailures"])
+
+
+def items() -> list[dict[str, Any]]:
+    scanned = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in scanned]
+
+
+def raw_keys(prefix: str = "raw/") -> list[str]:
+    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=RAW, Prefix=prefix).get("Contents", [])]
+
+
+def rejects() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="kafka-rejects")["QueueUrl"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in got]
+
+
+def test_aws_documented_sample_event_is_read_and_its_text_value_rejected(function: ModuleType) -> None:
+    event = json.loads(SAMPLE.read_text())
+
+    response = function.handler(event, FakeContext("kafka_ingest"))
+
+    assert response["batchItemFailures"] == []
+    [rejected] = rejects()
+    assert rejected["reason"] == "unsupported_type"  # "Hello, this is a test." with no content-type header
+    assert (rejected["topic"], rejected["partition"], rejected["offset"]) == ("mytopic", 0, 15)
+    assert rejected["header_names"] == ["headerKey"] and rejected["value_bytes"] == 22
+    assert raw_keys() == [] and items() == []
+
+
+def test_inline_images_are_stored_with_their_coordinates(function: ModuleType) -> None:
+    failures = invoke(function, [inline(7, png(), filename="cat.png", source_id="camera-12"), inline(3, png(), 2)])
+
+    assert failures == []
+    stored = sorted(items(), key=lambda i: int(i["kafka_offset"]))
+    assert [(i["kafka_topic"], int(i["kafka_partition"]), int(i["kafka_offset"])) for i in stored] == [
+        ("images", 2, 3),
+        ("images", 0, 7),
+    ]
+    by_offset = {int(i["kafka_offset"]): i for i in stored}
+    assert by_offset[7]["owner"] == "camera-12" and by_offset[7]["filename"] == "cat.png"
+    assert by_offset[3]["owner"] == "images"  # no source-id: the topic is the owner
+    assert {i["source"] for i in stored} == {Source.KAFKA.value} and {i["status"] for i in stored} == {"RECEIVED"}
+    assert sorted(raw_keys()) == sorted(i["raw_key"] for i in stored)
+    head = boto3.client("s3").head_object(Bucket=RAW, Key=stored[0]["raw_key"])
+    assert head["ServerSideEncryption"] == "aws:kms" and head["ContentType"] == "image/png"
+
+
+def test_claim_check_records_are_read_from_staging_and_the_staged_copy_removed(function: ModuleType) -> None:
+    big = png((900, 700))
+    boto3.client("s3").put_object(Bucket=RAW, Key="staging/producer-a/big.png", Body=big)
+    envelope = json.dumps({"s3_uri": f"s3://{RAW}/staging/producer-a/big.png", "content_type": "image/png"})
+
+    assert invoke(function, [msk_record("images", 0, 1, envelope.encode())]) == []
+
+    [item] = items()
+    assert int(item["size_bytes"]) == len(big) and int(item["width"]) == 900
+    assert raw_keys("staging/") == [] and raw_keys() == [item["raw_key"]]
+
+
+BAD_RECORDS = [
+    (msk_record("images", 0, 10, None), "empty"),
+    (msk_record("images", 0, 11, png()), "unsupported_type"),  # no content-type header
+    (inline(12, b"<html><script>alert(1)</script></html>"), "unknown_format"),
+    (inline(13, png()[:60]), "truncated"),
+    (inline(14, png() + b"<?php system($_GET['c']); ?>"), "polyglot"),
+    (inline(15, png((300, 300), (1, 2, 3)) + b"\0" * 70_000), "too_large"),  # over MAX_INLINE_BYTES
+    (msk_record("images", 0, 16, b'{"s3_uri": '), "bad_envelope"),
+    (msk_record("images", 0, 17, b'{"s3_uri": "s3://someone-else/staging/x.png"}'), "reference_not_allowed"),
+    (msk_record("images", 0, 18, json.dumps({"s3_uri": f"s3://{RAW}/raw/sneaky"}).encode()), "reference_not_allowed"),
+    (
+        msk_record("images", 0, 19, json.dumps({"s3_uri": f"s3://{RAW}/staging/../raw/x"}).encode()),
+        "reference_not_allowed",
+    ),
+    (msk_record("images", 0, 20, json.dumps({"s3_uri": f"s3://{RAW}/staging/gone.png"}).encode()), "reference_missing"),
+]
+
+
+def test_bad_records_are_rejected_with_reasons_while_neighbours_are_stored(
+    function: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [inline(0, png())] + [record for record, _ in BAD_RECORDS] + [inline(99, png())]
+    capsys.readouterr()
+
+    assert invoke(function, records) == []  # nothing retried: every offset advances
+
+    assert sorted(int(i["kafka_offset"]) for i in items()) == [0, 99]
+    assert len(raw_keys()) == 2
+    reported = []
+    for _ in range(3):
+        reported += rejects()
+    assert sorted((r["offset"], r["reason"]) for r in reported) == sorted(
+        (record["offset"], reason) for record, reason in BAD_RECORDS
+    )
+    rejected_metrics = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "RecordsRejected"]
+    assert len(rejected_metrics) == len(BAD_RECORDS)
+    assert {m[1]["reason"] for m in rejected_metrics} == {reason for _, reason in BAD_RECORDS}
+
+
+def test_a_replayed_batch_stores_and_reports_nothing_twice(function: ModuleType) -> None:
+    batch = [inline(0, png()), inline(1, b"not an image at all")]
+    invoke(function, batch)
+    first_items, first_keys, first_rejects = items(), raw_keys(), rejects()
+
+    invoke(function, batch)  # e.g. a new consumer group reading the topic from the beginning
+
+    assert items() == first_items and raw_keys() == first_keys
+    assert len(first_rejects) == 1 and rejects() == []
+
+
+def test_a_producer_retry_with_the_same_idempotency_key_is_stored_once(function: ModuleType) -> None:
+    first = inline(5, png(), idempotency_key="upload-42", source_id="camera-1")
+    retry = inline(6, png(), idempotency_key="upload-42", source_id="camera-1")  # new offset, same key
+    other_source = inline(7, png(), idempotency_key="upload-42", source_id="camera-2")
+
+    invoke(function, [first, retry, other_source])
+
+    assert sorted(int(i["kafka_offset"]) for i in items()) == [5, 7]
+
+
+def test_a_transient_failure_is_reported_per_record_and_leaves_nothing(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    function.service.cache_clear()
+
+    failures = invoke(function, [inline(3, png()), msk_record("images", 1, 4, None)])
+
+    assert failures == [{"itemIdentifier": {"partition": "images-0", "offset": 3}}]
+    assert raw_keys() == []  # the object written before the failed item write was removed
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    function.service.cache_clear()
+    assert invoke(function, [inline(3, png())]) == []  # the retry is not blocked by the failed attempt
+    assert [int(i["kafka_offset"]) for i in items()] == [3]
+
+
+def test_header_values_must_be_short_utf8() -> None:
+    record = KafkaRecord("t", 0, 1, 0, b"x", {"Content-Type": b"\xff\xfe"})
+    with pytest.raises(RecordRejected) as err:
+        record.header("content-type")
+    assert err.value.reason == "bad_envelope"
+    assert KafkaRecord("t", 0, 1, 0, b"x", {"FileName": b" a.png "}).header("filename") == "a.png"
+
+
+def test_dedup_key_prefers_the_producers_key_scoped_by_source() -> None:
+    assert KafkaRecord("t", 2, 9, 0, b"").dedup_key() == "offset:t:2:9"
+    keyed = KafkaRecord("t", 2, 9, 0, b"", {"idempotency-key": b"k1", "source-id": b"cam"})
+    assert keyed.dedup_key() == "key:cam:k1"
+    assert KafkaRecord("t", 0, 1, 0, b"", {"idempotency-key": b"k1"}).dedup_key() == "key:t:k1"
+
+
+def test_stored_items_are_received_and_expire_with_the_retention(function: ModuleType) -> None:
+    invoke(function, [inline(0, png())])
+    [raw_item] = items()
+    item = MetadataTable(boto3.client("dynamodb"), TABLE).get(raw_item["image_id"])
+    assert item is not None and item.status is ImageStatus.RECEIVED
+    assert 7 * 86400 - 60 <= item.expires_at - int(time.time()) <= 7 * 86400
