@@ -7,6 +7,7 @@ Later capabilities extend this to the whole pipeline (Kafka → export → reten
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -58,7 +59,99 @@ def main() -> int:
     if "rest_api_id" in outputs:
         print()
         print("\n".join(exercise_api(outputs, cfg)))
+    if outputs.get("kafka_event_source"):
+        print()
+        print("\n".join(exercise_kafka(outputs, cfg)))
     return 0
+
+
+def exercise_kafka(outputs: dict[str, Any], cfg: stack.StackConfig, wait_s: float = 120) -> list[str]:
+    """Two images through the Kafka path (one inline, one by claim-check) and one hostile record."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from confluent_kafka import Producer
+
+    from scripts.kafka_produce import Staging, send_file
+
+    source = outputs["kafka_event_source"]
+    topic = str(source["topic"])
+    lines = [
+        f"Kafka: topic {topic} on {cfg.kafka_bootstrap}, group {source['consumer_group_id']} "
+        f"-> {source['function_name']}"
+    ]
+    stamp = int(time.time())
+    names = {
+        f"kafka-photo-{stamp}.jpg": ("JPEG", (1200, 900), "inline"),
+        f"kafka-poster-{stamp}.png": ("PNG", (1600, 1200), "always"),
+    }
+    staging = Staging(
+        stack.aws_client(cfg, "s3"), str(outputs["raw_bucket_name"]), "staging/", str(outputs["kms_key_arn"])
+    )
+    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "acks": "all"})
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (fmt, size, mode) in names.items():
+            path = Path(tmp) / name
+            path.write_bytes(_image(fmt, size, (120, 60, 200)))
+            sent = send_file(
+                producer,
+                topic,
+                path,
+                staging=staging,
+                claim_check="never" if mode == "inline" else "always",
+                source_id="demo",
+            )
+            lines.append(f"  produce {name:<30} {sent.mode:<11} {sent.size_bytes:>8} bytes")
+    producer.produce(topic, value=b"<html>not an image</html>", headers=[("content-type", b"image/png")])
+    lines.append(f"  produce {'(an HTML page claiming image/png)':<30} inline")
+    producer.flush(15)
+
+    dynamodb = stack.aws_client(cfg, "dynamodb")
+    started = time.monotonic()
+    found: dict[str, dict[str, Any]] = {}
+    while time.monotonic() - started < wait_s:
+        items = dynamodb.scan(
+            TableName=str(outputs["metadata_table_name"]),
+            FilterExpression="filename IN (:a, :b)",
+            ExpressionAttributeValues={f":{k}": {"S": n} for k, n in zip("ab", names, strict=True)},
+        )["Items"]
+        found = {i["filename"]["S"]: i for i in items}
+        done = sum(1 for i in found.values() if i["status"]["S"] in ("PROCESSED", "REJECTED"))
+        print(
+            f"\r==> kafka: {done}/{len(names)} processed ({time.monotonic() - started:.0f}s)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        if done == len(names):
+            break
+        time.sleep(0.5)
+    print(file=sys.stderr)
+    for name in names:
+        item = found.get(name)
+        if item is None:
+            lines.append(f"  {name:<30} not stored after {wait_s:.0f}s: see .run/worker.log")
+            continue
+        where = f"{item['kafka_topic']['S']}-{item['kafka_partition']['N']}@{item['kafka_offset']['N']}"
+        renditions = len(item.get("renditions", {}).get("M", {}))
+        lines.append(
+            f"  {name:<30} {item['status']['S']:<10} from {where}, {renditions} renditions, "
+            f"image {item['image_id']['S']}"
+        )
+    sqs = stack.aws_client(cfg, "sqs")
+    rejected = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(
+            QueueUrl=str(outputs["kafka_rejects_queue_url"]), MaxNumberOfMessages=10, WaitTimeSeconds=2
+        ).get("Messages", [])
+    ]
+    for report in rejected:
+        lines.append(
+            f"  rejected {report['topic']}-{report['partition']}@{report['offset']}: "
+            f"{report['reason']} ({report['message']})"
+        )
+    return lines
 
 
 def _image(fmt: str, size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:

@@ -29,6 +29,7 @@ from typing import Any
 
 from scripts import stack
 from scripts.events import sqs_event
+from scripts.local_kafka import KafkaMapping, KafkaPoller
 from scripts.local_lambda import FunctionHost
 
 RECEIVE_MAX = 10  # SQS ReceiveMessage's own limit per call
@@ -176,31 +177,96 @@ class SqsPoller:
                 stop.wait(2)
 
 
+def kafka_mappings(outputs: dict[str, Any]) -> list[KafkaMapping]:
+    """The Kafka source the deployment declares (pipeline output kafka_event_source) when no real event source
+    mapping consumes it: moto refuses Kafka mappings, so envs/local declares one without creating it."""
+    source = outputs.get("kafka_event_source")
+    if not isinstance(source, dict) or source.get("mapping_created"):
+        return []
+    return [
+        KafkaMapping(
+            function_name=str(source["function_name"]),
+            bootstrap_servers=",".join(source["bootstrap_servers"]),
+            topics=(str(source["topic"]),),
+            consumer_group_id=str(source["consumer_group_id"]),
+            batch_size=int(source["batch_size"]),
+            batching_window_s=float(source["batching_window_seconds"]),
+            starting_position=str(source["starting_position"]),
+            on_failure_queue_url=source.get("on_failure_queue_url"),
+        )
+    ]
+
+
+def ensure_topic(bootstrap_servers: str, topic: str, partitions: int = 3) -> None:
+    """The embedded broker creates nothing by itself (and cannot add partitions later): create the declared
+    topic once, with the partition count the local runtime is tested with."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    if topic in admin.list_topics(timeout=10).topics:
+        return
+    for future in admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)]).values():
+        try:
+            future.result(15)
+        except Exception as err:  # a concurrent creator won: fine
+            if "TOPIC_ALREADY_EXISTS" not in str(err):
+                raise
+
+
+def run_kafka_forever(poller: KafkaPoller, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            poller.poll_once()
+        except Exception as err:  # broker restarting: report, reconnect, resume from committed offsets
+            poller.stats.last_error = f"{type(err).__name__}: {err}"
+            poller.log(f"local-kafka: {poller.mapping.topics} failed: {err!r}")
+            poller.close()
+            stop.wait(2)
+    poller.close()
+
+
 @dataclass
 class Worker:
     pollers: list[SqsPoller]
+    kafka_pollers: list[KafkaPoller] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> list[threading.Thread]:
         threads = [
             threading.Thread(target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}", daemon=True)
             for p in self.pollers
+        ] + [
+            threading.Thread(target=run_kafka_forever, args=(k, self.stop), name=f"kafka-{n}", daemon=True)
+            for n, k in enumerate(self.kafka_pollers)
         ]
         for thread in threads:
             thread.start()
         return threads
 
     def status(self) -> dict[str, Any]:
-        return {"mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers]}
+        return {
+            "mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers],
+            "kafka": [{**asdict(k.mapping), **asdict(k.stats)} for k in self.kafka_pollers],
+        }
 
 
-def build(cfg: stack.StackConfig, retry_seconds: int | None = None) -> Worker:
+def build(cfg: stack.StackConfig, retry_seconds: int | None = None, outputs: dict[str, Any] | None = None) -> Worker:
+    """Pollers for everything deployed: SQS mappings read from the emulator, the Kafka source from `outputs`
+    (ENV=local's Terraform outputs when not given)."""
     lambda_client = stack.aws_client(cfg, "lambda")
     sqs = stack.aws_client(cfg, "sqs")
     host = FunctionHost(lambda_client, cfg)
     retry = retry_seconds if retry_seconds is not None else int(os.environ.get("IMGPIPE_LOCAL_RETRY_SECONDS", "2"))
     region = cfg.client_env()["AWS_DEFAULT_REGION"]
-    return Worker([SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)])
+    if outputs is None:
+        from scripts import tf
+
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    kafka = []
+    for mapping in kafka_mappings(outputs):
+        ensure_topic(mapping.bootstrap_servers, mapping.topics[0])
+        kafka.append(KafkaPoller(mapping, host, sqs=sqs))
+    return Worker([SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)], kafka)
 
 
 def make_status_server(worker: Worker, port: int) -> ThreadingHTTPServer:
@@ -236,10 +302,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{m.batching_window_s}s, partial failures {'on' if m.report_batch_item_failures else 'off'}, "
                 f"{m.state.lower()} in the emulator)"
             )
+        for kafka in worker.kafka_pollers:
+            k = kafka.mapping
+            print(
+                f"kafka {','.join(k.topics)} @ {k.bootstrap_servers} (group {k.consumer_group_id}) "
+                f"-> {k.function_name} (batch {k.batch_size}, window {k.batching_window_s:g}s, "
+                f"from {k.starting_position.lower()})"
+            )
         return 0
     worker.start()
-    names = ", ".join(f"{p.mapping.queue_arn.rsplit(':', 1)[1]} -> {p.mapping.function_name}" for p in worker.pollers)
-    print(f"local-worker: polling {len(worker.pollers)} mapping(s): {names or 'none deployed'}", flush=True)
+    names = [f"{p.mapping.queue_arn.rsplit(':', 1)[1]} -> {p.mapping.function_name}" for p in worker.pollers]
+    names += [f"kafka {','.join(k.mapping.topics)} -> {k.mapping.function_name}" for k in worker.kafka_pollers]
+    print(f"local-worker: polling {len(names)} source(s): {', '.join(names) or 'none deployed'}", flush=True)
     server = make_status_server(worker, args.port)
     try:
         server.serve_forever()

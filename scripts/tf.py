@@ -109,6 +109,7 @@ def run_env(env: str, cfg: stack.StackConfig | None = None) -> dict[str, str]:
         cfg = cfg or stack.StackConfig.from_env()
         local = cfg.client_env()
         environ["TF_VAR_endpoint_url"] = local["AWS_ENDPOINT_URL"]
+        environ["TF_VAR_kafka_bootstrap_servers"] = cfg.kafka_bootstrap
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             if key in local:
                 environ.setdefault(key, local[key])

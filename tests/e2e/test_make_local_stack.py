@@ -97,6 +97,9 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "4/4 images finished" in demo.stdout, demo.stdout  # the worker ran the deployed processor
         assert demo.stdout.count("PROCESSED") == 3 and "REJECTED  truncated" in demo.stdout
         assert "a JPEG of 1280x960" in demo.stdout and "a WEBP of 1280x960" in demo.stdout  # links download
+        # Kafka: one inline and one claim-check image stored and processed, the HTML record rejected
+        assert demo.stdout.count("PROCESSED  from images-") == 2, demo.stdout
+        assert "unknown_format" in demo.stdout.split("Kafka: topic images")[1]
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)

@@ -193,3 +193,49 @@ def test_a_record_that_keeps_failing_is_given_up_and_its_neighbours_stored(
     assert stored(local_stack, deployed, topic) == [(0, n) for n in range(6)]  # offset 2 was stored; its reply lied
     [dead] = sqs.receive_message(QueueUrl=on_failure).get("Messages", [])
     assert json.loads(dead["Body"])["KafkaBatchInfo"] == {"topic": topic, "partition": 0, "offset": 2}
+
+
+def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
+    local_stack: stack.StackConfig, deployed: dict[str, Any], tmp_path: Any
+) -> None:
+    """No hand-written wiring: topic, group, batching and function come from the pipeline's outputs."""
+    from scripts import local_worker
+    from scripts.kafka_produce import Staging, send_file
+
+    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    [kafka] = worker.kafka_pollers
+    declared = deployed["kafka_event_source"]
+    assert kafka.mapping.topics == (declared["topic"],) and kafka.mapping.function_name == declared["function_name"]
+    assert kafka.mapping.consumer_group_id == declared["consumer_group_id"]
+
+    stamp = time.time_ns()
+    small, large = tmp_path / f"small-{stamp}.png", tmp_path / f"large-{stamp}.png"
+    small.write_bytes(png(1))
+    buffer = io.BytesIO()
+    Image.effect_noise((300, 300), 50).convert("RGB").save(buffer, format="PNG")
+    large.write_bytes(buffer.getvalue())
+    staging = Staging(
+        stack.aws_client(local_stack, "s3"), deployed["raw_bucket_name"], "staging/", deployed["kms_key_arn"]
+    )
+    producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "acks": "all"})
+    send_file(producer, declared["topic"], small, staging=staging, source_id="it")
+    send_file(producer, declared["topic"], large, staging=staging, claim_check="always", source_id="it")
+    assert producer.flush(15) == 0
+
+    dynamodb = stack.aws_client(local_stack, "dynamodb")
+
+    def ours() -> list[dict[str, Any]]:
+        items = dynamodb.scan(
+            TableName=deployed["metadata_table_name"],
+            FilterExpression="filename IN (:a, :b)",
+            ExpressionAttributeValues={":a": {"S": small.name}, ":b": {"S": large.name}},
+        )["Items"]
+        return list(items)
+
+    deadline = time.monotonic() + 90
+    while len(ours()) < 2 or {i["status"]["S"] for i in ours()} != {"PROCESSED"}:
+        assert time.monotonic() < deadline, (ours(), kafka.stats, worker.pollers[0].stats)
+        kafka.poll_once()
+        worker.pollers[0].poll_once(wait_s=0)
+    kafka.close()
+    assert {i["source"]["S"] for i in ours()} == {"kafka"} and {i["owner"]["S"] for i in ours()} == {"it"}

@@ -27,7 +27,7 @@ WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for mes
 
 @pytest.fixture(scope="module")
 def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_worker.SqsPoller:
-    found = local_worker.build(local_stack, retry_seconds=0)
+    found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
     assert len(found.pollers) == 1, [p.mapping for p in found.pollers]
     return found.pollers[0]
 

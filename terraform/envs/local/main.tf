@@ -27,4 +27,15 @@ module "pipeline" {
   # An enabled SQS mapping makes moto receive each message itself and try to run the function through Docker,
   # which fails and dead-letters it unprocessed. The local worker (scripts/local_worker.py) runs the mapping.
   processor_trigger_enabled = false
+
+  # The embedded broker (Tansu) on 127.0.0.1 speaks plaintext: no SCRAM secret to hold locally.
+  kafka = {
+    type              = "self_managed"
+    bootstrap_servers = [var.kafka_bootstrap_servers]
+    topic             = "images"
+    consumer_group_id = "imgpipe-local-kafka-ingest"
+    auth              = "none"
+  }
+  # moto refuses Kafka event source mappings; the local worker consumes what the module declares instead.
+  kafka_create_event_source_mapping = false
 }

@@ -41,3 +41,9 @@ variable "lambda_dist_dir" {
   type        = string
   default     = null
 }
+
+variable "kafka_bootstrap_servers" {
+  description = "The embedded (or KAFKA_BOOTSTRAP_SERVERS) broker, set by scripts/tf from the local stack."
+  type        = string
+  default     = "127.0.0.1:19092"
+}

@@ -96,13 +96,39 @@ module "processing" {
   tags                 = var.tags
 }
 
+module "ingest_kafka" {
+  source = "../ingest_kafka"
+  count  = var.kafka == null ? 0 : 1
+
+  name_prefix         = var.name_prefix
+  retention_days      = var.retention_days
+  kms_key_arn         = module.kms.key_arn
+  raw_bucket_name     = module.storage.raw_bucket_name
+  raw_bucket_arn      = module.storage.raw_bucket_arn
+  raw_prefix          = module.storage.raw_prefix
+  table_name          = module.metadata.table_name
+  table_arn           = module.metadata.table_arn
+  lambda_architecture = var.lambda_architecture
+  function = {
+    filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["kafka_ingest"].zip}"
+    source_code_hash = local.lambda_manifest["kafka_ingest"].source_code_hash
+  }
+  kafka                       = var.kafka
+  create_event_source_mapping = var.kafka_create_event_source_mapping
+  tags                        = var.tags
+}
+
+locals {
+  deployed_functions = concat(["upload_api", "api_authorizer", "image_processor"], var.kafka == null ? [] : ["kafka_ingest"])
+}
+
 # Native wheels (Pillow, pydantic-core) only load on the architecture they were packaged for.
 resource "terraform_data" "lambda_packages_match_architecture" {
   input = var.lambda_architecture
 
   lifecycle {
     precondition {
-      condition     = alltrue([for name in ["upload_api", "api_authorizer", "image_processor"] : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
+      condition     = alltrue([for name in local.deployed_functions : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
       error_message = "The packages in ${var.lambda_dist_dir} are not all built for ${var.lambda_architecture}: run `make package ARCH=${var.lambda_architecture}`."
     }
   }

@@ -222,3 +222,17 @@ output "processing_alarm_names" {
   description = "Alarms of the processing path (DLQ not empty, backlog age, function errors)."
   value       = module.processing.alarm_names
 }
+
+################################################################################
+# Kafka ingestion (null when var.kafka is null)
+################################################################################
+
+output "kafka_event_source" {
+  description = "What kafka_ingest consumes (topic, group, batching, function, on-failure queue), or null without Kafka ingestion."
+  value       = try(module.ingest_kafka[0].event_source, null)
+}
+
+output "kafka_rejects_queue_url" {
+  description = "Queue of rejected / given-up Kafka records (reason and coordinates), or null."
+  value       = try(module.ingest_kafka[0].rejects_queue_url, null)
+}

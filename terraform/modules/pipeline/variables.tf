@@ -127,3 +127,25 @@ variable "processor_trigger_enabled" {
   type        = bool
   default     = true
 }
+
+variable "kafka" {
+  description = "The Kafka source of images (see modules/ingest_kafka variable kafka), or null for no Kafka ingestion."
+  type = object({
+    type               = string
+    topic              = string
+    consumer_group_id  = string
+    cluster_arn        = optional(string)
+    bootstrap_servers  = optional(list(string), [])
+    auth               = optional(string, "iam")
+    scram_secret_arn   = optional(string)
+    subnet_ids         = optional(list(string), [])
+    security_group_ids = optional(list(string), [])
+  })
+  default = null
+}
+
+variable "kafka_create_event_source_mapping" {
+  description = "Create the Kafka event source mapping. Only an emulator that cannot hold one (moto) turns it off; the local runtime consumes instead."
+  type        = bool
+  default     = true
+}

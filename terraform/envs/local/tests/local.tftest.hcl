@@ -45,6 +45,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition     = output.pipeline.kafka_event_source.type == "self_managed" && output.pipeline.kafka_event_source.bootstrap_servers == tolist(["127.0.0.1:19092"]) && !output.pipeline.kafka_event_source.mapping_created
+    error_message = "Local Kafka ingestion reads the embedded broker without a mapping (moto refuses Kafka sources); the local worker consumes."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }

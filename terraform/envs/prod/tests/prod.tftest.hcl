@@ -56,6 +56,11 @@ run "prod_is_protected" {
   }
 
   assert {
+    condition     = output.pipeline.kafka_event_source == null
+    error_message = "Prod has no Kafka source until its cluster is configured (var kafka of the pipeline)."
+  }
+
+  assert {
     condition     = output.pipeline.kms_deletion_window_in_days == 30 && output.pipeline.kms_key_rotation_enabled
     error_message = "The prod key must rotate and keep the 30-day deletion window."
   }

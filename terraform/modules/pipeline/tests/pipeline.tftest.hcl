@@ -294,6 +294,40 @@ run "processing_consumes_the_raw_events_queue_with_six_times_its_timeout" {
   }
 }
 
+run "kafka_ingestion_is_off_by_default_and_wired_to_the_raw_prefix_when_configured" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      subnet_ids         = ["subnet-0aaa"]
+      security_group_ids = ["sg-0ccc"]
+    }
+  }
+
+  assert {
+    condition     = output.kafka_event_source.function_name == "imgpipe-test-kafka_ingest" && output.kafka_event_source.mapping_created
+    error_message = "A configured Kafka source must deploy kafka_ingest with its event source mapping."
+  }
+
+  assert {
+    condition     = module.ingest_kafka[0].event_source.topic == "camera-images"
+    error_message = "The pipeline must pass the Kafka source through unchanged."
+  }
+}
+
+run "no_kafka_source_deploys_nothing_for_kafka" {
+  command = plan
+
+  assert {
+    condition     = output.kafka_event_source == null && length(module.ingest_kafka) == 0
+    error_message = "Without var.kafka, no Kafka resources."
+  }
+}
+
 run "refuses_packages_built_for_another_architecture" {
   command = plan
 

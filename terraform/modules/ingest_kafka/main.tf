@@ -1,0 +1,333 @@
+# Kafka ingestion: a Kafka event source (an existing MSK cluster with IAM auth, or a self-managed Kafka) ->
+# kafka_ingest (imgpipe.kafka_ingest: validate, raw object + RECEIVED item) -> the same raw prefix the processor
+# consumes. Wrong records are reported with their coordinates (never their bytes) to the rejects queue, which is
+# also the event source's on-failure destination for records that keep failing transiently.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  dns_suffix = data.aws_partition.current.dns_suffix
+
+  function_name  = "${var.name_prefix}-kafka_ingest"
+  log_group_name = "/aws/lambda/${local.function_name}"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  log_retention  = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
+
+  is_msk   = var.kafka.type == "msk"
+  in_vpc   = length(var.kafka.subnet_ids) > 0
+  is_scram = var.kafka.type == "self_managed" && var.kafka.auth == "sasl_scram_512"
+
+  # MSK IAM resources: arn:...:kafka:<region>:<account>:{cluster|topic|group}/<cluster name>/<cluster uuid>[/<name>]
+  msk_cluster_path = local.is_msk ? split(":cluster/", var.kafka.cluster_arn)[1] : ""
+  msk_arn_base     = local.is_msk ? split(":cluster/", var.kafka.cluster_arn)[0] : ""
+
+  statements = concat(
+    [
+      {
+        Sid      = "WriteRawImages"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"] # delete: undo an object whose item could not be written
+        Resource = "${var.raw_bucket_arn}/${var.raw_prefix}*"
+      },
+      {
+        Sid      = "ReadAndRemoveStagedClaimChecks"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+        Resource = "${var.raw_bucket_arn}/${var.claim_check_prefix}*"
+      },
+      {
+        Sid       = "ListOwnPrefixes"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
+        Resource  = var.raw_bucket_arn
+        Condition = { StringLike = { "s3:prefix" = ["${var.raw_prefix}*", "${var.claim_check_prefix}*"] } }
+      },
+      {
+        Sid      = "WriteNewImageItems"
+        Effect   = "Allow"
+        Action   = ["dynamodb:PutItem"]
+        Resource = var.table_arn
+      },
+      {
+        Sid      = "UseIdempotencyRecords"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Resource = aws_dynamodb_table.idempotency.arn
+      },
+      {
+        Sid      = "ReportRejectedRecords"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = aws_sqs_queue.rejects.arn
+      },
+      {
+        Sid      = "UseEnvironmentKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = var.kms_key_arn
+      },
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = "${local.log_group_arn}:*"
+      },
+      {
+        # X-Ray trace submission has no resource-level permissions.
+        Sid      = "WriteTraces"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        Resource = "*"
+      },
+    ],
+    local.is_msk ? [
+      {
+        Sid      = "ConnectToCluster"
+        Effect   = "Allow"
+        Action   = ["kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"]
+        Resource = var.kafka.cluster_arn
+      },
+      {
+        Sid      = "ReadTheTopic"
+        Effect   = "Allow"
+        Action   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
+        Resource = "${local.msk_arn_base}:topic/${local.msk_cluster_path}/${var.kafka.topic}"
+      },
+      {
+        Sid      = "UseTheConsumerGroup"
+        Effect   = "Allow"
+        Action   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+        Resource = "${local.msk_arn_base}:group/${local.msk_cluster_path}/${var.kafka.consumer_group_id}"
+      },
+    ] : [],
+    local.is_scram ? [
+      {
+        Sid      = "ReadBrokerCredentials"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = var.kafka.scram_secret_arn
+      },
+    ] : [],
+    local.in_vpc ? [
+      {
+        # The event source's pollers and the function attach network interfaces in the brokers' subnets. EC2's
+        # Describe* and CreateNetworkInterface take no resource-level scoping that Lambda can use.
+        Sid      = "PlaceNetworkInterfaces"
+        Effect   = "Allow"
+        Action   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+        Resource = "*"
+      },
+    ] : [],
+  )
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Logs describe image-derived data, which is never kept longer than retention_days (at most 7).
+  name              = local.log_group_name
+  retention_in_days = local.log_retention
+  kms_key_id        = var.kms_key_arn
+
+  tags = merge(var.tags, { Name = local.log_group_name })
+}
+
+resource "aws_sqs_queue" "rejects" {
+  name                              = "${var.name_prefix}-kafka-rejects"
+  message_retention_seconds         = var.retention_days * 86400
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = 3600
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-rejects" })
+}
+
+resource "aws_dynamodb_table" "idempotency" {
+  #checkov:skip=CKV_AWS_28:Records expire with the retention window and hold outcomes (ids, reasons), no image bytes; backups would keep image-derived data past its TTL.
+  name         = "${var.name_prefix}-kafka-idempotency"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiration"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-idempotency" })
+}
+
+resource "aws_iam_role" "this" {
+  name                 = local.function_name
+  description          = "${local.function_name}: execution role"
+  max_session_duration = 3600
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.${local.dns_suffix}" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = merge(var.tags, { Name = local.function_name })
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${local.function_name}-least-privilege"
+  role   = aws_iam_role.this.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.statements })
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:Only the event source's pollers need the brokers' VPC (source_access_configuration); the function calls regional AWS APIs.
+  #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan.
+  #checkov:skip=CKV_AWS_116:Invoked by a Kafka event source mapping, whose failed records go to its on-failure destination (the rejects queue); a function DLQ only applies to asynchronous invocations.
+  function_name    = local.function_name
+  description      = "${var.name_prefix}: Kafka records -> raw images + metadata"
+  role             = aws_iam_role.this.arn
+  runtime          = "python3.12"
+  handler          = "handler.handler"
+  architectures    = [var.lambda_architecture]
+  filename         = var.function.filename
+  source_code_hash = var.function.source_code_hash
+  memory_size      = var.memory_mb
+  timeout          = var.timeout_seconds
+  kms_key_arn      = var.kms_key_arn
+  # A Kafka source invokes at most once per partition at a time; reserving caps or guarantees that share.
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+
+  environment {
+    variables = {
+      RAW_BUCKET              = var.raw_bucket_name
+      RAW_PREFIX              = var.raw_prefix
+      CLAIM_CHECK_PREFIX      = var.claim_check_prefix
+      TABLE_NAME              = var.table_name
+      IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
+      IDEMPOTENCY_SECONDS     = tostring(var.retention_days * 86400)
+      REJECTS_QUEUE_URL       = aws_sqs_queue.rejects.url
+      KMS_KEY_ARN             = var.kms_key_arn
+      RETENTION_DAYS          = tostring(var.retention_days)
+      MAX_INLINE_BYTES        = tostring(var.max_inline_bytes)
+      POWERTOOLS_SERVICE_NAME = "kafka_ingest"
+      LOG_LEVEL               = var.log_level
+    }
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags = merge(var.tags, { Name = local.function_name }, { "imgpipe:function" = "kafka_ingest" })
+
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = var.claim_check_prefix != var.raw_prefix && !startswith(var.claim_check_prefix, var.raw_prefix) && !startswith(var.raw_prefix, var.claim_check_prefix)
+      error_message = "claim_check_prefix and raw_prefix must not overlap: staged objects would be processed as raw images."
+    }
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "kafka" {
+  count = var.create_event_source_mapping ? 1 : 0
+
+  function_name                      = aws_lambda_function.this.arn
+  event_source_arn                   = local.is_msk ? var.kafka.cluster_arn : null
+  topics                             = [var.kafka.topic]
+  starting_position                  = var.starting_position
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  dynamic "amazon_managed_kafka_event_source_config" {
+    for_each = local.is_msk ? [1] : []
+    content {
+      consumer_group_id = var.kafka.consumer_group_id
+    }
+  }
+
+  dynamic "self_managed_event_source" {
+    for_each = local.is_msk ? [] : [1]
+    content {
+      endpoints = { KAFKA_BOOTSTRAP_SERVERS = join(",", var.kafka.bootstrap_servers) }
+    }
+  }
+
+  dynamic "self_managed_kafka_event_source_config" {
+    for_each = local.is_msk ? [] : [1]
+    content {
+      consumer_group_id = var.kafka.consumer_group_id
+    }
+  }
+
+  dynamic "source_access_configuration" {
+    for_each = local.is_msk ? [] : concat(
+      [for s in var.kafka.subnet_ids : { type = "VPC_SUBNET", uri = "subnet:${s}" }],
+      [for g in var.kafka.security_group_ids : { type = "VPC_SECURITY_GROUP", uri = "security_group:${g}" }],
+      local.is_scram ? [{ type = "SASL_SCRAM_512_AUTH", uri = var.kafka.scram_secret_arn }] : [],
+    )
+    content {
+      type = source_access_configuration.value.type
+      uri  = source_access_configuration.value.uri
+    }
+  }
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.rejects.arn
+    }
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "offset_lag" {
+  alarm_name          = "${local.function_name}-offset-lag"
+  alarm_description   = "${local.function_name} is more than ${var.offset_lag_alarm_threshold} records behind on ${var.kafka.topic}: ingestion is stalled or under-provisioned."
+  namespace           = "AWS/Lambda"
+  metric_name         = "OffsetLag"
+  dimensions          = { FunctionName = local.function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.offset_lag_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "rejects" {
+  alarm_name          = "${var.name_prefix}-kafka-rejects-not-empty"
+  alarm_description   = "Kafka records were rejected (reason and coordinates in ${aws_sqs_queue.rejects.name}) or given up after retries."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.rejects.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

@@ -1,0 +1,51 @@
+output "function_name" {
+  description = "Name of the kafka_ingest function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the kafka_ingest function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "event_source" {
+  description = "What the function consumes, as declared: the local Kafka event source (scripts/local_kafka.py) runs exactly this when create_event_source_mapping is off."
+  value = {
+    type                    = var.kafka.type
+    bootstrap_servers       = var.kafka.bootstrap_servers
+    cluster_arn             = var.kafka.cluster_arn
+    topic                   = var.kafka.topic
+    consumer_group_id       = var.kafka.consumer_group_id
+    batch_size              = var.batch_size
+    batching_window_seconds = var.batching_window_seconds
+    starting_position       = var.starting_position
+    function_name           = aws_lambda_function.this.function_name
+    on_failure_queue_url    = aws_sqs_queue.rejects.url
+    mapping_created         = var.create_event_source_mapping
+  }
+}
+
+output "rejects_queue_url" {
+  description = "URL of the queue that receives rejected records (reason + coordinates) and given-up records."
+  value       = aws_sqs_queue.rejects.url
+}
+
+output "rejects_queue_arn" {
+  description = "ARN of the rejects queue."
+  value       = aws_sqs_queue.rejects.arn
+}
+
+output "idempotency_table_name" {
+  description = "The function's idempotency table (one record per dedup key, expiring with the retention window)."
+  value       = aws_dynamodb_table.idempotency.name
+}
+
+output "alarm_names" {
+  description = "Alarms of the Kafka path: offset lag, rejects queue not empty."
+  value       = [aws_cloudwatch_metric_alarm.offset_lag.alarm_name, aws_cloudwatch_metric_alarm.rejects.alarm_name]
+}

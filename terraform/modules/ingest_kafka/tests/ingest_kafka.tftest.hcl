@@ -1,0 +1,279 @@
+# Plan-only tests with a mocked AWS provider: offline, no credentials, seconds.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/test"
+      user_id    = "AIDATESTUSER"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.rejects
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-kafka-rejects"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-kafka-rejects"
+  }
+}
+
+override_resource {
+  target          = aws_dynamodb_table.idempotency
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-kafka-idempotency"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-kafka_ingest"
+  }
+}
+
+variables {
+  name_prefix     = "imgpipe-test"
+  kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  raw_bucket_name = "imgpipe-test-raw-123456789012"
+  raw_bucket_arn  = "arn:aws:s3:::imgpipe-test-raw-123456789012"
+  table_name      = "imgpipe-test-images"
+  table_arn       = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images"
+  function = {
+    filename         = "dist/lambda/kafka_ingest.zip"
+    source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+  kafka = {
+    type               = "msk"
+    cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+    topic              = "camera-images"
+    consumer_group_id  = "imgpipe-kafka-ingest"
+    subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
+    security_group_ids = ["sg-0ccc"]
+  }
+}
+
+run "msk_source_is_consumed_with_iam_scoped_to_its_cluster_topic_and_group" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.kafka[0].event_source_arn == var.kafka.cluster_arn &&
+      aws_lambda_event_source_mapping.kafka[0].topics == toset(["camera-images"]) &&
+      aws_lambda_event_source_mapping.kafka[0].amazon_managed_kafka_event_source_config[0].consumer_group_id == "imgpipe-kafka-ingest" &&
+      aws_lambda_event_source_mapping.kafka[0].function_response_types == toset(["ReportBatchItemFailures"]) &&
+      aws_lambda_event_source_mapping.kafka[0].starting_position == "TRIM_HORIZON"
+    )
+    error_message = "The MSK mapping must consume the declared topic in the declared group, with partial failures."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kafka[0].destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.rejects.arn
+    error_message = "Records that keep failing must go to the rejects queue (on-failure destination)."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"
+    ]) == "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2/camera-images"
+    error_message = "ReadData must be granted on the one topic only."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "UseTheConsumerGroup"
+    ]) == "arn:aws:kafka:us-east-1:123456789012:group/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2/imgpipe-kafka-ingest"
+    error_message = "Group permissions must name the one consumer group."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      s.Resource != "*" if !contains(["WriteTraces", "PlaceNetworkInterfaces"], s.Sid)
+    ])
+    error_message = "Only X-Ray and the VPC network-interface actions may use Resource \"*\"."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      alltrue([for a in flatten([s.Action]) : !endswith(a, "*")])
+    ])
+    error_message = "No wildcard actions (kafka-cluster:* in particular)."
+  }
+}
+
+run "data_permissions_are_prefix_and_table_scoped" {
+  command = plan
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "WriteRawImages"
+    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
+    error_message = "The function writes raw images under the raw prefix only."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadAndRemoveStagedClaimChecks"
+    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/staging/*"
+    error_message = "Claim-checks are read only under the staging prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "WriteNewImageItems"
+    ]) == ["dynamodb:PutItem"]
+    error_message = "The function only creates items."
+  }
+}
+
+run "everything_is_encrypted_and_kept_no_longer_than_the_retention" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_sqs_queue.rejects.kms_master_key_id == var.kms_key_arn &&
+      aws_dynamodb_table.idempotency.server_side_encryption[0].kms_key_arn == var.kms_key_arn &&
+      aws_lambda_function.this.kms_key_arn == var.kms_key_arn &&
+      aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn
+    )
+    error_message = "Queue, idempotency table, function environment and logs must use the environment's CMK."
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.rejects.message_retention_seconds == 604800 &&
+      aws_cloudwatch_log_group.this.retention_in_days == 7 &&
+      aws_lambda_function.this.environment[0].variables.IDEMPOTENCY_SECONDS == "604800" &&
+      one(aws_dynamodb_table.idempotency.ttl).enabled
+    )
+    error_message = "Nothing may outlive the 7-day retention."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.tags["imgpipe:function"] == "kafka_ingest"
+    error_message = "Tracing on; imgpipe:function names the code folder."
+  }
+}
+
+run "self_managed_with_scram_reads_its_secret_and_runs_in_the_vpc" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "self_managed"
+      bootstrap_servers  = ["b-1.kafka.internal:9096", "b-2.kafka.internal:9096"]
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      auth               = "sasl_scram_512"
+      scram_secret_arn   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_imgpipe-AbCdEf"
+      subnet_ids         = ["subnet-0aaa"]
+      security_group_ids = ["sg-0ccc"]
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kafka[0].self_managed_event_source[0].endpoints.KAFKA_BOOTSTRAP_SERVERS == "b-1.kafka.internal:9096,b-2.kafka.internal:9096"
+    error_message = "The self-managed source must list the bootstrap servers."
+  }
+
+  assert {
+    condition = toset([for c in aws_lambda_event_source_mapping.kafka[0].source_access_configuration : "${c.type}=${c.uri}"]) == toset([
+      "VPC_SUBNET=subnet:subnet-0aaa",
+      "VPC_SECURITY_GROUP=security_group:sg-0ccc",
+      "SASL_SCRAM_512_AUTH=arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_imgpipe-AbCdEf",
+    ])
+    error_message = "Subnets, security groups and the SCRAM secret must reach the mapping."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadBrokerCredentials"
+    ]) == var.kafka.scram_secret_arn
+    error_message = "The function may read only the broker secret it was given."
+  }
+}
+
+run "local_style_source_without_mapping_still_declares_what_to_consume" {
+  command = plan
+
+  variables {
+    create_event_source_mapping = false
+    kafka = {
+      type              = "self_managed"
+      bootstrap_servers = ["127.0.0.1:19092"]
+      topic             = "images"
+      consumer_group_id = "imgpipe-local"
+      auth              = "none"
+    }
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.kafka) == 0
+    error_message = "Without create_event_source_mapping there is no mapping."
+  }
+
+  assert {
+    condition     = output.event_source.topic == "images" && output.event_source.consumer_group_id == "imgpipe-local" && output.event_source.batch_size == 100 && !output.event_source.mapping_created
+    error_message = "event_source must declare topic, group and batching for the local runtime."
+  }
+}
+
+run "msk_without_iam_or_vpc_is_refused" {
+  command = plan
+
+  variables {
+    kafka = {
+      type              = "msk"
+      cluster_arn       = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic             = "camera-images"
+      consumer_group_id = "imgpipe"
+      auth              = "none"
+    }
+  }
+
+  expect_failures = [var.kafka]
+}
+
+run "self_managed_scram_without_secret_is_refused" {
+  command = plan
+
+  variables {
+    kafka = {
+      type              = "self_managed"
+      bootstrap_servers = ["b-1.kafka.internal:9096"]
+      topic             = "camera-images"
+      consumer_group_id = "imgpipe"
+      auth              = "sasl_scram_512"
+    }
+  }
+
+  expect_failures = [var.kafka]
+}
+
+run "overlapping_claim_check_prefix_is_refused" {
+  command = plan
+
+  variables {
+    claim_check_prefix = "raw/staging/"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}

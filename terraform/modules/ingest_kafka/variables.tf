@@ -1,0 +1,275 @@
+variable "name_prefix" {
+  description = "Prefix for every resource name, usually \"<project>-<environment>\". The function becomes <name_prefix>-kafka_ingest."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "retention_days" {
+  description = "Days image-derived data is kept (1-7): stored items' expiry, the rejects queue's message retention, the log retention cap and the idempotency window."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 7 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number between 1 and 7."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the environment's customer-managed KMS key (raw objects, items, queue, idempotency table, environment, logs)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN, not an alias or key id."
+  }
+}
+
+variable "raw_bucket_name" {
+  description = "Name of the raw image bucket (module storage)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.raw_bucket_name))
+    error_message = "raw_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "raw_bucket_arn" {
+  description = "ARN of the raw image bucket."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.raw_bucket_arn))
+    error_message = "raw_bucket_arn must be an S3 bucket ARN without an object path."
+  }
+}
+
+variable "raw_prefix" {
+  description = "Key prefix the function writes raw images under (and which triggers processing)."
+  type        = string
+  default     = "raw/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.raw_prefix))
+    error_message = "raw_prefix must be a non-empty relative key prefix ending with \"/\"."
+  }
+}
+
+variable "claim_check_prefix" {
+  description = "Prefix in the raw bucket where producers stage claim-check objects; the function reads and then deletes them, and refuses references anywhere else. Must differ from raw_prefix (staged objects must not trigger processing)."
+  type        = string
+  default     = "staging/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.claim_check_prefix))
+    error_message = "claim_check_prefix must be a non-empty relative key prefix ending with \"/\"."
+  }
+}
+
+variable "table_name" {
+  description = "Name of the metadata table (module metadata)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be a DynamoDB table name."
+  }
+}
+
+variable "table_arn" {
+  description = "ARN of the metadata table."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table_arn))
+    error_message = "table_arn must be a DynamoDB table ARN."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the function: arm64 (default) or x86_64; the package must match."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "function" {
+  description = "Deployment package built by scripts/package: filename of the zip and its base64 SHA-256."
+  type = object({
+    filename         = string
+    source_code_hash = string
+  })
+
+  validation {
+    condition     = endswith(var.function.filename, ".zip") && can(regex("^[A-Za-z0-9+/]{43}=$", var.function.source_code_hash))
+    error_message = "function needs a .zip filename and the base64-encoded SHA-256 of that zip."
+  }
+}
+
+variable "kafka" {
+  description = <<-EOT
+    Where the images come from, as given by the Kafka engineers:
+    - type "msk": an existing Amazon MSK cluster (cluster_arn) with IAM auth (the only auth this module grants for MSK);
+    - type "self_managed": any Kafka (bootstrap_servers) with auth "sasl_scram_512" (scram_secret_arn in Secrets
+      Manager) or, only for a broker on a private network or an emulator, "none".
+    topic and consumer_group_id name what the function consumes; subnet_ids and security_group_ids place the
+    event source's pollers in the brokers' VPC (required for MSK).
+  EOT
+  type = object({
+    type               = string
+    topic              = string
+    consumer_group_id  = string
+    cluster_arn        = optional(string)
+    bootstrap_servers  = optional(list(string), [])
+    auth               = optional(string, "iam")
+    scram_secret_arn   = optional(string)
+    subnet_ids         = optional(list(string), [])
+    security_group_ids = optional(list(string), [])
+  })
+
+  validation {
+    condition     = contains(["msk", "self_managed"], var.kafka.type)
+    error_message = "kafka.type must be \"msk\" or \"self_managed\"."
+  }
+
+  validation {
+    condition     = var.kafka.type != "msk" || (can(regex("^arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9-]+/[A-Za-z0-9-]+$", coalesce(var.kafka.cluster_arn, "-"))) && var.kafka.auth == "iam" && length(var.kafka.subnet_ids) > 0 && length(var.kafka.security_group_ids) > 0)
+    error_message = "An msk source needs cluster_arn (arn:...:kafka:...:cluster/<name>/<uuid>), auth \"iam\", and the subnet_ids and security_group_ids of the cluster's VPC."
+  }
+
+  validation {
+    condition     = var.kafka.type != "self_managed" || (length(var.kafka.bootstrap_servers) > 0 && contains(["sasl_scram_512", "none"], var.kafka.auth) && (var.kafka.auth != "sasl_scram_512" || can(regex("^arn:aws[a-z-]*:secretsmanager:", coalesce(var.kafka.scram_secret_arn, "-")))))
+    error_message = "A self_managed source needs bootstrap_servers and auth \"sasl_scram_512\" (with scram_secret_arn) or, explicitly, \"none\"."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,249}$", var.kafka.topic)) && can(regex("^[A-Za-z0-9._-]{1,200}$", var.kafka.consumer_group_id))
+    error_message = "kafka.topic and kafka.consumer_group_id must be valid Kafka names (letters, digits, . _ -)."
+  }
+}
+
+variable "create_event_source_mapping" {
+  description = "Create the Lambda event source mapping. Only an emulator that cannot hold one (moto refuses Kafka sources) turns it off; the local runtime then reads `event_source` and consumes itself."
+  type        = bool
+  default     = true
+}
+
+variable "batch_size" {
+  description = "Records per invocation (1-10000)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "batch_size must be a whole number between 1 and 10000."
+  }
+}
+
+variable "batching_window_seconds" {
+  description = "How long the event source gathers records before invoking (0-300 s)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.batching_window_seconds >= 0 && var.batching_window_seconds <= 300 && floor(var.batching_window_seconds) == var.batching_window_seconds
+    error_message = "batching_window_seconds must be a whole number between 0 and 300."
+  }
+}
+
+variable "starting_position" {
+  description = "Where a new consumer group starts: TRIM_HORIZON (everything still on the topic) or LATEST."
+  type        = string
+  default     = "TRIM_HORIZON"
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.starting_position)
+    error_message = "starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+variable "max_inline_bytes" {
+  description = "Largest inline image value accepted (bytes); raise together with the topic's max.message.bytes. Larger images travel by claim-check."
+  type        = number
+  default     = 1048576
+
+  validation {
+    condition     = var.max_inline_bytes >= 1024 && var.max_inline_bytes <= 6291456 && floor(var.max_inline_bytes) == var.max_inline_bytes
+    error_message = "max_inline_bytes must be a whole number between 1024 and 6291456 (the Lambda payload limit)."
+  }
+}
+
+variable "memory_mb" {
+  description = "Function memory (validation is header-only: no full decode happens here)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory_mb >= 256 && var.memory_mb <= 10240 && floor(var.memory_mb) == var.memory_mb
+    error_message = "memory_mb must be a whole number between 256 and 10240."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Function timeout: a whole batch must fit."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.timeout_seconds >= 10 && var.timeout_seconds <= 900 && floor(var.timeout_seconds) == var.timeout_seconds
+    error_message = "timeout_seconds must be a whole number between 10 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of kafka_ingest. null = unreserved."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null or a whole number >= 1 (0 would stop ingestion)."
+  }
+}
+
+variable "offset_lag_alarm_threshold" {
+  description = "Alarm when the event source's OffsetLag (records not yet consumed) stays above this for 5 minutes."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.offset_lag_alarm_threshold >= 1
+    error_message = "offset_lag_alarm_threshold must be at least 1."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified by the module's alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_level" {
+  description = "The function's log level."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (cannot replace imgpipe:function)."
+  type        = map(string)
+  default     = {}
+}
