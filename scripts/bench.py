@@ -1,6 +1,6 @@
 """`make bench`: benchmarks, each run side by side with a reference in the same run, reported as ratios.
 
-    python -m scripts.bench [engine] [upload] [throughput]      (all three by default)
+    python -m scripts.bench [engine] [upload] [throughput] [kafka]      (all by default)
 
 engine      the processing engine (imgpipe.engine, Pillow) against a pyvips cascade doing the same renditions,
             on generated inputs (24 MP JPEG ~10 MB, 12 MP JPEG, 12 MP PNG, 12 MP WebP, animated GIF), each
@@ -10,11 +10,14 @@ upload      p50/p99 of PUT /v1/images (1 MB JPEG) through the local API gateway 
             S3 put, DynamoDB put — against a bare S3 PutObject of the same bytes to the same emulator.
 throughput  images/minute from upload to PROCESSED through the local stack (API, S3 events, SQS, local worker,
             processor), against what the engine alone could do on this machine's cores.
-            upload and throughput need `make up`; without it they are skipped with a message.
+kafka       records/s of ~100 KB images through the local Kafka event source and kafka_ingest into the emulator,
+            against the same S3 + DynamoDB writes in a tight loop (target ratio >= 0.8).
+            upload, throughput and kafka need `make up`; without it they are skipped with a message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import statistics
@@ -313,20 +316,102 @@ def bench_throughput() -> int:
     return 0 if not pending else 1
 
 
+# ---------------------------------------------------------------------------------------------- kafka
+
+KAFKA_RECORDS = int(os.environ.get("BENCH_KAFKA_RECORDS", "600"))
+
+
+def bench_kafka() -> int:
+    """Records/s of ~100 KB images through the local Kafka event source into the emulator (consume, MSK event,
+    kafka_ingest: validate, idempotency record, S3 put, DynamoDB put, commit) against the same S3 + DynamoDB
+    writes in a tight loop."""
+    from confluent_kafka import Producer
+
+    from imgpipe.adapters.metadata_table import MetadataTable
+    from imgpipe.adapters.object_store import ObjectStore
+    from imgpipe.ids import new_image_id
+    from imgpipe.models import ImageItem, ImageStatus, Source
+    from scripts import local_worker, stack, tf
+    from scripts.local_kafka import KafkaMapping, KafkaPoller
+    from scripts.local_lambda import FunctionHost
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    except tf.TfError as err:
+        print(f"bench kafka: skipped: {err}", file=sys.stderr)
+        return 0
+    source = outputs.get("kafka_event_source")
+    if not isinstance(source, dict):
+        print("bench kafka: skipped: no Kafka source deployed (run `make up`)", file=sys.stderr)
+        return 0
+    buffer = io.BytesIO()
+    synthetic_photo(640, 480, grain=40).save(buffer, format="JPEG", quality=90)  # about 100 KB
+    data = buffer.getvalue()
+    topic = f"bench-{int(time.time())}"
+    local_worker.ensure_topic(cfg.kafka_bootstrap, topic, partitions=3)
+    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "acks": "all"})
+    for n in range(KAFKA_RECORDS):
+        producer.produce(topic, value=data, partition=n % 3, headers=[("content-type", b"image/jpeg")])
+    producer.flush(30)
+
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a log line per record would be most of the output
+    host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
+    mapping = KafkaMapping(
+        str(source["function_name"]),
+        cfg.kafka_bootstrap,
+        (topic,),
+        f"bench-{topic}",
+        batch_size=int(source["batch_size"]),
+        batching_window_s=float(source["batching_window_seconds"]),
+    )
+    poller = KafkaPoller(mapping, host, log=lambda _m: None)
+    poller.start()
+    quiet = contextlib.redirect_stdout(io.StringIO())  # the function's EMF metric documents
+    quiet.__enter__()
+    first_batch = 0
+    while first_batch == 0:  # joining the group and the first fetch are not ingestion work: untimed
+        first_batch = poller.poll_once()
+    started = time.perf_counter()
+    while poller.stats.records < KAFKA_RECORDS:
+        poller.poll_once()
+    kafka_s = time.perf_counter() - started
+    timed = KAFKA_RECORDS - first_batch
+    poller.close()
+    quiet.__exit__(None, None, None)
+
+    raw = ObjectStore(stack.aws_client(cfg, "s3"), str(outputs["raw_bucket_name"]), str(outputs["kms_key_arn"]))
+    table = MetadataTable(stack.aws_client(cfg, "dynamodb"), str(outputs["metadata_table_name"]))
+    started = time.perf_counter()
+    for _ in range(KAFKA_RECORDS):
+        image_id = new_image_id()
+        item = ImageItem.new(image_id, Source.KAFKA, ImageStatus.RECEIVED, f"bench/{image_id}")
+        raw.put(item.raw_key, data, "image/jpeg")
+        table.put_new(item)
+    loop_s = time.perf_counter() - started
+    print(
+        f"bench kafka: {KAFKA_RECORDS} x {len(data) / 1e3:.0f} KB JPEG records, 3 partitions, "
+        f"batch {mapping.batch_size}"
+    )
+    print(f"  local Kafka event source -> kafka_ingest   {timed / kafka_s:7.1f} records/s")
+    print(f"  tight loop S3 put + DynamoDB put           {KAFKA_RECORDS / loop_s:7.1f} records/s (reference)")
+    ratio = (timed / kafka_s) / (KAFKA_RECORDS / loop_s)
+    print(f"  ratio                                      {ratio:7.2f}   target >= 0.8")
+    return 0
+
+
+BENCHMARKS = {"engine": bench_engine, "upload": bench_upload_put, "throughput": bench_throughput, "kafka": bench_kafka}
+
+
 def main(argv: list[str] | None = None) -> int:
-    chosen = (argv if argv is not None else sys.argv[1:]) or ["engine", "upload", "throughput"]
-    unknown = set(chosen) - {"engine", "upload", "throughput"}
+    chosen = (argv if argv is not None else sys.argv[1:]) or list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
-        print(f"bench: unknown benchmark(s) {sorted(unknown)}: choose engine, upload, throughput", file=sys.stderr)
+        print(f"bench: unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
     status = 0
     for name in chosen:
-        if name == "engine":
-            status |= bench_engine()
-        elif name == "upload":
-            status |= bench_upload_put()
-        else:
-            status |= bench_throughput()
+        status |= BENCHMARKS[name]()
     return status
 
 

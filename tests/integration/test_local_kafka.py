@@ -225,12 +225,12 @@ def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
     dynamodb = stack.aws_client(local_stack, "dynamodb")
 
     def ours() -> list[dict[str, Any]]:
-        items = dynamodb.scan(
+        pages = dynamodb.get_paginator("scan").paginate(
             TableName=deployed["metadata_table_name"],
             FilterExpression="filename IN (:a, :b)",
             ExpressionAttributeValues={":a": {"S": small.name}, ":b": {"S": large.name}},
-        )["Items"]
-        return list(items)
+        )
+        return [item for page in pages for item in page["Items"]]
 
     deadline = time.monotonic() + 90
     while len(ours()) < 2 or {i["status"]["S"] for i in ours()} != {"PROCESSED"}:

@@ -146,3 +146,33 @@ def test_an_invocation_error_or_a_foreign_identifier_fails_the_whole_batch() -> 
     consumer = ScriptedConsumer({("t", 0): 3})
     poller(consumer, Liar(), max_retries=5).poll_once()
     assert consumer.commits == [[("t", 0, 0)]]
+
+
+def test_the_worker_runs_the_declared_kafka_source_only_when_no_mapping_exists() -> None:
+    from scripts.local_worker import kafka_mappings
+
+    declared: dict[str, Any] = {
+        "type": "self_managed",
+        "bootstrap_servers": ["127.0.0.1:19092"],
+        "topic": "images",
+        "consumer_group_id": "imgpipe-local-kafka-ingest",
+        "batch_size": 100,
+        "batching_window_seconds": 1,
+        "starting_position": "TRIM_HORIZON",
+        "function_name": "imgpipe-local-kafka_ingest",
+        "on_failure_queue_url": "http://127.0.0.1:4566/123456789012/imgpipe-local-kafka-rejects",
+        "mapping_created": False,
+    }
+    [mapping] = kafka_mappings({"kafka_event_source": declared})
+    assert mapping == KafkaMapping(
+        "imgpipe-local-kafka_ingest",
+        "127.0.0.1:19092",
+        ("images",),
+        "imgpipe-local-kafka-ingest",
+        batch_size=100,
+        batching_window_s=1.0,
+        starting_position="TRIM_HORIZON",
+        on_failure_queue_url=declared["on_failure_queue_url"],
+    )
+    assert kafka_mappings({"kafka_event_source": {**declared, "mapping_created": True}}) == []  # AWS consumes
+    assert kafka_mappings({"kafka_event_source": None}) == [] and kafka_mappings({}) == []

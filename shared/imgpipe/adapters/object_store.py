@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 MAX_PRESIGN_SECONDS = 900
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class ObjectTooLarge(Exception):
@@ -67,7 +68,7 @@ class ObjectStore:
         try:
             response = self._client.get_object(Bucket=self._bucket, Key=key)
         except ClientError as err:
-            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if err.response["Error"]["Code"] in _NOT_FOUND:
                 return None
             raise
         length = int(response.get("ContentLength", 0))
@@ -81,20 +82,14 @@ class ObjectStore:
         try:
             response = self._client.head_object(Bucket=self._bucket, Key=key)
         except ClientError as err:
-            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if err.response["Error"]["Code"] in _NOT_FOUND:
                 return None
             raise
         moment: datetime = response["LastModified"]
         return moment
 
     def exists(self, key: str) -> bool:
-        try:
-            self._client.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as err:
-            if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
+        return self.last_modified(key) is not None
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int = 300) -> PresignedPost:
         """A POST that can write exactly one key, one content type, 1..max_bytes bytes, with this CMK."""
