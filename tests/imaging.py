@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from typing import Any
 
 from PIL import Image
@@ -101,3 +102,25 @@ def photo_with_exif(orientation: int = 1, gps: bool = True, image: Image.Image |
     if gps:
         exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
     return encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def handmade_png(width: int, height: int) -> bytes:
+    """A structurally valid PNG header declaring any size, with a tiny IDAT: the shape of a PNG bomb."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def animated_gif(frames: int) -> bytes:
+    images = [Image.new("P", (4, 4), i % 256) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=10, optimize=False)
+    return buffer.getvalue()

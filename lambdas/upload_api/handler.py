@@ -143,6 +143,7 @@ def request_upload() -> Response[str]:
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     result = service().request_upload(body, principal())
     logger.append_keys(image_id=result["image_id"])
+    logger.info("upload presigned", extra={"status": result["status"]})
     metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
     return reply(201, result)
 
@@ -170,6 +171,9 @@ def direct_upload() -> Response[str]:
         }
         result = idempotent_direct_upload()(request=request, data=data, content_type=content_type, filename=filename)
     logger.append_keys(image_id=result["image_id"])
+    logger.info(
+        "image stored", extra={"status": result["status"], "replayed": bool(app.context.get("idempotent_replay"))}
+    )
     if app.context.get("idempotent_replay"):
         return Response(
             status_code=201,
@@ -237,7 +241,8 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
     return reply(status, {"error": {"code": code, "message": message, "request_id": request_id}})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+# clear_state: keys appended for one request (image_id) must not leak into the next warm invocation's lines.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -114,3 +114,38 @@ def test_stage_throttling_from_terraform_answers_429_over_http(
     assert statuses == [401] * 100 + [429]  # no key: refused, but each request spent a token
     assert throttled.status_code == 429
     assert checked(throttled, "GET", "/v1/images")["error"]["code"] == "throttled"
+
+
+def test_listing_pages_over_http_until_the_cursor_runs_out(base_url: str, keys: dict[str, str]) -> None:
+    headers = {"x-api-key": keys["good"]}
+    made = []
+    for i in range(5):
+        created = requests.put(
+            f"{base_url}/v1/images",
+            data=png((30 + i, 30)),
+            headers={**headers, "Content-Type": "image/png"},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        made.append(created.json())
+    since = min(item["created_at"] for item in made)
+    seen: list[str] = []
+    params: dict[str, str] = {"status": "RECEIVED", "since": since, "limit": "2"}
+    for _ in range(10):  # bounded: 5 items in pages of 2 need 3 pages (or 4 if the last one is empty)
+        page = requests.get(f"{base_url}/v1/images", params=params, headers=headers, timeout=30)
+        body = checked(page, "GET", "/v1/images")
+        assert page.status_code == 200 and len(body["items"]) <= 2
+        seen += [item["image_id"] for item in body["items"]]
+        if not body["next"]:
+            break
+        params["next"] = body["next"]
+    else:
+        pytest.fail("the cursor never ran out")
+    ours = [image_id for image_id in seen if image_id in {item["image_id"] for item in made}]
+    assert ours == [item["image_id"] for item in reversed(made)]  # each once, newest first
+    assert len(seen) == len(set(seen))
+
+    bad_cursor = requests.get(
+        f"{base_url}/v1/images", params={"status": "RECEIVED", "next": "not-a-cursor"}, headers=headers, timeout=30
+    )
+    assert (bad_cursor.status_code, bad_cursor.json()["error"]["code"]) == (400, "invalid_request")

@@ -6,6 +6,7 @@ import io
 import json
 import struct
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES, UploadService
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
 from tests.emf import emitted_metrics
+from tests.imaging import animated_gif, handmade_png, png_chunk
 from tests.lambda_loader import FakeContext, load_handler
 from tests.openapi import assert_response_matches
 
@@ -163,6 +165,20 @@ def test_direct_upload_limit_is_exact(api: ModuleType) -> None:
     assert (status, body["error"]["code"]) == (413, "too_large")
 
 
+def stored_counts(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> tuple[int, int]:
+    """(object versions in the raw bucket, items in the table), every page read: a refusal must change neither."""
+    s3, ddb = stack.aws_client(local_stack, "s3"), stack.aws_client(local_stack, "dynamodb")
+    versions = sum(
+        len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=deployed["raw_bucket_name"])
+    )
+    items = sum(
+        page["Count"]
+        for page in ddb.get_paginator("scan").paginate(TableName=deployed["metadata_table_name"], Select="COUNT")
+    )
+    return versions, items
+
+
 @pytest.mark.parametrize(
     ("data", "content_type", "status", "code"),
     [
@@ -170,7 +186,13 @@ def test_direct_upload_limit_is_exact(api: ModuleType) -> None:
         (b"<html><body>hi</body></html>", "image/jpeg", 415, "unknown_format"),
         (None, "image/jpeg", 415, "type_mismatch"),  # a PNG declared as JPEG
         (None, "text/plain", 415, "unsupported_type"),
+        (handmade_png(1, 100_000), "image/png", 422, "dimension_too_large"),  # 1 px x 100 000 px
+        (handmade_png(16_000, 16_000), "image/png", 422, "too_many_pixels"),  # a 256 MP bomb in ~100 bytes
+        (animated_gif(101), "image/gif", 422, "too_many_frames"),
+        (None, "image/png", 422, "truncated"),  # a PNG cut short
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + png_chunk(b"IEND", b""), "image/png", 422, "corrupt"),
     ],
+    ids=["empty", "html", "png-as-jpeg", "text", "1x100000", "png-bomb", "gif-frames", "truncated", "corrupt"],
 )
 def test_refused_direct_uploads_write_nothing(
     api: ModuleType,
@@ -181,12 +203,55 @@ def test_refused_direct_uploads_write_nothing(
     status: int,
     code: str,
 ) -> None:
-    s3 = stack.aws_client(local_stack, "s3")
-    before = s3.list_objects_v2(Bucket=deployed["raw_bucket_name"]).get("KeyCount", 0)
-    got, body = put_image(api, png() if data is None else data, content_type)
+    if data is None:
+        data = png((64, 64))[:-40] if code == "truncated" else png()
+    before = stored_counts(local_stack, deployed)
+    got, body = put_image(api, data, content_type)
     assert (got, body["error"]["code"]) == (status, code)
     assert body["error"]["request_id"]
-    assert s3.list_objects_v2(Bucket=deployed["raw_bucket_name"]).get("KeyCount", 0) == before
+    assert stored_counts(local_stack, deployed) == before
+
+
+def test_an_expired_item_is_gone_before_ttl_deletes_it(
+    api: ModuleType, deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    status, body = put_image(api, png((19, 17)))
+    assert status == 201
+    image_id = body["image_id"]
+    # TTL deletes within days of expiry; until then the item is still in the table, and must read as gone.
+    stack.aws_client(local_stack, "dynamodb").update_item(
+        TableName=deployed["metadata_table_name"],
+        Key={"image_id": {"S": image_id}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    status, body = call(
+        api, "GET", f"/v1/images/{image_id}", resource="/v1/images/{image_id}", path_parameters={"image_id": image_id}
+    )
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    listed = call(api, "GET", "/v1/images", query={"status": ["RECEIVED"], "limit": ["100"]})[1]["items"]
+    assert image_id not in [item["image_id"] for item in listed]
+
+
+def test_log_lines_carry_the_image_and_request_ids_of_their_own_request_only(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(api.logger.registered_handler, "stream", log)
+    status, body = put_image(api, png((18, 18)))
+    assert status == 201
+    stored = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert [line["message"] for line in stored] == ["image stored"]
+    assert stored[0]["image_id"] == body["image_id"]
+    assert stored[0]["correlation_id"]  # API Gateway's request id
+
+    log.truncate(0)
+    log.seek(0)
+    assert put_image(api, b"")[0] == 400  # the next (warm) invocation
+    refused = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert [line["message"] for line in refused] == ["request refused"]
+    assert "image_id" not in refused[0]  # no stale key from the previous request
+    assert refused[0]["correlation_id"] != stored[0]["correlation_id"]
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from hypothesis import given, settings
@@ -20,27 +18,13 @@ from imgpipe.validation import (
     format_from_mime,
     inspect,
 )
+from tests.imaging import animated_gif, handmade_png, png_chunk
 
 
 def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB", **save: object) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, (200, 30, 60) if mode == "RGB" else 128).save(buffer, format=fmt, **save)
     return buffer.getvalue()
-
-
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def handmade_png(width: int, height: int) -> bytes:
-    """A structurally valid PNG header declaring any size, with a tiny IDAT: the shape of a PNG bomb."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def reason_of(data: bytes, declared: str | None = None, limits: Limits | None = None) -> Reason:
@@ -123,13 +107,6 @@ def test_header_read_does_not_decode_pixels() -> None:
     # A header-valid PNG whose pixel data is garbage passes inspection: only the processor decodes pixels.
     info = inspect(handmade_png(4_000, 3_000))
     assert (info.width, info.height) == (4_000, 3_000)
-
-
-def animated_gif(frames: int) -> bytes:
-    images = [Image.new("P", (4, 4), i % 256) for i in range(frames)]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=10, optimize=False)
-    return buffer.getvalue()
 
 
 def test_animated_gif_frames_are_counted_and_capped() -> None:
