@@ -139,14 +139,15 @@ def msk_record(
     timestamp_ms: int | None = None,
 ) -> dict[str, Any]:
     """One record as the MSK / self-managed Kafka event source puts it in an event: base64 key and value,
-    headers as a list of single-entry maps from name to the value's bytes as a list of ints."""
+    headers as a list of single-entry maps from name to the value's bytes as a list of Java's signed bytes
+    (-128..127: what MSK sends for anything outside ASCII)."""
     record: dict[str, Any] = {
         "topic": topic,
         "partition": partition,
         "offset": offset,
         "timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
         "timestampType": "CREATE_TIME",
-        "headers": [{name: list(data)} for name, data in headers or []],
+        "headers": [{name: [b - 256 if b > 127 else b for b in data]} for name, data in headers or []],
     }
     if key is not None:
         record["key"] = base64.b64encode(key).decode()

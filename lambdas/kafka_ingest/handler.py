@@ -133,15 +133,26 @@ def kafka_record(record: KafkaEventRecord) -> KafkaRecord:
         offset=record.offset,
         timestamp_ms=record.timestamp,
         value=base64.b64decode(raw.get("value") or ""),  # a tombstone has no value at all
-        headers={name: bytes(value) for header in raw.get("headers") or [] for name, value in header.items()},
+        # MSK sends header bytes as Java's signed bytes (-128..127) for anything outside ASCII. Names keep their
+        # case here (reported as sent); KafkaRecord.header compares them case-insensitively.
+        headers={
+            name: bytes(b & 0xFF for b in value) for header in record.headers or [] for name, value in header.items()
+        },
     )
+
+
+def dedup_key(record: KafkaRecord) -> str:
+    try:
+        return record.dedup_key()
+    except RecordRejected:
+        return record.offset_key  # unreadable headers: ingest rejects the record, once per delivery coordinates
 
 
 @tracer.capture_method
 def handle_record(record: KafkaEventRecord) -> None:
     parsed = kafka_record(record)
     _replayed.clear()
-    outcome = ingest_once()(identity={"dedup_key": parsed.dedup_key()}, record=parsed)
+    outcome = ingest_once()(identity={"dedup_key": dedup_key(parsed)}, record=parsed)
     replayed = bool(_replayed)
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     if "stored" in outcome:

@@ -72,6 +72,11 @@ class KafkaRecord:
         key = self.header("idempotency-key")
         if key:
             return f"key:{self.header('source-id') or self.topic}:{key}"
+        return self.offset_key
+
+    @property
+    def offset_key(self) -> str:
+        """The record's coordinates as a dedup key: always available, even when its headers are unreadable."""
         return f"offset:{self.topic}:{self.partition}:{self.offset}"
 
 
@@ -111,6 +116,7 @@ class KafkaIngestService:
 
     def ingest(self, record: KafkaRecord) -> dict[str, Any]:
         """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates)."""
+        record.dedup_key()  # the headers it reads must be valid too: a bad idempotency-key rejects the record
         payload = self._payload(record)
         try:
             info = validation.inspect(payload.data, payload.content_type, self._settings.limits)

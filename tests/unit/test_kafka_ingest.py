@@ -240,3 +240,23 @@ def test_stored_items_are_received_and_expire_with_the_retention(function: Modul
     item = MetadataTable(boto3.client("dynamodb"), TABLE).get(raw_item["image_id"])
     assert item is not None and item.status is ImageStatus.RECEIVED
     assert 7 * 86400 - 60 <= item.expires_at - int(time.time()) <= 7 * 86400
+
+
+def test_non_ascii_headers_arrive_as_signed_bytes_and_are_read_back(function: ModuleType) -> None:
+    record = inline(4, png(), filename="crème brûlée.png", source_id="caméra-7")
+    assert min(min(values) for header in record["headers"] for values in header.values()) < 0  # as MSK sends them
+
+    assert invoke(function, [record]) == []
+
+    [stored] = items()
+    assert (stored["filename"], stored["owner"]) == ("crème brûlée.png", "caméra-7")
+
+
+def test_an_unreadable_idempotency_key_rejects_the_record_instead_of_retrying_it(function: ModuleType) -> None:
+    bad_key = msk_record("images", 0, 8, png(), [("content-type", b"image/png"), ("idempotency-key", b"\xff\xfe")])
+    too_long = msk_record("images", 0, 9, png(), [("content-type", b"image/png"), ("source-id", b"s" * 300)])
+
+    assert invoke(function, [bad_key, too_long, inline(10, png())]) == []  # rejected, not failed
+
+    assert sorted((r["offset"], r["reason"]) for r in rejects()) == [(8, "bad_envelope"), (9, "bad_envelope")]
+    assert [int(i["kafka_offset"]) for i in items()] == [10]
