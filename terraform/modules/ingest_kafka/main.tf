@@ -18,13 +18,16 @@ locals {
   log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
   log_retention  = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
 
-  is_msk   = var.kafka.type == "msk"
-  in_vpc   = length(var.kafka.subnet_ids) > 0
-  is_scram = var.kafka.type == "self_managed" && var.kafka.auth == "sasl_scram_512"
+  is_msk        = var.kafka.type == "msk"
+  new_cluster   = var.new_msk_cluster != null
+  in_vpc        = length(var.kafka.subnet_ids) > 0
+  is_scram      = var.kafka.type == "self_managed" && var.kafka.auth == "sasl_scram_512"
+  vpc_endpoints = local.in_vpc && var.create_vpc_endpoints
+  cluster_arn   = local.new_cluster ? aws_msk_cluster.this[0].arn : var.kafka.cluster_arn
 
   # MSK IAM resources: arn:...:kafka:<region>:<account>:{cluster|topic|group}/<cluster name>/<cluster uuid>[/<name>]
-  msk_cluster_path = local.is_msk ? split(":cluster/", var.kafka.cluster_arn)[1] : ""
-  msk_arn_base     = local.is_msk ? split(":cluster/", var.kafka.cluster_arn)[0] : ""
+  msk_cluster_path = local.is_msk ? split(":cluster/", local.cluster_arn)[1] : ""
+  msk_arn_base     = local.is_msk ? split(":cluster/", local.cluster_arn)[0] : ""
 
   statements = concat(
     [
@@ -90,7 +93,7 @@ locals {
         Sid      = "ConnectToCluster"
         Effect   = "Allow"
         Action   = ["kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"]
-        Resource = var.kafka.cluster_arn
+        Resource = local.cluster_arn
       },
       {
         Sid      = "ReadTheTopic"
@@ -245,7 +248,7 @@ resource "aws_lambda_event_source_mapping" "kafka" {
   count = var.create_event_source_mapping ? 1 : 0
 
   function_name                      = aws_lambda_function.this.arn
-  event_source_arn                   = local.is_msk ? var.kafka.cluster_arn : null
+  event_source_arn                   = local.is_msk ? local.cluster_arn : null
   topics                             = [var.kafka.topic]
   starting_position                  = var.starting_position
   batch_size                         = var.batch_size
@@ -288,6 +291,207 @@ resource "aws_lambda_event_source_mapping" "kafka" {
   destination_config {
     on_failure {
       destination_arn = aws_sqs_queue.rejects.arn
+    }
+  }
+}
+
+################################################################################
+# Network: interface endpoints for the event source's pollers (no NAT needed)
+################################################################################
+
+# Lambda's Kafka pollers run in the brokers' subnets with the source's security groups (for MSK: the cluster's).
+# They call STS (IAM auth), Lambda (to invoke the function) and, with SCRAM, Secrets Manager; these endpoints let
+# them do so without a route to the internet.
+locals {
+  poller_security_group_ids = concat(var.kafka.security_group_ids, aws_security_group.brokers[*].id)
+  endpoint_services         = local.vpc_endpoints ? concat(["sts", "lambda"], local.is_scram ? ["secretsmanager"] : []) : []
+}
+
+resource "aws_security_group" "endpoints" {
+  count = local.vpc_endpoints ? 1 : 0
+
+  name        = "${var.name_prefix}-kafka-endpoints"
+  description = "HTTPS from the Kafka event source pollers to the STS, Lambda and Secrets Manager endpoints"
+  vpc_id      = var.kafka.vpc_id
+
+  ingress {
+    description     = "HTTPS from the Kafka pollers security groups"
+    from_port       = 443
+    to_port         = 443
+    protocol        = "tcp"
+    security_groups = local.poller_security_group_ids
+  }
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-endpoints" })
+}
+
+resource "aws_vpc_endpoint" "pollers" {
+  for_each = toset(local.endpoint_services)
+
+  vpc_id              = var.kafka.vpc_id
+  service_name        = "com.amazonaws.${local.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = var.kafka.subnet_ids
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-${each.key}" })
+}
+
+################################################################################
+# A new MSK cluster (non-production; production names the Kafka engineers' cluster)
+################################################################################
+
+locals {
+  broker_nodes = local.new_cluster ? coalesce(var.new_msk_cluster.number_of_broker_nodes, length(var.kafka.subnet_ids)) : 0
+}
+
+resource "aws_security_group" "brokers" {
+  count = local.new_cluster ? 1 : 0
+
+  name        = "${var.name_prefix}-kafka-brokers"
+  description = "MSK brokers (IAM over TLS, 9098) and the Lambda pollers that share this group"
+  vpc_id      = var.kafka.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-brokers" })
+}
+
+# Rules as their own resources: the endpoints' group refers to this one and this one to it (no cycle).
+resource "aws_vpc_security_group_ingress_rule" "brokers_from_group" {
+  count = local.new_cluster ? 1 : 0
+
+  description                  = "Kafka over TLS with IAM auth, between brokers and from the pollers in this group"
+  security_group_id            = aws_security_group.brokers[0].id
+  referenced_security_group_id = aws_security_group.brokers[0].id
+  ip_protocol                  = "tcp"
+  from_port                    = 9098
+  to_port                      = 9098
+}
+
+resource "aws_vpc_security_group_ingress_rule" "brokers_from_consumers" {
+  for_each = local.new_cluster ? toset(var.kafka.security_group_ids) : toset([])
+
+  description                  = "Kafka over TLS with IAM auth from a consumer security group"
+  security_group_id            = aws_security_group.brokers[0].id
+  referenced_security_group_id = each.key
+  ip_protocol                  = "tcp"
+  from_port                    = 9098
+  to_port                      = 9098
+}
+
+resource "aws_vpc_security_group_egress_rule" "brokers_to_group" {
+  count = local.new_cluster ? 1 : 0
+
+  description                  = "Pollers to the brokers"
+  security_group_id            = aws_security_group.brokers[0].id
+  referenced_security_group_id = aws_security_group.brokers[0].id
+  ip_protocol                  = "tcp"
+  from_port                    = 9098
+  to_port                      = 9098
+}
+
+resource "aws_vpc_security_group_egress_rule" "brokers_to_endpoints" {
+  count = local.new_cluster && local.vpc_endpoints ? 1 : 0
+
+  description                  = "Pollers to the STS / Lambda / Secrets Manager interface endpoints"
+  security_group_id            = aws_security_group.brokers[0].id
+  referenced_security_group_id = aws_security_group.endpoints[0].id
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+}
+
+resource "aws_msk_configuration" "this" {
+  count = local.new_cluster ? 1 : 0
+
+  name           = "${var.name_prefix}-images"
+  kafka_versions = [var.new_msk_cluster.kafka_version]
+  # The topic holds image bytes: it keeps them no longer than the retention window, like every other store.
+  # Messages may be as large as max_inline_bytes plus headers; topics are created on first use with the
+  # partition count the event source scales by.
+  server_properties = <<-EOT
+    auto.create.topics.enable=true
+    num.partitions=${var.new_msk_cluster.partitions}
+    default.replication.factor=${min(3, local.broker_nodes)}
+    min.insync.replicas=${max(1, min(2, local.broker_nodes - 1))}
+    message.max.bytes=${var.max_inline_bytes + 65536}
+    log.retention.hours=${var.retention_days * 24}
+  EOT
+}
+
+resource "aws_cloudwatch_log_group" "brokers" {
+  #checkov:skip=CKV_AWS_338:Broker logs can name topics and clients of image-derived data; kept no longer than retention_days (at most 7).
+  count = local.new_cluster ? 1 : 0
+
+  name              = "/aws/msk/${var.name_prefix}-images"
+  retention_in_days = local.log_retention
+  kms_key_id        = var.kms_key_arn
+
+  tags = merge(var.tags, { Name = "/aws/msk/${var.name_prefix}-images" })
+}
+
+resource "aws_msk_cluster" "this" {
+  count = local.new_cluster ? 1 : 0
+
+  cluster_name           = "${var.name_prefix}-images"
+  kafka_version          = var.new_msk_cluster.kafka_version
+  number_of_broker_nodes = local.broker_nodes
+  enhanced_monitoring    = "DEFAULT"
+
+  broker_node_group_info {
+    instance_type   = var.new_msk_cluster.broker_instance_type
+    client_subnets  = var.kafka.subnet_ids
+    security_groups = [aws_security_group.brokers[0].id]
+
+    storage_info {
+      ebs_storage_info {
+        volume_size = var.new_msk_cluster.volume_size_gb
+      }
+    }
+
+    connectivity_info {
+      public_access {
+        type = "DISABLED"
+      }
+    }
+  }
+
+  client_authentication {
+    unauthenticated = false
+    sasl {
+      iam   = true
+      scram = false
+    }
+  }
+
+  encryption_info {
+    encryption_at_rest_kms_key_arn = var.kms_key_arn
+    encryption_in_transit {
+      client_broker = "TLS"
+      in_cluster    = true
+    }
+  }
+
+  configuration_info {
+    arn      = aws_msk_configuration.this[0].arn
+    revision = aws_msk_configuration.this[0].latest_revision
+  }
+
+  logging_info {
+    broker_logs {
+      cloudwatch_logs {
+        enabled   = true
+        log_group = aws_cloudwatch_log_group.brokers[0].name
+      }
+    }
+  }
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-images" })
+
+  lifecycle {
+    precondition {
+      condition     = local.broker_nodes % length(var.kafka.subnet_ids) == 0
+      error_message = "new_msk_cluster.number_of_broker_nodes must be a multiple of the number of kafka.subnet_ids (MSK spreads brokers evenly)."
     }
   }
 }

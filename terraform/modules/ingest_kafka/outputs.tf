@@ -18,7 +18,7 @@ output "event_source" {
   value = {
     type                    = var.kafka.type
     bootstrap_servers       = var.kafka.bootstrap_servers
-    cluster_arn             = var.kafka.cluster_arn
+    cluster_arn             = local.cluster_arn
     topic                   = var.kafka.topic
     consumer_group_id       = var.kafka.consumer_group_id
     batch_size              = var.batch_size
@@ -48,4 +48,19 @@ output "idempotency_table_name" {
 output "alarm_names" {
   description = "Alarms of the Kafka path: offset lag, rejects queue not empty."
   value       = [aws_cloudwatch_metric_alarm.offset_lag.alarm_name, aws_cloudwatch_metric_alarm.rejects.alarm_name]
+}
+
+output "msk_cluster_arn" {
+  description = "ARN of the MSK cluster this module created (new_msk_cluster), or null."
+  value       = try(aws_msk_cluster.this[0].arn, null)
+}
+
+output "msk_bootstrap_brokers_iam" {
+  description = "Bootstrap brokers (IAM over TLS) of the created cluster, for producers; null without new_msk_cluster."
+  value       = try(aws_msk_cluster.this[0].bootstrap_brokers_sasl_iam, null)
+}
+
+output "vpc_endpoint_ids" {
+  description = "Interface endpoints created for the event source's pollers, by service (sts, lambda, secretsmanager)."
+  value       = { for service, endpoint in aws_vpc_endpoint.pollers : service => endpoint.id }
 }

@@ -118,11 +118,13 @@ variable "function" {
 variable "kafka" {
   description = <<-EOT
     Where the images come from, as given by the Kafka engineers:
-    - type "msk": an existing Amazon MSK cluster (cluster_arn) with IAM auth (the only auth this module grants for MSK);
+    - type "msk": an existing Amazon MSK cluster (cluster_arn) with IAM auth (the only auth this module grants for
+      MSK), or, with new_msk_cluster set and no cluster_arn, the cluster this module creates;
     - type "self_managed": any Kafka (bootstrap_servers) with auth "sasl_scram_512" (scram_secret_arn in Secrets
       Manager) or, only for a broker on a private network or an emulator, "none".
     topic and consumer_group_id name what the function consumes; subnet_ids and security_group_ids place the
-    event source's pollers in the brokers' VPC (required for MSK).
+    event source's pollers in the brokers' VPC (required for MSK); vpc_id is that VPC (needed for the interface
+    endpoints and for a new cluster).
   EOT
   type = object({
     type               = string
@@ -134,6 +136,7 @@ variable "kafka" {
     scram_secret_arn   = optional(string)
     subnet_ids         = optional(list(string), [])
     security_group_ids = optional(list(string), [])
+    vpc_id             = optional(string)
   })
 
   validation {
@@ -142,8 +145,18 @@ variable "kafka" {
   }
 
   validation {
-    condition     = var.kafka.type != "msk" || (can(regex("^arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9-]+/[A-Za-z0-9-]+$", coalesce(var.kafka.cluster_arn, "-"))) && var.kafka.auth == "iam" && length(var.kafka.subnet_ids) > 0 && length(var.kafka.security_group_ids) > 0)
-    error_message = "An msk source needs cluster_arn (arn:...:kafka:...:cluster/<name>/<uuid>), auth \"iam\", and the subnet_ids and security_group_ids of the cluster's VPC."
+    condition     = var.kafka.type != "msk" || ((var.new_msk_cluster == null ? can(regex("^arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9-]+/[A-Za-z0-9-]+$", coalesce(var.kafka.cluster_arn, "-"))) : var.kafka.cluster_arn == null) && var.kafka.auth == "iam" && length(var.kafka.subnet_ids) > 0 && length(var.kafka.security_group_ids) > 0)
+    error_message = "An msk source needs cluster_arn (arn:...:kafka:...:cluster/<name>/<uuid>) or new_msk_cluster (not both), auth \"iam\", and the subnet_ids and security_group_ids of the cluster's VPC."
+  }
+
+  validation {
+    condition     = var.new_msk_cluster == null || var.kafka.type == "msk"
+    error_message = "new_msk_cluster goes with kafka.type \"msk\"."
+  }
+
+  validation {
+    condition     = length(var.kafka.subnet_ids) == 0 || !(var.create_vpc_endpoints || var.new_msk_cluster != null) || can(regex("^vpc-[0-9a-f]+$", coalesce(var.kafka.vpc_id, "-")))
+    error_message = "kafka.vpc_id (vpc-...) is needed for the interface endpoints and for a new cluster; set create_vpc_endpoints = false if the VPC already has them."
   }
 
   validation {
@@ -155,6 +168,39 @@ variable "kafka" {
     condition     = can(regex("^[A-Za-z0-9._-]{1,249}$", var.kafka.topic)) && can(regex("^[A-Za-z0-9._-]{1,200}$", var.kafka.consumer_group_id))
     error_message = "kafka.topic and kafka.consumer_group_id must be valid Kafka names (letters, digits, . _ -)."
   }
+}
+
+variable "new_msk_cluster" {
+  description = <<-EOT
+    Create an MSK cluster for this source, for non-production environments (production consumes the Kafka
+    engineers' cluster through kafka.cluster_arn). Brokers go one per subnet of kafka.subnet_ids (or a multiple of
+    that), with IAM auth only, TLS only, no public access, storage encrypted with kms_key_arn, broker logs kept
+    at most retention_days, and the topic data itself deleted after retention_days (log.retention.hours).
+  EOT
+  type = object({
+    kafka_version          = optional(string, "3.6.0")
+    broker_instance_type   = optional(string, "kafka.t3.small")
+    number_of_broker_nodes = optional(number)
+    volume_size_gb         = optional(number, 20)
+    partitions             = optional(number, 3)
+  })
+  default = null
+
+  validation {
+    condition = var.new_msk_cluster == null || try(
+      startswith(var.new_msk_cluster.broker_instance_type, "kafka.")
+      && var.new_msk_cluster.volume_size_gb >= 1 && var.new_msk_cluster.volume_size_gb <= 16384
+      && var.new_msk_cluster.partitions >= 1 && floor(var.new_msk_cluster.partitions) == var.new_msk_cluster.partitions,
+      false
+    )
+    error_message = "new_msk_cluster needs a kafka.* instance type, 1-16384 GB of storage and a whole number of partitions."
+  }
+}
+
+variable "create_vpc_endpoints" {
+  description = "Create interface VPC endpoints (STS, Lambda, and Secrets Manager with SCRAM) in kafka.subnet_ids, so that the event source's pollers need no NAT gateway. Turn off only when the VPC already has them. Ignored without subnets."
+  type        = bool
+  default     = true
 }
 
 variable "create_event_source_mapping" {

@@ -9,6 +9,8 @@ module "kms" {
 
   name_prefix             = var.name_prefix
   deletion_window_in_days = var.kms_deletion_window_in_days
+  # A new MSK cluster encrypts its storage with the environment's key through a grant made via MSK.
+  additional_via_services = var.kafka_new_msk_cluster == null ? [] : ["kafka"]
   tags                    = var.tags
 }
 
@@ -114,6 +116,8 @@ module "ingest_kafka" {
     source_code_hash = local.lambda_manifest["kafka_ingest"].source_code_hash
   }
   kafka                       = var.kafka
+  new_msk_cluster             = var.kafka_new_msk_cluster
+  create_vpc_endpoints        = var.kafka_create_vpc_endpoints
   create_event_source_mapping = var.kafka_create_event_source_mapping
   tags                        = var.tags
 }

@@ -140,8 +140,27 @@ variable "kafka" {
     scram_secret_arn   = optional(string)
     subnet_ids         = optional(list(string), [])
     security_group_ids = optional(list(string), [])
+    vpc_id             = optional(string)
   })
   default = null
+}
+
+variable "kafka_new_msk_cluster" {
+  description = "Create an MSK cluster for the Kafka source (non-production; see modules/ingest_kafka variable new_msk_cluster), or null to consume the cluster named in kafka."
+  type = object({
+    kafka_version          = optional(string, "3.6.0")
+    broker_instance_type   = optional(string, "kafka.t3.small")
+    number_of_broker_nodes = optional(number)
+    volume_size_gb         = optional(number, 20)
+    partitions             = optional(number, 3)
+  })
+  default = null
+}
+
+variable "kafka_create_vpc_endpoints" {
+  description = "Create the STS / Lambda / Secrets Manager interface endpoints the Kafka event source's pollers need in a VPC without NAT."
+  type        = bool
+  default     = true
 }
 
 variable "kafka_create_event_source_mapping" {

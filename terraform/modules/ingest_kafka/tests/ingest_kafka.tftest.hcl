@@ -66,6 +66,7 @@ variables {
     consumer_group_id  = "imgpipe-kafka-ingest"
     subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
     security_group_ids = ["sg-0ccc"]
+    vpc_id             = "vpc-0abc"
   }
 }
 
@@ -186,7 +187,13 @@ run "self_managed_with_scram_reads_its_secret_and_runs_in_the_vpc" {
       scram_secret_arn   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_imgpipe-AbCdEf"
       subnet_ids         = ["subnet-0aaa"]
       security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
     }
+  }
+
+  assert {
+    condition     = toset(keys(aws_vpc_endpoint.pollers)) == toset(["sts", "lambda", "secretsmanager"])
+    error_message = "With SCRAM the pollers also need a Secrets Manager endpoint."
   }
 
   assert {
@@ -276,4 +283,190 @@ run "overlapping_claim_check_prefix_is_refused" {
   }
 
   expect_failures = [aws_lambda_function.this]
+}
+
+run "pollers_reach_sts_and_lambda_through_interface_endpoints_without_nat" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(aws_vpc_endpoint.pollers)) == toset(["sts", "lambda"])
+    error_message = "An MSK source with IAM auth needs the STS and Lambda endpoints (no Secrets Manager without SCRAM)."
+  }
+
+  assert {
+    condition = alltrue([
+      for service, endpoint in aws_vpc_endpoint.pollers :
+      endpoint.vpc_endpoint_type == "Interface" && endpoint.private_dns_enabled &&
+      endpoint.service_name == "com.amazonaws.us-east-1.${service}" && endpoint.vpc_id == "vpc-0abc" &&
+      toset(endpoint.subnet_ids) == toset(["subnet-0aaa", "subnet-0bbb"])
+    ])
+    error_message = "Endpoints must be private-DNS interface endpoints in the brokers' subnets."
+  }
+
+  assert {
+    condition = (
+      length(aws_security_group.endpoints[0].ingress) == 1 &&
+      one(aws_security_group.endpoints[0].ingress).from_port == 443 &&
+      one(aws_security_group.endpoints[0].ingress).to_port == 443 &&
+      one(aws_security_group.endpoints[0].ingress).security_groups == toset(["sg-0ccc"]) &&
+      length(coalesce(one(aws_security_group.endpoints[0].ingress).cidr_blocks, [])) == 0
+    )
+    error_message = "The endpoints accept HTTPS from the pollers' security groups only."
+  }
+
+  assert {
+    condition     = length(aws_msk_cluster.this) == 0
+    error_message = "An existing cluster is consumed, never created."
+  }
+}
+
+run "vpc_endpoints_can_be_left_to_a_vpc_that_has_them" {
+  command = plan
+
+  variables {
+    create_vpc_endpoints = false
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.pollers) == 0 && length(aws_security_group.endpoints) == 0
+    error_message = "create_vpc_endpoints = false creates no endpoints."
+  }
+}
+
+run "a_new_msk_cluster_is_private_encrypted_iam_only_and_keeps_data_no_longer_than_retention" {
+  command = plan
+
+  variables {
+    new_msk_cluster = {}
+    kafka = {
+      type               = "msk"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe-kafka-ingest"
+      subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+    }
+  }
+
+  override_resource {
+    target          = aws_msk_cluster.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:kafka:us-east-1:123456789012:cluster/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1"
+    }
+  }
+
+  override_resource {
+    target          = aws_security_group.brokers
+    override_during = plan
+    values = {
+      id = "sg-0brokers"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_msk_cluster.this[0].encryption_info[0].encryption_at_rest_kms_key_arn == var.kms_key_arn &&
+      aws_msk_cluster.this[0].encryption_info[0].encryption_in_transit[0].client_broker == "TLS" &&
+      aws_msk_cluster.this[0].encryption_info[0].encryption_in_transit[0].in_cluster
+    )
+    error_message = "Storage must be encrypted with the environment's key, and every connection must use TLS."
+  }
+
+  assert {
+    condition = (
+      !aws_msk_cluster.this[0].client_authentication[0].unauthenticated &&
+      aws_msk_cluster.this[0].client_authentication[0].sasl[0].iam &&
+      !aws_msk_cluster.this[0].client_authentication[0].sasl[0].scram &&
+      aws_msk_cluster.this[0].broker_node_group_info[0].connectivity_info[0].public_access[0].type == "DISABLED"
+    )
+    error_message = "The cluster takes IAM-authenticated clients only, and is not reachable from the internet."
+  }
+
+  assert {
+    condition     = aws_msk_cluster.this[0].number_of_broker_nodes == 2 && toset(aws_msk_cluster.this[0].broker_node_group_info[0].client_subnets) == toset(["subnet-0aaa", "subnet-0bbb"])
+    error_message = "One broker per subnet by default."
+  }
+
+  assert {
+    condition = (
+      aws_msk_cluster.this[0].logging_info[0].broker_logs[0].cloudwatch_logs[0].enabled &&
+      aws_cloudwatch_log_group.brokers[0].retention_in_days <= var.retention_days &&
+      aws_cloudwatch_log_group.brokers[0].kms_key_id == var.kms_key_arn
+    )
+    error_message = "Broker logs go to an encrypted log group kept no longer than the retention."
+  }
+
+  assert {
+    condition = (
+      strcontains(aws_msk_configuration.this[0].server_properties, "log.retention.hours=168") &&
+      strcontains(aws_msk_configuration.this[0].server_properties, "message.max.bytes=${var.max_inline_bytes + 65536}") &&
+      strcontains(aws_msk_configuration.this[0].server_properties, "num.partitions=3")
+    )
+    error_message = "The topic data (image bytes) expires with the retention, and messages fit max_inline_bytes."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.kafka[0].event_source_arn == "arn:aws:kafka:us-east-1:123456789012:cluster/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1" &&
+      one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"]) == "arn:aws:kafka:us-east-1:123456789012:topic/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1/camera-images" &&
+      output.event_source.cluster_arn == aws_msk_cluster.this[0].arn
+    )
+    error_message = "The mapping, the IAM grants and the declared source all name the created cluster."
+  }
+
+  assert {
+    condition = (
+      aws_vpc_security_group_ingress_rule.brokers_from_consumers["sg-0ccc"].from_port == 9098 &&
+      aws_vpc_security_group_egress_rule.brokers_to_endpoints[0].from_port == 443 &&
+      toset(aws_msk_cluster.this[0].broker_node_group_info[0].security_groups) == toset(["sg-0brokers"]) &&
+      one(aws_security_group.endpoints[0].ingress).security_groups == toset(["sg-0ccc", "sg-0brokers"])
+    )
+    error_message = "Brokers take IAM/TLS (9098) from their consumers, and their pollers reach the endpoints."
+  }
+}
+
+run "a_new_cluster_and_an_existing_cluster_arn_together_are_refused" {
+  command = plan
+
+  variables {
+    new_msk_cluster = {}
+  }
+
+  expect_failures = [var.kafka]
+}
+
+run "a_broker_count_that_does_not_fill_every_subnet_is_refused" {
+  command = plan
+
+  variables {
+    new_msk_cluster = { number_of_broker_nodes = 3 }
+    kafka = {
+      type               = "msk"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+    }
+  }
+
+  expect_failures = [aws_msk_cluster.this]
+}
+
+run "endpoints_without_a_vpc_id_are_refused" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      subnet_ids         = ["subnet-0aaa"]
+      security_group_ids = ["sg-0ccc"]
+    }
+  }
+
+  expect_failures = [var.kafka]
 }

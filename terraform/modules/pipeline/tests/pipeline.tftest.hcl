@@ -305,6 +305,7 @@ run "kafka_ingestion_is_off_by_default_and_wired_to_the_raw_prefix_when_configur
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa"]
       security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
     }
   }
 
@@ -316,6 +317,43 @@ run "kafka_ingestion_is_off_by_default_and_wired_to_the_raw_prefix_when_configur
   assert {
     condition     = module.ingest_kafka[0].event_source.topic == "camera-images"
     error_message = "The pipeline must pass the Kafka source through unchanged."
+  }
+}
+
+run "a_new_msk_cluster_for_non_production_may_use_the_environment_key_through_msk" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+    }
+    kafka_new_msk_cluster = { partitions = 6 }
+  }
+
+  override_resource {
+    target          = module.ingest_kafka[0].aws_msk_cluster.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:kafka:us-east-1:123456789012:cluster/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1"
+    }
+  }
+
+  assert {
+    condition     = length(module.ingest_kafka[0].msk_cluster_arn) > 0 && strcontains(module.ingest_kafka[0].event_source.cluster_arn, ":cluster/imgpipe-test-images/")
+    error_message = "The pipeline must create the cluster and consume it."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(module.kms.key_policy).Statement :
+      contains(try(s.Condition.StringEquals["kms:ViaService"], []), "kafka.us-east-1.amazonaws.com")
+    ])
+    error_message = "MSK must be allowed to use the key (via the kafka service) for the cluster's storage."
   }
 }
 
