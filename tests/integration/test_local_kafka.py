@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +22,7 @@ from PIL import Image
 
 from scripts import stack
 from scripts.local_kafka import KafkaMapping, KafkaPoller
+from tests.conftest import free_port
 from tests.lambda_loader import FakeContext, load_handler
 
 pytestmark = pytest.mark.integration
@@ -239,3 +243,193 @@ def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
         worker.pollers[0].poll_once(wait_s=0)
     kafka.close()
     assert {i["source"]["S"] for i in ours()} == {"kafka"} and {i["owner"]["S"] for i in ours()} == {"it"}
+
+
+def test_200_images_inline_and_by_claim_check_over_3_partitions_are_stored_once_then_processed(
+    local_stack: stack.StackConfig, deployed: dict[str, Any]
+) -> None:
+    """The issue's load test on the deployed wiring: 150 inline + 50 claim-check images over 3 partitions, with
+    hostile records interleaved; every image stored once and PROCESSED, every hostile record rejected with its
+    reason and coordinates, nothing half-written."""
+    from scripts import local_worker
+    from tests.imaging import animated_gif, handmade_png
+
+    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    [kafka] = worker.kafka_pollers
+    topic, raw_bucket = deployed["kafka_event_source"]["topic"], deployed["raw_bucket_name"]
+    source_id = f"load-{time.time_ns()}"
+    s3 = stack.aws_client(local_stack, "s3")
+
+    def staged(n: int, data: bytes) -> bytes:
+        key = f"staging/{source_id}/{n}.png"
+        s3.put_object(
+            Bucket=raw_bucket, Key=key, Body=data, ServerSideEncryption="aws:kms", SSEKMSKeyId=deployed["kms_key_arn"]
+        )
+        return json.dumps({"s3_uri": f"s3://{raw_bucket}/{key}", "content_type": "image/png"}).encode()
+
+    png_type: list[Header] = [("content-type", b"image/png"), ("source-id", source_id.encode())]
+    by_reference: list[Header] = [("source-id", source_id.encode())]
+    images = [
+        (n % 3, staged(n, png(n)) if n % 4 == 0 else png(n), by_reference if n % 4 == 0 else png_type)
+        for n in range(200)
+    ]
+    hostile: list[tuple[bytes, list[Header], str]] = [
+        (handmade_png(16_000, 16_000), png_type, "too_many_pixels"),
+        (handmade_png(1, 100_000), png_type, "dimension_too_large"),
+        (animated_gif(101), [("content-type", b"image/gif")], "too_many_frames"),
+        (png(7)[:-30], png_type, "truncated"),
+        (b"<html><script>x</script></html>", [("content-type", b"image/jpeg")], "unknown_format"),
+        (png(8), [("content-type", b"image/jpeg")], "type_mismatch"),
+        (b"", png_type, "empty"),
+        (b'{"s3_uri": ', by_reference, "bad_envelope"),
+        (json.dumps({"s3_uri": f"s3://{raw_bucket}/raw/2026/x"}).encode(), by_reference, "reference_not_allowed"),
+        (
+            json.dumps({"s3_uri": f"s3://{raw_bucket}/staging/{source_id}/gone"}).encode(),
+            by_reference,
+            "reference_missing",
+        ),
+    ]
+    expected_reasons: dict[tuple[int, int], str] = {}
+
+    def remember(reason: str) -> Any:
+        return lambda err, msg: expected_reasons.__setitem__((msg.partition(), msg.offset()), reason)
+
+    producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "acks": "all"})
+    for n, (partition, value, headers) in enumerate(images):
+        producer.produce(topic, value=value, partition=partition, headers=headers)
+        if n % 20 == 10:  # a hostile record between good neighbours, on every partition
+            bad_value, bad_headers, reason = hostile[n // 20]
+            producer.produce(topic, value=bad_value, partition=n % 3, headers=bad_headers, on_delivery=remember(reason))
+    assert producer.flush(30) == 0 and len(expected_reasons) == len(hostile)
+
+    dynamodb = stack.aws_client(local_stack, "dynamodb")
+
+    def ours() -> list[dict[str, Any]]:
+        pages = dynamodb.get_paginator("scan").paginate(
+            TableName=deployed["metadata_table_name"],
+            FilterExpression="#owner = :o",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":o": {"S": source_id}},
+        )
+        return [item for page in pages for item in page["Items"]]
+
+    deadline, items = time.monotonic() + 300, []
+    while True:
+        for _ in range(10):
+            kafka.poll_once()
+            worker.pollers[0].poll_once(wait_s=0)
+        items = ours()
+        if len(items) >= 200 and {i["status"]["S"] for i in items} == {"PROCESSED"}:
+            break
+        assert time.monotonic() < deadline, (len(items), kafka.stats, worker.pollers[0].stats)
+    kafka.close()
+
+    coordinates = [(int(i["kafka_partition"]["N"]), int(i["kafka_offset"]["N"])) for i in items]
+    assert len(items) == 200 and len(set(coordinates)) == 200  # stored once each
+    assert {partition for partition, _ in coordinates} == {0, 1, 2}
+    assert not set(coordinates) & set(expected_reasons)  # no hostile record became an item
+    assert all(i["renditions"]["M"] for i in items)
+    leftover = s3.list_objects_v2(Bucket=raw_bucket, Prefix=f"staging/{source_id}/").get("KeyCount", 0)
+    assert leftover == 0  # every staged claim-check object was moved under raw/
+
+    sqs = stack.aws_client(local_stack, "sqs")
+    reported: dict[tuple[int, int], str] = {}
+    for _ in range(20):
+        messages = sqs.receive_message(
+            QueueUrl=deployed["kafka_rejects_queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        for message in messages:
+            body = json.loads(message["Body"])
+            if body["topic"] == topic and (body["partition"], body["offset"]) in expected_reasons:
+                reported[(body["partition"], body["offset"])] = body["reason"]
+                sqs.delete_message(QueueUrl=deployed["kafka_rejects_queue_url"], ReceiptHandle=message["ReceiptHandle"])
+        if len(reported) == len(expected_reasons):
+            break
+    assert reported == expected_reasons
+
+
+class DurableBroker:
+    """A second Tansu whose storage is a bucket in the session's moto, so that it can be restarted with its topics,
+    records and committed offsets (the session's broker keeps them in memory only)."""
+
+    def __init__(self, cfg: stack.StackConfig, bucket: str, log_dir: Path) -> None:
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.log_path = log_dir / "durable-tansu.log"
+        self.env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": cfg.aws_endpoint,
+            "AWS_ALLOW_HTTP": "true",  # object_store (Tansu's S3 client) refuses plain http otherwise
+        }
+        self.bucket = bucket
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    *(str(stack.tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url),
+                    *("--storage-engine", f"s3://{self.bucket}/"),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                admin.list_topics(timeout=1)
+                return
+            except Exception:
+                assert time.monotonic() < deadline, self.log_path.read_text()[-2000:]
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()  # by the PID we started, nothing else
+            self.process.wait(10)
+            self.process = None
+
+
+def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(
+    local_stack: stack.StackConfig, deployed: dict[str, Any], kafka_function: ModuleType, tmp_path: Path
+) -> None:
+    bucket = f"tansu-{time.time_ns()}"
+    stack.aws_client(local_stack, "s3").create_bucket(Bucket=bucket)
+    broker = DurableBroker(local_stack, bucket, tmp_path)
+    broker.start()
+    try:
+        durable = stack.StackConfig(run_dir=tmp_path, kafka_port=broker.port)
+        topic = new_topic(durable)
+        png_type: list[Header] = [("content-type", b"image/png")]
+        produce(durable, topic, [(n % 3, png(300 + n), png_type) for n in range(18)])
+
+        poller = KafkaPoller(
+            KafkaMapping("kafka_ingest", broker.bootstrap, (topic,), "ingest", batch_size=4, batching_window_s=0.5),
+            InProcess(kafka_function),
+            log=lambda _m: None,
+        )
+        while poller.stats.records < 6:
+            poller.poll_once()
+        broker.stop()  # mid-stream: the consumer is still open
+        broker.start()
+        produce(durable, topic, [(n % 3, png(400 + n), png_type) for n in range(6)])  # and more arrive
+        deadline = time.monotonic() + 120
+        while len(stored(local_stack, deployed, topic)) < 24:
+            assert time.monotonic() < deadline, (poller.stats, stored(local_stack, deployed, topic))
+            try:
+                poller.poll_once()
+            except Exception:  # what run_kafka_forever does: reconnect and resume from the committed offsets
+                poller.close()
+        poller.close()
+    finally:
+        broker.stop()
+
+    offsets = stored(local_stack, deployed, topic)
+    assert len(offsets) == 24 and len(set(offsets)) == 24
+    assert sorted({partition for partition, _ in offsets}) == [0, 1, 2]
