@@ -260,3 +260,25 @@ def test_an_unreadable_idempotency_key_rejects_the_record_instead_of_retrying_it
 
     assert sorted((r["offset"], r["reason"]) for r in rejects()) == [(8, "bad_envelope"), (9, "bad_envelope")]
     assert [int(i["kafka_offset"]) for i in items()] == [10]
+
+
+def test_received_records_and_ingest_latency_are_counted_once_per_record(
+    function: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent_ms = int(time.time() * 1000) - 1500  # produced 1.5 s ago
+    stored = msk_record("images", 0, 1, png(), [("content-type", b"image/png")], timestamp_ms=sent_ms)
+    bad = msk_record("images", 0, 2, b"junk", [("content-type", b"image/png")], timestamp_ms=sent_ms)
+    capsys.readouterr()
+
+    assert invoke(function, [stored, bad]) == []
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+    received = [values for name, _, values in metrics if name == "RecordsReceived"]
+    latency = [values for name, _, values in metrics if name == "IngestLatency"]
+    assert received == [[1.0, 1.0]]  # both records, stored or not
+    assert len(latency) == 1 and len(latency[0]) == 1 and 1500 <= latency[0][0] < 60_000  # only the stored one
+
+    capsys.readouterr()
+    assert invoke(function, [stored]) == []  # a replay is received again but is no new ingest
+    replayed = emitted_metrics(capsys.readouterr().out)
+    assert [n for n, _, _ in replayed if n == "IngestLatency"] == []

@@ -174,6 +174,36 @@ run "everything_is_encrypted_and_kept_no_longer_than_the_retention" {
   }
 }
 
+run "offset_lag_and_rejects_alarm_notify_the_given_actions" {
+  command = plan
+
+  variables {
+    alarm_actions              = ["arn:aws:sns:us-east-1:123456789012:imgpipe-alarms"]
+    offset_lag_alarm_threshold = 500
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.offset_lag.namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.offset_lag.metric_name == "OffsetLag" &&
+      aws_cloudwatch_metric_alarm.offset_lag.dimensions.FunctionName == "imgpipe-test-kafka_ingest" &&
+      aws_cloudwatch_metric_alarm.offset_lag.threshold == 500 &&
+      aws_cloudwatch_metric_alarm.offset_lag.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.offset_lag.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:imgpipe-alarms"])
+    )
+    error_message = "The event source's OffsetLag for this function must alarm over the threshold and notify."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.rejects.dimensions.QueueName == "imgpipe-test-kafka-rejects" &&
+      aws_cloudwatch_metric_alarm.rejects.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.rejects.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:imgpipe-alarms"])
+    )
+    error_message = "Any rejected or given-up record must raise the rejects alarm."
+  }
+}
+
 run "self_managed_with_scram_reads_its_secret_and_runs_in_the_vpc" {
   command = plan
 
