@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -128,6 +128,40 @@ class MetadataTable:
         items = [ImageItem.model_validate(_from_attrs(a)) for a in response.get("Items", [])]
         next_key = response.get("LastEvaluatedKey")
         return [i for i in items if not i.is_expired(now)], _encode_cursor(next_key) if next_key else None
+
+    def expired(self, now: datetime, days_back: int) -> list[ImageItem]:
+        """Items whose expires_at has passed but which TTL has not deleted yet, found through the by_day index
+        for the `days_back` creation days up to today (expiry follows creation, so no scan of the table)."""
+        found = []
+        today = now.astimezone(UTC).date()
+        for back in range(days_back + 1):
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": "by_day",
+                "KeyConditionExpression": "created_day = :day",
+                "FilterExpression": "expires_at <= :now",
+                "ExpressionAttributeValues": _to_attrs(
+                    {":day": (today - timedelta(days=back)).isoformat(), ":now": int(now.timestamp())}
+                ),
+            }
+            for page in self._client.get_paginator("query").paginate(**query):
+                found += [ImageItem.model_validate(_from_attrs(a)) for a in page.get("Items", [])]
+        return found
+
+    def delete_expired(self, image_id: str, now: datetime) -> bool:
+        """Deletes the item only if it has expired by `now`; False when it is gone already or not expired."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_to_attrs({"image_id": image_id}),
+                ConditionExpression="expires_at <= :now",
+                ExpressionAttributeValues=_to_attrs({":now": int(now.timestamp())}),
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

@@ -26,6 +26,13 @@ class PresignedPost:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    key: str
+    version_id: str  # "null" in a bucket that was never versioned
+    last_modified: datetime
+
+
 class ObjectStore:
     def __init__(self, client: Any, bucket: str, kms_key_arn: str) -> None:
         self._client = client
@@ -52,16 +59,43 @@ class ObjectStore:
 
     def delete(self, key: str) -> None:
         """Deletes the current version and, in a versioned bucket, every older one: nothing survives a purge."""
-        versions = self._client.list_object_versions(Bucket=self._bucket, Prefix=key)
-        targets = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
-            if v["Key"] == key
-        ]
-        if targets:
-            self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": targets, "Quiet": True})
+        versions = self.versions_of(key)
+        if versions:
+            self.delete_versions(versions)
         else:
             self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def versions_of(self, key: str) -> list[StoredVersion]:
+        """Every version and delete marker of exactly this key (all pages)."""
+        return [
+            StoredVersion(entry["Key"], entry["VersionId"], entry["LastModified"])
+            for page in self._client.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key)
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            if entry["Key"] == key
+        ]
+
+    def versions_written_before(self, cutoff: datetime) -> list[StoredVersion]:
+        """Every object version and delete marker in the bucket last modified at or before `cutoff` (all pages)."""
+        found = []
+        for page in self._client.get_paginator("list_object_versions").paginate(Bucket=self._bucket):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["LastModified"] <= cutoff:
+                    found.append(StoredVersion(entry["Key"], entry["VersionId"], entry["LastModified"]))
+        return found
+
+    def delete_versions(self, versions: list[StoredVersion]) -> None:
+        """Permanently deletes exactly these versions (no delete marker is left in their place)."""
+        for start in range(0, len(versions), 1000):  # DeleteObjects' limit per call
+            chunk = versions[start : start + 1000]
+            response = self._client.delete_objects(
+                Bucket=self._bucket,
+                Delete={"Objects": [{"Key": v.key, "VersionId": v.version_id} for v in chunk], "Quiet": True},
+            )
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise RuntimeError(
+                    f"{len(response['Errors'])} versions not deleted, e.g. {first['Key']}: {first['Code']}"
+                )
 
     def get(self, key: str, max_bytes: int) -> bytes | None:
         """The object's bytes; None when it does not exist (any more). Refuses to read more than max_bytes."""
