@@ -38,4 +38,7 @@ module "pipeline" {
   }
   # moto refuses Kafka event source mappings; the local worker consumes what the module declares instead.
   kafka_create_event_source_mapping = false
+  # Local time travel: the local runtime delivers the audit's scheduled event "N days later" and the audit takes
+  # that as its clock (scripts/local_retention.py). Off everywhere else: on AWS the audit uses the wall clock.
+  retention_trust_event_time = true
 }

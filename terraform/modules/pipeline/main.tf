@@ -122,8 +122,29 @@ module "ingest_kafka" {
   tags                        = var.tags
 }
 
+module "retention" {
+  source = "../retention"
+
+  name_prefix               = var.name_prefix
+  retention_days            = var.retention_days
+  grace_hours               = var.retention_grace_hours
+  schedule_interval_minutes = var.retention_audit_interval_minutes
+  kms_key_arn               = module.kms.key_arn
+  raw_bucket_name           = module.storage.raw_bucket_name
+  processed_bucket_name     = module.storage.processed_bucket_name
+  table_name                = module.metadata.table_name
+  table_arn                 = module.metadata.table_arn
+  lambda_architecture       = var.lambda_architecture
+  function = {
+    filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["retention_audit"].zip}"
+    source_code_hash = local.lambda_manifest["retention_audit"].source_code_hash
+  }
+  trust_event_time = var.retention_trust_event_time
+  tags             = var.tags
+}
+
 locals {
-  deployed_functions = concat(["upload_api", "api_authorizer", "image_processor"], var.kafka == null ? [] : ["kafka_ingest"])
+  deployed_functions = concat(["upload_api", "api_authorizer", "image_processor", "retention_audit"], var.kafka == null ? [] : ["kafka_ingest"])
 }
 
 # Native wheels (Pillow, pydantic-core) only load on the architecture they were packaged for.

@@ -236,3 +236,17 @@ output "kafka_rejects_queue_url" {
   description = "Queue of rejected / given-up Kafka records (reason and coordinates), or null."
   value       = try(module.ingest_kafka[0].rejects_queue_url, null)
 }
+
+# Retention audit
+
+output "retention_audit" {
+  description = "The retention audit: function, schedule rule and expression, audited buckets, alarms, and whether it trusts the event's clock."
+  value = {
+    function_name       = module.retention.function_name
+    schedule_rule_name  = module.retention.schedule_rule_name
+    schedule_expression = module.retention.schedule_expression
+    audited_buckets     = module.retention.audited_buckets
+    alarm_names         = module.retention.alarm_names
+    trust_event_time    = var.retention_trust_event_time
+  }
+}

@@ -168,3 +168,21 @@ variable "kafka_create_event_source_mapping" {
   type        = bool
   default     = true
 }
+
+variable "retention_audit_interval_minutes" {
+  description = "How often retention_audit purges what lifecycle/TTL have not deleted yet (modules/retention)."
+  type        = number
+  default     = 60
+}
+
+variable "retention_grace_hours" {
+  description = "How far past expiry data may be found before it counts as a RetentionViolation (modules/retention)."
+  type        = number
+  default     = 48
+}
+
+variable "retention_trust_event_time" {
+  description = "Let the audit take its clock from the scheduled event (local time travel only; modules/retention)."
+  type        = bool
+  default     = false
+}

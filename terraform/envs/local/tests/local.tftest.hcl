@@ -50,6 +50,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition     = output.pipeline.retention_audit.trust_event_time && output.pipeline.retention_audit.schedule_expression == "rate(60 minutes)"
+    error_message = "Only local lets the audit take its clock from the event (time travel); the schedule is the default."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }

@@ -107,4 +107,13 @@ run "retention_flows_through_every_store" {
     condition     = output.pipeline.pitr_recovery_period_in_days == 5
     error_message = "The PITR window must follow retention_days."
   }
+
+  assert {
+    condition = (
+      !output.pipeline.retention_audit.trust_event_time &&
+      output.pipeline.retention_audit.schedule_expression == "rate(60 minutes)" &&
+      output.pipeline.retention_audit.audited_buckets == tolist([output.pipeline.raw_bucket_name, output.pipeline.processed_bucket_name])
+    )
+    error_message = "prod's retention audit runs hourly on the wall clock (no time travel) over both image buckets."
+  }
 }

@@ -1,0 +1,24 @@
+output "function_name" {
+  description = "Name of the retention_audit function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "schedule_rule_name" {
+  description = "EventBridge rule that runs the audit (the local runtime invokes its target on a moved clock)."
+  value       = aws_cloudwatch_event_rule.schedule.name
+}
+
+output "schedule_expression" {
+  description = "How often the audit runs."
+  value       = aws_cloudwatch_event_rule.schedule.schedule_expression
+}
+
+output "audited_buckets" {
+  description = "Every bucket the audit bounds."
+  value       = local.buckets
+}
+
+output "alarm_names" {
+  description = "Alarms of the retention guarantee: violations (or no report), audit errors."
+  value       = [aws_cloudwatch_metric_alarm.violations.alarm_name, aws_cloudwatch_metric_alarm.errors.alarm_name]
+}
