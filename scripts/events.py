@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -169,3 +170,19 @@ def msk_event(records: list[dict[str, Any]], cluster_arn: str | None = None, boo
     if cluster_arn:
         event["eventSourceArn"] = cluster_arn
     return event
+
+
+def scheduled_event(rule_arn: str, at: datetime) -> dict[str, Any]:
+    """The event an EventBridge schedule rule sends its targets (detail-type "Scheduled Event")."""
+    _, _, _, region, account, _ = rule_arn.split(":", 5)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }
