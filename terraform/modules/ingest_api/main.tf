@@ -170,20 +170,23 @@ locals {
       memory_size = var.upload_api_memory_mb
       timeout     = var.upload_api_timeout_seconds
       environment = {
-        RAW_BUCKET                   = var.raw_bucket_name
-        PROCESSED_BUCKET             = var.processed_bucket_name
-        TABLE_NAME                   = var.table_name
-        KMS_KEY_ARN                  = var.kms_key_arn
-        RAW_PREFIX                   = var.raw_prefix
-        MAX_UPLOAD_BYTES             = tostring(var.max_upload_bytes)
-        RETENTION_DAYS               = tostring(var.retention_days)
-        PRESIGN_SECONDS              = tostring(var.presign_seconds)
-        IDEMPOTENCY_TABLE            = aws_dynamodb_table.idempotency.name
-        IDEMPOTENCY_SECONDS          = tostring(var.idempotency_seconds)
-        CORS_ALLOWED_ORIGINS         = join(",", var.cors_allowed_origins)
-        POWERTOOLS_SERVICE_NAME      = "upload_api"
-        POWERTOOLS_METRICS_NAMESPACE = "imgpipe"
-        LOG_LEVEL                    = var.log_level
+        RAW_BUCKET              = var.raw_bucket_name
+        PROCESSED_BUCKET        = var.processed_bucket_name
+        TABLE_NAME              = var.table_name
+        KMS_KEY_ARN             = var.kms_key_arn
+        RAW_PREFIX              = var.raw_prefix
+        MAX_UPLOAD_BYTES        = tostring(var.max_upload_bytes)
+        RETENTION_DAYS          = tostring(var.retention_days)
+        PRESIGN_SECONDS         = tostring(var.presign_seconds)
+        IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
+        IDEMPOTENCY_SECONDS     = tostring(var.idempotency_seconds)
+        CORS_ALLOWED_ORIGINS    = join(",", var.cors_allowed_origins)
+        POWERTOOLS_SERVICE_NAME = "upload_api"
+        # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+        POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+        POWERTOOLS_METRICS_NAMESPACE       = "imgpipe"
+        LOG_LEVEL                          = var.log_level
       }
     }
     api_authorizer = {
@@ -194,6 +197,9 @@ locals {
         API_KEYS_SECRET_ID      = aws_secretsmanager_secret.api_keys.arn
         API_KEYS_CACHE_SECONDS  = tostring(var.api_keys_cache_seconds)
         POWERTOOLS_SERVICE_NAME = "api_authorizer"
+        # X-Ray keeps traces 30 days, whatever the retention: no return values or error text there.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+        POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
       }
     }
   }

@@ -224,7 +224,10 @@ resource "aws_lambda_function" "this" {
       RETENTION_DAYS          = tostring(var.retention_days)
       MAX_INLINE_BYTES        = tostring(var.max_inline_bytes)
       POWERTOOLS_SERVICE_NAME = "kafka_ingest"
-      LOG_LEVEL               = var.log_level
+      # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+      LOG_LEVEL                          = var.log_level
     }
   }
 
@@ -407,6 +410,8 @@ resource "aws_msk_configuration" "this" {
   name           = "${var.name_prefix}-images"
   kafka_versions = [var.new_msk_cluster.kafka_version]
   # The topic holds image bytes: it keeps them no longer than the retention window, like every other store.
+  # Kafka deletes whole segments once their newest record is past retention, so segments roll hourly (the
+  # default, 7 days, would let bytes live up to a week longer).
   # Messages may be as large as max_inline_bytes plus headers; topics are created on first use with the
   # partition count the event source scales by.
   server_properties = <<-EOT
@@ -416,6 +421,7 @@ resource "aws_msk_configuration" "this" {
     min.insync.replicas=${max(1, min(2, local.broker_nodes - 1))}
     message.max.bytes=${var.max_inline_bytes + 65536}
     log.retention.hours=${var.retention_days * 24}
+    log.roll.hours=1
   EOT
 }
 

@@ -48,7 +48,10 @@ locals {
     RENDITIONS_JSON         = local.renditions_json
     MAX_UPLOAD_BYTES        = tostring(var.max_upload_bytes)
     POWERTOOLS_SERVICE_NAME = "image_processor"
-    LOG_LEVEL               = var.log_level
+    # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+    POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+    LOG_LEVEL                          = var.log_level
   }
 
   policy = {

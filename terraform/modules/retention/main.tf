@@ -129,7 +129,10 @@ resource "aws_lambda_function" "this" {
       GRACE_HOURS             = tostring(var.grace_hours)
       TRUST_EVENT_TIME        = tostring(var.trust_event_time)
       POWERTOOLS_SERVICE_NAME = "retention_audit"
-      LOG_LEVEL               = var.log_level
+      # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image ids) there.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+      LOG_LEVEL                          = var.log_level
     }
   }
 

@@ -405,35 +405,47 @@ run "functions_shape_tags_and_settings" {
   }
 
   assert {
+    condition = alltrue([
+      for k, f in aws_lambda_function.this :
+      f.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && f.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
+    ])
+    error_message = "X-Ray keeps traces 30 days: no function may capture responses or errors (image metadata) into them."
+  }
+
+  assert {
     condition     = alltrue([for k, f in aws_lambda_function.this : try(f.tags["imgpipe:function"], "") == k])
     error_message = "Every function must carry the imgpipe:function tag naming its lambdas/ folder."
   }
 
   assert {
     condition = aws_lambda_function.this["upload_api"].environment[0].variables == tomap({
-      RAW_BUCKET                   = "imgpipe-test-raw-123456789012"
-      PROCESSED_BUCKET             = "imgpipe-test-processed-123456789012"
-      TABLE_NAME                   = "imgpipe-test-images"
-      KMS_KEY_ARN                  = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      RAW_PREFIX                   = "raw/"
-      MAX_UPLOAD_BYTES             = "10485760"
-      RETENTION_DAYS               = "7"
-      PRESIGN_SECONDS              = "300"
-      IDEMPOTENCY_TABLE            = "imgpipe-test-api-idempotency"
-      IDEMPOTENCY_SECONDS          = "3600"
-      CORS_ALLOWED_ORIGINS         = ""
-      POWERTOOLS_SERVICE_NAME      = "upload_api"
-      POWERTOOLS_METRICS_NAMESPACE = "imgpipe"
-      LOG_LEVEL                    = "INFO"
+      RAW_BUCKET                         = "imgpipe-test-raw-123456789012"
+      PROCESSED_BUCKET                   = "imgpipe-test-processed-123456789012"
+      TABLE_NAME                         = "imgpipe-test-images"
+      KMS_KEY_ARN                        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      RAW_PREFIX                         = "raw/"
+      MAX_UPLOAD_BYTES                   = "10485760"
+      RETENTION_DAYS                     = "7"
+      PRESIGN_SECONDS                    = "300"
+      IDEMPOTENCY_TABLE                  = "imgpipe-test-api-idempotency"
+      IDEMPOTENCY_SECONDS                = "3600"
+      CORS_ALLOWED_ORIGINS               = ""
+      POWERTOOLS_SERVICE_NAME            = "upload_api"
+      POWERTOOLS_METRICS_NAMESPACE       = "imgpipe"
+      LOG_LEVEL                          = "INFO"
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
     })
     error_message = "upload_api must get exactly the settings its handler reads."
   }
 
   assert {
     condition = aws_lambda_function.this["api_authorizer"].environment[0].variables == tomap({
-      API_KEYS_SECRET_ID      = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"
-      API_KEYS_CACHE_SECONDS  = "60"
-      POWERTOOLS_SERVICE_NAME = "api_authorizer"
+      API_KEYS_SECRET_ID                 = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"
+      API_KEYS_CACHE_SECONDS             = "60"
+      POWERTOOLS_SERVICE_NAME            = "api_authorizer"
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
     })
     error_message = "api_authorizer must get exactly the settings its handler reads."
   }

@@ -169,6 +169,11 @@ run "everything_is_encrypted_and_kept_no_longer_than_the_retention" {
   }
 
   assert {
+    condition     = aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
+    error_message = "X-Ray keeps traces 30 days: no responses or errors may be captured into them."
+  }
+
+  assert {
     condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.tags["imgpipe:function"] == "kafka_ingest"
     error_message = "Tracing on; imgpipe:function names the code folder."
   }
@@ -430,6 +435,7 @@ run "a_new_msk_cluster_is_private_encrypted_iam_only_and_keeps_data_no_longer_th
   assert {
     condition = (
       strcontains(aws_msk_configuration.this[0].server_properties, "log.retention.hours=168") &&
+      strcontains(aws_msk_configuration.this[0].server_properties, "log.roll.hours=1") &&
       strcontains(aws_msk_configuration.this[0].server_properties, "message.max.bytes=${var.max_inline_bytes + 65536}") &&
       strcontains(aws_msk_configuration.this[0].server_properties, "num.partitions=3")
     )

@@ -63,8 +63,8 @@ run "function_defaults_are_secure_and_sized_for_one_vcpu" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
-    error_message = "X-Ray tracing must be active."
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
+    error_message = "X-Ray tracing must be active, and capture no responses or errors (traces are kept 30 days)."
   }
 
   assert {

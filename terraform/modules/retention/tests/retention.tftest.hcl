@@ -69,7 +69,8 @@ run "the_audit_runs_hourly_on_the_wall_clock_and_bounds_every_image_bucket" {
     condition = (
       aws_lambda_function.this.environment[0].variables.TRUST_EVENT_TIME == "false" &&
       aws_lambda_function.this.environment[0].variables.RETENTION_DAYS == "7" &&
-      aws_lambda_function.this.environment[0].variables.GRACE_HOURS == "48"
+      aws_lambda_function.this.environment[0].variables.GRACE_HOURS == "48" &&
+      aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false"
     )
     error_message = "By default the audit's clock is the wall clock (no time travel on AWS), window 7 days, grace 48 h."
   }
