@@ -16,6 +16,7 @@ export ARCH
 PY := $(VENV)/bin/python
 ENVS := local staging prod
 VENV_STAMP := $(VENV)/.imgpipe-installed
+PATH_STAMP := $(VENV)/.imgpipe-path
 CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
@@ -34,13 +35,19 @@ $(VENV_STAMP): requirements/dev.lock
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
+# So that `.venv/bin/python -m scripts.<tool>` works outside make too (the README's commands): the checkout and
+# its library on the venv's path, as PYTHONPATH does for make's own recipes.
+$(PATH_STAMP): $(VENV_STAMP)
+	@$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "imgpipe-checkout.pth").write_text("$(CURDIR)\n$(CURDIR)/shared\n")'
+	@touch $@
+
 $(CHECKOV_STAMP): requirements/checkov.lock
 	@echo "==> bootstrapping $(CHECKOV_VENV) from requirements/checkov.lock (first run only)"
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
 	@touch $@
 
-bootstrap-venv: $(VENV_STAMP) $(CHECKOV_STAMP)
+bootstrap-venv: $(PATH_STAMP) $(CHECKOV_STAMP)
 
 check-env:
 	@case " $(ENVS) " in *" $(ENV) "*) ;; *) echo "error: unknown ENV=$(ENV): choose one of: $(ENVS)" >&2; exit 2;; esac
@@ -50,62 +57,62 @@ check-env:
 demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
 	@$(PY) -m scripts.demo
 
-test: lint $(VENV_STAMP) ## lint, then every test: unit, terraform test suites, integration, e2e
+test: lint $(PATH_STAMP) ## lint, then every test: unit, terraform test suites, integration, e2e
 	@$(PY) -m pytest
 
-test-fast: $(VENV_STAMP) ## unit tests only (no emulator, no terraform)
+test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 	@$(PY) -m pytest tests/unit
 
 # ------------------------------------------------------------------------------------------- local stack
 
-up: $(VENV_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, run the API and the processor
+up: $(PATH_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, run the API and the processor
 	@$(PY) -m scripts.stack up
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf deploy local
 	@$(PY) -m scripts.stack runtime
 
-down: $(VENV_STAMP) ## stop the emulator and broker we started, and forget the local state
+down: $(PATH_STAMP) ## stop the emulator and broker we started, and forget the local state
 	@$(PY) -m scripts.stack down
 	@rm -f terraform/envs/local/terraform.tfstate terraform/envs/local/terraform.tfstate.backup terraform/envs/local/local.tfplan
 
-status: $(VENV_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
+status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
 	@$(PY) -m scripts.stack status || true
 
 # ------------------------------------------------------------------------------------------- build & deploy
 
-package: $(VENV_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
+package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
 	@$(PY) -m scripts.package
 
-plan: check-env $(VENV_STAMP) ## terraform plan for ENV=local|staging|prod, saved to a file
+plan: check-env $(PATH_STAMP) ## terraform plan for ENV=local|staging|prod, saved to a file
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf plan $(ENV)
 
-deploy: check-env $(VENV_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
+deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf deploy $(ENV)
 
-destroy: check-env $(VENV_STAMP) ## terraform destroy ENV
+destroy: check-env $(PATH_STAMP) ## terraform destroy ENV
 	@$(PY) -m scripts.tf destroy $(ENV)
 
-key: check-env $(VENV_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [ENV=local]
+key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [ENV=local]
 	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [ENV=local]' >&2; exit 2; }
 	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV)
 
-revoke-key: check-env $(VENV_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
+revoke-key: check-env $(PATH_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
 	@test -n "$(KEY_ID)" || { echo 'usage: make revoke-key KEY_ID=<id> [ENV=local]' >&2; exit 2; }
 	@$(PY) -m scripts.keys revoke "$(KEY_ID)" --env $(ENV)
 
 # ------------------------------------------------------------------------------------------- quality
 
-lint: $(VENV_STAMP) $(CHECKOV_STAMP) ## ruff, mypy, terraform fmt/validate, checkov, tflint (where installed)
+lint: $(PATH_STAMP) $(CHECKOV_STAMP) ## ruff, mypy, terraform fmt/validate, checkov, tflint (where installed)
 	@$(PY) -m scripts.lint
 
-fmt: $(VENV_STAMP) ## format Python and Terraform in place
+fmt: $(PATH_STAMP) ## format Python and Terraform in place
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix --quiet .
 	@terraform fmt -recursive terraform
 
-bench: $(VENV_STAMP) ## benchmarks, each compared in the same run with a reference implementation
+bench: $(PATH_STAMP) ## benchmarks, each compared in the same run with a reference implementation
 	@$(PY) -m scripts.bench
 
 clean: ## stop the local stack, remove build outputs and virtualenvs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -101,6 +102,11 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         # Kafka: one inline and one claim-check image stored and processed, the HTML record rejected
         assert kafka_part.count("PROCESSED  from images-") == 2, demo.stdout
         assert "rejected images-" in kafka_part and "unknown_format" in kafka_part
+        # Retention: 8 days later nothing image-derived is left, and the audit saw no violation.
+        retention_part = demo.stdout.split("Retention: the clock moved 8 days ahead")[1]
+        after = retention_part.split("after:")[1].splitlines()[0]
+        assert re.findall(r"(?<!\d)(\d+) (?:object versions|items) in imgpipe-local-", after) == ["0", "0", "0"], after
+        assert "; 0 violations" in retention_part, retention_part
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)
