@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
 
 from scripts import stack
 
@@ -48,3 +49,17 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.Stac
     cfg = isolated_config(tmp_path_factory.mktemp("run"))
     with stack.running(cfg, log=lambda _msg: None):
         yield cfg
+
+
+@pytest.fixture
+def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process, with placeholder credentials and no endpoint: no call leaves the test."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield

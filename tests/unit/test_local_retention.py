@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from scripts.local_retention import SweepReport, midnight_after, parse_as_of, sweep_bucket, sweep_tables
 
@@ -31,42 +29,34 @@ def test_lifecycle_actions_take_effect_at_the_next_midnight_utc() -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="images")
-        s3.put_bucket_versioning(Bucket="images", VersioningConfiguration={"Status": "Enabled"})
-        # The storage module's rules, as Terraform writes them.
-        s3.put_bucket_lifecycle_configuration(
-            Bucket="images",
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": "expire-after-retention",
-                        "Status": "Enabled",
-                        "Filter": {},
-                        "Expiration": {"Days": 7},
-                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
-                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                    },
-                    {
-                        "ID": "remove-expired-delete-markers",
-                        "Status": "Enabled",
-                        "Filter": {},
-                        "Expiration": {"ExpiredObjectDeleteMarker": True},
-                    },
-                ]
-            },
-        )
-        s3.create_bucket(Bucket="no-rules")
-        yield {"s3": s3, "dynamodb": boto3.client("dynamodb")}
+def aws(offline_aws: None) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="images")
+    s3.put_bucket_versioning(Bucket="images", VersioningConfiguration={"Status": "Enabled"})
+    # The storage module's rules, as Terraform writes them.
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="images",
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-after-retention",
+                    "Status": "Enabled",
+                    "Filter": {},
+                    "Expiration": {"Days": 7},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                },
+                {
+                    "ID": "remove-expired-delete-markers",
+                    "Status": "Enabled",
+                    "Filter": {},
+                    "Expiration": {"ExpiredObjectDeleteMarker": True},
+                },
+            ]
+        },
+    )
+    s3.create_bucket(Bucket="no-rules")
+    return {"s3": s3, "dynamodb": boto3.client("dynamodb")}
 
 
 def entries(s3: Any, bucket: str = "images") -> list[tuple[str, bool]]:

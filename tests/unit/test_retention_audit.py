@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
@@ -25,48 +23,43 @@ RAW, PROCESSED, TABLE = "raw", "processed", "images"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
         "AWS_LAMBDA_FUNCTION_NAME": "retention_audit",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-        for bucket in (RAW, PROCESSED):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("image_id", "created_day", "created_at")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by_day",
-                    "KeySchema": [
-                        {"AttributeName": "created_day", "KeyType": "HASH"},
-                        {"AttributeName": "created_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-        yield {
-            "s3": s3,
-            "table": MetadataTable(dynamodb, TABLE),
-            "raw": ObjectStore(s3, RAW, key),
-            "processed": ObjectStore(s3, PROCESSED, key),
-            "kms_key": key,
-        }
+    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    for bucket in (RAW, PROCESSED):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"} for name in ("image_id", "created_day", "created_at")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_day",
+                "KeySchema": [
+                    {"AttributeName": "created_day", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    return {
+        "s3": s3,
+        "table": MetadataTable(dynamodb, TABLE),
+        "raw": ObjectStore(s3, RAW, key),
+        "processed": ObjectStore(s3, PROCESSED, key),
+        "kms_key": key,
+    }
 
 
 def processed_image(aws: dict[str, Any], created: datetime | None = None) -> ImageItem:
