@@ -186,3 +186,42 @@ def scheduled_event(rule_arn: str, at: datetime) -> dict[str, Any]:
         "resources": [rule_arn],
         "detail": {},
     }
+
+
+def dynamodb_stream_record(
+    event_name: str,
+    keys: dict[str, Any],
+    new_image: dict[str, Any] | None,
+    old_image: dict[str, Any] | None,
+    sequence: str,
+    at: datetime,
+    stream_arn: str,
+    by_ttl: bool = False,
+) -> dict[str, Any]:
+    """One record of a NEW_AND_OLD_IMAGES DynamoDB stream as Lambda delivers it (attribute values typed)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serialize = TypeSerializer().serialize
+    stream: dict[str, Any] = {
+        "ApproximateCreationDateTime": int(at.timestamp()),
+        "Keys": {k: serialize(v) for k, v in keys.items()},
+        "SequenceNumber": sequence,
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new_image is not None:
+        stream["NewImage"] = {k: serialize(v) for k, v in new_image.items()}
+    if old_image is not None:
+        stream["OldImage"] = {k: serialize(v) for k, v in old_image.items()}
+    record: dict[str, Any] = {
+        "eventID": str(uuid.uuid4()),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": stream_arn.split(":")[3],
+        "dynamodb": stream,
+        "eventSourceARN": stream_arn,
+    }
+    if by_ttl:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return record
