@@ -12,10 +12,13 @@ locals {
   region     = data.aws_region.current.name
   suffix     = coalesce(var.bucket_name_suffix, local.account_id)
 
-  buckets = {
-    raw       = "${var.name_prefix}-raw-${local.suffix}"
-    processed = "${var.name_prefix}-processed-${local.suffix}"
-  }
+  buckets = merge(
+    {
+      raw       = "${var.name_prefix}-raw-${local.suffix}"
+      processed = "${var.name_prefix}-processed-${local.suffix}"
+    },
+    { for k in var.extra_buckets : k => "${var.name_prefix}-${k}-${local.suffix}" },
+  )
   # Built from the names (not from resource attributes) so policies are known at plan time.
   bucket_arns = { for k, name in local.buckets : k => "arn:${local.partition}:s3:::${name}" }
 

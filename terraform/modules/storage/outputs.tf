@@ -102,3 +102,13 @@ output "kms_key_arns" {
     },
   )
 }
+
+output "bucket_names" {
+  description = "Every bucket of the module by key (raw, processed, and each of extra_buckets)."
+  value       = { for k, b in aws_s3_bucket.this : k => b.bucket }
+}
+
+output "bucket_arns" {
+  description = "ARN of every bucket of the module by key."
+  value       = local.bucket_arns
+}

@@ -19,6 +19,17 @@ variable "bucket_name_suffix" {
   }
 }
 
+variable "extra_buckets" {
+  description = "More buckets for image-derived data (e.g. \"analytics\", \"athena-results\"), named <name_prefix>-<key>-<suffix>, with exactly the same protection and retention as raw and processed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.extra_buckets : can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", k)) && !contains(["raw", "processed"], k)])
+    error_message = "extra_buckets keys must be 3-20 lowercase letters, digits and hyphens, and not raw or processed."
+  }
+}
+
 variable "kms_key_arn" {
   description = "ARN of the customer-managed KMS key that encrypts both buckets (SSE-KMS with bucket keys) and both queues."
   type        = string

@@ -476,3 +476,37 @@ run "rejects_max_receive_count_0" {
 
   expect_failures = [var.max_receive_count]
 }
+
+run "extra_buckets_get_exactly_the_image_buckets_protection_and_retention" {
+  command = plan
+
+  variables {
+    extra_buckets = ["analytics", "athena-results"]
+  }
+
+  assert {
+    condition     = output.bucket_names["analytics"] == "imgpipe-test-analytics-123456789012" && output.bucket_names["athena-results"] == "imgpipe-test-athena-results-123456789012"
+    error_message = "Extra buckets are named <name_prefix>-<key>-<suffix>."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in ["analytics", "athena-results"] :
+      aws_s3_bucket_public_access_block.this[k].restrict_public_buckets &&
+      aws_s3_bucket_versioning.this[k].versioning_configuration[0].status == "Enabled" &&
+      one([for r in aws_s3_bucket_server_side_encryption_configuration.this[k].rule : r.apply_server_side_encryption_by_default[0].kms_master_key_id]) == var.kms_key_arn &&
+      output.object_expiration_days[k] == 7 && output.bucket_policies_enforced[k]
+    ])
+    error_message = "Every extra bucket is private, versioned, CMK-encrypted, TLS-only and expires with the retention."
+  }
+}
+
+run "extra_buckets_cannot_shadow_raw_or_processed" {
+  command = plan
+
+  variables {
+    extra_buckets = ["raw"]
+  }
+
+  expect_failures = [var.extra_buckets]
+}
