@@ -41,4 +41,7 @@ module "pipeline" {
   # Local time travel: the local runtime delivers the audit's scheduled event "N days later" and the audit takes
   # that as its clock (scripts/local_retention.py). Off everywhere else: on AWS the audit uses the wall clock.
   retention_trust_event_time = true
+  # moto empties a table's stream whenever a mapping is attached (enabled or not: it tries to run the function
+  # through Docker on every write). The local worker delivers the stream as the module declares it instead.
+  analytics_create_event_source_mapping = false
 }

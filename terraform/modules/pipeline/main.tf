@@ -25,7 +25,9 @@ module "storage" {
   dlq_redrive_allow_policy_enabled = var.dlq_redrive_allow_policy_enabled
   # AWS's guidance for SQS event sources: 6 x the function timeout, so a batch in flight is never redelivered.
   queue_visibility_timeout_seconds = 6 * var.processor_timeout_seconds
-  tags                             = var.tags
+  # Metadata exports and Athena results: same encryption, policy and lifecycle as the image buckets.
+  extra_buckets = ["analytics", "athena-results"]
+  tags          = var.tags
 }
 
 module "metadata" {
@@ -122,6 +124,26 @@ module "ingest_kafka" {
   tags                        = var.tags
 }
 
+module "analytics" {
+  source = "../analytics"
+
+  name_prefix           = var.name_prefix
+  retention_days        = var.retention_days
+  kms_key_arn           = module.kms.key_arn
+  analytics_bucket_name = module.storage.bucket_names["analytics"]
+  results_bucket_name   = module.storage.bucket_names["athena-results"]
+  table_stream_arn      = module.metadata.stream_arn
+  lambda_architecture   = var.lambda_architecture
+  function = {
+    filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["metadata_export"].zip}"
+    source_code_hash = local.lambda_manifest["metadata_export"].source_code_hash
+  }
+  create_event_source_mapping = var.analytics_create_event_source_mapping
+  analyst_principal_arns      = var.analyst_principal_arns
+  quicksight                  = var.quicksight
+  tags                        = var.tags
+}
+
 module "retention" {
   source = "../retention"
 
@@ -134,7 +156,9 @@ module "retention" {
   processed_bucket_name     = module.storage.processed_bucket_name
   table_name                = module.metadata.table_name
   table_arn                 = module.metadata.table_arn
-  lambda_architecture       = var.lambda_architecture
+  # The exports and Athena's results are image-derived too: the audit bounds them like the image buckets.
+  extra_bucket_names  = [module.storage.bucket_names["analytics"], module.storage.bucket_names["athena-results"]]
+  lambda_architecture = var.lambda_architecture
   function = {
     filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["retention_audit"].zip}"
     source_code_hash = local.lambda_manifest["retention_audit"].source_code_hash
@@ -144,7 +168,7 @@ module "retention" {
 }
 
 locals {
-  deployed_functions = concat(["upload_api", "api_authorizer", "image_processor", "retention_audit"], var.kafka == null ? [] : ["kafka_ingest"])
+  deployed_functions = concat(["upload_api", "api_authorizer", "image_processor", "retention_audit", "metadata_export"], var.kafka == null ? [] : ["kafka_ingest"])
 }
 
 # Native wheels (Pillow, pydantic-core) only load on the architecture they were packaged for.

@@ -250,3 +250,20 @@ output "retention_audit" {
     trust_event_time    = var.retention_trust_event_time
   }
 }
+
+# Analytics
+
+output "analytics" {
+  description = "The metadata export and BI: analytics bucket and export prefix, Glue database/table, Athena workgroup and reports, the export function and its stream mapping state."
+  value = {
+    bucket_name           = module.storage.bucket_names["analytics"]
+    results_bucket_name   = module.storage.bucket_names["athena-results"]
+    export_prefix         = module.analytics.export_prefix
+    function_name         = module.analytics.function_name
+    glue_database_name    = module.analytics.glue_database_name
+    glue_table_name       = module.analytics.glue_table_name
+    athena_workgroup_name = module.analytics.athena_workgroup_name
+    named_queries         = module.analytics.named_queries
+    event_source          = module.analytics.event_source
+  }
+}

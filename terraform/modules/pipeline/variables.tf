@@ -186,3 +186,23 @@ variable "retention_trust_event_time" {
   type        = bool
   default     = false
 }
+
+variable "analytics_create_event_source_mapping" {
+  description = "Create the metadata stream's event source mapping to metadata_export. Only an emulator that mishandles one (moto) turns it off; the local runtime delivers the stream instead."
+  type        = bool
+  default     = true
+}
+
+variable "analyst_principal_arns" {
+  description = "IAM principals allowed to assume the read-only analyst role (modules/analytics); empty: no role."
+  type        = list(string)
+  default     = []
+}
+
+variable "quicksight" {
+  description = "QuickSight data source + dataset over the analytics workgroup, shared with principal_arn (modules/analytics); null: none."
+  type = object({
+    principal_arn = string
+  })
+  default = null
+}

@@ -25,7 +25,7 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
-    condition     = output.pipeline.bucket_policies_enforced == { raw = false, processed = false }
+    condition     = output.pipeline.bucket_policies_enforced == { raw = false, processed = false, analytics = false, "athena-results" = false }
     error_message = "Local buckets carry no condition-based policy (moto cannot evaluate conditions)."
   }
 
@@ -55,6 +55,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition     = !output.pipeline.analytics.event_source.mapping_created && output.pipeline.analytics.event_source.stream_arn == output.pipeline.metadata_table_stream_arn
+    error_message = "The local export stream has no mapping (moto empties a stream with one attached); the local worker delivers what the module declares."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }
@@ -65,7 +70,7 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
-    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7 } && output.pipeline.message_retention_seconds == { raw_events = 604800, dlq = 604800 } && output.pipeline.pitr_recovery_period_in_days == 7
+    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7 } && output.pipeline.message_retention_seconds == { raw_events = 604800, dlq = 604800 } && output.pipeline.pitr_recovery_period_in_days == 7
     error_message = "Retention controls are never relaxed locally."
   }
 }

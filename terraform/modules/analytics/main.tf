@@ -1,0 +1,456 @@
+# Analytics for BI: the metadata table's stream -> metadata_export (imgpipe.export) -> NDJSON (gzip) files in the
+# analytics bucket, partitioned dt=/hour= -> a Glue table with partition projection -> an Athena workgroup
+# (enforced encryption, results with the same retention, a scan limit) with the reports as named queries read
+# from queries/*.sql (the same files the local report runs on DuckDB) -> optionally QuickSight. Analysts get a
+# read-only role; nobody reads the operational table.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  dns_suffix = data.aws_partition.current.dns_suffix
+
+  function_name  = "${var.name_prefix}-metadata_export"
+  log_group_name = "/aws/lambda/${local.function_name}"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  log_retention  = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
+
+  export_prefix = "exports/v1/"
+  schema        = jsondecode(file("${path.module}/export_schema.json"))
+  database_name = replace("${var.name_prefix}_analytics", "-", "_")
+  table_name    = "image_changes"
+  analytics_arn = "arn:${local.partition}:s3:::${var.analytics_bucket_name}"
+  results_arn   = "arn:${local.partition}:s3:::${var.results_bucket_name}"
+  table_arn     = split("/stream/", var.table_stream_arn)[0]
+
+  # The reports: one file each; {{current_images}} is the shared latest-change-per-image selection.
+  current_images = trimspace(replace(
+    replace(file("${path.module}/queries/_current_images.sql"), "/(?m)^--.*\\n/", ""),
+    "{{changes}}", "\"${local.database_name}\".\"${local.table_name}\"",
+  ))
+  queries = {
+    for f in fileset("${path.module}/queries", "*.sql") : trimsuffix(f, ".sql") => replace(replace(
+      file("${path.module}/queries/${f}"), "{{current_images}}", "(\n${local.current_images}\n)"),
+      "{{now_epoch}}", "to_unixtime(current_timestamp)",
+    ) if !startswith(f, "_")
+  }
+
+  export_statements = [
+    {
+      Sid      = "ReadTheTableStream"
+      Effect   = "Allow"
+      Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+      Resource = "${local.table_arn}/stream/*"
+    },
+    {
+      Sid      = "WriteExportFiles"
+      Effect   = "Allow"
+      Action   = ["s3:PutObject"]
+      Resource = "${local.analytics_arn}/${local.export_prefix}*"
+    },
+    {
+      Sid      = "SendGivenUpBatches"
+      Effect   = "Allow"
+      Action   = ["sqs:SendMessage"]
+      Resource = aws_sqs_queue.export_failures.arn
+    },
+    {
+      Sid      = "UseEnvironmentKey"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = var.kms_key_arn
+    },
+    {
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = "${local.log_group_arn}:*"
+    },
+    {
+      # X-Ray trace submission has no resource-level permissions.
+      Sid      = "WriteTraces"
+      Effect   = "Allow"
+      Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      Resource = "*"
+    },
+  ]
+}
+
+################################################################################
+# Export: stream -> metadata_export -> analytics bucket
+################################################################################
+
+resource "aws_cloudwatch_log_group" "export" {
+  #checkov:skip=CKV_AWS_338:Logs name export files and image ids; kept no longer than retention_days (at most 7).
+  name              = local.log_group_name
+  retention_in_days = local.log_retention
+  kms_key_id        = var.kms_key_arn
+
+  tags = merge(var.tags, { Name = local.log_group_name })
+}
+
+# Batches the stream source gives up on (after retries and bisection): their shard and sequence numbers.
+resource "aws_sqs_queue" "export_failures" {
+  name                              = "${var.name_prefix}-export-failures"
+  message_retention_seconds         = var.retention_days * 86400
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = 3600
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-export-failures" })
+}
+
+resource "aws_iam_role" "export" {
+  name                 = local.function_name
+  description          = "${local.function_name}: execution role"
+  max_session_duration = 3600
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.${local.dns_suffix}" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = merge(var.tags, { Name = local.function_name })
+}
+
+resource "aws_iam_role_policy" "export" {
+  name   = "${local.function_name}-least-privilege"
+  role   = aws_iam_role.export.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.export_statements })
+}
+
+resource "aws_lambda_function" "export" {
+  #checkov:skip=CKV_AWS_117:Calls only regional AWS APIs (S3); no VPC resource to reach.
+  #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan.
+  #checkov:skip=CKV_AWS_116:Invoked by a stream event source mapping, whose given-up batches go to its on-failure destination; a function DLQ only applies to asynchronous invocations.
+  #checkov:skip=CKV_AWS_115:A stream invokes at most one batch per shard at a time; reserving concurrency would only risk throttling the export.
+  function_name    = local.function_name
+  description      = "${var.name_prefix}: metadata changes -> analytics exports"
+  role             = aws_iam_role.export.arn
+  runtime          = "python3.12"
+  handler          = "handler.handler"
+  architectures    = [var.lambda_architecture]
+  filename         = var.function.filename
+  source_code_hash = var.function.source_code_hash
+  memory_size      = 512
+  timeout          = 120
+  kms_key_arn      = var.kms_key_arn
+
+  environment {
+    variables = {
+      ANALYTICS_BUCKET        = var.analytics_bucket_name
+      EXPORT_PREFIX           = local.export_prefix
+      KMS_KEY_ARN             = var.kms_key_arn
+      POWERTOOLS_SERVICE_NAME = "metadata_export"
+      # X-Ray keeps traces 30 days, whatever the retention: no return values or error text there.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+      LOG_LEVEL                          = var.log_level
+    }
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags = merge(var.tags, { Name = local.function_name }, { "imgpipe:function" = "metadata_export" })
+
+  depends_on = [aws_cloudwatch_log_group.export, aws_iam_role_policy.export]
+}
+
+resource "aws_lambda_event_source_mapping" "stream" {
+  count = var.create_event_source_mapping ? 1 : 0
+
+  function_name                      = aws_lambda_function.export.arn
+  event_source_arn                   = var.table_stream_arn
+  starting_position                  = "TRIM_HORIZON" # nothing the stream still holds is skipped at creation
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 10
+  maximum_record_age_in_seconds      = 86400 # the stream keeps records 24 h anyway
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.export_failures.arn
+    }
+  }
+}
+
+################################################################################
+# Glue table over the exports, Athena workgroup, the reports
+################################################################################
+
+resource "aws_glue_catalog_database" "this" {
+  name        = local.database_name
+  description = "${var.name_prefix}: image metadata exports (schema v${local.schema.version}), read-only for BI"
+}
+
+resource "aws_glue_catalog_table" "changes" {
+  name          = local.table_name
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Every change of every image's metadata (upserts and removal tombstones), schema v${local.schema.version}; docs/analytics.md"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    EXTERNAL             = "TRUE"
+    classification       = "json"
+    "compressionType"    = "gzip"
+    "projection.enabled" = "true"
+    # Partitions exist only for the retention window: older files are gone by lifecycle anyway.
+    "projection.dt.type"          = "date"
+    "projection.dt.format"        = "yyyy-MM-dd"
+    "projection.dt.range"         = "NOW-${var.retention_days + 1}DAYS,NOW"
+    "projection.dt.interval"      = "1"
+    "projection.dt.interval.unit" = "DAYS"
+    "projection.hour.type"        = "integer"
+    "projection.hour.range"       = "0,23"
+    "projection.hour.digits"      = "2"
+    "storage.location.template"   = "s3://${var.analytics_bucket_name}/${local.export_prefix}dt=$${dt}/hour=$${hour}/"
+  }
+
+  dynamic "partition_keys" {
+    for_each = local.schema.partition_keys
+    content {
+      name = partition_keys.value.name
+      type = partition_keys.value.type
+    }
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.analytics_bucket_name}/${local.export_prefix}"
+    input_format  = "org.apache.hadoop.mapred.TextInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.openx.data.jsonserde.JsonSerDe"
+      parameters            = { "ignore.malformed.json" = "false" }
+    }
+
+    dynamic "columns" {
+      for_each = local.schema.columns
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
+  }
+}
+
+resource "aws_athena_workgroup" "this" {
+  name          = "${var.name_prefix}-analytics"
+  description   = "${var.name_prefix}: BI over the metadata exports"
+  force_destroy = true # only saved results go with it, which expire with the retention anyway
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
+
+    result_configuration {
+      output_location = "s3://${var.results_bucket_name}/results/"
+
+      encryption_configuration {
+        encryption_option = "SSE_KMS"
+        kms_key_arn       = var.kms_key_arn
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_athena_named_query" "reports" {
+  for_each = local.queries
+
+  name        = "${var.name_prefix}-${each.key}"
+  description = trimprefix(split("\n", each.value)[0], "-- ")
+  workgroup   = aws_athena_workgroup.this.id
+  database    = aws_glue_catalog_database.this.name
+  query       = each.value
+}
+
+################################################################################
+# Read-only analyst role (optional)
+################################################################################
+
+resource "aws_iam_role" "analyst" {
+  count = length(var.analyst_principal_arns) > 0 ? 1 : 0
+
+  name                 = "${var.name_prefix}-analyst"
+  description          = "Read-only BI over the metadata exports (Athena workgroup ${aws_athena_workgroup.this.name})"
+  max_session_duration = 3600
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { AWS = var.analyst_principal_arns }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "analyst" {
+  count = length(var.analyst_principal_arns) > 0 ? 1 : 0
+
+  name = "${var.name_prefix}-analyst-read-only"
+  role = aws_iam_role.analyst[0].name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "QueryInTheWorkgroup"
+        Effect   = "Allow"
+        Action   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:GetNamedQuery", "athena:BatchGetNamedQuery"]
+        Resource = aws_athena_workgroup.this.arn
+      },
+      {
+        Sid    = "ReadTheCatalog"
+        Effect = "Allow"
+        Action = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+        Resource = [
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.database_name}",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.database_name}/*",
+        ]
+      },
+      {
+        Sid      = "ReadExports"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "${local.analytics_arn}/${local.export_prefix}*"
+      },
+      {
+        Sid       = "ListExports"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket", "s3:GetBucketLocation"]
+        Resource  = local.analytics_arn
+        Condition = { StringLike = { "s3:prefix" = ["${local.export_prefix}*"] } }
+      },
+      {
+        Sid      = "OwnQueryResults"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = "${local.results_arn}/results/*"
+      },
+      {
+        Sid      = "ListQueryResults"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket", "s3:GetBucketLocation"]
+        Resource = local.results_arn
+      },
+      {
+        Sid      = "UseEnvironmentKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = var.kms_key_arn
+      },
+    ]
+  })
+}
+
+################################################################################
+# QuickSight (optional: needs an account subscription; moto cannot hold it)
+################################################################################
+
+resource "aws_quicksight_data_source" "athena" {
+  count = var.quicksight == null ? 0 : 1
+
+  data_source_id = "${var.name_prefix}-analytics"
+  name           = "${var.name_prefix} image metadata (Athena)"
+  type           = "ATHENA"
+
+  parameters {
+    athena {
+      work_group = aws_athena_workgroup.this.name
+    }
+  }
+
+  ssl_properties {
+    disable_ssl = false
+  }
+
+  permission {
+    principal = var.quicksight.principal_arn
+    actions   = ["quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions", "quicksight:PassDataSource"]
+  }
+}
+
+resource "aws_quicksight_data_set" "current_images" {
+  count = var.quicksight == null ? 0 : 1
+
+  data_set_id = "${var.name_prefix}-current-images"
+  name        = "${var.name_prefix} current images"
+  import_mode = "DIRECT_QUERY" # no SPICE copy: a copy would outlive the retention
+
+  physical_table_map {
+    physical_table_map_id = "current-images"
+    custom_sql {
+      data_source_arn = aws_quicksight_data_source.athena[0].arn
+      name            = "current_images"
+      sql_query       = replace(local.current_images, "{{now_epoch}}", "to_unixtime(current_timestamp)")
+
+      dynamic "columns" {
+        for_each = [for c in local.schema.columns : c if contains(["string", "int", "bigint"], c.type)]
+        content {
+          name = columns.value.name
+          type = columns.value.type == "string" ? "STRING" : "INTEGER"
+        }
+      }
+    }
+  }
+
+  permissions {
+    principal = var.quicksight.principal_arn
+    actions   = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet", "quicksight:DescribeIngestion", "quicksight:ListIngestions"]
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "export_failures" {
+  alarm_name          = "${var.name_prefix}-export-failures-not-empty"
+  alarm_description   = "The metadata export gave up on stream batches (shard and sequence numbers in ${aws_sqs_queue.export_failures.name}): analytics miss those changes."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.export_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "iterator_age" {
+  alarm_name          = "${local.function_name}-iterator-age"
+  alarm_description   = "The metadata export is more than 15 minutes behind the table's stream (records older than 24 h are lost)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = local.function_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = 900000
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}
