@@ -31,6 +31,7 @@ from scripts import stack
 from scripts.events import sqs_event
 from scripts.local_kafka import KafkaMapping, KafkaPoller
 from scripts.local_lambda import FunctionHost
+from scripts.local_streams import StreamPoller, declared_stream_mappings, discover_stream_mappings
 
 RECEIVE_MAX = 10  # SQS ReceiveMessage's own limit per call
 
@@ -213,6 +214,17 @@ def ensure_topic(bootstrap_servers: str, topic: str, partitions: int = 3) -> Non
                 raise
 
 
+def run_stream_forever(poller: StreamPoller, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            if poller.poll_once() == 0:
+                stop.wait(1)  # Lambda polls each shard about once a second
+        except Exception as err:  # emulator restarting: report, resume from the checkpoints kept
+            poller.stats.last_error = f"{type(err).__name__}: {err}"
+            print(f"local-worker: stream {poller.mapping.stream_arn} failed: {err!r}", flush=True)
+            stop.wait(2)
+
+
 def run_kafka_forever(poller: KafkaPoller, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
@@ -229,16 +241,26 @@ def run_kafka_forever(poller: KafkaPoller, stop: threading.Event) -> None:
 class Worker:
     pollers: list[SqsPoller]
     kafka_pollers: list[KafkaPoller] = field(default_factory=list)
+    stream_pollers: list[StreamPoller] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> list[threading.Thread]:
-        threads = [
-            threading.Thread(target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}", daemon=True)
-            for p in self.pollers
-        ] + [
-            threading.Thread(target=run_kafka_forever, args=(k, self.stop), name=f"kafka-{n}", daemon=True)
-            for n, k in enumerate(self.kafka_pollers)
-        ]
+        threads = (
+            [
+                threading.Thread(target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}", daemon=True)
+                for p in self.pollers
+            ]
+            + [
+                threading.Thread(target=run_kafka_forever, args=(k, self.stop), name=f"kafka-{n}", daemon=True)
+                for n, k in enumerate(self.kafka_pollers)
+            ]
+            + [
+                threading.Thread(
+                    target=run_stream_forever, args=(p, self.stop), name=f"stream-{p.mapping.uuid}", daemon=True
+                )
+                for p in self.stream_pollers
+            ]
+        )
         for thread in threads:
             thread.start()
         return threads
@@ -247,6 +269,7 @@ class Worker:
         return {
             "mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers],
             "kafka": [{**asdict(k.mapping), **asdict(k.stats)} for k in self.kafka_pollers],
+            "streams": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.stream_pollers],
         }
 
 
@@ -266,7 +289,15 @@ def build(cfg: stack.StackConfig, retry_seconds: int | None = None, outputs: dic
     for mapping in kafka_mappings(outputs):
         ensure_topic(mapping.bootstrap_servers, mapping.topics[0])
         kafka.append(KafkaPoller(mapping, host, sqs=sqs))
-    return Worker([SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)], kafka)
+    streams = stack.aws_client(cfg, "dynamodbstreams")
+    return Worker(
+        [SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)],
+        kafka,
+        [
+            StreamPoller(m, host, streams)
+            for m in discover_stream_mappings(lambda_client) + declared_stream_mappings(outputs)
+        ],
+    )
 
 
 def make_status_server(worker: Worker, port: int) -> ThreadingHTTPServer:
@@ -309,10 +340,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"-> {k.function_name} (batch {k.batch_size}, window {k.batching_window_s:g}s, "
                 f"from {k.starting_position.lower()})"
             )
+        for stream in worker.stream_pollers:
+            sm = stream.mapping
+            print(
+                f"stream {sm.stream_arn.split(':table/', 1)[1]} -> {sm.function_name} (batch {sm.batch_size}, from "
+                f"{sm.starting_position.lower()}, partial failures {'on' if sm.report_batch_item_failures else 'off'})"
+            )
         return 0
     worker.start()
     names = [f"{p.mapping.queue_arn.rsplit(':', 1)[1]} -> {p.mapping.function_name}" for p in worker.pollers]
     names += [f"kafka {','.join(k.mapping.topics)} -> {k.mapping.function_name}" for k in worker.kafka_pollers]
+    names += [
+        f"stream {p.mapping.stream_arn.split('/')[1]} -> {p.mapping.function_name}" for p in worker.stream_pollers
+    ]
     print(f"local-worker: polling {len(names)} source(s): {', '.join(names) or 'none deployed'}", flush=True)
     server = make_status_server(worker, args.port)
     try:

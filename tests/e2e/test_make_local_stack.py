@@ -43,12 +43,14 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make(
-    checkout: Path, *args: str, moto_port: int, kafka_port: int, api_port: int = 0
+    checkout: Path, *args: str, moto_port: int, kafka_port: int, api_port: int = 0, worker_port: int = 0
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env.update(IMGPIPE_MOTO_PORT=str(moto_port), IMGPIPE_KAFKA_PORT=str(kafka_port))
     if api_port:
         env["IMGPIPE_API_PORT"] = str(api_port)
+    if worker_port:  # never the default 8081 a developer's own `make up` stack may hold
+        env["IMGPIPE_WORKER_PORT"] = str(worker_port)
     # Reuse this test run's virtualenv instead of bootstrapping another one in the copy.
     return subprocess.run(
         ["make", f"VENV={sys.prefix}", *args],
@@ -74,7 +76,7 @@ def alive(pid: int) -> bool:
 
 
 def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
-    ports = {"moto_port": free_port(), "kafka_port": free_port(), "api_port": free_port()}
+    ports = {"moto_port": free_port(), "kafka_port": free_port(), "api_port": free_port(), "worker_port": free_port()}
     try:
         first = make(checkout, "up", **ports)
         assert first.returncode == 0, first.stdout + first.stderr

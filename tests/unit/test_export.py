@@ -187,3 +187,16 @@ def test_a_malformed_record_is_skipped_not_retried_forever(function: ModuleType)
     )
     assert function.handler(event, FakeContext("metadata_export")) == {"batchItemFailures": []}
     assert [r["sequence"] for r in exported()] == ["501"]
+
+
+def test_the_glue_table_schema_file_is_the_export_schema() -> None:
+    """terraform/modules/analytics declares the Glue table from this file; it must say what export_row writes."""
+    from pathlib import Path
+
+    from imgpipe.export import PARTITION_KEYS, SCHEMA_VERSION
+
+    schema_file = Path(__file__).resolve().parents[2] / "terraform" / "modules" / "analytics" / "export_schema.json"
+    schema = json.loads(schema_file.read_text())
+    assert schema["version"] == SCHEMA_VERSION
+    assert [(c["name"], c["type"]) for c in schema["columns"]] == list(EXPORT_COLUMNS.items())
+    assert [(c["name"], c["type"]) for c in schema["partition_keys"]] == list(PARTITION_KEYS.items())
