@@ -11,7 +11,8 @@ re-declaring them), this does what S3 and DynamoDB would have done by `as_of`:
   reports every upload as initiated in 2010, so locally that happens at the first sweep).
 - DynamoDB TTL, per table with TTL enabled: items whose TTL attribute is at or before `as_of` are deleted
   (AWS takes up to ~48 h more; the audit covers that lag, and tests model it by not sweeping).
-Then every EventBridge schedule rule found in the emulator gets its targets invoked in-process with a
+Then, once a running local worker has delivered what that caused (the stream's removals to the export), every
+EventBridge schedule rule found in the emulator gets its targets invoked in-process with a
 Scheduled Event whose `time` is `as_of` (the audit honours it only where Terraform set TRUST_EVENT_TIME, i.e.
 envs/local), and lifecycle runs once more, as it keeps running on AWS (delete markers the audit left alone).
 """
@@ -22,6 +23,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -217,9 +219,30 @@ class FastForward:
     lifecycle_after: dict[str, Any]
 
 
+def settle_worker(cfg: stack.StackConfig, quiet_s: float = 2.5, timeout_s: float = 30) -> None:
+    """Waits until a running local worker has delivered what the sweep caused (e.g. the stream's REMOVE
+    records to the export): in the days the clock skips, the event sources would have run long before."""
+    import urllib.request
+
+    if not stack.http_ready(cfg.worker_port):
+        return
+    last, quiet_since, deadline = -1, time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{cfg.worker_port}/status", timeout=5) as answer:
+            status = json.loads(answer.read())
+        delivered = sum(p.get("messages", 0) for p in status.get("mappings", []))
+        delivered += sum(p.get("records", 0) for p in status.get("kafka", []) + status.get("streams", []))
+        if delivered != last:
+            last, quiet_since = delivered, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.5)
+
+
 def fast_forward(cfg: stack.StackConfig, as_of: datetime, log: Callable[[str], None] = lambda _m: None) -> FastForward:
     log(f"local-retention: sweeping lifecycle and TTL as of {as_of:%Y-%m-%d %H:%M}Z")
     first = sweep(cfg, as_of)
+    settle_worker(cfg)
     log(f"local-retention: running the deployed schedules at {as_of:%Y-%m-%d %H:%M}Z")
     scheduled = run_schedules(cfg, as_of)
     after = sweep(cfg, as_of)

@@ -3,8 +3,9 @@
 Schema (EXPORT_COLUMNS, version SCHEMA_VERSION) is what docs/analytics.md documents and what the Glue table
 declares; a test keeps the two identical. Rows carry what analysts need for volumes, rejections, sizes and
 latency, and nothing that identifies a person or an image's content (no filename, owner, hashes, camera data).
-Every change is a row: INSERT/MODIFY as `upsert`, REMOVE (TTL or the retention audit) as a `delete` tombstone,
-so a query that keeps each image's latest row and drops tombstones never shows a purged image.
+Every change is a row: INSERT/MODIFY as `upsert`, REMOVE (TTL or the retention audit) as a `delete` tombstone
+(image id and times only), so a query that keeps each image's latest row and drops tombstones never shows a
+purged image.
 
 Files are keyed by the partition of the change (dt=YYYY-MM-DD/hour=HH, UTC) and the stream sequence numbers
 they hold, so a retried batch overwrites the same objects with the same bytes; and queries keep each image's
@@ -118,6 +119,11 @@ def export_row(change: Change) -> dict[str, Any]:
         "rendition_bytes": sum(n for n in rendition_sizes if n is not None) if renditions else None,
         "expired_by_ttl": change.by_ttl if change.event_name == "REMOVE" else None,
     }
+    if change.event_name == "REMOVE":
+        # A tombstone says which image went and when, nothing of what it was: it is written when the data is
+        # purged and must not carry it for another retention window.
+        kept = {"schema_version", "event", "event_time", "sequence", "image_id", "expires_at", "expired_by_ttl"}
+        row = {k: (v if k in kept else None) for k, v in row.items()}
     assert list(row) == list(EXPORT_COLUMNS)  # the schema and the rows cannot drift apart
     return row
 

@@ -90,6 +90,7 @@ def test_removals_are_tombstones_that_say_whether_ttl_did_it() -> None:
     by_audit = export_row(Change("REMOVE", "104", AT, None, image))
     assert (by_ttl["event"], by_ttl["expired_by_ttl"], by_ttl["image_id"]) == ("delete", True, image["image_id"])
     assert by_audit["expired_by_ttl"] is False
+    assert by_ttl["status"] is None and by_ttl["format"] is None and by_ttl["size_bytes"] is None  # nothing of it
 
 
 def test_a_change_without_an_item_image_is_malformed() -> None:
@@ -160,7 +161,7 @@ def test_the_handler_writes_every_change_once_even_when_the_batch_is_retried(
     assert [(r["sequence"], r["event"], r["status"]) for r in rows] == [
         ("300", "upsert", "RECEIVED"),
         ("301", "upsert", "PROCESSED"),
-        ("302", "delete", "PROCESSED"),
+        ("302", "delete", None),
     ]
     assert rows[2]["expired_by_ttl"] is True
     assert ("RowsExported", {"service": "metadata_export"}, [3.0]) in emitted_metrics(capsys.readouterr().out)
