@@ -73,7 +73,7 @@ up: $(PATH_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to 
 
 down: $(PATH_STAMP) ## stop the emulator and broker we started, and forget the local state
 	@$(PY) -m scripts.stack down
-	@rm -f terraform/envs/local/terraform.tfstate terraform/envs/local/terraform.tfstate.backup terraform/envs/local/local.tfplan
+	@rm -f terraform/envs/local/terraform.tfstate* terraform/envs/local/local.tfplan
 
 status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
 	@$(PY) -m scripts.stack status || true

@@ -212,10 +212,43 @@ def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_R
         raise TfError(f"terraform apply failed for ENV={env}")
 
 
+def forget_state_of_a_lost_emulator(environ: dict[str, str], root: Path = REPO_ROOT) -> bool:
+    """ENV=local only. The emulator keeps everything in memory: when it was restarted, the local state describes
+    resources that no longer exist, and refreshing them one by one is slow and trips over emulator gaps (moto
+    answers 500, not "not found", for a missing Athena named query). Probe one resource the state names; if the
+    emulator does not have it, set the state aside and deploy from an empty one. Returns True when it did."""
+    import boto3
+
+    state_file = env_dir("local", root) / "terraform.tfstate"
+    if not state_file.is_file():
+        return False
+    try:
+        table = json.loads(state_file.read_text())["outputs"]["pipeline"]["value"]["metadata_table_name"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=environ["TF_VAR_endpoint_url"],
+        region_name=environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY"),
+    )
+    try:
+        dynamodb.describe_table(TableName=table)
+        return False
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
+    state_file.replace(state_file.with_name("terraform.tfstate.lost-emulator"))
+    print("==> the emulator no longer holds what the local state describes (it was restarted): deploying afresh")
+    return True
+
+
 def deploy(env: str, environ: dict[str, str], auto_approve: bool, root: Path = REPO_ROOT) -> bool:
     """plan → apply that saved plan; returns False when there was nothing to apply."""
     planfile = env_dir(env, root) / f"{env}.tfplan"
     started = time.time()
+    if env == "local":
+        forget_state_of_a_lost_emulator(environ, root)
     print(f"==> terraform plan ENV={env}", flush=True)
     if not plan(env, environ, planfile, root):
         print(f"==> ENV={env} is up to date: nothing to apply ({time.time() - started:.1f}s)")

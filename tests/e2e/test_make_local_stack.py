@@ -123,6 +123,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         recovered = make(checkout, "up", **ports)
         assert recovered.returncode == 0, recovered.stdout + recovered.stderr
         assert "ENV=local deployed" in recovered.stdout  # the fresh emulator got everything back
+        assert "no longer holds what the local state describes" in recovered.stdout  # from an empty state
         assert "moto   running" in make(checkout, "status", **ports).stdout
     finally:
         pids = [pid_of(checkout, s) for s in ("moto", "tansu", "gateway") if (checkout / ".run" / f"{s}.json").exists()]

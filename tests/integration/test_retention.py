@@ -99,6 +99,8 @@ def test_everything_image_derived_is_gone_after_the_window_and_not_before(
     audit = done.scheduled["imgpipe-local-retention_audit"]
     assert audit["violations"] == 0, audit
     assert versions(local_stack, raw) == [] and versions(local_stack, processed) == []  # every version
+    for bucket in deployed["retention_audit"]["audited_buckets"]:  # exports and Athena results included
+        assert versions(local_stack, bucket) == [], bucket
     assert not ours & item_ids(local_stack, table)
     assert done.lifecycle_and_ttl["ttl_deleted"] >= 4  # TTL took the items; the audit the object versions
     assert sum(audit["purged_versions"].values()) > 0
