@@ -21,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap-venv clean check-env
+.PHONY: help demo test test-fast report up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,19 @@ $(CHECKOV_STAMP): requirements/checkov.lock
 
 bootstrap-venv: $(PATH_STAMP) $(CHECKOV_STAMP)
 
+# The report's page is checked in headless Chromium, as a person would look at it. Debian's package where this
+# user may install it (CI, containers); elsewhere an installed Chrome/Chromium or IMGPIPE_CHROMIUM=<binary>.
+browser:
+	@if [ -n "$${IMGPIPE_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	    || command -v google-chrome >/dev/null || [ -x "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> installing Debian's chromium for the report page test (first run only)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+	  echo "warning: no Chromium/Chrome found: the report page test will fail (install one or set IMGPIPE_CHROMIUM)" >&2; \
+	fi
+
 check-env:
 	@case " $(ENVS) " in *" $(ENV) "*) ;; *) echo "error: unknown ENV=$(ENV): choose one of: $(ENVS)" >&2; exit 2;; esac
 
@@ -57,8 +70,11 @@ check-env:
 demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
 	@$(PY) -m scripts.demo
 
-test: lint $(PATH_STAMP) ## lint, then every test: unit, terraform test suites, integration, e2e
+test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
 	@$(PY) -m pytest
+
+report: up ## the BI reports on DuckDB over ENV=local's exports: tables here, charts in dist/report/index.html
+	@$(PY) -m scripts.report
 
 test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 	@$(PY) -m pytest tests/unit

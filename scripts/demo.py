@@ -63,10 +63,38 @@ def main() -> int:
     if outputs.get("kafka_event_source"):
         print()
         print("\n".join(exercise_kafka(outputs, cfg)))
+    if outputs.get("analytics"):
+        print()
+        print("\n".join(show_report(outputs, cfg)))
     if outputs.get("retention_audit"):
         print()
         print("\n".join(show_retention(outputs, cfg)))
+        if outputs.get("analytics"):
+            print("\n".join(show_report(outputs, cfg, after_retention=True)))
     return 0
+
+
+def show_report(outputs: dict[str, Any], cfg: stack.StackConfig, *, after_retention: bool = False) -> list[str]:
+    """The BI reports (the Athena SQL on DuckDB) over what the export wrote to the analytics bucket so far."""
+    from datetime import UTC, datetime
+
+    from scripts import report
+    from scripts.local_retention import settle_worker
+
+    settle_worker(cfg)  # the worker delivers the table's stream to the export in the background
+    out = report.REPO_ROOT / "dist" / "report"
+    bucket, prefix = str(outputs["analytics"]["bucket_name"]), str(outputs["analytics"]["export_prefix"])
+    files = report.fetch_exports(stack.aws_client(cfg, "s3"), bucket, prefix, out / "exports")
+    results = report.run_reports(report.connect(out / "exports"), datetime.now(UTC))
+    if after_retention:
+        rows = ", ".join(f"{r.name} {len(r.rows)}" for r in results)
+        return [f"  reports after: {files} export files left; rows per report: {rows}"]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "index.html").write_text(report.render_html(results, datetime.now(UTC), f"s3://{bucket}/{prefix}"))
+    lines = [f"Reports (the Athena named queries' SQL on DuckDB) over {files} export files in s3://{bucket}/{prefix}"]
+    for result in results:
+        lines += ["", report.format_table(result)]
+    return [*lines, "", f"HTML report with charts: {out / 'index.html'} (again any time: make report)"]
 
 
 def show_retention(outputs: dict[str, Any], cfg: stack.StackConfig, days: int = 8) -> list[str]:
