@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
-from imgpipe.processing import ImageProcessor, Outcome, ProcessorSettings
+from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
 from imgpipe.renditions import parse_renditions
 from imgpipe.validation import Limits
 
@@ -51,6 +51,8 @@ def processor() -> ImageProcessor:
         processed_prefix=config.required("PROCESSED_PREFIX"),
         renditions=parse_renditions(config.optional("RENDITIONS_JSON")),
         limits=Limits(max_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024)),
+        # required unless Terraform says no scan is set up (MALWARE_SCAN=observed): an unknown value is an error
+        malware_scan=MalwareScan(config.optional("MALWARE_SCAN") or MalwareScan.REQUIRED.value),
     )
     return ImageProcessor(
         MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),

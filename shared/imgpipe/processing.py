@@ -13,6 +13,11 @@ would only be one more copy to purge.
 An object without a live item is deleted (its upload was never registered, or its item expired) once it is
 older than ORPHAN_GRACE: a direct upload writes the object a moment before its item, so a younger one is
 retried (ItemNotWrittenYet) instead.
+Malware (docs/security.md): GuardDuty Malware Protection for S3 scans each new raw object and tags it
+`GuardDutyMalwareScanStatus`. THREATS_FOUND is always refused (reason `malware`), whatever the settings. With
+`malware_scan=REQUIRED` (the security module's scan enabled) nothing is processed before its verdict: an untagged
+object is retried (ScanPending), and a scan that could not run (UNSUPPORTED, ACCESS_DENIED, FAILED) is refused as
+`not_scanned` — an unscanned image is not trusted.
 Anything else that fails (S3, DynamoDB, KMS) raises: the message is retried, then dead-lettered.
 """
 
@@ -43,6 +48,18 @@ class ItemNotWrittenYet(Exception):
     """A fresh raw object has no item yet: the upload is still writing it. Retryable."""
 
 
+class ScanPending(Exception):
+    """A malware scan is required and GuardDuty has not tagged the object yet. Retryable."""
+
+
+SCAN_STATUS_TAG = "GuardDutyMalwareScanStatus"
+
+
+class MalwareScan(StrEnum):
+    OBSERVED = "observed"  # no scan is set up here: a THREATS_FOUND tag is still refused
+    REQUIRED = "required"  # process only what GuardDuty tagged NO_THREATS_FOUND
+
+
 class Outcome(StrEnum):
     PROCESSED = "processed"
     REJECTED = "rejected"
@@ -64,6 +81,7 @@ class ProcessorSettings:
     processed_prefix: str = "renditions/"
     renditions: Sequence[RenditionSpec] = DEFAULT_RENDITIONS
     limits: Limits = field(default_factory=Limits)
+    malware_scan: MalwareScan = MalwareScan.REQUIRED
 
 
 def rendition_key(prefix: str, image_id: str, spec: RenditionSpec) -> str:
@@ -111,10 +129,14 @@ class ImageProcessor:
             self._raw.delete(key)
             return Result(Outcome.SKIPPED, image_id, "already rejected")
 
+        verdict = self._scan_verdict(key)  # before any write: a pending scan leaves everything as it was
+
         try:
             self._table.transition(image_id, ImageStatus.PROCESSING, self._clock())
         except TransitionRefused:
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it, or it expired")
+        if verdict is not None:
+            return self._reject(item, *verdict)
 
         try:
             data = self._raw.get(key, settings.limits.max_bytes)
@@ -167,6 +189,17 @@ class ImageProcessor:
         except TransitionRefused:
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it first")
         return Result(Outcome.PROCESSED, image_id, f"{len(renditions)} renditions", processing_ms=timings)
+
+    def _scan_verdict(self, key: str) -> tuple[Reason, str] | None:
+        """None to go on; the refusal when GuardDuty found a threat or (scan required) could not scan."""
+        status = (self._raw.tags(key) or {}).get(SCAN_STATUS_TAG)
+        if status == "THREATS_FOUND":
+            return Reason.MALWARE, "GuardDuty Malware Protection found a threat in the object"
+        if self._settings.malware_scan is MalwareScan.OBSERVED or status == "NO_THREATS_FOUND":
+            return None
+        if status is None:
+            raise ScanPending(f"{key} has no {SCAN_STATUS_TAG} tag yet; retrying")
+        return Reason.NOT_SCANNED, f"GuardDuty could not scan the object ({status[:40]})"
 
     def _reject(self, item: ImageItem, reason: Reason, message: str) -> Result:
         """REJECTED with the reason first, then the raw bytes go: a retry after a crash in between finds a

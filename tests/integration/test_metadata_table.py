@@ -58,7 +58,8 @@ def test_transitions_are_conditional_so_redelivery_is_a_no_op(table: MetadataTab
 
 
 def test_listing_by_status_pages_newest_first(table: MetadataTable) -> None:
-    base = datetime.now(UTC) - timedelta(hours=1)
+    # Half an hour ahead: the session's table is shared, and no other test writes items created after now.
+    base = datetime.now(UTC) + timedelta(minutes=30)
     made = [new_item(ImageStatus.REJECTED, created=base + timedelta(seconds=i)) for i in range(5)]
     for item in made:
         table.put_new(item)

@@ -58,6 +58,7 @@ def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
             "TABLE_NAME": TABLE,
             "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
             "RENDITIONS_JSON": json.dumps([{"name": "small", "max_edge": 64, "format": "png"}]),
+            "MALWARE_SCAN": "observed",  # no GuardDuty scan in these tests; the scan tests below set it
         }
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
@@ -180,3 +181,40 @@ def test_a_transient_failure_fails_the_record_for_a_retry(
 
 def _record(bucket: str, key: str) -> SQSRecord:
     return SQSRecord(batch(s3_object_created(bucket, key, 1))["Records"][0])
+
+
+def tag(key: str, status: str) -> None:
+    boto3.client("s3").put_object_tagging(
+        Bucket=RAW, Key=key, Tagging={"TagSet": [{"Key": "GuardDutyMalwareScanStatus", "Value": status}]}
+    )
+
+
+def test_a_scan_required_object_is_retried_until_guardduty_tags_it_and_a_threat_is_refused(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MALWARE_SCAN", "required")
+    function.processor.cache_clear()
+    clean, infected = stored_image(png()), stored_image(png((40, 40)))
+    both = batch(s3_object_created(RAW, clean.raw_key, 1), s3_object_created(RAW, infected.raw_key, 1))
+    with pytest.raises(BatchProcessingError):  # neither scanned yet: the whole batch comes back
+        invoke(function, both)
+    assert status_of(clean.image_id) is ImageStatus.RECEIVED and status_of(infected.image_id) is ImageStatus.RECEIVED
+
+    tag(clean.raw_key, "NO_THREATS_FOUND")
+    tag(infected.raw_key, "THREATS_FOUND")
+    capsys.readouterr()
+    assert invoke(function, both) == []
+    assert status_of(clean.image_id) is ImageStatus.PROCESSED and status_of(infected.image_id) is ImageStatus.REJECTED
+    assert ("ImagesRejected", {"service": "image_processor", "reason": "malware"}, [1.0]) in emitted_metrics(
+        capsys.readouterr().out
+    )
+    assert boto3.client("s3").list_object_versions(Bucket=RAW, Prefix=infected.raw_key).get("Versions", []) == []
+
+
+def test_an_unknown_malware_scan_setting_is_an_error_not_a_silent_default(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MALWARE_SCAN", "maybe")
+    function.processor.cache_clear()
+    with pytest.raises(ValueError, match="maybe"):
+        function.processor()

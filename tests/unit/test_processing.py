@@ -19,9 +19,18 @@ from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
-from imgpipe.processing import ImageProcessor, ItemNotWrittenYet, Outcome, ProcessorSettings, rendition_key
+from imgpipe.processing import (
+    SCAN_STATUS_TAG,
+    ImageProcessor,
+    ItemNotWrittenYet,
+    MalwareScan,
+    Outcome,
+    ProcessorSettings,
+    ScanPending,
+    rendition_key,
+)
 from imgpipe.renditions import DEFAULT_RENDITIONS
-from imgpipe.validation import Limits
+from imgpipe.validation import Limits, Reason
 from tests.imaging import photo_with_exif
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
@@ -41,12 +50,23 @@ class Env:
             table or self.table, self.raw, self.processed, ProcessorSettings(**settings), clock=lambda: self.now
         )
 
-    def item(self, data: bytes | None, status: ImageStatus = ImageStatus.RECEIVED, **fields: Any) -> ImageItem:
+    def item(
+        self,
+        data: bytes | None,
+        status: ImageStatus = ImageStatus.RECEIVED,
+        scan: str | None = "NO_THREATS_FOUND",
+        **fields: Any,
+    ) -> ImageItem:
+        """An item and its raw object, tagged with `scan` as GuardDuty Malware Protection would (None: not yet)."""
         image_id = new_image_id()
         item = ImageItem.new(image_id, Source.API, status, f"raw/{image_id}", created=self.now, **fields)
         self.table.put_new(item)
         if data is not None:
             self.raw.put(item.raw_key, data, "application/octet-stream")
+            if scan is not None:
+                self.s3.put_object_tagging(
+                    Bucket=RAW, Key=item.raw_key, Tagging={"TagSet": [{"Key": SCAN_STATUS_TAG, "Value": scan}]}
+                )
         return item
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
@@ -279,3 +299,54 @@ def test_a_storage_failure_raises_and_leaves_a_retryable_item(env: Env) -> None:
     stored = env.table.get(item.image_id, env.now)
     assert stored is not None and stored.status is ImageStatus.PROCESSING  # a retry may resume it
     assert env.versions(RAW, item.raw_key) == 1
+
+
+# ------------------------------------------------------------------------------------------- malware scan tags
+
+
+@pytest.mark.parametrize("mode", list(MalwareScan))
+def test_an_object_guardduty_tagged_as_a_threat_is_refused_and_deleted_in_every_mode(
+    env: Env, mode: MalwareScan
+) -> None:
+    item = env.item(jpeg(), scan="THREATS_FOUND")
+
+    result = env.processor(malware_scan=mode).process_object(item.raw_key)
+
+    assert result.outcome is Outcome.REJECTED and result.reason is Reason.MALWARE
+    stored = env.table.get(item.image_id, env.now)
+    assert stored is not None and stored.status is ImageStatus.REJECTED and stored.reject_reason == "malware"
+    assert env.versions(RAW, item.raw_key) == 0 and env.keys(PROCESSED) == []
+
+
+def test_with_a_scan_required_an_untagged_object_waits_for_its_verdict_untouched(env: Env) -> None:
+    item = env.item(jpeg(), scan=None)
+
+    with pytest.raises(ScanPending, match="GuardDutyMalwareScanStatus"):
+        env.processor(malware_scan=MalwareScan.REQUIRED).process_object(item.raw_key)
+
+    stored = env.table.get(item.image_id, env.now)
+    assert stored is not None and stored.status is ImageStatus.RECEIVED  # nothing written: the retry starts clean
+    assert env.versions(RAW, item.raw_key) == 1 and env.keys(PROCESSED) == []
+    env.s3.put_object_tagging(
+        Bucket=RAW, Key=item.raw_key, Tagging={"TagSet": [{"Key": SCAN_STATUS_TAG, "Value": "NO_THREATS_FOUND"}]}
+    )
+    assert env.processor(malware_scan=MalwareScan.REQUIRED).process_object(item.raw_key).outcome is Outcome.PROCESSED
+
+
+@pytest.mark.parametrize("status", ["UNSUPPORTED", "ACCESS_DENIED", "FAILED"])
+def test_with_a_scan_required_an_object_guardduty_could_not_scan_is_refused(env: Env, status: str) -> None:
+    item = env.item(jpeg(), scan=status)
+
+    result = env.processor(malware_scan=MalwareScan.REQUIRED).process_object(item.raw_key)
+
+    assert result.outcome is Outcome.REJECTED and result.reason is Reason.NOT_SCANNED and status in result.detail
+    assert env.versions(RAW, item.raw_key) == 0
+
+
+def test_without_a_scan_set_up_an_untagged_object_is_processed(env: Env) -> None:
+    item = env.item(jpeg(), scan=None)
+    assert env.processor(malware_scan=MalwareScan.OBSERVED).process_object(item.raw_key).outcome is Outcome.PROCESSED
+
+
+def test_the_scan_is_required_unless_said_otherwise() -> None:
+    assert ProcessorSettings().malware_scan is MalwareScan.REQUIRED

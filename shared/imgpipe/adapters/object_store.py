@@ -111,6 +111,16 @@ class ObjectStore:
             raise ObjectTooLarge(key, length, max_bytes)
         return bytes(response["Body"].read())
 
+    def tags(self, key: str) -> dict[str, str] | None:
+        """The current version's tags; None when the key does not exist."""
+        try:
+            response = self._client.get_object_tagging(Bucket=self._bucket, Key=key)
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _NOT_FOUND:
+                return None
+            raise
+        return {str(t["Key"]): str(t["Value"]) for t in response.get("TagSet", [])}
+
     def last_modified(self, key: str) -> datetime | None:
         """When the current version was written; None when the key does not exist."""
         try:

@@ -44,4 +44,11 @@ module "pipeline" {
   # moto empties a table's stream whenever a mapping is attached (enabled or not: it tries to run the function
   # through Docker on every write). The local worker delivers the stream as the module declares it instead.
   analytics_create_event_source_mapping = false
+  # moto holds CloudTrail trails and GuardDuty detectors, but neither Malware Protection plans nor Access
+  # Analyzer. Without a scanner the local processor observes scan tags (still refusing THREATS_FOUND) instead of
+  # waiting for a verdict nothing would give.
+  security = {
+    malware_protection     = false
+    create_access_analyzer = false
+  }
 }

@@ -100,6 +100,32 @@ locals {
       },
     ]
   }
+
+  # CloudTrail encrypts its log files with the key; only the named trail of this account, and it may decrypt
+  # nothing (readers decrypt through S3, above).
+  trail_arn = var.cloudtrail_trail_name == null ? null : "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.cloudtrail_trail_name}"
+  cloudtrail_statements = var.cloudtrail_trail_name == null ? [] : [
+    {
+      Sid       = "AllowCloudTrailToEncryptItsLogs"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.${local.dns_suffix}" }
+      Action    = "kms:GenerateDataKey*"
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceArn" = local.trail_arn }
+        StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
+      }
+    },
+    {
+      Sid       = "AllowCloudTrailToDescribeTheKey"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.${local.dns_suffix}" }
+      Action    = "kms:DescribeKey"
+      Resource  = "*"
+      Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn } }
+    },
+  ]
+  policy_document = merge(local.key_policy, { Statement = concat(local.key_policy.Statement, local.cloudtrail_statements) })
 }
 
 resource "aws_kms_key" "this" {
@@ -110,7 +136,7 @@ resource "aws_kms_key" "this" {
   deletion_window_in_days  = var.deletion_window_in_days
   is_enabled               = true
   multi_region             = false
-  policy                   = jsonencode(local.key_policy)
+  policy                   = jsonencode(local.policy_document)
 
   tags = merge(var.tags, { Name = var.name_prefix })
 }

@@ -35,3 +35,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "cloudtrail_trail_name" {
+  description = "Name of this account's CloudTrail trail (in this region) that encrypts its log files with the key, or null for none."
+  type        = string
+  default     = null
+}

@@ -3,6 +3,8 @@
 # Later capabilities (API, ingest, processing, analytics, security, observability) are wired here, once.
 
 data "aws_region" "current" {}
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 module "kms" {
   source = "../kms"
@@ -11,6 +13,7 @@ module "kms" {
   deletion_window_in_days = var.kms_deletion_window_in_days
   # A new MSK cluster encrypts its storage with the environment's key through a grant made via MSK.
   additional_via_services = var.kafka_new_msk_cluster == null ? [] : ["kafka"]
+  cloudtrail_trail_name   = var.security.create_trail ? var.name_prefix : null
   tags                    = var.tags
 }
 
@@ -25,9 +28,12 @@ module "storage" {
   dlq_redrive_allow_policy_enabled = var.dlq_redrive_allow_policy_enabled
   # AWS's guidance for SQS event sources: 6 x the function timeout, so a batch in flight is never redelivered.
   queue_visibility_timeout_seconds = 6 * var.processor_timeout_seconds
-  # Metadata exports and Athena results: same encryption, policy and lifecycle as the image buckets.
-  extra_buckets = ["analytics", "athena-results"]
-  tags          = var.tags
+  # Metadata exports and Athena results: same encryption, policy and lifecycle as the image buckets. The trail's
+  # files hold the image buckets' object keys (S3 data events): the same window bounds them.
+  extra_buckets                 = concat(["analytics", "athena-results"], var.security.create_trail ? ["trail"] : [])
+  cloudtrail_writer             = var.security.create_trail ? { bucket_key = "trail", trail_name = var.name_prefix } : null
+  raw_eventbridge_notifications = var.security.malware_protection
+  tags                          = var.tags
 }
 
 module "metadata" {
@@ -97,6 +103,7 @@ module "processing" {
   timeout_seconds      = var.processor_timeout_seconds
   reserved_concurrency = var.processor_reserved_concurrency
   trigger_enabled      = var.processor_trigger_enabled
+  malware_scan         = module.security.malware_scan
   tags                 = var.tags
 }
 
@@ -157,7 +164,7 @@ module "retention" {
   table_name                = module.metadata.table_name
   table_arn                 = module.metadata.table_arn
   # The exports and Athena's results are image-derived too: the audit bounds them like the image buckets.
-  extra_bucket_names  = [module.storage.bucket_names["analytics"], module.storage.bucket_names["athena-results"]]
+  extra_bucket_names  = [for k, name in module.storage.bucket_names : name if !contains(["raw", "processed"], k)]
   lambda_architecture = var.lambda_architecture
   function = {
     filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["retention_audit"].zip}"
@@ -165,6 +172,30 @@ module "retention" {
   }
   trust_event_time = var.retention_trust_event_time
   tags             = var.tags
+}
+
+module "security" {
+  source = "../security"
+
+  name_prefix       = var.name_prefix
+  kms_key_arn       = module.kms.key_arn
+  create_trail      = var.security.create_trail
+  trail_bucket_name = var.security.create_trail ? module.storage.bucket_names["trail"] : null
+  # Object-level calls on every image-derived bucket but the trail's own (which would log its own deliveries).
+  s3_data_event_bucket_arns = [for k, arn in module.storage.bucket_arns : arn if k != "trail"]
+  lambda_data_event_function_arns = [
+    for name in local.deployed_functions :
+    "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.name_prefix}-${name}"
+  ]
+  create_guardduty_detector = var.security.create_guardduty_detector
+  # New raw objects (API uploads, Kafka inline images) and Kafka claim-check staging objects.
+  malware_protection = var.security.malware_protection ? {
+    bucket_name     = module.storage.raw_bucket_name
+    bucket_arn      = module.storage.raw_bucket_arn
+    object_prefixes = distinct([module.storage.raw_prefix, "staging/"])
+  } : null
+  create_access_analyzer = var.security.create_access_analyzer
+  tags                   = var.tags
 }
 
 locals {

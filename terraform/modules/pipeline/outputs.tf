@@ -267,3 +267,15 @@ output "analytics" {
     event_source          = module.analytics.event_source
   }
 }
+
+output "security" {
+  description = "Account security services: the trail and its bucket, the GuardDuty detector and malware protection plan, what the processor does with scan tags, the Access Analyzer."
+  value = {
+    trail_arn                   = module.security.trail_arn
+    trail_bucket_name           = try(module.storage.bucket_names["trail"], null)
+    guardduty_detector_id       = module.security.guardduty_detector_id
+    malware_protection_plan_arn = module.security.malware_protection_plan_arn
+    malware_scan                = module.security.malware_scan
+    access_analyzer_arn         = module.security.access_analyzer_arn
+  }
+}

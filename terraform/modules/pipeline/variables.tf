@@ -206,3 +206,15 @@ variable "quicksight" {
   })
   default = null
 }
+
+variable "security" {
+  description = "Account security services (modules/security): the pipeline's CloudTrail trail, a GuardDuty detector with S3 protection, Malware Protection for S3 on the raw bucket (the processor then requires its verdict), IAM Access Analyzer. Turn one off only where the organisation already runs it for this account."
+  type = object({
+    create_trail              = optional(bool, true)
+    create_guardduty_detector = optional(bool, true)
+    malware_protection        = optional(bool, true)
+    create_access_analyzer    = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+}

@@ -47,6 +47,7 @@ locals {
     KMS_KEY_ARN             = var.kms_key_arn
     RENDITIONS_JSON         = local.renditions_json
     MAX_UPLOAD_BYTES        = tostring(var.max_upload_bytes)
+    MALWARE_SCAN            = var.malware_scan
     POWERTOOLS_SERVICE_NAME = "image_processor"
     # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
     POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
@@ -58,9 +59,10 @@ locals {
     Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "ReadAndDeleteRawObjects"
-        Effect   = "Allow"
-        Action   = ["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+        Sid    = "ReadAndDeleteRawObjects"
+        Effect = "Allow"
+        # GetObjectTagging: GuardDuty Malware Protection's verdict is the object's GuardDutyMalwareScanStatus tag.
+        Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"]
         Resource = "${var.raw_bucket_arn}/${var.raw_prefix}*"
       },
       {

@@ -287,6 +287,16 @@ variable "max_upload_bytes" {
   }
 }
 
+variable "malware_scan" {
+  description = "required: process only raw objects GuardDuty Malware Protection tagged NO_THREATS_FOUND (wait for the tag; refuse THREATS_FOUND and scans that could not run). observed: no scan is set up here; a THREATS_FOUND tag is still refused. Set required wherever the security module protects the raw bucket."
+  type        = string
+  default     = "required"
+  validation {
+    condition     = contains(["required", "observed"], var.malware_scan)
+    error_message = "malware_scan is required or observed."
+  }
+}
+
 variable "log_level" {
   description = "The function's log level."
   type        = string

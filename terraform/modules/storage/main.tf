@@ -30,10 +30,34 @@ locals {
   dlq_arn        = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
   raw_bucket_arn = local.bucket_arns["raw"]
 
+  # CloudTrail delivers to one bucket only through its own statements (AWS's required pair), scoped to the trail.
+  trail_arn        = var.cloudtrail_writer == null ? null : "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.cloudtrail_writer.trail_name}"
+  trail_bucket_key = try(var.cloudtrail_writer.bucket_key, "")
+  cloudtrail_statements = [
+    {
+      Sid       = "AllowCloudTrailAclCheck"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.${data.aws_partition.current.dns_suffix}" }
+      Action    = "s3:GetBucketAcl"
+      Resource  = "arn:${local.partition}:s3:::${var.name_prefix}-${local.trail_bucket_key}-${local.suffix}"
+      Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn } }
+    },
+    {
+      Sid       = "AllowCloudTrailWrite"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.${data.aws_partition.current.dns_suffix}" }
+      Action    = "s3:PutObject"
+      Resource  = "arn:${local.partition}:s3:::${var.name_prefix}-${local.trail_bucket_key}-${local.suffix}/AWSLogs/${local.account_id}/*"
+      Condition = {
+        StringEquals = { "aws:SourceArn" = local.trail_arn, "s3:x-amz-acl" = "bucket-owner-full-control" }
+      }
+    },
+  ]
+
   bucket_policies = {
     for k, arn in local.bucket_arns : k => {
       Version = "2012-10-17"
-      Statement = [
+      Statement = concat(slice(local.cloudtrail_statements, 0, k == local.trail_bucket_key ? 2 : 0), [
         {
           Sid       = "DenyInsecureTransport"
           Effect    = "Deny"
@@ -81,7 +105,7 @@ locals {
             Null         = { "s3:x-amz-server-side-encryption-aws-kms-key-id" = "true" }
           }
         },
-      ]
+      ])
     }
   }
 
@@ -305,6 +329,10 @@ resource "aws_sqs_queue_policy" "dlq" {
 
 resource "aws_s3_bucket_notification" "raw" {
   bucket = aws_s3_bucket.this["raw"].bucket
+
+  # GuardDuty Malware Protection for S3 learns of new objects through EventBridge; it turns this on itself, so
+  # it is declared here too, or every apply would turn it off again.
+  eventbridge = var.raw_eventbridge_notifications
 
   queue {
     id            = "raw-object-created"

@@ -118,3 +118,23 @@ variable "dlq_redrive_allow_policy_enabled" {
   type        = bool
   default     = true
 }
+
+variable "cloudtrail_writer" {
+  description = "Let the CloudTrail trail <trail_name> of this account and region deliver its logs to the extra bucket <bucket_key> (AWSLogs/<account>/ only), or null."
+  type = object({
+    bucket_key = string
+    trail_name = string
+  })
+  default = null
+
+  validation {
+    condition     = var.cloudtrail_writer == null || try(contains(var.extra_buckets, var.cloudtrail_writer.bucket_key), false)
+    error_message = "cloudtrail_writer.bucket_key must be one of extra_buckets."
+  }
+}
+
+variable "raw_eventbridge_notifications" {
+  description = "Send the raw bucket's events to EventBridge as well (GuardDuty Malware Protection for S3 needs it, and enables it itself)."
+  type        = bool
+  default     = false
+}

@@ -25,7 +25,7 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
-    condition     = output.pipeline.bucket_policies_enforced == { raw = false, processed = false, analytics = false, "athena-results" = false }
+    condition     = output.pipeline.bucket_policies_enforced == { raw = false, processed = false, analytics = false, "athena-results" = false, trail = false }
     error_message = "Local buckets carry no condition-based policy (moto cannot evaluate conditions)."
   }
 
@@ -60,6 +60,14 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition = (
+      output.pipeline.security.malware_scan == "observed" && output.pipeline.security.malware_protection_plan_arn == null &&
+      output.pipeline.security.access_analyzer_arn == null && output.pipeline.security.trail_bucket_name == "imgpipe-local-trail-123456789012"
+    )
+    error_message = "Locally only the malware scan (the processor observes tags) and Access Analyzer are off (moto holds neither); the trail and GuardDuty stay."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }
@@ -70,7 +78,7 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
-    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7 } && output.pipeline.message_retention_seconds == { raw_events = 604800, dlq = 604800 } && output.pipeline.pitr_recovery_period_in_days == 7
+    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7, trail = 7 } && output.pipeline.message_retention_seconds == { raw_events = 604800, dlq = 604800 } && output.pipeline.pitr_recovery_period_in_days == 7
     error_message = "Retention controls are never relaxed locally."
   }
 }

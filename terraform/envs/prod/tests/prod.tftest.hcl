@@ -36,7 +36,7 @@ run "prod_is_protected" {
   }
 
   assert {
-    condition     = output.pipeline.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true }
+    condition     = output.pipeline.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true, trail = true }
     error_message = "Prod buckets must have the TLS/encryption-enforcing bucket policies."
   }
 
@@ -94,7 +94,7 @@ run "retention_flows_through_every_store" {
   }
 
   assert {
-    condition     = output.pipeline.object_expiration_days == { raw = 5, processed = 5, analytics = 5, "athena-results" = 5 }
+    condition     = output.pipeline.object_expiration_days == { raw = 5, processed = 5, analytics = 5, "athena-results" = 5, trail = 5 }
     error_message = "Bucket lifecycles must follow retention_days."
   }
 
@@ -112,13 +112,25 @@ run "retention_flows_through_every_store" {
     condition = (
       !output.pipeline.retention_audit.trust_event_time &&
       output.pipeline.retention_audit.schedule_expression == "rate(60 minutes)" &&
-      output.pipeline.retention_audit.audited_buckets == tolist([output.pipeline.raw_bucket_name, output.pipeline.processed_bucket_name, output.pipeline.analytics.bucket_name, output.pipeline.analytics.results_bucket_name])
+      output.pipeline.retention_audit.audited_buckets == tolist([output.pipeline.raw_bucket_name, output.pipeline.processed_bucket_name, output.pipeline.analytics.bucket_name, output.pipeline.analytics.results_bucket_name, output.pipeline.security.trail_bucket_name])
     )
-    error_message = "prod's retention audit runs hourly on the wall clock (no time travel) over both image buckets."
+    error_message = "prod's retention audit runs hourly on the wall clock (no time travel) over every image-derived bucket, the trail's included."
   }
 
   assert {
     condition     = output.pipeline.analytics.event_source.mapping_created
     error_message = "prod exports the metadata stream through a real event source mapping."
+  }
+}
+
+run "prod_runs_every_security_service_and_requires_the_malware_verdict" {
+  command = plan
+
+  assert {
+    condition = (
+      output.pipeline.security.malware_scan == "required" &&
+      output.pipeline.security.trail_bucket_name == "imgpipe-prod-trail-123456789012"
+    )
+    error_message = "prod scans raw objects for malware (the processor waits for the verdict) and keeps its own trail bucket."
   }
 }

@@ -20,7 +20,7 @@ run "staging_keeps_secure_defaults" {
   }
 
   assert {
-    condition     = output.pipeline.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true } && output.pipeline.force_destroy == false
+    condition     = output.pipeline.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true, trail = true } && output.pipeline.force_destroy == false
     error_message = "Staging buckets must keep the enforcing bucket policies and must not be force-destroyable."
   }
 
@@ -35,7 +35,7 @@ run "staging_keeps_secure_defaults" {
   }
 
   assert {
-    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7 } && output.pipeline.pitr_recovery_period_in_days == 7
+    condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7, trail = 7 } && output.pipeline.pitr_recovery_period_in_days == 7
     error_message = "Staging retention must be 7 days everywhere."
   }
 }

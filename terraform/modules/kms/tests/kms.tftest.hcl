@@ -179,3 +179,30 @@ run "rejects_bad_additional_service" {
 
   expect_failures = [var.additional_via_services]
 }
+
+run "only_the_named_trail_may_encrypt_with_the_key_and_it_may_not_decrypt" {
+  command = plan
+
+  variables {
+    cloudtrail_trail_name = "imgpipe-test"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_kms_key.this.policy).Statement :
+      s.Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/imgpipe-test" &&
+      !contains(flatten([s.Action]), "kms:Decrypt")
+      if try(s.Principal.Service, "") == "cloudtrail.amazonaws.com"
+    ]) && length([for s in jsondecode(aws_kms_key.this.policy).Statement : s if try(s.Principal.Service, "") == "cloudtrail.amazonaws.com"]) == 2
+    error_message = "CloudTrail gets data keys and DescribeKey for the named trail only, and no Decrypt."
+  }
+}
+
+run "no_trail_no_cloudtrail_statement" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(aws_kms_key.this.policy).Statement : s if try(s.Principal.Service, "") == "cloudtrail.amazonaws.com"]) == 0
+    error_message = "Without a trail the key policy names no CloudTrail principal."
+  }
+}

@@ -40,7 +40,7 @@ run "every_store_is_encrypted_with_the_environment_key" {
   }
 
   assert {
-    condition     = toset(keys(output.encryption_kms_key_arns)) == toset(["raw", "processed", "analytics", "athena-results", "raw_events", "dlq", "metadata_table", "api_idempotency_table"])
+    condition     = toset(keys(output.encryption_kms_key_arns)) == toset(["raw", "processed", "analytics", "athena-results", "trail", "raw_events", "dlq", "metadata_table", "api_idempotency_table"])
     error_message = "encryption_kms_key_arns must cover both buckets, both queues and the table."
   }
 
@@ -54,7 +54,7 @@ run "secure_defaults" {
   command = plan
 
   assert {
-    condition     = output.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true }
+    condition     = output.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true, trail = true }
     error_message = "Every bucket (images, exports, Athena results) must get the TLS/encryption-enforcing bucket policies by default."
   }
 
@@ -79,7 +79,7 @@ run "secure_defaults" {
   }
 
   assert {
-    condition     = output.retention_days == 7 && output.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7 } && output.message_retention_seconds == { raw_events = 7 * 86400, dlq = 7 * 86400 } && output.pitr_recovery_period_in_days == 7
+    condition     = output.retention_days == 7 && output.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7, trail = 7 } && output.message_retention_seconds == { raw_events = 7 * 86400, dlq = 7 * 86400 } && output.pitr_recovery_period_in_days == 7
     error_message = "Retention must default to 7 days everywhere."
   }
 
@@ -137,7 +137,7 @@ run "retention_days_reaches_lifecycle_queues_and_pitr" {
   }
 
   assert {
-    condition     = output.object_expiration_days == { raw = 3, processed = 3, analytics = 3, "athena-results" = 3 }
+    condition     = output.object_expiration_days == { raw = 3, processed = 3, analytics = 3, "athena-results" = 3, trail = 3 }
     error_message = "Bucket lifecycles must follow retention_days."
   }
 
@@ -174,7 +174,7 @@ run "relaxations_reach_the_modules" {
   }
 
   assert {
-    condition     = output.bucket_policies_enforced == { raw = false, processed = false, analytics = false, "athena-results" = false } && output.force_destroy
+    condition     = output.bucket_policies_enforced == { raw = false, processed = false, analytics = false, "athena-results" = false, trail = false } && output.force_destroy
     error_message = "enforce_bucket_policy and force_destroy must reach both buckets."
   }
 

@@ -269,3 +269,25 @@ run "alarms_watch_dlq_backlog_and_errors" {
     error_message = "Every alarm must notify alarm_actions."
   }
 }
+
+run "the_malware_verdict_is_required_unless_said_otherwise_and_readable" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.MALWARE_SCAN == "required" &&
+      anytrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains(flatten([s.Action]), "s3:GetObjectTagging") && s.Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"])
+    )
+    error_message = "By default the processor waits for GuardDuty's verdict, and may read tags under the raw prefix only."
+  }
+}
+
+run "an_unknown_malware_scan_mode_is_refused" {
+  command = plan
+
+  variables {
+    malware_scan = "sometimes"
+  }
+
+  expect_failures = [var.malware_scan]
+}

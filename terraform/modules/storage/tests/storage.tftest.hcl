@@ -510,3 +510,45 @@ run "extra_buckets_cannot_shadow_raw_or_processed" {
 
   expect_failures = [var.extra_buckets]
 }
+
+run "only_the_named_trail_writes_to_the_trail_bucket_and_only_there" {
+  command = plan
+
+  variables {
+    extra_buckets     = ["analytics", "trail"]
+    cloudtrail_writer = { bucket_key = "trail", trail_name = "imgpipe-test" }
+  }
+
+  assert {
+    condition = (
+      length([for s in jsondecode(aws_s3_bucket_policy.this["trail"].policy).Statement : s if can(s.Principal.Service)]) == 2 &&
+      alltrue([
+        for s in jsondecode(aws_s3_bucket_policy.this["trail"].policy).Statement : s.Condition.StringEquals["aws:SourceArn"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/imgpipe-test" if can(s.Principal.Service)
+      ]) &&
+      one([for s in jsondecode(aws_s3_bucket_policy.this["trail"].policy).Statement : s.Resource if s.Sid == "AllowCloudTrailWrite"]) == "arn:aws:s3:::imgpipe-test-trail-123456789012/AWSLogs/123456789012/*"
+    )
+    error_message = "CloudTrail may check the ACL and write AWSLogs/<account>/ of the trail bucket, for the named trail only."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in ["raw", "processed", "analytics"] : length([for s in jsondecode(aws_s3_bucket_policy.this[k].policy).Statement : s if can(s.Principal.Service)]) == 0
+    ]) && aws_s3_bucket_lifecycle_configuration.this["trail"].rule[0].expiration[0].days == 7
+    error_message = "No other bucket lets a service write; the trail bucket expires like the image buckets."
+  }
+
+  assert {
+    condition     = !aws_s3_bucket_notification.raw.eventbridge
+    error_message = "EventBridge notifications stay off unless asked for (GuardDuty Malware Protection)."
+  }
+}
+
+run "a_cloudtrail_writer_must_name_an_extra_bucket" {
+  command = plan
+
+  variables {
+    cloudtrail_writer = { bucket_key = "trail", trail_name = "imgpipe-test" }
+  }
+
+  expect_failures = [var.cloudtrail_writer]
+}
