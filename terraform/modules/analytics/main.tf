@@ -59,10 +59,14 @@ locals {
       Resource = aws_sqs_queue.export_failures.arn
     },
     {
+      # Stream records, export files, the failures queue and the function's environment: through those services only.
       Sid      = "UseEnvironmentKey"
       Effect   = "Allow"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = var.kms_key_arn
+      Condition = {
+        StringEquals = { "kms:ViaService" = [for s in ["s3", "sqs", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+      }
     },
     {
       Sid      = "WriteOwnLogs"
@@ -349,10 +353,14 @@ resource "aws_iam_role_policy" "analyst" {
         Resource = local.results_arn
       },
       {
+        # Exports and query results, read and written by Athena and S3 on the analyst's behalf: never directly.
         Sid      = "UseEnvironmentKey"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = [for s in ["s3", "athena", "glue"] : "${s}.${local.region}.${local.dns_suffix}"] }
+        }
       },
     ]
   })

@@ -116,6 +116,9 @@ locals {
           Effect   = "Allow"
           Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
           Resource = var.kms_key_arn
+          Condition = {
+            StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+          }
         },
         {
           Sid      = "WriteOwnLogs"

@@ -69,10 +69,14 @@ locals {
         Resource = aws_sqs_queue.rejects.arn
       },
       {
+        # Raw and staged objects, items, the rejects queue and the function's environment: through those services only.
         Sid      = "UseEnvironmentKey"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "sqs", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+        }
       },
       {
         Sid      = "WriteOwnLogs"

@@ -48,10 +48,14 @@ locals {
       Resource = var.table_arn
     },
     {
+      # Items, listings and the function's environment: through those services only.
       Sid      = "ReadThroughEnvironmentKey"
       Effect   = "Allow"
       Action   = ["kms:Decrypt"]
       Resource = var.kms_key_arn
+      Condition = {
+        StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+      }
     },
     {
       Sid      = "WriteOwnLogs"

@@ -149,7 +149,7 @@ resource "aws_s3_bucket" "this" {
   for_each = local.buckets
 
   #checkov:skip=CKV_AWS_144:Cross-region replication would copy image data to a second region beyond the 7-day retention controls; durability comes from versioning and re-upload.
-  #checkov:skip=CKV_AWS_18:Server access logs would hold object keys outside the retention window; CloudTrail S3 data events arrive with the security module.
+  #checkov:skip=CKV_AWS_18:Server access logs would hold object keys outside the retention window; the security module's CloudTrail trail records object-level access instead, within it.
   #checkov:skip=CKV2_AWS_62:Only the raw bucket has a consumer for events (raw-events queue, below); the processed bucket has none by design.
   bucket        = each.value
   force_destroy = var.force_destroy
