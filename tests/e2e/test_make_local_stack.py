@@ -108,8 +108,15 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         retention_part = demo.stdout.split("Retention: the clock moved 8 days ahead")[1]
         after = retention_part.split("after:")[1].splitlines()[0]
         counts = re.findall(r"(?<!\d)(\d+) (?:object versions|items) in imgpipe-local-", after)
-        assert len(counts) == 5 and set(counts) == {"0"}, after  # raw, processed, analytics, athena-results, items
+        # raw, processed, analytics, athena-results, trail, items
+        assert len(counts) == 6 and set(counts) == {"0"}, after
         assert "; 0 violations" in retention_part, retention_part
+        # The BI reports over what was exported, then nothing left in any of them after the time travel.
+        reports_part = demo.stdout.split("Reports (the Athena named queries' SQL on DuckDB)")[1].split("Retention:")[0]
+        assert re.search(r"kafka\s+png\s+PROCESSED\s+1\s+\d+", reports_part), reports_part
+        assert re.search(r"truncated\s+api\s+1", reports_part), reports_part
+        assert (checkout / "dist" / "report" / "index.html").read_text().count("<svg") == 4
+        assert "rows per report: formats 0, latency 0, rejections 0, volume_by_hour 0, volumes 0" in retention_part
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)

@@ -54,3 +54,13 @@ output "alarm_names" {
   description = "Alarms of the export: given-up batches, iterator age."
   value       = [aws_cloudwatch_metric_alarm.export_failures.alarm_name, aws_cloudwatch_metric_alarm.iterator_age.alarm_name]
 }
+
+output "timeout_seconds" {
+  description = "The export function's timeout (the observability module alarms on a p99 duration near it)."
+  value       = aws_lambda_function.export.timeout
+}
+
+output "export_failures_queue_name" {
+  description = "Name of the queue that receives the coordinates of stream batches the export gave up on."
+  value       = aws_sqs_queue.export_failures.name
+}

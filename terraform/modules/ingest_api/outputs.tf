@@ -82,3 +82,8 @@ output "idempotency_table_kms_key_arn" {
   description = "KMS key encrypting the idempotency table."
   value       = one(aws_dynamodb_table.idempotency.server_side_encryption).kms_key_arn
 }
+
+output "function_timeouts" {
+  description = "Each function's timeout in seconds (the observability module alarms on a p99 duration near it)."
+  value       = { for k, f in aws_lambda_function.this : k => f.timeout }
+}

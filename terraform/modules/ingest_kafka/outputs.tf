@@ -64,3 +64,13 @@ output "vpc_endpoint_ids" {
   description = "Interface endpoints created for the event source's pollers, by service (sts, lambda, secretsmanager)."
   value       = { for service, endpoint in aws_vpc_endpoint.pollers : service => endpoint.id }
 }
+
+output "timeout_seconds" {
+  description = "The function's timeout (the observability module alarms on a p99 duration near it)."
+  value       = aws_lambda_function.this.timeout
+}
+
+output "rejects_queue_name" {
+  description = "Name of the queue that receives rejected records' coordinates and reasons."
+  value       = aws_sqs_queue.rejects.name
+}

@@ -104,6 +104,7 @@ module "processing" {
   reserved_concurrency = var.processor_reserved_concurrency
   trigger_enabled      = var.processor_trigger_enabled
   malware_scan         = module.security.malware_scan
+  alarm_actions        = [module.observability.alarm_topic_arn]
   tags                 = var.tags
 }
 
@@ -128,6 +129,7 @@ module "ingest_kafka" {
   new_msk_cluster             = var.kafka_new_msk_cluster
   create_vpc_endpoints        = var.kafka_create_vpc_endpoints
   create_event_source_mapping = var.kafka_create_event_source_mapping
+  alarm_actions               = [module.observability.alarm_topic_arn]
   tags                        = var.tags
 }
 
@@ -148,6 +150,7 @@ module "analytics" {
   create_event_source_mapping = var.analytics_create_event_source_mapping
   analyst_principal_arns      = var.analyst_principal_arns
   quicksight                  = var.quicksight
+  alarm_actions               = [module.observability.alarm_topic_arn]
   tags                        = var.tags
 }
 
@@ -171,6 +174,7 @@ module "retention" {
     source_code_hash = local.lambda_manifest["retention_audit"].source_code_hash
   }
   trust_event_time = var.retention_trust_event_time
+  alarm_actions    = [module.observability.alarm_topic_arn]
   tags             = var.tags
 }
 
@@ -196,6 +200,37 @@ module "security" {
   } : null
   create_access_analyzer = var.security.create_access_analyzer
   tags                   = var.tags
+}
+
+module "observability" {
+  source = "../observability"
+
+  name_prefix = var.name_prefix
+  kms_key_arn = module.kms.key_arn
+  # Every deployed function (the precondition below keeps this list and the packages in step).
+  functions = merge(
+    {
+      for k, timeout in module.ingest_api.function_timeouts : k => { name = module.ingest_api.function_names[k], timeout_seconds = timeout }
+    },
+    {
+      image_processor = { name = module.processing.function_name, timeout_seconds = module.processing.timeout_seconds, own_errors_alarm = true }
+      retention_audit = { name = module.retention.function_name, timeout_seconds = module.retention.timeout_seconds, own_errors_alarm = true }
+      metadata_export = { name = module.analytics.function_name, timeout_seconds = module.analytics.timeout_seconds }
+    },
+    var.kafka == null ? {} : {
+      kafka_ingest = { name = module.ingest_kafka[0].function_name, timeout_seconds = module.ingest_kafka[0].timeout_seconds }
+    },
+  )
+  api = { name = module.ingest_api.rest_api_name, stage = module.ingest_api.stage_name }
+  queue_names = concat(
+    [module.storage.raw_events_queue_name, module.storage.raw_events_dlq_name],
+    var.kafka == null ? [] : [module.ingest_kafka[0].rejects_queue_name],
+    [module.analytics.export_failures_queue_name],
+  )
+  thresholds          = var.observability.thresholds
+  alarm_emails        = var.observability.alarm_emails
+  extra_alarm_actions = var.observability.extra_alarm_actions
+  tags                = var.tags
 }
 
 locals {

@@ -218,3 +218,14 @@ variable "security" {
   default  = {}
   nullable = false
 }
+
+variable "observability" {
+  description = "Alarms and dashboard (modules/observability): who is notified (alarm_emails, extra_alarm_actions) and threshold overrides (keys of that module's thresholds variable)."
+  type = object({
+    alarm_emails        = optional(list(string), [])
+    extra_alarm_actions = optional(list(string), [])
+    thresholds          = optional(map(number), {})
+  })
+  default  = {}
+  nullable = false
+}

@@ -57,3 +57,8 @@ output "event_source" {
     enabled                    = aws_lambda_event_source_mapping.raw_events.enabled
   }
 }
+
+output "timeout_seconds" {
+  description = "The function's timeout (the observability module alarms on a p99 duration near it)."
+  value       = aws_lambda_function.this.timeout
+}

@@ -22,3 +22,8 @@ output "alarm_names" {
   description = "Alarms of the retention guarantee: violations (or no report), audit errors."
   value       = [aws_cloudwatch_metric_alarm.violations.alarm_name, aws_cloudwatch_metric_alarm.errors.alarm_name]
 }
+
+output "timeout_seconds" {
+  description = "The function's timeout (the observability module alarms on a p99 duration near it)."
+  value       = aws_lambda_function.this.timeout
+}

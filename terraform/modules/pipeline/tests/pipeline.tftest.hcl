@@ -375,3 +375,33 @@ run "refuses_packages_built_for_another_architecture" {
 
   expect_failures = [terraform_data.lambda_packages_match_architecture]
 }
+
+run "every_function_and_every_queue_is_alarmed_and_every_alarm_notifies_the_topic" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe"
+      subnet_ids         = ["subnet-0aaa"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+    }
+  }
+
+  assert {
+    condition = (
+      toset(keys(output.observability.function_alarms)) == toset(["upload_api", "api_authorizer", "image_processor", "retention_audit", "metadata_export", "kafka_ingest"]) &&
+      alltrue([for k, a in output.observability.function_alarms : a.throttles != null && a.duration_p99 != null]) &&
+      alltrue([for k, a in output.observability.function_alarms : a.errors != null if !contains(["image_processor", "retention_audit"], k)])
+    )
+    error_message = "Every deployed function has throttles and p99-duration alarms, and an errors alarm (its module's own for the processor and the audit)."
+  }
+
+  assert {
+    condition     = toset(keys(output.observability.queue_alarms)) == toset(["imgpipe-test-raw-events", "imgpipe-test-raw-events-dlq", "imgpipe-test-kafka-rejects", "imgpipe-test-export-failures"])
+    error_message = "Every queue of the pipeline has the alarm that watches its depth or age."
+  }
+}
