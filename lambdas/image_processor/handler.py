@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -25,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.ids import is_image_id
 from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
 from imgpipe.renditions import parse_renditions
 from imgpipe.validation import Limits
@@ -33,6 +35,8 @@ from imgpipe.validation import Limits
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="image_processor")
+# The library's lines (imgpipe.processing's rejections, ...) as this function's structured lines, with its keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="image_processor")
 tracer = Tracer(service="image_processor")
 batch = BatchProcessor(event_type=EventType.SQS)
@@ -88,6 +92,9 @@ def object_keys(record: SQSRecord) -> list[str]:
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
     for key in object_keys(record):
+        # Every line about this object carries its image's id as the correlation id (API, Kafka and export too).
+        image_id = key.rsplit("/", 1)[-1]
+        logger.set_correlation_id(image_id if is_image_id(image_id) else None)
         result = processor().process_object(key)
         logger.info(
             "object handled",

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -40,6 +41,7 @@ from imgpipe.validation import Limits
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="kafka_ingest")
+copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="kafka_ingest")
 tracer = Tracer(service="kafka_ingest")
 batch = BatchProcessor(event_type=EventType.Kafka)
@@ -151,11 +153,13 @@ def dedup_key(record: KafkaRecord) -> str:
 @tracer.capture_method
 def handle_record(record: KafkaEventRecord) -> None:
     parsed = kafka_record(record)
+    logger.set_correlation_id(None)  # a record has no image until it is stored
     _replayed.clear()
     outcome = ingest_once()(identity={"dedup_key": dedup_key(parsed)}, record=parsed)
     replayed = bool(_replayed)
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     if "stored" in outcome:
+        logger.set_correlation_id(outcome["stored"]["image_id"])
         logger.info(
             "record stored" if not replayed else "record already stored",
             extra={"coordinates": parsed.coordinates, "image_id": outcome["stored"]["image_id"]},

@@ -75,5 +75,6 @@ def handler(event: DynamoDBStreamEvent, context: LambdaContext) -> dict[str, Any
             logger.exception("export file not written", extra={"key": file.key})
             return {"batchItemFailures": [{"itemIdentifier": file.sequences[0]}]}
         metrics.add_metric(name="RowsExported", unit=MetricUnit.Count, value=file.rows)
-        logger.info("export file written", extra={"key": file.key, "rows": file.rows})
+        # A file holds many images' changes: each id is listed, so one image's path can be followed here too.
+        logger.info("export file written", extra={"key": file.key, "rows": file.rows, "image_ids": file.image_ids})
     return {"batchItemFailures": []}

@@ -25,6 +25,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -67,6 +68,8 @@ def cors() -> CORSConfig | None:
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="upload_api")
+# The library's own lines (imgpipe.*) come out as this function's structured lines, with its keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="upload_api")
 tracer = Tracer(service="upload_api")
 app = APIGatewayRestResolver(cors=cors())
@@ -132,6 +135,13 @@ def reply(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
+def follow(image_id: str) -> None:
+    """From here on this request's lines are the image's: its id is the correlation id, as it is downstream
+    (processor, Kafka ingest, export), and API Gateway's request id stays as request_id."""
+    logger.append_keys(image_id=image_id, request_id=logger.get_correlation_id())
+    logger.set_correlation_id(image_id)
+
+
 @app.post("/v1/uploads")
 @tracer.capture_method
 def request_upload() -> Response[str]:
@@ -142,7 +152,7 @@ def request_upload() -> Response[str]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     result = service().request_upload(body, principal())
-    logger.append_keys(image_id=result["image_id"])
+    follow(result["image_id"])
     logger.info("upload presigned", extra={"status": result["status"]})
     metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
     return reply(201, result)
@@ -170,7 +180,7 @@ def direct_upload() -> Response[str]:
             ).hexdigest(),
         }
         result = idempotent_direct_upload()(request=request, data=data, content_type=content_type, filename=filename)
-    logger.append_keys(image_id=result["image_id"])
+    follow(result["image_id"])
     logger.info(
         "image stored", extra={"status": result["status"], "replayed": bool(app.context.get("idempotent_replay"))}
     )
@@ -189,7 +199,7 @@ def direct_upload() -> Response[str]:
 @tracer.capture_method
 def get_image(image_id: str) -> Response[str]:
     principal()
-    logger.append_keys(image_id=image_id)
+    follow(image_id)
     return reply(200, service().get_image(image_id))
 
 

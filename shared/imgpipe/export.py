@@ -134,6 +134,7 @@ class ExportFile:
     body: bytes  # gzip of newline-delimited JSON
     rows: int
     sequences: tuple[str, ...]
+    image_ids: tuple[str, ...] = ()  # whose changes it holds (sorted): for logs, not written into the file
 
 
 def export_files(changes: Iterable[Change], prefix: str = "exports/v1/") -> list[ExportFile]:
@@ -152,6 +153,7 @@ def export_files(changes: Iterable[Change], prefix: str = "exports/v1/") -> list
                 body=gzip.compress(lines.encode(), mtime=0),  # mtime 0: a retry writes identical bytes
                 rows=len(members),
                 sequences=tuple(c.sequence for c, _ in members),
+                image_ids=tuple(sorted({str(row["image_id"]) for _, row in members})),
             )
         )
     return files

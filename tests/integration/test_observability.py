@@ -60,3 +60,19 @@ def test_every_deployed_function_and_queue_is_watched(
     )
     drawn = json.loads(dashboard["DashboardBody"])["widgets"][3]["properties"]["metrics"]
     assert {m[3] for m in drawn} == queues
+
+
+def test_every_deployed_function_traces_actively_through_powertools(local_stack: stack.StackConfig) -> None:
+    from tests.conftest import REPO_ROOT
+
+    client = stack.aws_client(local_stack, "lambda")
+    functions = [f for p in client.get_paginator("list_functions").paginate() for f in p["Functions"]]
+    assert functions and all(f["TracingConfig"]["Mode"] == "Active" for f in functions), [
+        (f["FunctionName"], f.get("TracingConfig")) for f in functions
+    ]
+    for function in functions:  # and the code behind each sends its segments through Powertools Tracer
+        source = (
+            REPO_ROOT / "lambdas" / function["FunctionName"].removeprefix("imgpipe-local-") / "handler.py"
+        ).read_text()
+        assert "Tracer(service=" in source and "@tracer.capture_lambda_handler" in source, function["FunctionName"]
+        assert "aws_xray_sdk" not in source  # the SDK (maintenance mode) stays behind Powertools

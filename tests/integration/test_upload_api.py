@@ -243,7 +243,8 @@ def test_log_lines_carry_the_image_and_request_ids_of_their_own_request_only(
     stored = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [line["message"] for line in stored] == ["image stored"]
     assert stored[0]["image_id"] == body["image_id"]
-    assert stored[0]["correlation_id"]  # API Gateway's request id
+    assert stored[0]["correlation_id"] == body["image_id"]  # the image's id, as downstream
+    assert stored[0]["request_id"]  # API Gateway's request id
 
     log.truncate(0)
     log.seek(0)
@@ -251,7 +252,7 @@ def test_log_lines_carry_the_image_and_request_ids_of_their_own_request_only(
     refused = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [line["message"] for line in refused] == ["request refused"]
     assert "image_id" not in refused[0]  # no stale key from the previous request
-    assert refused[0]["correlation_id"] != stored[0]["correlation_id"]
+    assert refused[0]["correlation_id"] != stored[0]["request_id"]  # its own request's id (no image)
 
 
 @pytest.mark.parametrize(
