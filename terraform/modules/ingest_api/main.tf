@@ -457,8 +457,9 @@ resource "aws_api_gateway_rest_api" "this" {
   description = "${var.name_prefix}: authenticated image ingestion API"
   # Direct uploads send image bytes: API Gateway hands bodies of these types to the proxy integration base64-encoded.
   # null (only with set_binary_media_types = false, for moto) leaves the attribute unmanaged.
-  binary_media_types           = var.set_binary_media_types ? local.binary_media_types : null
-  disable_execute_api_endpoint = false
+  binary_media_types = var.set_binary_media_types ? local.binary_media_types : null
+  # With a custom domain (TLS 1.2 policy), the default execute-api endpoint is closed: clients cannot go around it.
+  disable_execute_api_endpoint = var.custom_domain != null
 
   endpoint_configuration {
     types = ["REGIONAL"]
@@ -935,4 +936,30 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
       name = "authorization"
     }
   }
+}
+
+################################################################################
+# Custom domain (optional): TLS 1.2 minimum, the only way in when set
+################################################################################
+
+resource "aws_api_gateway_domain_name" "this" {
+  count = var.custom_domain == null ? 0 : 1
+
+  domain_name              = var.custom_domain.domain_name
+  regional_certificate_arn = var.custom_domain.certificate_arn
+  security_policy          = "TLS_1_2"
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_api_gateway_base_path_mapping" "this" {
+  count = var.custom_domain == null ? 0 : 1
+
+  api_id      = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  domain_name = aws_api_gateway_domain_name.this[0].domain_name
 }

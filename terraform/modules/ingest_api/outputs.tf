@@ -87,3 +87,11 @@ output "function_timeouts" {
   description = "Each function's timeout in seconds (the observability module alarms on a p99 duration near it)."
   value       = { for k, f in aws_lambda_function.this : k => f.timeout }
 }
+
+output "custom_domain_target" {
+  description = "With custom_domain: the regional domain name and hosted zone id to alias the DNS record to; else null."
+  value = try({
+    domain_name    = aws_api_gateway_domain_name.this[0].regional_domain_name
+    hosted_zone_id = aws_api_gateway_domain_name.this[0].regional_zone_id
+  }, null)
+}

@@ -332,3 +332,20 @@ variable "idempotency_seconds" {
     error_message = "idempotency_seconds must be a whole number of seconds between 60 and 86400 (one day)."
   }
 }
+
+variable "custom_domain" {
+  description = "Serve the API on this domain (an ACM certificate in the API's region) with the TLS 1.2 security policy, and close the default execute-api endpoint; point DNS at the output custom_domain_target. null: the execute-api endpoint (TLS 1.2 is what API Gateway negotiates there, but no policy can be pinned)."
+  type = object({
+    domain_name     = string
+    certificate_arn = string
+  })
+  default = null
+
+  validation {
+    condition = var.custom_domain == null || try(
+      can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.custom_domain.domain_name)) &&
+      can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", var.custom_domain.certificate_arn)),
+    false)
+    error_message = "custom_domain needs a lowercase DNS name and an ACM certificate ARN."
+  }
+}

@@ -298,3 +298,8 @@ output "observability" {
     )
   }
 }
+
+output "api_custom_domain_target" {
+  description = "With api_custom_domain: the regional name and zone id to alias its DNS record to; else null."
+  value       = module.ingest_api.custom_domain_target
+}

@@ -229,3 +229,12 @@ variable "observability" {
   default  = {}
   nullable = false
 }
+
+variable "api_custom_domain" {
+  description = "Serve the API on this domain with the TLS 1.2 security policy and close the execute-api endpoint (modules/ingest_api custom_domain), or null."
+  type = object({
+    domain_name     = string
+    certificate_arn = string
+  })
+  default = null
+}

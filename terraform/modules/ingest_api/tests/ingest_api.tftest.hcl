@@ -1045,3 +1045,44 @@ run "rejects_kms_alias_instead_of_arn" {
 
   expect_failures = [var.kms_key_arn]
 }
+
+run "no_custom_domain_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_api_gateway_domain_name.this) == 0 && !aws_api_gateway_rest_api.this.disable_execute_api_endpoint
+    error_message = "Without a custom domain the execute-api endpoint serves the API."
+  }
+}
+
+run "a_custom_domain_pins_tls_1_2_and_closes_the_execute_api_endpoint" {
+  command = plan
+
+  variables {
+    custom_domain = {
+      domain_name     = "images.example.com"
+      certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_api_gateway_domain_name.this[0].security_policy == "TLS_1_2" &&
+      aws_api_gateway_domain_name.this[0].endpoint_configuration[0].types == tolist(["REGIONAL"]) &&
+      aws_api_gateway_rest_api.this.disable_execute_api_endpoint &&
+      aws_api_gateway_base_path_mapping.this[0].domain_name == "images.example.com" &&
+      aws_api_gateway_base_path_mapping.this[0].stage_name == "live"
+    )
+    error_message = "The custom domain requires TLS 1.2, maps the stage, and is the only way in."
+  }
+}
+
+run "rejects_a_custom_domain_without_an_acm_certificate" {
+  command = plan
+
+  variables {
+    custom_domain = { domain_name = "images.example.com", certificate_arn = "arn:aws:iam::123456789012:server-certificate/x" }
+  }
+
+  expect_failures = [var.custom_domain]
+}
