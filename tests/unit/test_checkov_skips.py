@@ -16,6 +16,7 @@ PINNED = {
     "CKV_AWS_272": 5,  # Lambda code signing
     "CKV_AWS_117": 5,  # functions outside a VPC: they reach only AWS APIs
     "CKV_AWS_116": 5,  # function DLQs: failures go to the event sources' own DLQs/destinations
+    "CKV_AWS_304": 1,  # the rotation interval is a validated variable (1-90 days) checkov cannot read
     "CKV_AWS_28": 2,  # no PITR on the idempotency tables (records live at most a day)
     "CKV_AWS_115": 2,  # no reserved concurrency where the API throttles or a stream bounds it
     "CKV_AWS_252": 1,  # no SNS per trail log file
@@ -25,7 +26,7 @@ PINNED = {
     "CKV_AWS_120": 1,  # API caching of per-caller answers
     "CKV2_AWS_77": 1,  # AnonymousIpList would block clients on cloud hosts
     "CKV2_AWS_62": 1,  # only the raw bucket has an event consumer
-    "CKV2_AWS_57": 1,  # the key registry holds hashes: nothing to rotate
+    "CKV2_AWS_57": 2,  # key registry: hashes, nothing to rotate; SCRAM: rotated only with its owner's function
     "CKV2_AWS_51": 1,  # client certificates: no HTTP backend
     "CKV2_AWS_3": 1,  # organisation-wide GuardDuty is the delegated administrator's
     "CKV2_AWS_10": 1,  # no CloudWatch Logs copy of the trail

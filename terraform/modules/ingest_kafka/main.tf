@@ -22,6 +22,8 @@ locals {
   new_cluster   = var.new_msk_cluster != null
   in_vpc        = length(var.kafka.subnet_ids) > 0
   is_scram      = var.kafka.type == "self_managed" && var.kafka.auth == "sasl_scram_512"
+  own_scram     = local.is_scram && var.kafka.scram_secret_arn == null
+  scram_secret  = local.own_scram ? aws_secretsmanager_secret.scram[0].arn : var.kafka.scram_secret_arn
   vpc_endpoints = local.in_vpc && var.create_vpc_endpoints
   cluster_arn   = local.new_cluster ? aws_msk_cluster.this[0].arn : var.kafka.cluster_arn
 
@@ -75,7 +77,7 @@ locals {
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = var.kms_key_arn
         Condition = {
-          StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "sqs", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+          StringEquals = { "kms:ViaService" = [for s in concat(["s3", "dynamodb", "sqs", "lambda"], local.own_scram ? ["secretsmanager"] : []) : "${s}.${local.region}.${local.dns_suffix}"] }
         }
       },
       {
@@ -117,7 +119,7 @@ locals {
         Sid      = "ReadBrokerCredentials"
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
-        Resource = var.kafka.scram_secret_arn
+        Resource = local.scram_secret
       },
     ] : [],
     local.in_vpc ? [
@@ -287,7 +289,7 @@ resource "aws_lambda_event_source_mapping" "kafka" {
     for_each = local.is_msk ? [] : concat(
       [for s in var.kafka.subnet_ids : { type = "VPC_SUBNET", uri = "subnet:${s}" }],
       [for g in var.kafka.security_group_ids : { type = "VPC_SECURITY_GROUP", uri = "security_group:${g}" }],
-      local.is_scram ? [{ type = "SASL_SCRAM_512_AUTH", uri = var.kafka.scram_secret_arn }] : [],
+      local.is_scram ? [{ type = "SASL_SCRAM_512_AUTH", uri = local.scram_secret }] : [],
     )
     content {
       type = source_access_configuration.value.type
@@ -544,4 +546,34 @@ resource "aws_cloudwatch_metric_alarm" "rejects" {
   ok_actions          = var.alarm_actions
 
   tags = var.tags
+}
+
+################################################################################
+# SCRAM credentials (self-managed Kafka), when the caller has no secret of its own
+################################################################################
+
+# The secret holds no value from Terraform (none in state or plan): the operator puts {"username","password"}
+# into it once (docs/kafka.md), and a rotation function, if given, changes it and the broker's user together.
+resource "aws_secretsmanager_secret" "scram" {
+  count = local.own_scram ? 1 : 0
+
+  #checkov:skip=CKV2_AWS_57:Rotation needs a function that changes the broker's user too; it is wired when kafka.scram_rotation_lambda_arn is given (aws_secretsmanager_secret_rotation.scram).
+  name                    = "${var.name_prefix}/kafka-scram"
+  description             = "${var.name_prefix}: SASL/SCRAM-SHA-512 credentials kafka_ingest's event source uses for ${join(",", var.kafka.bootstrap_servers)}"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.scram_secret_recovery_window_days
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_rotation" "scram" {
+  count = local.own_scram && var.kafka.scram_rotation_lambda_arn != null ? 1 : 0
+
+  #checkov:skip=CKV_AWS_304:checkov cannot read the interval from the kafka object; its validation holds it to 1-90 days (30 by default).
+  secret_id           = aws_secretsmanager_secret.scram[0].id
+  rotation_lambda_arn = var.kafka.scram_rotation_lambda_arn
+
+  rotation_rules {
+    automatically_after_days = var.kafka.scram_rotation_days
+  }
 }

@@ -74,3 +74,8 @@ output "rejects_queue_name" {
   description = "Name of the queue that receives rejected records' coordinates and reasons."
   value       = aws_sqs_queue.rejects.name
 }
+
+output "scram_secret_arn" {
+  description = "The SCRAM secret the event source reads (the caller's, or the one made here), or null without SCRAM."
+  value       = local.is_scram ? local.scram_secret : null
+}

@@ -121,22 +121,27 @@ variable "kafka" {
     - type "msk": an existing Amazon MSK cluster (cluster_arn) with IAM auth (the only auth this module grants for
       MSK), or, with new_msk_cluster set and no cluster_arn, the cluster this module creates;
     - type "self_managed": any Kafka (bootstrap_servers) with auth "sasl_scram_512" (scram_secret_arn in Secrets
-      Manager) or, only for a broker on a private network or an emulator, "none".
+      Manager, or none: the module creates <name_prefix>/kafka-scram with the environment's key, holding no value
+      until the operator puts {"username","password"} in it; scram_rotation_lambda_arn rotates it) or, only for a
+      broker on a private network or an emulator, "none".
     topic and consumer_group_id name what the function consumes; subnet_ids and security_group_ids place the
     event source's pollers in the brokers' VPC (required for MSK); vpc_id is that VPC (needed for the interface
     endpoints and for a new cluster).
   EOT
   type = object({
-    type               = string
-    topic              = string
-    consumer_group_id  = string
-    cluster_arn        = optional(string)
-    bootstrap_servers  = optional(list(string), [])
-    auth               = optional(string, "iam")
-    scram_secret_arn   = optional(string)
-    subnet_ids         = optional(list(string), [])
-    security_group_ids = optional(list(string), [])
-    vpc_id             = optional(string)
+    type              = string
+    topic             = string
+    consumer_group_id = string
+    cluster_arn       = optional(string)
+    bootstrap_servers = optional(list(string), [])
+    auth              = optional(string, "iam")
+    scram_secret_arn  = optional(string)
+    # A rotation function for the secret (the broker's user must change with it: only its owner can write one).
+    scram_rotation_lambda_arn = optional(string)
+    scram_rotation_days       = optional(number, 30)
+    subnet_ids                = optional(list(string), [])
+    security_group_ids        = optional(list(string), [])
+    vpc_id                    = optional(string)
   })
 
   validation {
@@ -160,8 +165,13 @@ variable "kafka" {
   }
 
   validation {
-    condition     = var.kafka.type != "self_managed" || (length(var.kafka.bootstrap_servers) > 0 && contains(["sasl_scram_512", "none"], var.kafka.auth) && (var.kafka.auth != "sasl_scram_512" || can(regex("^arn:aws[a-z-]*:secretsmanager:", coalesce(var.kafka.scram_secret_arn, "-")))))
-    error_message = "A self_managed source needs bootstrap_servers and auth \"sasl_scram_512\" (with scram_secret_arn) or, explicitly, \"none\"."
+    condition     = var.kafka.type != "self_managed" || (length(var.kafka.bootstrap_servers) > 0 && contains(["sasl_scram_512", "none"], var.kafka.auth) && (var.kafka.scram_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", coalesce(var.kafka.scram_secret_arn, "-")))))
+    error_message = "A self_managed source needs bootstrap_servers and auth \"sasl_scram_512\" (scram_secret_arn a Secrets Manager ARN, or none for a secret made here) or, explicitly, \"none\"."
+  }
+
+  validation {
+    condition     = var.kafka.scram_rotation_lambda_arn == null || (var.kafka.auth == "sasl_scram_512" && can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", coalesce(var.kafka.scram_rotation_lambda_arn, "-"))) && var.kafka.scram_rotation_days >= 1 && var.kafka.scram_rotation_days <= 90)
+    error_message = "scram_rotation_lambda_arn (a Lambda function ARN) goes with auth \"sasl_scram_512\", rotating every 1-90 days."
   }
 
   validation {
@@ -318,4 +328,15 @@ variable "tags" {
   description = "Extra tags for every resource (cannot replace imgpipe:function)."
   type        = map(string)
   default     = {}
+}
+
+variable "scram_secret_recovery_window_days" {
+  description = "Days a deleted SCRAM secret (made here) can be restored (0 deletes at once, for throw-away environments; else 7-30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.scram_secret_recovery_window_days == 0 || (var.scram_secret_recovery_window_days >= 7 && var.scram_secret_recovery_window_days <= 30)
+    error_message = "scram_secret_recovery_window_days must be 0 or 7-30."
+  }
 }

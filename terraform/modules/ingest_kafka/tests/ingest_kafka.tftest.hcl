@@ -294,8 +294,16 @@ run "msk_without_iam_or_vpc_is_refused" {
   expect_failures = [var.kafka]
 }
 
-run "self_managed_scram_without_secret_is_refused" {
+run "self_managed_scram_without_a_secret_gets_one_here_encrypted_valueless_and_read_only_by_its_function" {
   command = plan
+
+  override_resource {
+    target          = aws_secretsmanager_secret.scram
+    override_during = plan
+    values = {
+      arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf"
+    }
+  }
 
   variables {
     kafka = {
@@ -304,6 +312,71 @@ run "self_managed_scram_without_secret_is_refused" {
       topic             = "camera-images"
       consumer_group_id = "imgpipe"
       auth              = "sasl_scram_512"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret.scram[0].name == "imgpipe-test/kafka-scram" &&
+      aws_secretsmanager_secret.scram[0].kms_key_id == var.kms_key_arn &&
+      aws_secretsmanager_secret.scram[0].recovery_window_in_days == 30 &&
+      length(aws_secretsmanager_secret_rotation.scram) == 0
+    )
+    error_message = "Without a secret of the caller's, one is made with the environment's key (its value is the operator's to put)."
+  }
+
+  assert {
+    condition = contains(
+      one([for st in jsondecode(aws_iam_role_policy.this.policy).Statement : st.Condition.StringEquals["kms:ViaService"] if st.Sid == "UseEnvironmentKey"]),
+      "secretsmanager.us-east-1.amazonaws.com"
+    )
+    error_message = "The function may decrypt the secret made here, through Secrets Manager only."
+  }
+
+  assert {
+    condition = (
+      one([for st in jsondecode(aws_iam_role_policy.this.policy).Statement : st.Resource if st.Sid == "ReadBrokerCredentials"]) == "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf" &&
+      output.scram_secret_arn == "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf"
+    )
+    error_message = "Only kafka_ingest's role reads the secret, and the event source is given the same one."
+  }
+}
+
+run "a_rotation_function_rotates_the_scram_secret_made_here" {
+  command = plan
+
+  variables {
+    kafka = {
+      type                      = "self_managed"
+      bootstrap_servers         = ["b-1.kafka.internal:9096"]
+      topic                     = "camera-images"
+      consumer_group_id         = "imgpipe"
+      auth                      = "sasl_scram_512"
+      scram_rotation_lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:kafka-scram-rotation"
+      scram_rotation_days       = 14
+    }
+  }
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret_rotation.scram[0].rotation_lambda_arn == "arn:aws:lambda:us-east-1:123456789012:function:kafka-scram-rotation" &&
+      aws_secretsmanager_secret_rotation.scram[0].rotation_rules[0].automatically_after_days == 14
+    )
+    error_message = "The rotation hook is wired to the given function and schedule."
+  }
+}
+
+run "a_rotation_function_without_scram_is_refused" {
+  command = plan
+
+  variables {
+    kafka = {
+      type                      = "self_managed"
+      bootstrap_servers         = ["b-1.kafka.internal:9096"]
+      topic                     = "camera-images"
+      consumer_group_id         = "imgpipe"
+      auth                      = "none"
+      scram_rotation_lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:kafka-scram-rotation"
     }
   }
 
