@@ -21,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast report up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap-venv browser clean check-env
+.PHONY: help demo test test-fast report up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -106,6 +106,9 @@ plan: check-env $(PATH_STAMP) ## terraform plan for ENV=local|staging|prod, save
 deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf deploy $(ENV)
+
+bootstrap: check-env $(PATH_STAMP) ## once per account: the state bucket and key of ENV=staging|prod, and its backend.hcl
+	@$(PY) -m scripts.bootstrap $(ENV)
 
 destroy: check-env $(PATH_STAMP) ## terraform destroy ENV
 	@$(PY) -m scripts.tf destroy $(ENV)
