@@ -367,6 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"Reports as of {as_of:%Y-%m-%d %H:%M}Z over {origin} (DuckDB, the Athena named queries' SQL)\n")
+    if not exports.is_dir() or not any(exports.rglob("*.json.gz")):
+        print(
+            "(nothing exported yet: `make demo` sends images through the pipeline, or upload some to the local API)\n"
+        )
     print("\n\n".join(format_table(r) for r in results))
     args.out.mkdir(parents=True, exist_ok=True)
     page = args.out / "index.html"

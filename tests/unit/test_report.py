@@ -184,6 +184,12 @@ def test_the_cli_reads_a_folder_prints_the_tables_and_writes_the_page(
     assert (out / "index.html").read_text().count("<table>") == len(report.report_names())
 
 
+def test_the_cli_says_what_to_do_when_nothing_was_exported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report.main(["--exports", str(tmp_path / "none"), "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "nothing exported yet: `make demo`" in printed and printed.count("(no rows)") == len(report.report_names())
+
+
 def test_the_cli_refuses_a_bad_clock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert report.main(["--exports", str(tmp_path), "--out", str(tmp_path), "--as-of", "yesterday"]) == 2
     assert "error:" in capsys.readouterr().err
