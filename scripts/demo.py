@@ -79,19 +79,16 @@ def show_report(outputs: dict[str, Any], cfg: stack.StackConfig, *, after_retent
     from datetime import UTC, datetime
 
     from scripts import report
-    from scripts.local_retention import settle_worker
 
-    settle_worker(cfg)  # the worker delivers the table's stream to the export in the background
     out = report.REPO_ROOT / "dist" / "report"
-    bucket, prefix = str(outputs["analytics"]["bucket_name"]), str(outputs["analytics"]["export_prefix"])
-    files = report.fetch_exports(stack.aws_client(cfg, "s3"), bucket, prefix, out / "exports")
+    files, origin = report.deployed_exports(cfg, outputs["analytics"], out / "exports")
     results = report.run_reports(report.connect(out / "exports"), datetime.now(UTC))
     if after_retention:
         rows = ", ".join(f"{r.name} {len(r.rows)}" for r in results)
         return [f"  reports after: {files} export files left; rows per report: {rows}"]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "index.html").write_text(report.render_html(results, datetime.now(UTC), f"s3://{bucket}/{prefix}"))
-    lines = [f"Reports (the Athena named queries' SQL on DuckDB) over {files} export files in s3://{bucket}/{prefix}"]
+    (out / "index.html").write_text(report.render_html(results, datetime.now(UTC), origin))
+    lines = [f"Reports (the Athena named queries' SQL on DuckDB) over {origin}"]
     for result in results:
         lines += ["", report.format_table(result)]
     return [*lines, "", f"HTML report with charts: {out / 'index.html'} (again any time: make report)"]

@@ -214,23 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from scripts import stack
 
-    if args.env == "local":
-        iam = stack.aws_client(stack.StackConfig.from_env(), "iam")
-    else:
+    def client(service: str) -> Any:
+        if args.env == "local":
+            return stack.aws_client(stack.StackConfig.from_env(), service)
         import boto3
 
-        iam = boto3.client("iam")
+        return boto3.client(service)
+
     prefix = args.prefix or f"imgpipe-{args.env}-"
-    policies = role_policies(iam, prefix)
+    policies = role_policies(client("iam"), prefix)
     if not policies:
         print(f"error: no role named {prefix}* holds a policy here", file=sys.stderr)
         return 2
-    lambda_client = stack.aws_client(stack.StackConfig.from_env(), "lambda") if args.env == "local" else None
-    if lambda_client is None:
-        import boto3
-
-        lambda_client = boto3.client("lambda")
-    findings = check(policies, function_roles(lambda_client))
+    findings = check(policies, function_roles(client("lambda")))
     if args.json:
         print(json.dumps({"findings": [asdict(f) for f in findings], "access": access_map(policies)}, indent=2))
     else:

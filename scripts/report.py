@@ -327,7 +327,19 @@ td {{ text-align: right; }} h2 {{ font-size: 16px; }} h3 {{ margin-bottom: 0; }}
 # ------------------------------------------------------------------------------------------------- CLI
 
 
-def _deployed_exports(dest: Path) -> tuple[int, str]:
+def deployed_exports(cfg: Any, analytics: dict[str, Any], dest: Path) -> tuple[int, str]:
+    """The deployed analytics bucket's exports (module output `analytics`) mirrored into `dest`, once a running
+    worker has delivered the stream's latest changes: (files, where they came from)."""
+    from scripts import stack
+    from scripts.local_retention import settle_worker
+
+    bucket, prefix = str(analytics["bucket_name"]), str(analytics["export_prefix"])
+    settle_worker(cfg)
+    count = fetch_exports(stack.aws_client(cfg, "s3"), bucket, prefix, dest)
+    return count, f"s3://{bucket}/{prefix} ({count} export files)"
+
+
+def _local_exports(dest: Path) -> tuple[int, str]:
     from scripts import stack, tf
 
     cfg = stack.StackConfig.from_env()
@@ -338,12 +350,7 @@ def _deployed_exports(dest: Path) -> tuple[int, str]:
     analytics = outputs.get("analytics") if outputs else None
     if not analytics:
         raise ReportError("nothing deployed in ENV=local with analytics: run `make up` (or `make demo`) first")
-    bucket, prefix = str(analytics["bucket_name"]), str(analytics["export_prefix"])
-    from scripts.local_retention import settle_worker
-
-    settle_worker(cfg)  # a running worker may still be delivering the stream's latest changes to the export
-    count = fetch_exports(stack.aws_client(cfg, "s3"), bucket, prefix, dest)
-    return count, f"s3://{bucket}/{prefix} ({count} export files)"
+    return deployed_exports(cfg, analytics, dest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             exports = args.out / "exports"
             print("==> fetching the exports from ENV=local's analytics bucket", flush=True)
-            _, origin = _deployed_exports(exports)
+            _, origin = _local_exports(exports)
         results = run_reports(connect(exports), as_of)
     except (ReportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -60,7 +60,8 @@ output "timeout_seconds" {
   value       = aws_lambda_function.export.timeout
 }
 
-output "export_failures_queue_name" {
-  description = "Name of the queue that receives the coordinates of stream batches the export gave up on."
-  value       = aws_sqs_queue.export_failures.name
+
+output "queue_alarms" {
+  description = "Each queue of this module with the alarm that watches its depth."
+  value       = { (aws_sqs_queue.export_failures.name) = aws_cloudwatch_metric_alarm.export_failures.alarm_name }
 }

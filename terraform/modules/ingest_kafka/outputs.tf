@@ -70,12 +70,13 @@ output "timeout_seconds" {
   value       = aws_lambda_function.this.timeout
 }
 
-output "rejects_queue_name" {
-  description = "Name of the queue that receives rejected records' coordinates and reasons."
-  value       = aws_sqs_queue.rejects.name
-}
 
 output "scram_secret_arn" {
   description = "The SCRAM secret the event source reads (the caller's, or the one made here), or null without SCRAM."
   value       = local.is_scram ? local.scram_secret : null
+}
+
+output "queue_alarms" {
+  description = "Each queue of this module with the alarm that watches its depth."
+  value       = { (aws_sqs_queue.rejects.name) = aws_cloudwatch_metric_alarm.rejects.alarm_name }
 }

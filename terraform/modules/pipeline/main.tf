@@ -223,11 +223,8 @@ module "observability" {
     },
   )
   api = { name = module.ingest_api.rest_api_name, stage = module.ingest_api.stage_name }
-  queue_names = concat(
-    [module.storage.raw_events_queue_name, module.storage.raw_events_dlq_name],
-    var.kafka == null ? [] : [module.ingest_kafka[0].rejects_queue_name],
-    [module.analytics.export_failures_queue_name],
-  )
+  # The queues each module alarms on: one list, so the dashboard and the alarms cannot disagree.
+  queue_names         = keys(local.queue_alarms)
   thresholds          = var.observability.thresholds
   alarm_emails        = var.observability.alarm_emails
   extra_alarm_actions = var.observability.extra_alarm_actions
@@ -235,6 +232,12 @@ module "observability" {
 }
 
 locals {
+  # Every queue of the pipeline with the alarm its module keeps on it.
+  queue_alarms = merge(
+    module.processing.queue_alarms,
+    module.analytics.queue_alarms,
+    var.kafka == null ? {} : module.ingest_kafka[0].queue_alarms,
+  )
   deployed_functions = concat(["upload_api", "api_authorizer", "image_processor", "retention_audit", "metadata_export"], var.kafka == null ? [] : ["kafka_ingest"])
 }
 

@@ -288,14 +288,7 @@ output "observability" {
     alarm_names     = module.observability.alarm_names
     dashboard_name  = module.observability.dashboard_name
     # Every queue with the alarm that watches its depth or age (their modules own them).
-    queue_alarms = merge(
-      {
-        (module.storage.raw_events_queue_name)        = module.processing.alarm_names[1]
-        (module.storage.raw_events_dlq_name)          = module.processing.alarm_names[0]
-        (module.analytics.export_failures_queue_name) = module.analytics.alarm_names[0]
-      },
-      var.kafka == null ? {} : { (module.ingest_kafka[0].rejects_queue_name) = module.ingest_kafka[0].alarm_names[1] },
-    )
+    queue_alarms = local.queue_alarms
   }
 }
 

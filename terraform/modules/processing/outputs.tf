@@ -62,3 +62,11 @@ output "timeout_seconds" {
   description = "The function's timeout (the observability module alarms on a p99 duration near it)."
   value       = aws_lambda_function.this.timeout
 }
+
+output "queue_alarms" {
+  description = "Each queue of this module with the alarm that watches it (backlog age, DLQ depth)."
+  value = {
+    (var.queue_name) = aws_cloudwatch_metric_alarm.backlog_age.alarm_name
+    (var.dlq_name)   = aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name
+  }
+}
