@@ -21,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast report up down status package lint fmt bench plan deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
+.PHONY: help demo test test-fast report up down status package lint fmt bench plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,7 +89,7 @@ up: $(PATH_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to 
 
 down: $(PATH_STAMP) ## stop the emulator and broker we started, and forget the local state
 	@$(PY) -m scripts.stack down
-	@rm -f terraform/envs/local/terraform.tfstate* terraform/envs/local/local.tfplan
+	@rm -f terraform/envs/local/terraform.tfstate* terraform/envs/local/local.tfplan*
 
 status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
 	@$(PY) -m scripts.stack status || true
@@ -99,9 +99,12 @@ status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker
 package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
 	@$(PY) -m scripts.package
 
-plan: check-env $(PATH_STAMP) ## terraform plan for ENV=local|staging|prod, saved to a file
+plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|prod saved to a file, and its summary
 	@$(PY) -m scripts.package
 	@$(PY) -m scripts.tf plan $(ENV)
+
+apply: check-env $(PATH_STAMP) ## apply exactly the plan `make plan ENV=` saved (prod asks unless AUTO_APPROVE=1)
+	@$(PY) -m scripts.tf apply $(ENV)
 
 deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
 	@$(PY) -m scripts.package

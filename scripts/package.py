@@ -8,8 +8,10 @@ the project's library (shared/imgpipe) and the pinned third-party packages built
 (python3.12, manylinux_2_28). boto3 & co. are never zipped: the runtime provides them.
 
 The same inputs give the same bytes: entries sorted, timestamps fixed at 1980-01-01, one file mode, no
-bytecode, no console scripts. A zip is rebuilt only when a digest of its inputs changes; a manifest.json beside
-the zips records each one's sha256 (hex and base64, the latter being what Terraform's source_code_hash wants).
+bytecode, no console scripts. A zip is rebuilt only when a digest of its inputs changes. Each is named
+<function>-<version>-<sha256[:12]>.zip (the release in pyproject.toml, then its content), so an artifact names
+the release it belongs to and a changed function can never be mistaken for the one deployed; a manifest.json
+beside the zips records each one's name, version and sha256 (hex, and base64 as Terraform's source_code_hash).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +45,9 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 SKIP_FILES = frozenset({"swagger-ui-bundle.min.js", "swagger-ui.min.css"})
 
 
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
+
+
 class PackageError(Exception):
     """Bad function folder or requirements: the CLI prints the message and exits 2."""
 
@@ -53,6 +60,25 @@ class Built:
     sha256_b64: str
     size: int
     rebuilt: bool
+
+
+def release_version(pyproject: Path | None = None) -> str:
+    """The release every package belongs to: [project] version in pyproject.toml, a semantic version."""
+    path = pyproject or REPO_ROOT / "pyproject.toml"
+    version = str(tomllib.loads(path.read_text()).get("project", {}).get("version", ""))
+    if not SEMVER.match(version):
+        raise PackageError(f"{path}: [project] version {version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+    return version
+
+
+def zip_name(function: str, version: str, sha256_hex: str) -> str:
+    return f"{function}-{version}-{sha256_hex[:12]}.zip"
+
+
+def _zips_of(out_dir: Path, function: str) -> list[Path]:
+    """Every zip this packager wrote for function: any version, and the unversioned name of packager 2."""
+    pattern = re.compile(rf"^{re.escape(function)}(-[0-9][0-9A-Za-z.+-]*-[0-9a-f]{{12}})?\.zip$")
+    return [path for path in out_dir.glob(f"{function}*.zip") if pattern.match(path.name)]
 
 
 def normalise(name: str) -> str:
@@ -196,9 +222,13 @@ def build(
     library_dir: Path | None = None,
     lock_file: Path | None = None,
     cache_dir: Path | None = None,
+    version: str | None = None,
 ) -> list[Built]:
     if arch not in ARCHES:
         raise PackageError(f"unknown architecture {arch!r}: choose arm64 or x86_64")
+    version = version or release_version()
+    if not SEMVER.match(version):
+        raise PackageError(f"version {version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
     library_dir = library_dir or REPO_ROOT / "shared" / "imgpipe"
     lock = read_pins(lock_file or REPO_ROOT / "requirements" / "lambda.lock")
     cache_dir = cache_dir or REPO_ROOT / ".build" / "lambda-deps"
@@ -214,17 +244,24 @@ def build(
     for function_dir, pins in plans:
         name = function_dir.name
         digest = inputs_digest(function_dir, library_dir, pins, arch)
-        zip_path = out_dir / f"{name}.zip"
         known = manifest.get(name, {})
-        rebuilt = not (zip_path.is_file() and known.get("inputs") == digest)
+        zip_path = out_dir / str(known.get("zip") or f"{name}.zip")
+        rebuilt = not (zip_path.is_file() and known.get("inputs") == digest and known.get("version") == version)
         if rebuilt:
             deps = install_dependencies(pins, arch, cache_dir)
-            write_zip(_zip_entries(function_dir, library_dir, deps), zip_path)
+            staging = out_dir / f".{name}.building.zip"
+            write_zip(_zip_entries(function_dir, library_dir, deps), staging)
+            zip_path = out_dir / zip_name(name, version, hashlib.sha256(staging.read_bytes()).hexdigest())
+            staging.replace(zip_path)
+            for older in _zips_of(out_dir, name):  # one zip per function: the one the manifest names
+                if older != zip_path:
+                    older.unlink()
         data = zip_path.read_bytes()
         sha = hashlib.sha256(data)
         item = Built(name, zip_path, sha.hexdigest(), base64.b64encode(sha.digest()).decode(), len(data), rebuilt)
         manifest[name] = {
             "zip": zip_path.name,
+            "version": version,
             "arch": arch,
             "python": LAMBDA_PYTHON,
             "inputs": digest,
@@ -235,7 +272,8 @@ def build(
         results.append(item)
     present = {b.function for b in results}
     for stale in set(manifest) - present:  # a deleted function leaves no zip for Terraform to pick up
-        (out_dir / f"{stale}.zip").unlink(missing_ok=True)
+        for older in _zips_of(out_dir, stale):
+            older.unlink()
         del manifest[stale]
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return results
@@ -256,10 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"package: no functions under {args.functions_dir} (a function is a folder with handler.py)")
     for item in built:
         state = "built" if item.rebuilt else "unchanged"
-        print(
-            f"package: {item.function:<20} {args.arch:<7} {item.size / 1e6:7.2f} MB  "
-            f"sha256 {item.sha256_hex[:12]}  {state}"
-        )
+        print(f"package: {item.function:<20} {args.arch:<7} {item.size / 1e6:7.2f} MB  {item.zip_path.name}  {state}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Terraform driver for the environments: init (with provider-mirror detection), plan, apply, destroy.
 
-    python -m scripts.tf init|plan|apply|deploy|destroy|output ENV
+    python -m scripts.tf init|plan|apply|deploy|destroy|output|summary ENV
 
 Provider installation works offline and online from the same code:
   * IMGPIPE_TF_PLUGIN_DIR=<dir> names a filesystem mirror explicitly (an error if it holds no hashicorp/aws);
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts import stack
+from scripts import plan_summary, stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVS = ("local", "staging", "prod")
@@ -147,19 +147,22 @@ def init(
     directory: Path,
     *,
     backend: bool = True,
-    backend_config: Path | None = None,
+    backend_config: Path | list[str] | None = None,
     environ: dict[str, str] | None = None,
     quiet: bool = True,
 ) -> None:
-    """terraform init, skipped when nothing that affects it changed since the last successful one."""
+    """terraform init, skipped when nothing that affects it changed since the last successful one.
+    backend_config: a backend.hcl file, or key=value settings."""
     args = [terraform_bin(), f"-chdir={directory}", "init", "-input=false", "-no-color"]
     mirror = find_provider_mirror(environ)
     if mirror:
         args.append(f"-plugin-dir={mirror}")
     if not backend:
         args.append("-backend=false")
-    elif backend_config is not None:
+    elif isinstance(backend_config, Path):
         args.append(f"-backend-config={backend_config}")
+    elif backend_config:
+        args += [f"-backend-config={setting}" for setting in backend_config]
     stamp = directory / ".terraform" / INIT_STAMP
     fingerprint = _init_fingerprint(directory, args)
     if stamp.is_file() and stamp.read_text() == fingerprint:
@@ -170,16 +173,33 @@ def init(
     stamp.write_text(fingerprint)
 
 
+# A build in CodePipeline has no backend.hcl (it names account resources and stays out of git): the project's
+# environment names the state instead.
+STATE_VARIABLES = {"bucket": "TF_STATE_BUCKET", "key": "TF_STATE_KEY", "region": "TF_STATE_REGION"}
+STATE_KMS_VARIABLE = "TF_STATE_KMS_KEY_ID"
+
+
+def backend_settings(env: str, environ: dict[str, str], directory: Path) -> Path | list[str]:
+    backend_file = directory / "backend.hcl"
+    if backend_file.is_file():
+        return backend_file
+    if environ.get(STATE_VARIABLES["bucket"]):
+        missing = [name for name in STATE_VARIABLES.values() if not environ.get(name)]
+        if missing:
+            raise TfError(f"{STATE_VARIABLES['bucket']} is set but {', '.join(missing)} are not")
+        settings = [f"{setting}={environ[name]}" for setting, name in STATE_VARIABLES.items()]
+        if environ.get(STATE_KMS_VARIABLE):
+            settings.append(f"kms_key_id={environ[STATE_KMS_VARIABLE]}")
+        return settings
+    raise TfError(
+        f"{backend_file} is missing: run `make bootstrap ENV={env}` (it writes it), or copy backend.hcl.example "
+        f"next to it and name your state bucket, or set {', '.join(STATE_VARIABLES.values())}"
+    )
+
+
 def init_env(env: str, environ: dict[str, str], root: Path = REPO_ROOT) -> Path:
     directory = env_dir(env, root)
-    backend_config = None
-    if env != "local":
-        backend_config = directory / "backend.hcl"
-        if not backend_config.is_file():
-            raise TfError(
-                f"{backend_config} is missing: copy backend.hcl.example next to it and "
-                f"name your state bucket (created once per account by `make bootstrap ENV={env}`)"
-            )
+    backend_config = None if env == "local" else backend_settings(env, environ, directory)
     init(directory, backend_config=backend_config, environ=environ)
     return directory
 
@@ -193,23 +213,102 @@ def _color_flag() -> list[str]:
     return [] if sys.stdout.isatty() else ["-no-color"]
 
 
+def summary_paths(planfile: Path) -> tuple[Path, Path]:
+    """Where a saved plan's reviews go: Terraform's full text and the Markdown summary (see scripts.plan_summary)."""
+    return planfile.with_name(planfile.name + ".txt"), planfile.with_name(planfile.name + ".md")
+
+
+def read_saved_plan(directory: Path, planfile: Path, environ: dict[str, str]) -> plan_summary.Summary:
+    shown = subprocess.run(
+        [terraform_bin(), f"-chdir={directory}", "show", "-json", str(planfile.resolve())],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    if shown.returncode != 0:
+        raise TfError(f"terraform show could not read {planfile}: {shown.stderr.strip()}")
+    return plan_summary.summarise(json.loads(shown.stdout))
+
+
+def summarise_saved_plan(env: str, directory: Path, planfile: Path, environ: dict[str, str]) -> plan_summary.Summary:
+    """Prints the summary of a saved plan and writes its full text and Markdown summary beside it."""
+    full_text, markdown = summary_paths(planfile)
+    summary = read_saved_plan(directory, planfile, environ)
+    text = subprocess.run(
+        [terraform_bin(), f"-chdir={directory}", "show", "-no-color", str(planfile.resolve())],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    full_text.write_text(text.stdout)
+    markdown.write_text(plan_summary.render_markdown(summary, f"Terraform plan for ENV={env}"))
+    print(plan_summary.render_text(summary, f"ENV={env}"), end="")
+    print(f"    full plan: {_shown(full_text)}  summary: {_shown(markdown)}", flush=True)
+    return summary
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def saved_plan_field(env: str, environ: dict[str, str], planfile: Path, field: str, root: Path = REPO_ROOT) -> str:
+    """One line about a saved plan, for the pipeline's approval (CodeBuild exported variables)."""
+    if not planfile.is_file():
+        raise TfError(f"no saved plan at {planfile}: run `make plan ENV={env}` first")
+    summary = read_saved_plan(init_env(env, environ, root), planfile, environ)
+    if field == "headline":
+        return summary.headline()
+    at_risk = [f"{c.action} {c.address}" for c in summary.changes if c.loses_data]
+    line = f"{len(at_risk)}: {'; '.join(at_risk)}" if at_risk else "none"
+    return line if len(line) <= 900 else line[:897] + "..."  # CodePipeline caps a variable's size
+
+
 def plan(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> bool:
-    """Saves a plan to planfile and shows it when it has changes; returns True when it has changes."""
+    """Saves a plan to planfile and summarises it when it has changes; returns True when it has changes."""
     directory = init_env(env, environ, root)
-    args = ["plan", "-input=false", "-detailed-exitcode", *_color_flag(), f"-out={planfile}"]
+    for stale in summary_paths(planfile):  # never leave the review of an older plan next to a new one
+        stale.unlink(missing_ok=True)
+    args = ["plan", "-input=false", "-detailed-exitcode", "-no-color", f"-out={planfile.resolve()}"]
     out = subprocess.run([terraform_bin(), f"-chdir={directory}", *args], env=environ, capture_output=True, text=True)
     if out.returncode == 1:
         raise TfError(f"terraform plan failed for ENV={env}:\n{out.stdout}{out.stderr}")
-    if out.returncode == 2:  # a plan with changes is worth reading; "no changes" is one line from deploy()
-        print(out.stdout, end="", flush=True)
+    if out.returncode == 2:  # "no changes" is one line from the caller
+        summarise_saved_plan(env, directory, planfile, environ)
     return out.returncode == 2
 
 
 def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> None:
+    """Applies exactly the saved plan. Terraform itself refuses one made against an older state ("stale")."""
     directory = env_dir(env, root)
-    args = ["apply", "-input=false", *_color_flag(), str(planfile)]
+    args = ["apply", "-input=false", *_color_flag(), str(planfile.resolve())]
     if subprocess.run([terraform_bin(), f"-chdir={directory}", *args], env=environ).returncode != 0:
         raise TfError(f"terraform apply failed for ENV={env}")
+
+
+def confirm(env: str, auto_approve: bool) -> None:
+    if env != "prod" or auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise TfError("refusing to apply to prod without confirmation: run interactively or set AUTO_APPROVE=1")
+    if input("Apply this plan to prod? Type 'yes': ").strip() != "yes":
+        raise TfError("prod apply cancelled")
+
+
+def apply_saved(env: str, environ: dict[str, str], planfile: Path, auto_approve: bool, root: Path = REPO_ROOT) -> None:
+    """`make apply`: the plan `make plan` saved (or the pipeline's plan artifact), as reviewed, and nothing else."""
+    if not planfile.is_file():
+        raise TfError(f"no saved plan at {planfile}: run `make plan ENV={env}` first, review it, then apply it")
+    directory = init_env(env, environ, root)
+    summarise_saved_plan(env, directory, planfile, environ)
+    confirm(env, auto_approve)
+    print(f"==> terraform apply ENV={env} (the saved plan {_shown(planfile)})", flush=True)
+    apply(env, environ, planfile, root)
+    planfile.unlink()  # applied: it can never be applied twice
+    for review in summary_paths(planfile):
+        review.unlink(missing_ok=True)
 
 
 def forget_state_of_a_lost_emulator(environ: dict[str, str], root: Path = REPO_ROOT) -> bool:
@@ -254,14 +353,11 @@ def deploy(env: str, environ: dict[str, str], auto_approve: bool, root: Path = R
         print(f"==> ENV={env} is up to date: nothing to apply ({time.time() - started:.1f}s)")
         planfile.unlink(missing_ok=True)
         return False
-    if env == "prod" and not auto_approve:
-        if not sys.stdin.isatty():
-            raise TfError("refusing to apply to prod without confirmation: run interactively or set AUTO_APPROVE=1")
-        if input("Apply this plan to prod? Type 'yes': ").strip() != "yes":
-            raise TfError("prod apply cancelled")
+    confirm(env, auto_approve)
     print(f"==> terraform apply ENV={env}", flush=True)
     apply(env, environ, planfile, root)
-    planfile.unlink(missing_ok=True)
+    for done in (planfile, *summary_paths(planfile)):
+        done.unlink(missing_ok=True)
     print(f"==> ENV={env} deployed in {time.time() - started:.1f}s")
     return True
 
@@ -293,8 +389,14 @@ def outputs(env: str, environ: dict[str, str], root: Path = REPO_ROOT) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.tf", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["init", "plan", "deploy", "destroy", "output", "mirror"])
+    parser.add_argument(
+        "command", choices=["init", "plan", "apply", "deploy", "destroy", "output", "summary", "mirror"]
+    )
     parser.add_argument("env", nargs="?", default="local")
+    parser.add_argument(
+        "--plan", type=Path, help="apply/summary: the saved plan (default terraform/envs/ENV/ENV.tfplan)"
+    )
+    parser.add_argument("--field", choices=["headline", "at-risk"], help="summary: print one line about the saved plan")
     args = parser.parse_args(argv)
     auto_approve = os.environ.get("AUTO_APPROVE") == "1"
     try:
@@ -304,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         env_dir(args.env)  # validates ENV before anything else
         environ = run_env(args.env)
-        if args.env == "local" and args.command in ("plan", "deploy", "destroy"):
+        if args.env == "local" and args.command in ("plan", "apply", "deploy", "destroy"):
             require_local_stack(stack.StackConfig.from_env())
         if args.command == "init":
             init_env(args.env, environ)
@@ -312,6 +414,16 @@ def main(argv: list[str] | None = None) -> int:
             planfile = env_dir(args.env) / f"{args.env}.tfplan"
             changed = plan(args.env, environ, planfile)
             print(f"==> plan saved to {planfile.relative_to(REPO_ROOT)} ({'changes' if changed else 'no changes'})")
+        elif args.command == "apply":
+            apply_saved(args.env, environ, args.plan or env_dir(args.env) / f"{args.env}.tfplan", auto_approve)
+        elif args.command == "summary":
+            planfile = args.plan or env_dir(args.env) / f"{args.env}.tfplan"
+            if args.field:
+                print(saved_plan_field(args.env, environ, planfile, args.field))
+            else:
+                if not planfile.is_file():
+                    raise TfError(f"no saved plan at {planfile}: run `make plan ENV={args.env}` first")
+                summarise_saved_plan(args.env, init_env(args.env, environ), planfile, environ)
         elif args.command == "deploy":
             deploy(args.env, environ, auto_approve)
         elif args.command == "destroy":

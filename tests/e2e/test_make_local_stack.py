@@ -89,6 +89,22 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "up to date: nothing to apply" in second.stdout
         print(f"second `make up` (no-op) took {time.monotonic() - started:.1f}s")
 
+        # An upgrade the documented way: one function changes; `make deploy` packages it, plans, summarises and
+        # applies exactly that; a second `make deploy` has nothing to do.
+        handler = checkout / "lambdas" / "upload_api" / "handler.py"
+        handler.write_text(handler.read_text() + "\n# upgraded by the e2e test\n")
+        upgrade = make(checkout, "deploy", "ENV=local", **ports)
+        assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+        assert re.search(r"package: upload_api +\S+ .* built", upgrade.stdout), upgrade.stdout
+        assert "ENV=local: Plan: 0 to add, 1 to change, 0 to destroy." in upgrade.stdout, upgrade.stdout
+        changed = [line for line in upgrade.stdout.splitlines() if line.startswith("    ~ ")]
+        assert len(changed) == 1 and 'aws_lambda_function.this["upload_api"]' in changed[0], changed
+        assert "source_code_hash" in changed[0], changed
+        assert "ENV=local deployed in" in upgrade.stdout
+        again = make(checkout, "deploy", "ENV=local", **ports)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "ENV=local is up to date: nothing to apply" in again.stdout, again.stdout
+
         demo = make(checkout, "demo", **ports)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "imgpipe-local-raw" in demo.stdout and "objects expire after 7 days" in demo.stdout

@@ -89,9 +89,9 @@ def test_library_change_rebuilds_every_function(functions: Path, tmp_path: Path,
     out = tmp_path / "out"
     package.build(functions, out, "arm64", library_dir=library, cache_dir=deps_cache)
     (library / "retention.py").write_text("DAYS = 7\n")
-    rebuilt = package.build(functions, out, "arm64", library_dir=library, cache_dir=deps_cache)
-    assert all(b.rebuilt for b in rebuilt)
-    assert "imgpipe/retention.py" in zipfile.ZipFile(out / "hello.zip").namelist()
+    rebuilt = {b.function: b for b in package.build(functions, out, "arm64", library_dir=library, cache_dir=deps_cache)}
+    assert all(b.rebuilt for b in rebuilt.values())
+    assert "imgpipe/retention.py" in zipfile.ZipFile(rebuilt["hello"].zip_path).namelist()
 
 
 @pytest.mark.parametrize("arch", ["arm64", "x86_64"])
@@ -114,16 +114,54 @@ def test_manifest_records_terraform_source_code_hash(functions: Path, tmp_path: 
     import json
 
     out = tmp_path / "out"
-    build(functions, out, deps_cache)
+    built = build(functions, out, deps_cache)
     manifest = json.loads((out / "manifest.json").read_text())
-    digest = hashlib.sha256((out / "hello.zip").read_bytes()).digest()
+    digest = hashlib.sha256(built["hello"].zip_path.read_bytes()).digest()
+    assert manifest["hello"]["zip"] == built["hello"].zip_path.name
     assert manifest["hello"]["source_code_hash"] == base64.b64encode(digest).decode()
     assert manifest["hello"]["arch"] == "arm64"
+    assert manifest["hello"]["version"] == package.release_version()
 
     shutil.rmtree(functions / "hello")
     build(functions, out, deps_cache)
     assert "hello" not in json.loads((out / "manifest.json").read_text())
-    assert not (out / "hello.zip").exists()
+    assert not list(out.glob("hello*.zip"))
+
+
+def test_zips_are_named_with_the_release_and_their_content(functions: Path, tmp_path: Path, deps_cache: Path) -> None:
+    out = tmp_path / "out"
+    first = {b.function: b for b in package.build(functions, out, "arm64", cache_dir=deps_cache, version="1.2.3")}
+    hello = first["hello"]
+    assert hello.zip_path.name == f"hello-1.2.3-{hello.sha256_hex[:12]}.zip"
+    assert sorted(p.name for p in out.glob("*.zip")) == sorted(b.zip_path.name for b in first.values())
+
+    # A new release renames every zip (same bytes) and leaves no zip of the old one behind.
+    second = {b.function: b for b in package.build(functions, out, "arm64", cache_dir=deps_cache, version="1.3.0")}
+    assert second["hello"].zip_path.name == f"hello-1.3.0-{hello.sha256_hex[:12]}.zip"
+    assert second["hello"].sha256_hex == hello.sha256_hex
+    assert not list(out.glob("*-1.2.3-*.zip"))
+
+    # A changed function gets a new content hash in its name; the other keeps its zip.
+    (functions / "hello" / "handler.py").write_text("def handler(event, context):\n    return 2\n")
+    third = {b.function: b for b in package.build(functions, out, "arm64", cache_dir=deps_cache, version="1.3.0")}
+    assert third["hello"].zip_path.name != second["hello"].zip_path.name
+    assert third["with_deps"].zip_path == second["with_deps"].zip_path and not third["with_deps"].rebuilt
+    assert len(list(out.glob("hello-*.zip"))) == 1
+
+
+@pytest.mark.parametrize("version", ["1.2", "v1.2.3", "01.2.3", "1.2.3 ", ""])
+def test_a_version_that_is_not_semantic_is_refused(version: str, tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f'[project]\nname = "x"\nversion = "{version}"\n')
+    with pytest.raises(package.PackageError, match="is not a semantic version"):
+        package.release_version(pyproject)
+
+
+def test_the_release_is_the_project_version() -> None:
+    import tomllib
+
+    declared = tomllib.loads((package.REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert package.release_version() == declared
 
 
 @pytest.mark.parametrize(
