@@ -14,7 +14,7 @@ ARCH ?= arm64
 export ARCH
 
 PY := $(VENV)/bin/python
-ENVS := local staging prod
+ENVS := local staging prod cicd
 VENV_STAMP := $(VENV)/.imgpipe-installed
 PATH_STAMP := $(VENV)/.imgpipe-path
 CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
@@ -99,18 +99,18 @@ status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker
 package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
 	@$(PY) -m scripts.package
 
-plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|prod saved to a file, and its summary
-	@$(PY) -m scripts.package
+plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|prod|cicd saved to a file, and its summary
+	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi
 	@$(PY) -m scripts.tf plan $(ENV)
 
-apply: check-env $(PATH_STAMP) ## apply exactly the plan `make plan ENV=` saved (prod asks unless AUTO_APPROVE=1)
+apply: check-env $(PATH_STAMP) ## apply exactly the plan `make plan ENV=` saved (prod and cicd ask unless AUTO_APPROVE=1)
 	@$(PY) -m scripts.tf apply $(ENV)
 
-deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod asks unless AUTO_APPROVE=1)
-	@$(PY) -m scripts.package
+deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod and cicd ask unless AUTO_APPROVE=1)
+	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi
 	@$(PY) -m scripts.tf deploy $(ENV)
 
-bootstrap: check-env $(PATH_STAMP) ## once per account: the state bucket and key of ENV=staging|prod, and its backend.hcl
+bootstrap: check-env $(PATH_STAMP) ## once per account: the state bucket and key of ENV=staging|prod|cicd, and its backend.hcl
 	@$(PY) -m scripts.bootstrap $(ENV)
 
 destroy: check-env $(PATH_STAMP) ## terraform destroy ENV

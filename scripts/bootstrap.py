@@ -1,6 +1,6 @@
 """The state backend of an environment, made once per account and region, idempotently:
 
-    python -m scripts.bootstrap staging|prod        (make bootstrap ENV=staging)
+    python -m scripts.bootstrap staging|prod|cicd   (make bootstrap ENV=staging)
 
 - a KMS key for the state, with rotation (alias/imgpipe-<env>-tfstate);
 - the state bucket imgpipe-<env>-tfstate-<account>-<region>: versioning on, SSE-KMS with that key (bucket key),
@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ENVS = ("staging", "prod")
+ENVS = ("staging", "prod", "cicd")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 from scripts import plan_summary, stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ENVS = ("local", "staging", "prod")
+ENVS = ("local", "staging", "prod", "cicd")  # cicd: the pipelines of staging and prod (modules/cicd)
 AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
 MIRROR_CANDIDATES = (
     "~/.terraform.d/plugins",
@@ -288,13 +288,17 @@ def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_R
         raise TfError(f"terraform apply failed for ENV={env}")
 
 
+# Applied only after a typed "yes" (or AUTO_APPROVE=1): prod, and cicd, which holds prod's deployer.
+CONFIRMED_ENVS = ("prod", "cicd")
+
+
 def confirm(env: str, auto_approve: bool) -> None:
-    if env != "prod" or auto_approve:
+    if env not in CONFIRMED_ENVS or auto_approve:
         return
     if not sys.stdin.isatty():
-        raise TfError("refusing to apply to prod without confirmation: run interactively or set AUTO_APPROVE=1")
-    if input("Apply this plan to prod? Type 'yes': ").strip() != "yes":
-        raise TfError("prod apply cancelled")
+        raise TfError(f"refusing to apply to {env} without confirmation: run interactively or set AUTO_APPROVE=1")
+    if input(f"Apply this plan to {env}? Type 'yes': ").strip() != "yes":
+        raise TfError(f"{env} apply cancelled")
 
 
 def apply_saved(env: str, environ: dict[str, str], planfile: Path, auto_approve: bool, root: Path = REPO_ROOT) -> None:

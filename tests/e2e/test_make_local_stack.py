@@ -163,7 +163,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
 def test_unknown_env_is_a_clear_error(checkout: Path) -> None:
     result = make(checkout, "plan", "ENV=qa", moto_port=free_port(), kafka_port=free_port())
     assert result.returncode != 0
-    assert "unknown ENV=qa: choose one of: local staging prod" in result.stderr
+    assert "unknown ENV=qa: choose one of: local staging prod cicd" in result.stderr
 
 
 def test_plan_local_without_a_stack_says_what_to_do(checkout: Path) -> None:

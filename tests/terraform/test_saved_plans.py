@@ -86,6 +86,8 @@ def test_prod_apply_needs_a_yes_or_auto_approve(monkeypatch: pytest.MonkeyPatch)
         tf.confirm("prod", auto_approve=False)
     tf.confirm("prod", auto_approve=True)
     tf.confirm("staging", auto_approve=False)
+    with pytest.raises(tf.TfError, match="refusing to apply to cicd"):  # it holds prod's deployer
+        tf.confirm("cicd", auto_approve=False)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "no")
     with pytest.raises(tf.TfError, match="prod apply cancelled"):

@@ -21,11 +21,11 @@ PINNED = {
     "CKV_AWS_115": 2,  # no reserved concurrency where the API throttles or a stream bounds it
     "CKV_AWS_252": 1,  # no SNS per trail log file
     "CKV_AWS_225": 1,  # API caching of per-caller answers
-    "CKV_AWS_18": 1,  # no S3 server access logs (the trail records object access)
-    "CKV_AWS_144": 1,  # no cross-region replication of image data
+    "CKV_AWS_18": 2,  # no S3 server access logs (the trail records object access): images, pipeline artifacts
+    "CKV_AWS_144": 2,  # no cross-region replication of image data, nor of pipeline artifacts
     "CKV_AWS_120": 1,  # API caching of per-caller answers
     "CKV2_AWS_77": 1,  # AnonymousIpList would block clients on cloud hosts
-    "CKV2_AWS_62": 1,  # only the raw bucket has an event consumer
+    "CKV2_AWS_62": 2,  # only the raw bucket has an event consumer (not the processed or artifact buckets)
     "CKV2_AWS_57": 2,  # key registry: hashes, nothing to rotate; SCRAM: rotated only with its owner's function
     "CKV2_AWS_51": 1,  # client certificates: no HTTP backend
     "CKV2_AWS_3": 1,  # organisation-wide GuardDuty is the delegated administrator's
