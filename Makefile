@@ -21,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast report up down status package lint fmt bench plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
+.PHONY: help demo test test-fast report up down status package lint fmt bench cost release smoke plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -116,6 +116,9 @@ bootstrap: check-env $(PATH_STAMP) ## once per account: the state bucket and key
 destroy: check-env $(PATH_STAMP) ## terraform destroy ENV
 	@$(PY) -m scripts.tf destroy $(ENV)
 
+smoke: check-env $(PATH_STAMP) ## smoke-test ENV's API end to end: IMGPIPE_API_KEY=<key> make smoke ENV=staging
+	@$(PY) -m scripts.smoke --env $(ENV)
+
 key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [ENV=local]
 	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [ENV=local]' >&2; exit 2; }
 	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV)
@@ -136,6 +139,12 @@ fmt: $(PATH_STAMP) ## format Python and Terraform in place
 
 bench: $(PATH_STAMP) ## benchmarks, each compared in the same run with a reference implementation
 	@$(PY) -m scripts.bench
+
+cost: $(PATH_STAMP) ## price a million images from `make bench`'s results: make cost [REGION=us-east-1] [IMAGES=1000000]
+	@$(PY) -m scripts.cost --region $(or $(REGION),us-east-1) --images $(or $(IMAGES),1000000)
+
+release: $(PATH_STAMP) ## tag v<version> (pyproject.toml) on a clean tree whose CHANGELOG has that version's section
+	@$(PY) -m scripts.release tag
 
 clean: ## stop the local stack, remove build outputs and virtualenvs
 	@if [ -x $(PY) ]; then $(PY) -m scripts.stack down; fi

@@ -9,6 +9,7 @@ module "pipeline" {
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
 
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
+  observability                          = { alarm_emails = var.alarm_emails }
 
   kms_deletion_window_in_days      = 30
   enforce_bucket_policy            = true

@@ -42,3 +42,9 @@ variable "manage_apigateway_account_logging_role" {
   type        = bool
   default     = false
 }
+
+variable "alarm_emails" {
+  description = "Addresses the alarm topic emails (each confirms its subscription once). Empty: alarms only reach the console and any extra actions."
+  type        = list(string)
+  default     = []
+}

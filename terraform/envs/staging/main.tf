@@ -9,4 +9,5 @@ module "pipeline" {
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
 
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
+  observability                          = { alarm_emails = var.alarm_emails }
 }

@@ -10,3 +10,6 @@ allowed_account_ids = []
 # API Gateway stage logging needs an account-wide CloudWatch role (one per account and region). true here
 # assumes this environment has its own account; set false where a landing zone or another stack manages it.
 manage_apigateway_account_logging_role = true
+
+# Who is emailed when an alarm fires (each address confirms once). Empty: alarms show in the console only.
+alarm_emails = []
