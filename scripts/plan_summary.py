@@ -92,8 +92,17 @@ def _changed_attributes(change: dict[str, Any]) -> tuple[str, ...]:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return ()
     names = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
-    names |= {name for name, value in unknown.items() if value not in (False, {}, [])}
+    names |= {name for name, value in unknown.items() if _has_unknown(value)}
     return tuple(sorted(names))
+
+
+def _has_unknown(value: Any) -> bool:
+    """after_unknown mirrors the attribute's shape ([{}] for a block with nothing unknown): True only if a leaf is."""
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return value is True
 
 
 def summarise(plan: dict[str, Any]) -> Summary:

@@ -284,8 +284,24 @@ def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_R
     """Applies exactly the saved plan. Terraform itself refuses one made against an older state ("stale")."""
     directory = env_dir(env, root)
     args = ["apply", "-input=false", *_color_flag(), str(planfile.resolve())]
-    if subprocess.run([terraform_bin(), f"-chdir={directory}", *args], env=environ).returncode != 0:
-        raise TfError(f"terraform apply failed for ENV={env}")
+    # Streamed as it runs (an apply takes minutes), and its errors kept for the exception: a caller that
+    # captures stdout (a test, a build log) still gets what failed.
+    process = subprocess.Popen(
+        [terraform_bin(), f"-chdir={directory}", *args],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    errors: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if errors or "Error:" in line:
+            errors.append(line.rstrip())
+    if process.wait() != 0:
+        detail = "\n".join(errors[-60:])
+        raise TfError(f"terraform apply failed for ENV={env}" + (f":\n{detail}" if detail else ""))
 
 
 # Applied only after a typed "yes" (or AUTO_APPROVE=1): prod, and cicd, which holds prod's deployer.

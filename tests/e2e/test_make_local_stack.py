@@ -96,10 +96,13 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         upgrade = make(checkout, "deploy", "ENV=local", **ports)
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
         assert re.search(r"package: upload_api +\S+ .* built", upgrade.stdout), upgrade.stdout
-        assert "ENV=local: Plan: 0 to add, 1 to change, 0 to destroy." in upgrade.stdout, upgrade.stdout
-        changed = [line for line in upgrade.stdout.splitlines() if line.startswith("    ~ ")]
-        assert len(changed) == 1 and 'aws_lambda_function.this["upload_api"]' in changed[0], changed
-        assert "source_code_hash" in changed[0], changed
+        # The function's new code, published as a new version, and its `live` alias (what API Gateway invokes)
+        # moved to that version: nothing else.
+        assert "ENV=local: Plan: 0 to add, 2 to change, 0 to destroy." in upgrade.stdout, upgrade.stdout
+        changed = sorted(line for line in upgrade.stdout.splitlines() if line.startswith("    ~ "))
+        assert len(changed) == 2, changed
+        assert 'aws_lambda_alias.live["upload_api"]  [function_version]' in changed[0], changed
+        assert 'aws_lambda_function.this["upload_api"]' in changed[1] and "source_code_hash" in changed[1], changed
         assert "ENV=local deployed in" in upgrade.stdout
         again = make(checkout, "deploy", "ENV=local", **ports)
         assert again.returncode == 0, again.stdout + again.stderr

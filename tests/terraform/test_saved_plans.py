@@ -52,6 +52,11 @@ def test_plan_apply_saved_then_no_op(root: Path, capsys: pytest.CaptureFixture[s
     full_text, markdown = tf.summary_paths(planfile)
     assert "terraform_data.settings will be created" in full_text.read_text()
     assert "| create | `terraform_data.store` |" in markdown.read_text()
+    # What the pipeline's approval shows (CodeBuild exported variables).
+    assert tf.saved_plan_field("local", environ("a", 1), planfile, "headline", root=root) == (
+        "Plan: 2 to add, 0 to change, 0 to destroy."
+    )
+    assert tf.saved_plan_field("local", environ("a", 1), planfile, "at-risk", root=root) == "none"
 
     tf.apply_saved("local", environ("a", 1), planfile, auto_approve=False, root=root)
     assert not planfile.exists() and not full_text.exists() and not markdown.exists()  # applied once, gone
@@ -101,6 +106,12 @@ def test_backend_from_the_build_environment(tmp_path: Path) -> None:
         tmp_path,
     )
     assert settings == ["bucket=b", "key=imgpipe/staging/terraform.tfstate", "region=eu-west-1"]
+    with_key = tf.backend_settings(
+        "staging",
+        {"TF_STATE_BUCKET": "b", "TF_STATE_KEY": "k", "TF_STATE_REGION": "r", "TF_STATE_KMS_KEY_ID": "arn"},
+        tmp_path,
+    )
+    assert with_key == ["bucket=b", "key=k", "region=r", "kms_key_id=arn"]
     with pytest.raises(tf.TfError, match="TF_STATE_KEY, TF_STATE_REGION are not"):
         tf.backend_settings("staging", {"TF_STATE_BUCKET": "b"}, tmp_path)
     with pytest.raises(tf.TfError, match=r"run `make bootstrap ENV=prod`"):

@@ -27,6 +27,9 @@ module "pipeline" {
   # An enabled SQS mapping makes moto receive each message itself and try to run the function through Docker,
   # which fails and dead-letters it unprocessed. The local worker (scripts/local_worker.py) runs the mapping.
   processor_trigger_enabled = false
+  # moto reports the SQS mapping's FunctionArn as the version the alias resolved to (…:1), not the alias, so a
+  # mapping on the alias would show a change on every plan. The local worker runs the source either way.
+  processor_trigger_through_alias = false
 
   # The embedded broker (Tansu) on 127.0.0.1 speaks plaintext: no SCRAM secret to hold locally.
   kafka = {

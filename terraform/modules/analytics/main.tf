@@ -142,6 +142,7 @@ resource "aws_lambda_function" "export" {
   architectures    = [var.lambda_architecture]
   filename         = var.function.filename
   source_code_hash = var.function.source_code_hash
+  publish          = true
   memory_size      = 512
   timeout          = 120
   kms_key_arn      = var.kms_key_arn
@@ -168,10 +169,19 @@ resource "aws_lambda_function" "export" {
   depends_on = [aws_cloudwatch_log_group.export, aws_iam_role_policy.export]
 }
 
+# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
+# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What the triggers invoke: the version the last apply published"
+  function_name    = aws_lambda_function.export.function_name
+  function_version = aws_lambda_function.export.version
+}
+
 resource "aws_lambda_event_source_mapping" "stream" {
   count = var.create_event_source_mapping ? 1 : 0
 
-  function_name                      = aws_lambda_function.export.arn
+  function_name                      = aws_lambda_alias.live.arn
   event_source_arn                   = var.table_stream_arn
   starting_position                  = "TRIM_HORIZON" # nothing the stream still holds is skipped at creation
   batch_size                         = var.batch_size

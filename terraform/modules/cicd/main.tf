@@ -249,20 +249,22 @@ locals {
   build_environment = {
     test = { IMGPIPE_ENV = var.environment, TERRAFORM_VERSION = var.terraform_version, TFLINT_VERSION = var.tflint_version }
     plan = {
-      IMGPIPE_ENV       = var.environment
-      TERRAFORM_VERSION = var.terraform_version
-      TF_STATE_BUCKET   = var.state.bucket
-      TF_STATE_KEY      = var.state.key
-      TF_STATE_REGION   = var.state.region
+      IMGPIPE_ENV         = var.environment
+      TERRAFORM_VERSION   = var.terraform_version
+      TF_STATE_BUCKET     = var.state.bucket
+      TF_STATE_KEY        = var.state.key
+      TF_STATE_REGION     = var.state.region
+      TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
     }
     # AUTO_APPROVE: the approval stage before it is the confirmation `make apply` would otherwise ask for.
     apply = {
-      IMGPIPE_ENV       = var.environment
-      TERRAFORM_VERSION = var.terraform_version
-      TF_STATE_BUCKET   = var.state.bucket
-      TF_STATE_KEY      = var.state.key
-      TF_STATE_REGION   = var.state.region
-      AUTO_APPROVE      = "1"
+      IMGPIPE_ENV         = var.environment
+      TERRAFORM_VERSION   = var.terraform_version
+      TF_STATE_BUCKET     = var.state.bucket
+      TF_STATE_KEY        = var.state.key
+      TF_STATE_REGION     = var.state.region
+      TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
+      AUTO_APPROVE        = "1"
     }
   }
   build_timeout_minutes = { test = 90, plan = 30, apply = 60 }

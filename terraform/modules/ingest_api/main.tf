@@ -300,8 +300,8 @@ locals {
     request_validation = local.request_validation
     routes             = local.routes
     integration        = local.integration
-    upload_api_uri     = aws_lambda_function.this["upload_api"].invoke_arn
-    authorizer_uri     = aws_lambda_function.this["api_authorizer"].invoke_arn
+    upload_api_uri     = aws_lambda_alias.live["upload_api"].invoke_arn
+    authorizer_uri     = aws_lambda_alias.live["api_authorizer"].invoke_arn
     gateway_responses  = { for k, r in local.gateway_responses : k => [r.status_code, local.gateway_response_templates[k]] }
     cors               = [local.cors_response_template, local.cors_static_headers, { for k, c in local.cors_resources : k => c.methods }]
     ids = concat(
@@ -427,6 +427,7 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.lambda_architecture]
   filename         = var.functions[each.key].filename
   source_code_hash = var.functions[each.key].source_code_hash
+  publish          = true
   memory_size      = each.value.memory_size
   timeout          = each.value.timeout
   kms_key_arn      = var.kms_key_arn
@@ -446,6 +447,17 @@ resource "aws_lambda_function" "this" {
   # The log group must exist (encrypted, with retention) before the first invocation could create it, and the
   # role must carry its policy before the function can use it.
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.function]
+}
+
+# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
+# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
+resource "aws_lambda_alias" "live" {
+  for_each = aws_lambda_function.this
+
+  name             = "live"
+  description      = "What the triggers invoke: the version the last apply published"
+  function_name    = each.value.function_name
+  function_version = each.value.version
 }
 
 ################################################################################
@@ -511,7 +523,7 @@ resource "aws_api_gateway_authorizer" "api_key" {
   name                             = "${local.api_name}-key"
   rest_api_id                      = aws_api_gateway_rest_api.this.id
   type                             = local.authorizer.type
-  authorizer_uri                   = aws_lambda_function.this["api_authorizer"].invoke_arn
+  authorizer_uri                   = aws_lambda_alias.live["api_authorizer"].invoke_arn
   identity_source                  = local.authorizer.identity_source
   authorizer_result_ttl_in_seconds = local.authorizer.ttl_seconds
 }
@@ -536,7 +548,7 @@ resource "aws_api_gateway_integration" "this" {
   http_method             = aws_api_gateway_method.this[each.key].http_method
   type                    = local.integration.type
   integration_http_method = local.integration.http_method
-  uri                     = aws_lambda_function.this["upload_api"].invoke_arn
+  uri                     = aws_lambda_alias.live["upload_api"].invoke_arn
   timeout_milliseconds    = local.integration.timeout_milliseconds
 }
 
@@ -666,6 +678,7 @@ resource "aws_lambda_permission" "upload_api" {
   statement_id  = "AllowInvokeFromIngestApi"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this["upload_api"].function_name
+  qualifier     = aws_lambda_alias.live["upload_api"].name
   principal     = "apigateway.${local.dns_suffix}"
   # <execution arn>/<stage>/<method>/<path>: only this API's stage, only below /v1.
   source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/${var.stage_name}/*/v1/*"
@@ -675,6 +688,7 @@ resource "aws_lambda_permission" "api_authorizer" {
   statement_id  = "AllowInvokeFromIngestApiAuthorizer"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this["api_authorizer"].function_name
+  qualifier     = aws_lambda_alias.live["api_authorizer"].name
   principal     = "apigateway.${local.dns_suffix}"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/authorizers/${aws_api_gateway_authorizer.api_key.id}"
 }

@@ -211,6 +211,7 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.lambda_architecture]
   filename         = var.function.filename
   source_code_hash = var.function.source_code_hash
+  publish          = true
   memory_size      = var.memory_mb
   timeout          = var.timeout_seconds
   kms_key_arn      = var.kms_key_arn
@@ -253,10 +254,19 @@ resource "aws_lambda_function" "this" {
   }
 }
 
+# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
+# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What the triggers invoke: the version the last apply published"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
 resource "aws_lambda_event_source_mapping" "kafka" {
   count = var.create_event_source_mapping ? 1 : 0
 
-  function_name                      = aws_lambda_function.this.arn
+  function_name                      = aws_lambda_alias.live.arn
   event_source_arn                   = local.is_msk ? local.cluster_arn : null
   topics                             = [var.kafka.topic]
   starting_position                  = var.starting_position

@@ -101,12 +101,13 @@ module "processing" {
     filename         = "${var.lambda_dist_dir}/${local.lambda_manifest["image_processor"].zip}"
     source_code_hash = local.lambda_manifest["image_processor"].source_code_hash
   }
-  timeout_seconds      = var.processor_timeout_seconds
-  reserved_concurrency = var.processor_reserved_concurrency
-  trigger_enabled      = var.processor_trigger_enabled
-  malware_scan         = module.security.malware_scan
-  alarm_actions        = [module.observability.alarm_topic_arn]
-  tags                 = var.tags
+  timeout_seconds       = var.processor_timeout_seconds
+  reserved_concurrency  = var.processor_reserved_concurrency
+  trigger_enabled       = var.processor_trigger_enabled
+  trigger_through_alias = var.processor_trigger_through_alias
+  malware_scan          = module.security.malware_scan
+  alarm_actions         = [module.observability.alarm_topic_arn]
+  tags                  = var.tags
 }
 
 module "ingest_kafka" {

@@ -122,6 +122,12 @@ variable "processor_reserved_concurrency" {
   default     = null
 }
 
+variable "processor_trigger_through_alias" {
+  description = "Whether the processor's SQS mapping invokes its `live` alias (modules/processing trigger_through_alias). Only envs/local turns it off (an emulator quirk)."
+  type        = bool
+  default     = true
+}
+
 variable "processor_trigger_enabled" {
   description = "Whether the processor's SQS event source mapping is enabled. Only an emulator that would try to run the function itself (moto, through Docker) turns it off; the local worker runs the mapping instead."
   type        = bool

@@ -162,6 +162,7 @@ resource "aws_lambda_function" "this" {
   architectures                  = [var.lambda_architecture]
   filename                       = var.function.filename
   source_code_hash               = var.function.source_code_hash
+  publish                        = true
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_seconds
   reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
@@ -181,9 +182,18 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
+# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What the triggers invoke: the version the last apply published"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
 resource "aws_lambda_event_source_mapping" "raw_events" {
   event_source_arn                   = var.queue_arn
-  function_name                      = aws_lambda_function.this.arn
+  function_name                      = var.trigger_through_alias ? aws_lambda_alias.live.arn : aws_lambda_function.this.arn
   enabled                            = var.trigger_enabled
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = var.batching_window_seconds

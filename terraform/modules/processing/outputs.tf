@@ -48,13 +48,14 @@ output "alarm_names" {
 }
 
 output "event_source" {
-  description = "What the event source mapping delivers: queue, batch size, batching window, partial-failure reporting, enabled."
+  description = "What the event source mapping delivers: queue, batch size, batching window, partial-failure reporting, enabled, and whether it invokes the live alias."
   value = {
     queue_arn                  = aws_lambda_event_source_mapping.raw_events.event_source_arn
     batch_size                 = aws_lambda_event_source_mapping.raw_events.batch_size
     batching_window_seconds    = aws_lambda_event_source_mapping.raw_events.maximum_batching_window_in_seconds
     report_batch_item_failures = contains(aws_lambda_event_source_mapping.raw_events.function_response_types, "ReportBatchItemFailures")
     enabled                    = aws_lambda_event_source_mapping.raw_events.enabled
+    through_alias              = var.trigger_through_alias
   }
 }
 

@@ -232,6 +232,12 @@ variable "maximum_concurrency" {
   }
 }
 
+variable "trigger_through_alias" {
+  description = "Whether the SQS event source mapping invokes the `live` alias (a rollback is one alias update) rather than the unqualified function. Only envs/local turns it off: moto answers the mapping's FunctionArn with the version the alias resolved to, so every plan would show a change."
+  type        = bool
+  default     = true
+}
+
 variable "trigger_enabled" {
   description = "Whether the event source mapping polls the queue. Only an emulator that would invoke the function itself (moto, through Docker) turns it off; the local worker runs the mapping instead."
   type        = bool

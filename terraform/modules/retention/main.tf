@@ -116,6 +116,7 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.lambda_architecture]
   filename         = var.function.filename
   source_code_hash = var.function.source_code_hash
+  publish          = true
   memory_size      = 512
   timeout          = var.timeout_seconds
   kms_key_arn      = var.kms_key_arn
@@ -149,6 +150,15 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
+# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What the triggers invoke: the version the last apply published"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
 resource "aws_cloudwatch_event_rule" "schedule" {
   name                = local.function_name
   description         = "Runs ${local.function_name} every ${var.schedule_interval_minutes} minutes"
@@ -159,13 +169,14 @@ resource "aws_cloudwatch_event_rule" "schedule" {
 
 resource "aws_cloudwatch_event_target" "audit" {
   rule = aws_cloudwatch_event_rule.schedule.name
-  arn  = aws_lambda_function.this.arn
+  arn  = aws_lambda_alias.live.arn
 }
 
 resource "aws_lambda_permission" "schedule" {
   statement_id  = "RunOnSchedule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
+  qualifier     = aws_lambda_alias.live.name
   principal     = "events.${local.dns_suffix}"
   source_arn    = aws_cloudwatch_event_rule.schedule.arn
 }

@@ -80,9 +80,10 @@ resource "aws_cloudtrail" "this" {
         field  = "resources.type"
         equals = ["AWS::Lambda::Function"]
       }
+      # StartsWith: the function and each of its qualifiers (the triggers invoke the `live` alias).
       field_selector {
-        field  = "resources.ARN"
-        equals = var.lambda_data_event_function_arns
+        field       = "resources.ARN"
+        starts_with = var.lambda_data_event_function_arns
       }
     }
   }

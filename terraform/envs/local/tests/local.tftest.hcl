@@ -15,6 +15,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   command = plan
 
   assert {
+    condition     = !output.pipeline.processor_event_source.through_alias
+    error_message = "Locally the SQS mapping targets the unqualified function (moto reports an alias mapping as its version)."
+  }
+
+  assert {
     condition     = output.pipeline.waf_enabled
     error_message = "The WAF stays on locally: moto holds it, so local runs the production shape."
   }

@@ -16,6 +16,11 @@ run "prod_is_protected" {
   command = plan
 
   assert {
+    condition     = output.pipeline.processor_event_source.through_alias
+    error_message = "prod's processor is triggered through its live alias (a rollback is one alias update)."
+  }
+
+  assert {
     condition     = output.pipeline.name_prefix == "imgpipe-prod"
     error_message = "The prod name prefix must be imgpipe-prod."
   }

@@ -187,3 +187,24 @@ run "an_emulator_without_a_mapping_still_declares_what_to_deliver" {
   }
 }
 
+
+run "the_trigger_invokes_the_live_alias_of_a_published_version" {
+  command = plan
+
+  override_resource {
+    target          = aws_lambda_alias.live
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-metadata_export:live"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.export.publish && aws_lambda_alias.live.name == "live" &&
+      aws_lambda_alias.live.function_name == aws_lambda_function.export.function_name &&
+      aws_lambda_event_source_mapping.stream[0].function_name == aws_lambda_alias.live.arn
+    )
+    error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
+  }
+}

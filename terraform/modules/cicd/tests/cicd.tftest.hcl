@@ -308,6 +308,7 @@ run "plan_and_apply_use_the_environments_state" {
         output.build_variables[stage].TF_STATE_BUCKET == "imgpipe-prod-tfstate-123456789012-us-east-1" &&
         output.build_variables[stage].TF_STATE_KEY == "imgpipe/prod/terraform.tfstate" &&
         output.build_variables[stage].TF_STATE_REGION == "us-east-1" &&
+        output.build_variables[stage].TF_STATE_KMS_KEY_ID == "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
         output.build_variables[stage].IMGPIPE_ENV == "prod"
       )
     ]) && !contains(keys(output.build_variables["test"]), "TF_STATE_BUCKET")

@@ -68,6 +68,24 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_lambda_alias.live["upload_api"]
+  override_during = plan
+  values = {
+    arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api:live"
+    invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api:live/invocations"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_alias.live["api_authorizer"]
+  override_during = plan
+  values = {
+    arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer:live"
+    invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer:live/invocations"
+  }
+}
+
+override_resource {
   target          = aws_lambda_function.this["api_authorizer"]
   override_during = plan
   values = {
@@ -157,7 +175,7 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
   assert {
     condition = alltrue([
       for i in aws_api_gateway_integration.this :
-      i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == aws_lambda_function.this["upload_api"].invoke_arn
+      i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == aws_lambda_alias.live["upload_api"].invoke_arn
     ])
     error_message = "Every integration must be AWS_PROXY (POST) to upload_api."
   }
@@ -177,7 +195,7 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
       aws_api_gateway_authorizer.api_key.type == "REQUEST" &&
       aws_api_gateway_authorizer.api_key.identity_source == "method.request.header.x-api-key" &&
       aws_api_gateway_authorizer.api_key.authorizer_result_ttl_in_seconds == 60 &&
-      aws_api_gateway_authorizer.api_key.authorizer_uri == aws_lambda_function.this["api_authorizer"].invoke_arn
+      aws_api_gateway_authorizer.api_key.authorizer_uri == aws_lambda_alias.live["api_authorizer"].invoke_arn
     )
     error_message = "The authorizer must be a REQUEST authorizer on x-api-key, TTL 60 s, backed by api_authorizer."
   }
@@ -1085,4 +1103,19 @@ run "rejects_a_custom_domain_without_an_acm_certificate" {
   }
 
   expect_failures = [var.custom_domain]
+}
+
+run "triggers_invoke_the_live_alias_of_a_published_version" {
+  command = plan
+
+  assert {
+    condition = (
+      alltrue([for f in aws_lambda_function.this : f.publish]) &&
+      alltrue([for k, a in aws_lambda_alias.live : a.name == "live" && a.function_name == "imgpipe-test-${k}"]) &&
+      aws_lambda_permission.upload_api.qualifier == "live" && aws_lambda_permission.api_authorizer.qualifier == "live" &&
+      endswith(aws_api_gateway_authorizer.api_key.authorizer_uri, ":live/invocations") &&
+      alltrue([for i in aws_api_gateway_integration.this : endswith(i.uri, ":live/invocations")])
+    )
+    error_message = "API Gateway invokes (and may invoke only) the live alias of each published function: a rollback is one alias update."
+  }
 }

@@ -579,3 +579,24 @@ run "endpoints_without_a_vpc_id_are_refused" {
 
   expect_failures = [var.kafka]
 }
+
+run "the_trigger_invokes_the_live_alias_of_a_published_version" {
+  command = plan
+
+  override_resource {
+    target          = aws_lambda_alias.live
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-kafka_ingest:live"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.publish && aws_lambda_alias.live.name == "live" &&
+      aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
+      aws_lambda_event_source_mapping.kafka[0].function_name == aws_lambda_alias.live.arn
+    )
+    error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
+  }
+}

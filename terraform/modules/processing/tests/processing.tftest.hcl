@@ -291,3 +291,24 @@ run "an_unknown_malware_scan_mode_is_refused" {
 
   expect_failures = [var.malware_scan]
 }
+
+run "the_trigger_invokes_the_live_alias_of_a_published_version" {
+  command = plan
+
+  override_resource {
+    target          = aws_lambda_alias.live
+    override_during = plan
+    values = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-image_processor:live"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.publish && aws_lambda_alias.live.name == "live" &&
+      aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
+      aws_lambda_event_source_mapping.raw_events.function_name == aws_lambda_alias.live.arn
+    )
+    error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
+  }
+}

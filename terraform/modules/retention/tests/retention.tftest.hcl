@@ -39,6 +39,14 @@ override_resource {
   }
 }
 
+override_resource {
+  target          = aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-retention_audit:live"
+  }
+}
+
 variables {
   name_prefix           = "imgpipe-test"
   kms_key_arn           = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -58,7 +66,9 @@ run "the_audit_runs_hourly_on_the_wall_clock_and_bounds_every_image_bucket" {
   assert {
     condition = (
       aws_cloudwatch_event_rule.schedule.schedule_expression == "rate(60 minutes)" &&
-      aws_cloudwatch_event_target.audit.arn == aws_lambda_function.this.arn &&
+      aws_cloudwatch_event_target.audit.arn == aws_lambda_alias.live.arn &&
+      aws_lambda_function.this.publish && aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
+      aws_lambda_permission.schedule.qualifier == "live" &&
       aws_lambda_permission.schedule.principal == "events.amazonaws.com" &&
       aws_lambda_permission.schedule.source_arn == aws_cloudwatch_event_rule.schedule.arn
     )

@@ -69,7 +69,8 @@ run "the_trail_is_multi_region_validated_encrypted_and_records_the_data_events" 
       length(aws_cloudtrail.this[0].advanced_event_selector) == 3 &&
       anytrue([for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "eventCategory" && tolist(f.equals) == tolist(["Management"])])]) &&
       anytrue([for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "resources.ARN" && tolist(f.starts_with) == tolist(["arn:aws:s3:::imgpipe-test-raw-123456789012/", "arn:aws:s3:::imgpipe-test-processed-123456789012/"])])]) &&
-      anytrue([for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "resources.type" && tolist(f.equals) == tolist(["AWS::Lambda::Function"])])])
+      anytrue([for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "resources.type" && tolist(f.equals) == tolist(["AWS::Lambda::Function"])])]) &&
+      anytrue([for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "resources.ARN" && tolist(f.starts_with) == tolist(var.lambda_data_event_function_arns)])])
     )
     error_message = "Management events, object-level events on exactly the given buckets, and the given functions' invocations."
   }
