@@ -64,7 +64,8 @@ def plan_release(root: Path = REPO_ROOT) -> tuple[str, str]:
 
 def tag_release(root: Path = REPO_ROOT) -> str:
     tag, message = plan_release(root)
-    git(root, "tag", "-a", tag, "-m", f"imgpipe {tag[1:]}\n\n{message}")
+    # whitespace cleanup: the default would strip the CHANGELOG's "## [x.y.z]" heading as a comment line
+    git(root, "tag", "-a", "--cleanup=whitespace", tag, "-m", f"imgpipe {tag[1:]}\n\n{message}")
     return tag
 
 

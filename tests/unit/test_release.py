@@ -43,7 +43,8 @@ def test_tags_the_version_with_its_changelog_section(repo: Path, monkeypatch: py
     assert release.tag_release(repo) == "v1.2.0"
     assert tags(repo) == ["v1.2.0"]
     message = subprocess.run(["git", "-C", str(repo), "tag", "-n99", "v1.2.0"], capture_output=True, text=True).stdout
-    assert "imgpipe 1.2.0" in message and "A thing." in message and "An older thing." not in message
+    assert "imgpipe 1.2.0" in message and "## [1.2.0] - 2026-11-30" in message and "A thing." in message
+    assert "An older thing." not in message
     with pytest.raises(release.ReleaseError, match=r"v1\.2\.0 already exists"):
         release.tag_release(repo)
 
