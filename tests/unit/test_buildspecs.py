@@ -39,16 +39,25 @@ def commands(spec: dict[str, Any]) -> list[str]:
     return [command for phase in PHASES for command in spec.get("phases", {}).get(phase, {}).get("commands", [])]
 
 
-def module_environment(stage: str) -> str:
-    """The text of `<stage> = { ... }` inside the cicd module's build_environment local."""
-    block = CICD_MAIN.split("build_environment = {", 1)[1]
-    start = re.search(rf"^\s*{stage}\s*=\s*\{{", block, re.MULTILINE)
-    assert start, f"no {stage} in build_environment"
-    depth, index = 1, start.end()
+def _braced(text: str, opening: int) -> str:
+    """The text between the brace at `opening` and its match."""
+    depth, index = 1, opening + 1
     while depth:
-        depth += {"{": 1, "}": -1}.get(block[index], 0)
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
         index += 1
-    return block[start.end() : index - 1]
+    return text[opening + 1 : index - 1]
+
+
+def module_environment(stage: str) -> str:
+    """What `<stage> = ...` sets inside the cicd module's build_environment local, locals it names included."""
+    block = _braced(CICD_MAIN, CICD_MAIN.index("build_environment = {") + len("build_environment = "))
+    line = re.search(rf"^\s*{stage}\s*=\s*(.*)$", block, re.MULTILINE)
+    assert line, f"no {stage} in build_environment"
+    value = line.group(1)
+    text = _braced(block, line.start(1)) if value.startswith("{") and not value.rstrip().endswith("}") else value
+    for name in re.findall(r"local\.(\w+)", text):
+        text += _braced(CICD_MAIN, CICD_MAIN.index(f"{name} = {{") + len(f"{name} = "))
+    return text
 
 
 def make_targets() -> set[str]:

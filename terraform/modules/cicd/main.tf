@@ -124,31 +124,11 @@ locals {
 
   # The state: read by plan and apply, the lock file written by both, the state itself only by apply.
   state_access = {
-    plan = [
+    for stage in ["plan", "apply"] : stage => [
       {
-        Sid      = "StateRead"
+        Sid      = stage == "apply" ? "StateReadWrite" : "StateRead"
         Effect   = "Allow"
-        Action   = ["s3:GetObject"]
-        Resource = [local.state_object_arn]
-      },
-      {
-        Sid      = "StateList"
-        Effect   = "Allow"
-        Action   = ["s3:ListBucket"]
-        Resource = [local.state_bucket_arn]
-      },
-      {
-        Sid      = "StateLock"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject", "s3:DeleteObject"]
-        Resource = [local.state_lock_arn]
-      },
-    ]
-    apply = [
-      {
-        Sid      = "StateReadWrite"
-        Effect   = "Allow"
-        Action   = ["s3:GetObject", "s3:PutObject"]
+        Action   = stage == "apply" ? ["s3:GetObject", "s3:PutObject"] : ["s3:GetObject"]
         Resource = [local.state_object_arn]
       },
       {
@@ -248,24 +228,17 @@ locals {
 
   build_environment = {
     test = { IMGPIPE_ENV = var.environment, TERRAFORM_VERSION = var.terraform_version, TFLINT_VERSION = var.tflint_version }
-    plan = {
-      IMGPIPE_ENV         = var.environment
-      TERRAFORM_VERSION   = var.terraform_version
-      TF_STATE_BUCKET     = var.state.bucket
-      TF_STATE_KEY        = var.state.key
-      TF_STATE_REGION     = var.state.region
-      TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
-    }
+    plan = local.state_build_environment
     # AUTO_APPROVE: the approval stage before it is the confirmation `make apply` would otherwise ask for.
-    apply = {
-      IMGPIPE_ENV         = var.environment
-      TERRAFORM_VERSION   = var.terraform_version
-      TF_STATE_BUCKET     = var.state.bucket
-      TF_STATE_KEY        = var.state.key
-      TF_STATE_REGION     = var.state.region
-      TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
-      AUTO_APPROVE        = "1"
-    }
+    apply = merge(local.state_build_environment, { AUTO_APPROVE = "1" })
+  }
+  state_build_environment = {
+    IMGPIPE_ENV         = var.environment
+    TERRAFORM_VERSION   = var.terraform_version
+    TF_STATE_BUCKET     = var.state.bucket
+    TF_STATE_KEY        = var.state.key
+    TF_STATE_REGION     = var.state.region
+    TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
   }
   build_timeout_minutes = { test = 90, plan = 30, apply = 60 }
 }
