@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.ids import is_image_id
 from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
 from imgpipe.renditions import parse_renditions
@@ -49,7 +50,7 @@ class MalformedMessage(ValueError):
 @cache
 def processor() -> ImageProcessor:
     kms_key = config.required("KMS_KEY_ARN")
-    s3 = boto3.client("s3")
+    s3 = s3_client()
     settings = ProcessorSettings(
         raw_prefix=config.required("RAW_PREFIX"),
         processed_prefix=config.required("PROCESSED_PREFIX"),

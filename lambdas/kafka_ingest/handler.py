@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, KafkaRecord, RecordRejected
 from imgpipe.validation import Limits
 
@@ -51,7 +52,7 @@ _replayed: list[bool] = []  # set by the idempotency response hook for the recor
 @cache
 def service() -> KafkaIngestService:
     kms_key = config.required("KMS_KEY_ARN")
-    s3 = boto3.client("s3")
+    s3 = s3_client()
     raw_bucket = config.required("RAW_BUCKET")
     settings = KafkaIngestSettings(
         raw_prefix=config.required("RAW_PREFIX"),

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
@@ -23,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.export import Change, MalformedChange, export_files, export_row
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -35,7 +35,7 @@ TTL_PRINCIPAL = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 @cache
 def analytics() -> ObjectStore:
-    return ObjectStore(boto3.client("s3"), config.required("ANALYTICS_BUCKET"), config.required("KMS_KEY_ARN"))
+    return ObjectStore(s3_client(), config.required("ANALYTICS_BUCKET"), config.required("KMS_KEY_ARN"))
 
 
 def change_of(record: DynamoDBRecord) -> Change:

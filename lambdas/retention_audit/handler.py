@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.retention_audit import AuditSettings, RetentionAudit
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -37,7 +38,7 @@ tracer = Tracer(service="retention_audit")
 @cache
 def audit() -> RetentionAudit:
     kms_key = config.required("KMS_KEY_ARN")
-    s3 = boto3.client("s3")
+    s3 = s3_client()
     table_name = config.required("TABLE_NAME")
     extra = json.loads(config.optional("EXTRA_BUCKETS_JSON") or "[]")
     return RetentionAudit(

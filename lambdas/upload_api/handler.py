@@ -42,6 +42,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.auth import Principal
 from imgpipe.uploads import ApiError, UploadService, UploadSettings
 
@@ -78,7 +79,7 @@ app = APIGatewayRestResolver(cors=cors())
 @cache
 def service() -> UploadService:
     kms_key = config.required("KMS_KEY_ARN")
-    s3 = boto3.client("s3")
+    s3 = s3_client()
     settings = UploadSettings(
         raw_prefix=config.required("RAW_PREFIX"),
         max_upload_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),

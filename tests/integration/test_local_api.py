@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 from PIL import Image
 
 from scripts import local_gateway, stack
+from tests import sigv4
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -65,6 +67,17 @@ def test_presign_then_post_the_bytes_to_s3(
     )
     assert answer.status_code == 201, answer.text
     upload = checked(answer, "POST", "/v1/uploads")["upload"]
+    # What the deployed function signed, checked as S3 would (the emulator checks nothing of it).
+    env = local_stack.client_env()
+    form = sigv4.verify_post(
+        upload["url"],
+        upload["fields"],
+        env["AWS_SECRET_ACCESS_KEY"],
+        now=datetime.now(UTC),
+        region=env["AWS_DEFAULT_REGION"],
+    )
+    assert sigv4.post_accepts(form, deployed["raw_bucket_name"], upload["fields"], len(data)) is None
+    assert sigv4.post_accepts(form, deployed["raw_bucket_name"], upload["fields"], 10 * 1024 * 1024 + 1)
     sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("big.png", data)}, timeout=30)
     assert sent.status_code in (200, 201, 204), sent.text
     head = stack.aws_client(local_stack, "s3").head_object(

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.s3_client import s3_client
 from imgpipe.ids import new_image_id
 from scripts import stack
 
@@ -18,7 +19,14 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def store(deployed: dict[str, Any], local_stack: stack.StackConfig) -> ObjectStore:
-    return ObjectStore(stack.aws_client(local_stack, "s3"), deployed["raw_bucket_name"], deployed["kms_key_arn"])
+    env = local_stack.client_env()
+    client = s3_client(
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    return ObjectStore(client, deployed["raw_bucket_name"], deployed["kms_key_arn"])
 
 
 def test_put_encrypts_with_the_cmk_and_delete_removes_every_version(

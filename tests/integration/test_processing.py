@@ -9,6 +9,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.models import ImageStatus
 from scripts import local_worker, stack
 from scripts.events import s3_object_created
+from tests import sigv4
 from tests.imaging import photo_with_exif
 
 pytestmark = pytest.mark.integration
@@ -96,6 +98,7 @@ def test_an_upload_through_the_api_is_processed_and_its_links_download(
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
+    local_stack: stack.StackConfig,
 ) -> None:
     created = put_image(base_url, keys["good"], photo_with_exif(orientation=6, image=Image.new("RGB", (1800, 1200))))
 
@@ -107,8 +110,14 @@ def test_an_upload_through_the_api_is_processed_and_its_links_download(
     body = answer.json()
     assert body["status"] == "PROCESSED" and body["camera"]["orientation"] == 6
     assert set(body["links"]) == set(body["renditions"]) == {"large", "medium", "thumb", "large_webp"}
+    env = local_stack.client_env()
     for name, link in body["links"].items():
         record = body["renditions"][name]
+        # Signed as AWS requires (the emulator would serve a wrong signature too), for exactly this object.
+        signed = sigv4.verify_presigned_url(
+            link, env["AWS_SECRET_ACCESS_KEY"], now=datetime.now(UTC), region=env["AWS_DEFAULT_REGION"]
+        )
+        assert signed.bucket_key == f"{deployed['processed_bucket_name']}/{record['key']}"
         downloaded = requests.get(link, timeout=30)
         assert downloaded.status_code == 200
         with Image.open(io.BytesIO(downloaded.content)) as image:

@@ -8,8 +8,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from imgpipe.adapters.s3_client import signs_v4_regionally
+
 MAX_PRESIGN_SECONDS = 900
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class PresignNotSigV4(TypeError):
+    """The client would presign with Signature Version 2 or on the global endpoint: AWS refuses such links for
+    SSE-KMS objects, and the emulator would not notice. Build the client with imgpipe.adapters.s3_client."""
 
 
 class ObjectTooLarge(Exception):
@@ -137,6 +144,7 @@ class ObjectStore:
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int = 300) -> PresignedPost:
         """A POST that can write exactly one key, one content type, 1..max_bytes bytes, with this CMK."""
+        self._require_sigv4()
         if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
             raise ValueError(f"expires_in must be 1..{MAX_PRESIGN_SECONDS} seconds")
         fields = {
@@ -154,8 +162,18 @@ class ObjectStore:
         return PresignedPost(url=post["url"], fields=dict(post["fields"]), expires_in=expires_in)
 
     def presigned_get(self, key: str, expires_in: int = 300) -> str:
+        self._require_sigv4()
+        if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+            raise ValueError(f"expires_in must be 1..{MAX_PRESIGN_SECONDS} seconds")
         return str(
             self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
             )
         )
+
+    def _require_sigv4(self) -> None:
+        if not signs_v4_regionally(self._client):
+            raise PresignNotSigV4(
+                f"the S3 client for {self._bucket} does not presign with SigV4 on a regional endpoint "
+                "(use imgpipe.adapters.s3_client.s3_client)"
+            )
