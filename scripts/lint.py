@@ -1,7 +1,8 @@
 """`make lint`: every static check, each named as it runs; exits non-zero if any fails.
 
 ruff (lint + format check), mypy (strict on the shared library), terraform fmt and validate on every env,
-checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed.
+checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed, and
+docs/security.md showing the authorization matrix as scripts/authz/matrix.yaml holds it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> int:
         run("ruff format --check", [str(VENV_BIN / "ruff"), "format", "--check", "--quiet", "."]),
         run("mypy", [str(VENV_BIN / "mypy")]),
         run("terraform fmt -check", [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]),
+        run("authorization matrix in docs/security.md", [sys.executable, "-m", "scripts.authz", "--check-docs"]),
     ]
     for env in tf.ENVS:
         directory = tf.env_dir(env)

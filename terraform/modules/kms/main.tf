@@ -125,7 +125,25 @@ locals {
       Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn } }
     },
   ]
-  policy_document = merge(local.key_policy, { Statement = concat(local.key_policy.Statement, local.cloudtrail_statements) })
+  # CloudWatch publishes alarm notifications to the encrypted alarm topic itself (not on behalf of a caller): it
+  # needs data keys from this key, for this account's alarms of this environment only. Without this statement
+  # every alarm changes state and notifies nobody (SNS drops what it cannot encrypt).
+  alarm_statements = var.alarm_name_prefix == null ? [] : [
+    {
+      Sid       = "AllowCloudWatchAlarmsToPublishToEncryptedTopics"
+      Effect    = "Allow"
+      Principal = { Service = "cloudwatch.${local.dns_suffix}" }
+      Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.alarm_name_prefix}*" }
+      }
+    },
+  ]
+  policy_document = merge(local.key_policy, {
+    Statement = concat(local.key_policy.Statement, local.cloudtrail_statements, local.alarm_statements)
+  })
 }
 
 resource "aws_kms_key" "this" {

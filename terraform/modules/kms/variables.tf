@@ -41,3 +41,14 @@ variable "cloudtrail_trail_name" {
   type        = string
   default     = null
 }
+
+variable "alarm_name_prefix" {
+  description = "Name prefix of this environment's CloudWatch alarms, which notify an SNS topic encrypted with the key (e.g. \"imgpipe-prod-\"), or null when no alarm does. CloudWatch may then use the key for those alarms of this account only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_name_prefix == null || can(regex("^[A-Za-z0-9_.-]{1,200}$", var.alarm_name_prefix))
+    error_message = "alarm_name_prefix must be 1-200 letters, digits, '.', '_' or '-' (no wildcard: it is one)."
+  }
+}

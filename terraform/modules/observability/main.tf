@@ -35,7 +35,10 @@ resource "aws_sns_topic_policy" "alarms" {
         Principal = { Service = "cloudwatch.${data.aws_partition.current.dns_suffix}" }
         Action    = "sns:Publish"
         Resource  = aws_sns_topic.alarms.arn
-        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+          ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:cloudwatch:${local.region}:${data.aws_caller_identity.current.account_id}:alarm:${var.name_prefix}-*" }
+        }
       },
       {
         Sid       = "DenyInsecureTransport"

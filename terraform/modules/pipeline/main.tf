@@ -14,7 +14,9 @@ module "kms" {
   # A new MSK cluster encrypts its storage with the environment's key through a grant made via MSK.
   additional_via_services = var.kafka_new_msk_cluster == null ? [] : ["kafka"]
   cloudtrail_trail_name   = var.security.create_trail ? var.name_prefix : null
-  tags                    = var.tags
+  # Every alarm of the environment is named <name_prefix>-… and notifies the encrypted alarm topic.
+  alarm_name_prefix = "${var.name_prefix}-"
+  tags              = var.tags
 }
 
 module "storage" {

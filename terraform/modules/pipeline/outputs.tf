@@ -296,3 +296,10 @@ output "api_custom_domain_target" {
   description = "With api_custom_domain: the regional name and zone id to alias its DNS record to; else null."
   value       = module.ingest_api.custom_domain_target
 }
+
+output "authorization" {
+  description = "What `python -m scripts.authz` needs beyond the deployed documents: every bucket's policy (also where envs/local does not attach it) and the opt-in principals."
+  value = {
+    bucket_policies = module.storage.bucket_policies
+  }
+}

@@ -112,3 +112,8 @@ output "bucket_arns" {
   description = "ARN of every bucket of the module by key."
   value       = local.bucket_arns
 }
+
+output "bucket_policies" {
+  description = "Each bucket's policy document (JSON) by bucket name, attached or not (enforce_bucket_policy): what scripts/authz evaluates where an emulator cannot hold the policy."
+  value       = { for k, name in local.buckets : name => jsonencode(local.bucket_policies[k]) }
+}

@@ -206,3 +206,49 @@ run "no_trail_no_cloudtrail_statement" {
     error_message = "Without a trail the key policy names no CloudTrail principal."
   }
 }
+
+run "cloudwatch_may_use_the_key_for_this_environments_alarms_only" {
+  command = plan
+
+  variables {
+    alarm_name_prefix = "imgpipe-test-"
+  }
+
+  # The alarm topic is encrypted with this key: without this statement every alarm notifies nobody.
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s
+      if try(s.Principal.Service, "") == "cloudwatch.amazonaws.com"
+      ]) == {
+      Sid       = "AllowCloudWatchAlarmsToPublishToEncryptedTopics"
+      Effect    = "Allow"
+      Principal = { Service = "cloudwatch.amazonaws.com" }
+      Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+        ArnLike      = { "aws:SourceArn" = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:imgpipe-test-*" }
+      }
+    }
+    error_message = "CloudWatch must get data keys for this account's alarms of this environment, and nothing more."
+  }
+}
+
+run "no_cloudwatch_statement_without_alarms" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(aws_kms_key.this.policy).Statement : s if try(s.Principal.Service, "") == "cloudwatch.amazonaws.com"]) == 0
+    error_message = "Without alarm_name_prefix the key must not trust CloudWatch."
+  }
+}
+
+run "rejects_an_alarm_prefix_with_a_wildcard" {
+  command = plan
+
+  variables {
+    alarm_name_prefix = "imgpipe-*"
+  }
+
+  expect_failures = [var.alarm_name_prefix]
+}

@@ -78,9 +78,19 @@ run "every_function_has_its_alarms_and_all_notify_the_encrypted_topic" {
     condition = (
       aws_sns_topic.alarms.kms_master_key_id == var.kms_key_arn &&
       jsondecode(aws_sns_topic_policy.alarms.policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012" &&
+      jsondecode(aws_sns_topic_policy.alarms.policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:imgpipe-test-*" &&
       jsondecode(aws_sns_topic_policy.alarms.policy).Statement[1].Effect == "Deny"
     )
-    error_message = "The topic is encrypted with the CMK, only this account's alarms publish, plain HTTP is denied."
+    error_message = "The topic is encrypted with the CMK, only this account's alarms of this environment publish, plain HTTP is denied."
+  }
+
+  # The key and the topic trust alarms by name (<name_prefix>-*): an alarm named otherwise would notify nobody.
+  assert {
+    condition = alltrue([
+      for a in concat(values(aws_cloudwatch_metric_alarm.errors), values(aws_cloudwatch_metric_alarm.throttles), values(aws_cloudwatch_metric_alarm.duration_p99), aws_cloudwatch_metric_alarm.api_5xx, aws_cloudwatch_metric_alarm.api_latency_p99, [aws_cloudwatch_metric_alarm.processing_time_p99]) :
+      startswith(a.alarm_name, "imgpipe-test-")
+    ])
+    error_message = "Every alarm's name starts with <name_prefix>-."
   }
 }
 

@@ -1,0 +1,150 @@
+"""The authorization matrix over the documents deployed into the emulator (which itself evaluates none of them):
+every required edge allowed and every forbidden one refused, the same verdicts from a saved plan of the same
+stack, and the evaluator proven not to be vacuous — each defect it exists to catch, put back into a copy of the
+real documents, fails exactly its edge."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import stack, tf
+from scripts.authz import __main__ as cli
+from scripts.authz import documents, matrix
+
+pytestmark = pytest.mark.integration
+PREFIX = "imgpipe-local"
+# Opt-in principals and features envs/local does not deploy (its relaxations are asserted in envs/local's tests).
+LOCAL_NOT_APPLICABLE = {
+    "guardduty-scans-raw-objects",  # Malware Protection for S3: moto holds no plan
+    "guardduty-tags-its-verdict",
+    "quicksight-reads-the-exports",  # QuickSight needs a subscription
+    "analyst-reads-exports",  # the analyst role exists only with analyst_principal_arns
+    "analyst-writes-query-results",
+    "analyst-cannot-read-raw",
+    "analyst-cannot-read-renditions",
+    "plan-role-cannot-write-objects",  # the pipeline's roles live in envs/cicd
+    "plan-role-cannot-read-images",
+    "apply-role-cannot-read-images",
+    "test-role-cannot-touch-images",
+}
+
+
+@pytest.fixture(scope="module")
+def environment(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> matrix.Environment:
+    docs = documents.from_aws(
+        lambda service: stack.aws_client(local_stack, service),
+        PREFIX,
+        declared_bucket_policies=deployed["authorization"]["bucket_policies"],
+    )
+    return cli.environment_from_outputs(docs, deployed)
+
+
+def verdicts_by_id(env: matrix.Environment) -> dict[str, matrix.Verdict]:
+    return {v.edge.id: v for v in matrix.evaluate_all(matrix.load(), env)}
+
+
+def test_every_edge_of_the_matrix_holds_on_the_deployed_documents(environment: matrix.Environment) -> None:
+    verdicts = verdicts_by_id(environment)
+    failing = {i: v.reasons for i, v in verdicts.items() if not v.holds}
+    assert failing == {}
+    assert {i for i, v in verdicts.items() if v.outcome == "n/a"} == LOCAL_NOT_APPLICABLE
+    # The bucket policies envs/local does not attach (moto would apply their conditions to every request) are
+    # evaluated as declared, and said to be.
+    assert set(environment.documents.notes) == {
+        f"arn:aws:s3:::{name}" for name in environment.documents.buckets.values()
+    }
+
+
+def drop_statement(env: matrix.Environment, resource: str, sid: str) -> matrix.Environment:
+    broken = copy.deepcopy(env)
+    policy = broken.documents.resource_policies[resource]
+    assert policy is not None
+    kept = [s for s in policy["Statement"] if s.get("Sid") != sid]
+    assert len(kept) == len(policy["Statement"]) - 1, f"{sid} not in {resource}'s policy"
+    broken.documents.resource_policies[resource] = {**policy, "Statement": kept}
+    return broken
+
+
+def failing(env: matrix.Environment) -> set[str]:
+    return {i for i, v in verdicts_by_id(env).items() if not v.holds}
+
+
+def test_the_alarm_topic_defect_is_caught(environment: matrix.Environment) -> None:
+    # The defect #17 found by reading: the topic is encrypted with the environment's key, but the key policy did
+    # not let CloudWatch use it, so on AWS every alarm would change state and notify nobody.
+    docs = environment.documents
+    broken = drop_statement(environment, docs.key_arn, "AllowCloudWatchAlarmsToPublishToEncryptedTopics")
+    assert failing(broken) == {"alarms-notify-the-topic"}
+    verdict = verdicts_by_id(broken)["alarms-notify-the-topic"]
+    assert "sns:Publish" in verdict.reasons[0] and "allowed" in verdict.reasons[0]  # the topic policy was fine
+    assert "kms:GenerateDataKey" in verdict.reasons[-1]  # the key was not
+
+
+@pytest.mark.parametrize(
+    ("store", "sid", "edge"),
+    [
+        ("queue:raw-events", "AllowRawBucketNotifications", "s3-notifies-raw-events"),
+        ("key", "AllowS3EventNotificationsToEncryptedQueues", "s3-notifies-raw-events"),
+        ("key", "AllowCloudWatchLogsForAccountLogGroups", "logs-encrypt-function-logs"),
+        ("key", "AllowCloudTrailToEncryptItsLogs", "cloudtrail-encrypts-its-files"),
+        ("bucket:trail", "AllowCloudTrailWrite", "cloudtrail-delivers-to-the-trail-bucket"),
+        ("topic:alarms", "CloudWatchAlarmsOfThisAccountPublish", "alarms-notify-the-topic"),
+        ("alias:retention_audit", "RunOnSchedule", "schedule-runs-the-retention-audit"),
+        ("alias:api_authorizer", "AllowInvokeFromIngestApiAuthorizer", "api-invokes-the-authorizer"),
+    ],
+)
+def test_each_service_grant_is_what_its_edge_rests_on(
+    environment: matrix.Environment, store: str, sid: str, edge: str
+) -> None:
+    docs = environment.documents
+    kind, _, name = store.partition(":")
+    resource = {
+        "key": lambda: docs.key_arn,
+        "queue": lambda: docs.queues[name],
+        "topic": lambda: docs.topics[name],
+        "bucket": lambda: f"arn:aws:s3:::{docs.buckets[name]}",
+        "alias": lambda: f"{docs.functions[name]}:live",
+    }[kind]()
+    assert edge in failing(drop_statement(environment, resource, sid))
+
+
+def test_a_broadened_role_fails_the_forbidden_edges(environment: matrix.Environment) -> None:
+    broken = copy.deepcopy(environment)
+    role = f"{PREFIX}-upload_api"
+    original = broken.documents.roles[role]
+    widened = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    broken.documents.roles[role] = type(original)(original.arn, [*original.policies, widened])
+    assert failing(broken) == {"upload-api-cannot-read-raw"}
+
+
+def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
+    environment: matrix.Environment, deployed: dict[str, Any], tmp_path: Path
+) -> None:
+    directory = tf.env_dir("local", deployed["_root"])
+    planfile = tmp_path / "local.tfplan"
+    subprocess.run(
+        [tf.terraform_bin(), f"-chdir={directory}", "plan", "-input=false", "-no-color", f"-out={planfile}"],
+        env=deployed["_environ"],
+        check=True,
+        capture_output=True,
+    )
+    shown = json.loads(
+        subprocess.run(
+            [tf.terraform_bin(), f"-chdir={directory}", "show", "-json", str(planfile)],
+            env=deployed["_environ"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    planned = cli.environment_from_outputs(documents.from_plan(shown, PREFIX), documents.plan_outputs(shown))
+    from_plan = {i: v.outcome for i, v in verdicts_by_id(planned).items()}
+    deployed_verdicts = {i: v.outcome for i, v in verdicts_by_id(environment).items()}
+    assert from_plan == deployed_verdicts
+    assert planned.documents.unknown == set()  # a plan over an existing stack knows every document
