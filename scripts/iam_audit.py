@@ -12,6 +12,16 @@ Rules (each finding names the role, policy, statement and rule):
   to an encryption context, and name the key;
 - not-allow-only: NotAction / NotResource are never used in an Allow;
 - other-function-logs: a function writes only its own log group.
+Resource and key policies (read back with scripts.authz.documents: key, buckets, queues, topics, secrets, Lambda
+permissions), each Allow judged by:
+- resource-open-principal: `Principal: "*"` (or `{"AWS": "*"}`) with no condition naming who or what may call;
+- foreign-account: a principal of another account;
+- service-unscoped: an AWS service principal with neither `aws:SourceArn` / `aws:SourceAccount` nor an
+  encryption context binding it to this account's resources (the confused deputy);
+- key-use-by-account: the key lets the account root use it (encrypt, decrypt, data keys, grants) without naming
+  the roles (`aws:PrincipalArn`): any principal whose IAM allows it would then read the data;
+and every bucket of the environment must carry a perimeter (no-bucket-perimeter): a Deny of object access to
+roles outside a named list (`aws:PrincipalArn`).
 `access_map` then says, per role, which data stores (bucket/prefix, table, index, stream, queue, secret, key) it
 can read or write; the tests hold it to the pipeline's design, so a role that gains another function's data
 fails them.
@@ -129,6 +139,63 @@ def check(policies: Iterable[RolePolicy], function_roles: Mapping[str, str] | No
     return findings
 
 
+SCOPING_KEYS = re.compile(
+    r"^(aws:(SourceArn|SourceAccount|SourceOrgID|PrincipalArn|PrincipalAccount|PrincipalOrgID|SourceVpce)"
+    r"|kms:EncryptionContext:.+|kms:CallerAccount)$",
+    re.IGNORECASE,
+)
+KMS_USE_OR_GRANT = re.compile(
+    r"^kms:(\*|Encrypt.*|Decrypt.*|GenerateDataKey.*|ReEncrypt.*|CreateGrant)$", re.IGNORECASE
+)
+
+
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    return {str(k) for block in (statement.get("Condition") or {}).values() for k in block}
+
+
+def check_resource_policies(docs: Any) -> list[Finding]:
+    """The resource and key policy rules over scripts.authz.documents.Documents of one environment."""
+    findings: list[Finding] = []
+    root = f"arn:{docs.partition}:iam::{docs.account}:root"
+    for arn, document in sorted(docs.resource_policies.items()):
+        for index, st in enumerate(statements(document or {})):
+            if st.get("Effect") != "Allow":
+                continue
+            sid = str(st.get("Sid") or f"#{index}")
+
+            def flag(rule: str, detail: str, sid: str = sid, arn: str = arn) -> None:
+                findings.append(Finding(arn, "resource policy", sid, rule, detail))
+
+            principal = st.get("Principal")
+            keys = _condition_keys(st)
+            scoped = any(SCOPING_KEYS.match(k) for k in keys)
+            aws = [] if not isinstance(principal, Mapping) else as_list(principal.get("AWS"))
+            services = [] if not isinstance(principal, Mapping) else as_list(principal.get("Service"))
+            if (principal == "*" or "*" in aws) and not scoped:
+                flag("resource-open-principal", "everyone may call, with no condition naming who")
+            for who in aws:
+                account = who if who.isdigit() else who.split(":")[4] if who.count(":") >= 5 else ""
+                if who != "*" and account != docs.account:
+                    flag("foreign-account", f"principal {who}")
+            if services and not scoped:
+                flag("service-unscoped", f"{', '.join(services)} without aws:SourceArn/SourceAccount or context")
+            if arn == docs.key_arn and (root in aws or docs.account in aws):
+                uses = [a for a in as_list(st.get("Action")) if KMS_USE_OR_GRANT.match(a)]
+                if uses and not any(k.lower() == "aws:principalarn" for k in keys):
+                    flag("key-use-by-account", f"{', '.join(uses)} for every principal the account's IAM allows")
+    for kind, bucket in sorted(docs.buckets.items()):
+        arn = f"arn:{docs.partition}:s3:::{bucket}"
+        fenced = any(
+            st.get("Effect") == "Deny"
+            and any(k.lower() == "aws:principalarn" for k in _condition_keys(st))
+            and any(a.lower().startswith("s3:getobject") for a in as_list(st.get("Action")))
+            for st in statements(docs.resource_policies.get(arn) or {})
+        )
+        if not fenced:
+            findings.append(Finding(arn, "bucket policy", "-", "no-bucket-perimeter", f"the {kind} bucket"))
+    return findings
+
+
 def store_of(arn: str) -> tuple[str, str] | None:
     """(kind, name) of the data store an ARN points into; None for what is not data (logs, traces, ENIs)."""
     if arn == "*":
@@ -227,11 +294,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no role named {prefix}* holds a policy here", file=sys.stderr)
         return 2
     findings = check(policies, function_roles(client("lambda")))
+    from scripts.authz import documents
+
+    declared = None
+    if args.env == "local":  # envs/local declares the bucket policies without attaching them (moto)
+        from scripts import tf
+
+        declared = (tf.outputs("local", tf.run_env("local")).get("authorization") or {}).get("bucket_policies")
+    docs = documents.from_aws(client, prefix.rstrip("-"), declared_bucket_policies=declared)
+    findings += check_resource_policies(docs)
     if args.json:
         print(json.dumps({"findings": [asdict(f) for f in findings], "access": access_map(policies)}, indent=2))
     else:
         roles = sorted({p.role for p in policies})
-        print(f"{len(roles)} roles, {len(policies)} policies, {len(findings)} findings")
+        resources = sum(1 for d in docs.resource_policies.values() if d)
+        print(f"{len(roles)} roles, {len(policies)} policies, {resources} resource policies, {len(findings)} findings")
         for finding in findings:
             print(f"  {finding}")
     return 1 if findings else 0

@@ -42,7 +42,12 @@ def _shown(path: Path) -> dict[str, Any]:
 def environment_from_outputs(docs: documents.Documents, outputs: dict[str, Any]) -> matrix.Environment:
     authorization = outputs.get("authorization") or {}
     features = {name for name, on in (authorization.get("features") or {}).items() if on}
-    return matrix.Environment(docs, authorization.get("break_glass_role_arn"), frozenset(features))
+    return matrix.Environment(
+        docs,
+        authorization.get("break_glass_role_arn"),
+        frozenset(features),
+        tuple(authorization.get("deployer_role_arns") or ()),
+    )
 
 
 def load_environment(args: argparse.Namespace) -> matrix.Environment:

@@ -79,6 +79,7 @@ class Environment:
     documents: Documents
     break_glass_arn: str | None = None
     features: frozenset[str] = frozenset()  # opt-in features that are on (e.g. "quicksight")
+    deployer_role_arns: tuple[str, ...] = ()
 
 
 class _Resolver:
@@ -156,6 +157,10 @@ class _Resolver:
         if text == "outsider":
             arn = f"arn:{d.partition}:iam::{d.account}:role/{OUTSIDER_NAME}"
             return engine.Role(arn, [engine.POWER_USER_POLICY])
+        if text == "deployer":
+            if not self.env.deployer_role_arns:
+                raise MatrixError("this environment names no deployer role")
+            return engine.Role(self.env.deployer_role_arns[0], [_ALLOW_ALL])
         if text == "break-glass":
             assert self.env.break_glass_arn is not None
             return engine.Role(self.env.break_glass_arn, [_ALLOW_ALL])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scripts import stack, tf
+from scripts import iam_audit, stack, tf
 from scripts.authz import __main__ as cli
 from scripts.authz import documents, matrix
 
@@ -24,10 +24,6 @@ LOCAL_NOT_APPLICABLE = {
     "guardduty-scans-raw-objects",  # Malware Protection for S3: moto holds no plan
     "guardduty-tags-its-verdict",
     "quicksight-reads-the-exports",  # QuickSight needs a subscription
-    "analyst-reads-exports",  # the analyst role exists only with analyst_principal_arns
-    "analyst-writes-query-results",
-    "analyst-cannot-read-raw",
-    "analyst-cannot-read-renditions",
     "plan-role-cannot-write-objects",  # the pipeline's roles live in envs/cicd
     "plan-role-cannot-read-images",
     "apply-role-cannot-read-images",
@@ -114,6 +110,30 @@ def test_each_service_grant_is_what_its_edge_rests_on(
     assert edge in failing(drop_statement(environment, resource, sid))
 
 
+def test_the_perimeters_are_what_the_outsider_edges_rest_on(environment: matrix.Environment) -> None:
+    docs = environment.documents
+    # The key policy as it was before the perimeter: the account root held kms:*, so any principal whose IAM
+    # allowed kms:Decrypt (PowerUserAccess does) could use the key, and through it read queues and secrets.
+    old_root = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*", "Resource": "*"}  # fmt: skip
+    broken = drop_statement(environment, docs.key_arn, "KeyAdministrationThroughIam")
+    key_policy = broken.documents.resource_policies[docs.key_arn]
+    assert key_policy is not None
+    broken.documents.resource_policies[docs.key_arn] = {**key_policy, "Statement": [old_root, *key_policy["Statement"]]}
+    assert failing(broken) == {
+        "outsider-cannot-use-the-key-via-s3",
+        "outsider-cannot-use-the-key-directly",
+        "outsider-cannot-read-the-key-registry",
+        "outsider-cannot-read-raw-events",
+        "deployer-cannot-read-images-via-s3",
+    }
+    # Without the raw bucket's perimeter the key still keeps bytes from outsiders; the listing is what leaks.
+    raw = f"arn:aws:s3:::{docs.buckets['raw']}"
+    assert failing(drop_statement(environment, raw, "DenyDataAccessOutsideThePerimeter")) == {
+        "outsider-cannot-list-raw"
+    }
+
+
 def test_a_broadened_role_fails_the_forbidden_edges(environment: matrix.Environment) -> None:
     broken = copy.deepcopy(environment)
     role = f"{PREFIX}-upload_api"
@@ -148,3 +168,10 @@ def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
     deployed_verdicts = {i: v.outcome for i, v in verdicts_by_id(environment).items()}
     assert from_plan == deployed_verdicts
     assert planned.documents.unknown == set()  # a plan over an existing stack knows every document
+
+
+def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matrix.Environment) -> None:
+    # What `python -m scripts.iam_audit --env staging` checks on a real account, here on the emulator's documents.
+    docs = environment.documents
+    assert len([d for d in docs.resource_policies.values() if d]) >= 15  # key, buckets, queues, topic, aliases
+    assert iam_audit.check_resource_policies(docs) == []

@@ -77,6 +77,18 @@ def test_each_function_reaches_exactly_its_own_data(
             f"dynamodb:{images}": "write",
             "kms:key": "use",
         },
+        # envs/local turns the analyst role on (so the authorization matrix covers it): exports and its results.
+        f"{P}-analyst": {
+            f"athena:workgroup/{P}-analytics": "write",  # start and stop its own queries
+            "glue:catalog": "read",
+            "glue:database/imgpipe_local_analytics": "read",
+            "glue:table/imgpipe_local_analytics/*": "read",
+            f"s3:{analytics}/exports/v1/*": "read",
+            f"s3:{analytics}": "read",
+            f"s3:{results}/results/*": "write",
+            f"s3:{results}": "read",
+            "kms:key": "use",
+        },
     }
     assert iam_audit.access_map(policies) == expected
 
@@ -88,5 +100,6 @@ def test_no_function_may_read_object_content_it_does_not_process(policies: list[
         for s in iam_audit.statements(p.document)
         if s.get("Effect") == "Allow" and "s3:GetObject" in iam_audit.as_list(s.get("Action"))
     }
-    # the processor reads raw bytes, the API signs links to renditions, Kafka reads its claim-checks
-    assert content_readers == {f"{P}-image_processor", f"{P}-upload_api", f"{P}-kafka_ingest"}
+    # the processor reads raw bytes, the API signs links to renditions, Kafka reads its claim-checks, the analyst
+    # reads exports (and nothing else: scripts/authz's matrix and the buckets' perimeter hold it there)
+    assert content_readers == {f"{P}-image_processor", f"{P}-upload_api", f"{P}-kafka_ingest", f"{P}-analyst"}

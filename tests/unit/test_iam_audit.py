@@ -99,3 +99,78 @@ def test_a_read_then_a_write_of_the_same_store_is_a_write() -> None:
         policy(allow("sqs:ReceiveMessage", "arn:aws:sqs:r:1:q"), allow("sqs:DeleteMessage", "arn:aws:sqs:r:1:q"))
     )
     assert granted["imgpipe-x-image_processor"] == {"sqs:q": "write"}
+
+
+# ------------------------------------------------------------------------------------ resource and key policies
+
+
+def resource_docs(key_statements: list[dict[str, Any]], **policies: Any) -> Any:
+    from scripts.authz.documents import Documents
+
+    docs = Documents("123456789012", "us-east-1", "aws", "imgpipe-x", "aws", key_arn=KEY)
+    docs.resource_policies[KEY] = {"Version": "2012-10-17", "Statement": key_statements}
+    for arn, statement_list in policies.items():
+        docs.resource_policies[arn.replace("__", ":")] = {"Version": "2012-10-17", "Statement": statement_list}
+    return docs
+
+
+ROOT = {"AWS": "arn:aws:iam::123456789012:root"}
+
+
+def resource_rules(docs: Any) -> list[str]:
+    from scripts.iam_audit import check_resource_policies
+
+    return sorted(f.rule for f in check_resource_policies(docs))
+
+
+def test_a_key_the_whole_account_may_use_is_a_finding() -> None:
+    # The key policy as it was before #17: every principal whose IAM allowed kms:Decrypt could read the images.
+    assert resource_rules(
+        resource_docs([{"Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"}])
+    ) == ["key-use-by-account"]
+    named = {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/imgpipe-x-image_processor"]}}
+    use = {"Effect": "Allow", "Principal": ROOT, "Action": ["kms:Decrypt"], "Resource": "*", "Condition": named}
+    admin = {"Effect": "Allow", "Principal": ROOT, "Action": ["kms:PutKeyPolicy", "kms:DescribeKey"], "Resource": "*"}
+    assert resource_rules(resource_docs([use, admin])) == []
+    grant = {"Effect": "Allow", "Principal": "123456789012", "Action": "kms:CreateGrant", "Resource": "*"}
+    assert resource_rules(resource_docs([{**grant, "Principal": {"AWS": "123456789012"}}])) == ["key-use-by-account"]
+
+
+def test_service_principals_must_be_bound_to_this_accounts_resources() -> None:
+    unscoped = {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "kms:Decrypt"}
+    assert resource_rules(resource_docs([{**unscoped, "Resource": "*"}])) == ["service-unscoped"]
+    by_source = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert resource_rules(resource_docs([{**unscoped, "Resource": "*", "Condition": by_source}])) == []
+    by_context = {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:*"}}
+    logs = {**unscoped, "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Resource": "*"}
+    assert resource_rules(resource_docs([{**logs, "Condition": by_context}])) == []
+
+
+def test_open_and_foreign_principals_are_findings() -> None:
+    topic = "arn__aws__sns__us-east-1__123456789012__imgpipe-x-alarms"
+    open_allow = {"Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": "*"}
+    assert resource_rules(resource_docs([], **{topic: [open_allow]})) == ["resource-open-principal"]
+    only_account = {**open_allow, "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}
+    assert resource_rules(resource_docs([], **{topic: [only_account]})) == []
+    deny_everyone = {"Effect": "Deny", "Principal": "*", "Action": "sns:*", "Resource": "*"}
+    assert resource_rules(resource_docs([], **{topic: [deny_everyone]})) == []
+    foreign = {**open_allow, "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
+    assert resource_rules(resource_docs([], **{topic: [foreign]})) == ["foreign-account"]
+
+
+def test_a_bucket_without_a_perimeter_is_a_finding() -> None:
+    docs = resource_docs([])
+    docs.buckets["raw"] = "imgpipe-x-raw-123456789012"
+    assert resource_rules(docs) == ["no-bucket-perimeter"]
+    docs.resource_policies["arn:aws:s3:::imgpipe-x-raw-123456789012"] = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:GetObject*", "s3:PutObject*"],
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/r"]}},
+            }
+        ]
+    }
+    assert resource_rules(docs) == []

@@ -54,4 +54,12 @@ module "pipeline" {
     malware_protection     = false
     create_access_analyzer = false
   }
+
+  # Not relaxations: the opt-in principals, so that the authorization matrix (python -m scripts.authz, run by the
+  # integration tests) evaluates their edges locally too. The analyst role is assumable by the emulator's account
+  # (moto's 123456789012); the break-glass role need not exist: the policies name it by ARN.
+  analyst_principal_arns = ["arn:aws:iam::123456789012:root"]
+  perimeter = {
+    break_glass_role_arn = "arn:aws:iam::123456789012:role/imgpipe-local-break-glass"
+  }
 }

@@ -10,6 +10,10 @@ module "pipeline" {
 
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
   observability                          = { alarm_emails = var.alarm_emails }
+  perimeter = {
+    break_glass_role_arn = var.break_glass_role_arn
+    deployer_role_arns   = var.deployer_role_arns
+  }
 
   kms_deletion_window_in_days      = 30
   enforce_bucket_policy            = true

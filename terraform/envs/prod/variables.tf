@@ -48,3 +48,15 @@ variable "alarm_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "break_glass_role_arn" {
+  description = "The incident-response role that may read image data and use the key (the data perimeter lets nobody else of the account in); null: none."
+  type        = string
+  default     = null
+}
+
+variable "deployer_role_arns" {
+  description = "The roles that run terraform plan/apply and `make key` here; null: this environment's pipeline roles (<project>-<environment>-cicd-plan / -cicd-apply). Add the role you deploy with by hand."
+  type        = list(string)
+  default     = null
+}

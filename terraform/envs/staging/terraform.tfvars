@@ -13,3 +13,9 @@ manage_apigateway_account_logging_role = true
 
 # Who is emailed when an alarm fires (each address confirms once). Empty: alarms show in the console only.
 alarm_emails = []
+
+# The data perimeter (docs/security.md): nobody of the account but the pipeline's roles reaches image objects or
+# uses the key. Name the incident-response role that may (null: none), and the roles that deploy: by default only
+# this environment's CodePipeline plan/apply roles may create what the key encrypts; add yours to deploy by hand.
+break_glass_role_arn = null
+deployer_role_arns   = null

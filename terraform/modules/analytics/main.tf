@@ -298,8 +298,10 @@ resource "aws_athena_named_query" "reports" {
 resource "aws_iam_role" "analyst" {
   count = length(var.analyst_principal_arns) > 0 ? 1 : 0
 
-  name                 = "${var.name_prefix}-analyst"
-  description          = "Read-only BI over the metadata exports (Athena workgroup ${aws_athena_workgroup.this.name})"
+  name = "${var.name_prefix}-analyst"
+  # The workgroup is named from the prefix, not read from its resource: the key policy names this role, and the
+  # workgroup is encrypted with that key (a reference would make a cycle).
+  description          = "Read-only BI over the metadata exports (Athena workgroup ${var.name_prefix}-analytics)"
   max_session_duration = 3600
   assume_role_policy = jsonencode({
     Version = "2012-10-17"

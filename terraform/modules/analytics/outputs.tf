@@ -65,3 +65,8 @@ output "queue_alarms" {
   description = "Each queue of this module with the alarm that watches its depth."
   value       = { (aws_sqs_queue.export_failures.name) = aws_cloudwatch_metric_alarm.export_failures.alarm_name }
 }
+
+output "role_arn" {
+  description = "ARN of metadata_export's execution role (the analytics bucket's perimeter lets it write exports)."
+  value       = aws_iam_role.export.arn
+}

@@ -14,59 +14,82 @@ locals {
 
   account_root = "arn:${local.partition}:iam::${local.account_id}:root"
 
-  # Services that may use the key on behalf of principals of this account.
+  # Services through which the pipeline's roles use the key (kms:ViaService <service>.<region>.<dns suffix>).
   via_services = distinct(concat(
-    ["s3", "dynamodb", "sqs", "logs", "secretsmanager"],
+    ["s3", "dynamodb", "sqs", "sns", "logs", "secretsmanager", "lambda"],
     var.additional_via_services,
   ))
+  via = [for s in local.via_services : "${s}.${local.region}.${local.dns_suffix}"]
+  # Deployers create what the key encrypts (Lambda environments, tables, secret values, an MSK cluster's
+  # storage); they never reach data through S3, SQS or SNS.
+  deploy_via = [for s in setintersection(local.via_services, ["lambda", "secretsmanager", "dynamodb", "kafka"]) : "${s}.${local.region}.${local.dns_suffix}"]
 
+  users     = distinct(compact(concat(var.user_role_arns, [var.break_glass_role_arn])))
+  deployers = distinct(compact(concat(var.deployer_role_arns, [var.break_glass_role_arn])))
+
+  use_actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+  # AWS's recommended shape: the account (IAM) administers the key but cannot use it; use is granted to named
+  # principals, through the pipeline's services, and to the AWS services that encrypt on their own behalf.
+  # Key administration deliberately excludes kms:CreateGrant: a grant is use in disguise.
   key_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
-        # Administration is delegated to IAM in this account (the AWS default key policy statement). Without it
-        # the key could become unmanageable. Data-plane use is restricted by the statements below and by IAM.
-        Sid       = "EnableAccountRootAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = local.account_root }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        # Principals of this account, through the listed services only.
-        Sid       = "AllowUseThroughAccountServices"
+        Sid       = "KeyAdministrationThroughIam"
         Effect    = "Allow"
         Principal = { AWS = local.account_root }
         Action = [
-          "kms:Encrypt",
-          "kms:Decrypt",
-          "kms:ReEncrypt*",
-          "kms:GenerateDataKey*",
-          "kms:DescribeKey",
+          "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+          "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+          "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+          "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
+          "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+          "kms:UpdateAlias", "kms:UpdateKeyDescription",
         ]
         Resource = "*"
+      },
+      ], length(local.users) == 0 ? [] : [
+      {
+        # The pipeline's own roles (and the break-glass role), through the pipeline's services only; IAM must
+        # allow them too (the principal is the account).
+        Sid       = "UseByThePipelinesRolesThroughItsServices"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = local.use_actions
+        Resource  = "*"
         Condition = {
-          StringEquals = {
-            "kms:CallerAccount" = local.account_id
-            "kms:ViaService"    = [for s in local.via_services : "${s}.${local.region}.${local.dns_suffix}"]
-          }
+          StringEquals = { "kms:CallerAccount" = local.account_id, "kms:ViaService" = local.via }
+          ArnEquals    = { "aws:PrincipalArn" = local.users }
         }
       },
+      ], length(local.deployers) == 0 ? [] : [
       {
-        # DynamoDB (and other services) create grants for the resources they encrypt.
-        Sid       = "AllowGrantsForAwsResourcesThroughAccountServices"
+        Sid       = "DeployersCreateWhatTheKeyEncrypts"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = local.use_actions
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "kms:CallerAccount" = local.account_id, "kms:ViaService" = local.deploy_via }
+          ArnEquals    = { "aws:PrincipalArn" = local.deployers }
+        }
+      },
+      ], length(concat(local.users, local.deployers)) == 0 ? [] : [
+      {
+        # DynamoDB, Lambda and MSK hold grants for the resources they encrypt, made by whoever creates or uses them.
+        Sid       = "GrantsForAwsResourcesOnly"
         Effect    = "Allow"
         Principal = { AWS = local.account_root }
         Action    = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
         Resource  = "*"
         Condition = {
-          StringEquals = {
-            "kms:CallerAccount" = local.account_id
-            "kms:ViaService"    = [for s in local.via_services : "${s}.${local.region}.${local.dns_suffix}"]
-          }
-          Bool = { "kms:GrantIsForAWSResource" = "true" }
+          StringEquals = { "kms:CallerAccount" = local.account_id, "kms:ViaService" = local.via }
+          ArnEquals    = { "aws:PrincipalArn" = distinct(concat(local.users, local.deployers)) }
+          Bool         = { "kms:GrantIsForAWSResource" = "true" }
         }
       },
+      ], [
       {
         # S3 event notifications are sent by the S3 service principal itself (not via a caller), so delivering
         # to a queue encrypted with this key needs a service-principal grant. Limited to buckets of this account.
@@ -98,7 +121,7 @@ locals {
           }
         }
       },
-    ]
+    ])
   }
 
   # CloudTrail encrypts its log files with the key; only the named trail of this account, and it may decrypt

@@ -20,13 +20,46 @@ variable "deletion_window_in_days" {
 }
 
 variable "additional_via_services" {
-  description = "Extra AWS service names (e.g. \"lambda\", \"kafka\", \"glue\") whose requests, made on behalf of principals of this account, may use the key (kms:ViaService <service>.<region>.amazonaws.com). s3, dynamodb, sqs, logs and secretsmanager are always allowed."
+  description = "Extra AWS service names (e.g. \"kafka\", \"athena\") through which the named roles may use the key (kms:ViaService <service>.<region>.amazonaws.com). s3, dynamodb, sqs, sns, logs, secretsmanager and lambda are always allowed."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for s in var.additional_via_services : can(regex("^[a-z][a-z0-9-]{1,40}$", s))])
     error_message = "additional_via_services entries must be bare service names such as \"lambda\" (lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "user_role_arns" {
+  description = "The roles that use the key for the pipeline's data, through its services: its functions' execution roles, the analyst role, GuardDuty's scanning role, QuickSight's service role. Nobody else of the account can (the account only administers the key)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.user_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])
+    error_message = "user_role_arns must be IAM role ARNs."
+  }
+}
+
+variable "deployer_role_arns" {
+  description = "The roles that run terraform plan/apply and `make key` for this environment: they may use the key only to create what it encrypts (through Lambda, Secrets Manager, DynamoDB, MSK), never to read data through S3, SQS or SNS."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.deployer_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])
+    error_message = "deployer_role_arns must be IAM role ARNs."
+  }
+}
+
+variable "break_glass_role_arn" {
+  description = "The incident-response role that may use the key as the pipeline's roles and deployers do, or null."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.break_glass_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.break_glass_role_arn))
+    error_message = "break_glass_role_arn must be an IAM role ARN."
   }
 }
 

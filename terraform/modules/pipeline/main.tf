@@ -11,9 +11,16 @@ module "kms" {
 
   name_prefix             = var.name_prefix
   deletion_window_in_days = var.kms_deletion_window_in_days
-  # A new MSK cluster encrypts its storage with the environment's key through a grant made via MSK.
-  additional_via_services = var.kafka_new_msk_cluster == null ? [] : ["kafka"]
-  cloudtrail_trail_name   = var.security.create_trail ? var.name_prefix : null
+  # A new MSK cluster encrypts its storage with the environment's key through a grant made via MSK; the analyst
+  # and QuickSight query the exports through Athena and Glue.
+  additional_via_services = concat(
+    var.kafka_new_msk_cluster == null ? [] : ["kafka"],
+    length(var.analyst_principal_arns) > 0 || var.quicksight != null ? ["athena", "glue"] : [],
+  )
+  user_role_arns        = local.key_user_role_arns
+  deployer_role_arns    = local.deployer_role_arns
+  break_glass_role_arn  = var.perimeter.break_glass_role_arn
+  cloudtrail_trail_name = var.security.create_trail ? var.name_prefix : null
   # Every alarm of the environment is named <name_prefix>-… and notifies the encrypted alarm topic.
   alarm_name_prefix = "${var.name_prefix}-"
   tags              = var.tags
@@ -35,6 +42,8 @@ module "storage" {
   extra_buckets                 = concat(["analytics", "athena-results"], var.security.create_trail ? ["trail"] : [])
   cloudtrail_writer             = var.security.create_trail ? { bucket_key = "trail", trail_name = var.name_prefix } : null
   raw_eventbridge_notifications = var.security.malware_protection
+  object_access_role_arns       = local.object_access_role_arns
+  break_glass_role_arn          = var.perimeter.break_glass_role_arn
   tags                          = var.tags
 }
 
@@ -235,6 +244,50 @@ module "observability" {
 }
 
 locals {
+  account_root_prefix = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role"
+  # Role ARNs built from the names the modules give their roles (<name_prefix>-<function>, -analyst,
+  # -malware-protection), not read from the roles: the key and bucket policies that name them are then known at
+  # plan time (the reviewer sees them) and no role waits for the key it is named in. The precondition below holds
+  # the names to the roles' real ARNs at apply; scripts/authz proves the edges on the deployed documents.
+  function_role_arns = { for name in local.deployed_functions : name => "${local.account_root_prefix}/${var.name_prefix}-${name}" }
+  analyst_role_arn   = length(var.analyst_principal_arns) > 0 ? "${local.account_root_prefix}/${var.name_prefix}-analyst" : null
+  malware_role_arn   = var.security.malware_protection ? "${local.account_root_prefix}/${var.name_prefix}-malware-protection" : null
+  deployed_role_arns = merge(
+    module.ingest_api.function_role_arns,
+    {
+      image_processor = module.processing.role_arn
+      retention_audit = module.retention.role_arn
+      metadata_export = module.analytics.role_arn
+      analyst         = module.analytics.analyst_role_arn
+      malware         = module.security.malware_protection_role_arn
+    },
+    var.kafka == null ? {} : { kafka_ingest = module.ingest_kafka[0].role_arn },
+  )
+  quicksight_role_arn = var.quicksight == null ? null : coalesce(
+    var.quicksight.service_role_arn, "${local.account_root_prefix}/service-role/aws-quicksight-service-role-v0"
+  )
+  readers_of_exports = compact([local.analyst_role_arn, local.quicksight_role_arn])
+  # Who may reach each bucket's objects (docs/security.md: the perimeter; scripts/authz/matrix.yaml: the edges).
+  object_access_role_arns = {
+    raw = compact([
+      local.function_role_arns["upload_api"], try(local.function_role_arns["kafka_ingest"], null),
+      local.function_role_arns["image_processor"], local.function_role_arns["retention_audit"], local.malware_role_arn,
+    ])
+    processed = [
+      local.function_role_arns["image_processor"], local.function_role_arns["upload_api"],
+      local.function_role_arns["retention_audit"],
+    ]
+    analytics        = concat([local.function_role_arns["metadata_export"], local.function_role_arns["retention_audit"]], local.readers_of_exports)
+    "athena-results" = concat([local.function_role_arns["retention_audit"]], local.readers_of_exports)
+    trail            = concat([local.function_role_arns["retention_audit"]], var.perimeter.trail_reader_role_arns)
+  }
+  key_user_role_arns = distinct(compact(concat(
+    values(local.function_role_arns), local.readers_of_exports, [local.malware_role_arn]
+  )))
+  deployer_role_arns = coalesce(var.perimeter.deployer_role_arns, [
+    "${local.account_root_prefix}/${var.name_prefix}-cicd-plan", "${local.account_root_prefix}/${var.name_prefix}-cicd-apply",
+  ])
+
   # Every queue of the pipeline with the alarm its module keeps on it.
   queue_alarms = merge(
     module.processing.queue_alarms,
@@ -249,9 +302,26 @@ resource "terraform_data" "lambda_packages_match_architecture" {
   input = var.lambda_architecture
 
   lifecycle {
+
     precondition {
       condition     = alltrue([for name in local.deployed_functions : try(local.lambda_manifest[name].arch, "") == var.lambda_architecture])
       error_message = "The packages in ${var.lambda_dist_dir} are not all built for ${var.lambda_architecture}: run `make package ARCH=${var.lambda_architecture}`."
+    }
+  }
+}
+
+# The key and bucket policies name the roles by ARNs built from their names (see locals): checked against the
+# roles themselves once they exist, so a renamed role fails the apply instead of silently losing its access.
+resource "terraform_data" "roles_named_in_policies" {
+  input = local.deployed_role_arns
+
+  lifecycle {
+    precondition {
+      condition = alltrue([
+        for k, arn in local.deployed_role_arns :
+        arn == merge(local.function_role_arns, { analyst = local.analyst_role_arn, malware = local.malware_role_arn })[k]
+      ])
+      error_message = "A role's ARN differs from the one the key and bucket policies name: keep the roles named <name_prefix>-<function>, <name_prefix>-analyst and <name_prefix>-malware-protection."
     }
   }
 }

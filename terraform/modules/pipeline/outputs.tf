@@ -300,6 +300,9 @@ output "api_custom_domain_target" {
 output "authorization" {
   description = "What `python -m scripts.authz` needs beyond the deployed documents: every bucket's policy (also where envs/local does not attach it) and the opt-in principals."
   value = {
-    bucket_policies = module.storage.bucket_policies
+    bucket_policies      = module.storage.bucket_policies
+    break_glass_role_arn = var.perimeter.break_glass_role_arn
+    deployer_role_arns   = local.deployer_role_arns
+    features             = { quicksight = var.quicksight != null }
   }
 }

@@ -206,11 +206,38 @@ variable "analyst_principal_arns" {
 }
 
 variable "quicksight" {
-  description = "QuickSight data source + dataset over the analytics workgroup, shared with principal_arn (modules/analytics); null: none."
+  description = "QuickSight data source + dataset over the analytics workgroup, shared with principal_arn (modules/analytics); null: none. service_role_arn: the role QuickSight runs Athena as (default the account's aws-quicksight-service-role-v0), let through the analytics buckets' perimeter and the key."
   type = object({
-    principal_arn = string
+    principal_arn    = string
+    service_role_arn = optional(string)
   })
   default = null
+}
+
+variable "perimeter" {
+  description = <<-EOT
+    Who besides the pipeline's own roles may reach its data (the buckets' perimeter and the key policy).
+    break_glass_role_arn: the incident-response role that may read and delete image data and use the key; null: none.
+    deployer_role_arns: the roles that run terraform plan/apply and `make key` here; they may use the key only to create what it
+    encrypts, never to read image data. Default: this environment's pipeline roles, <name_prefix>-cicd-plan and -cicd-apply
+    (add the role you deploy with by hand).
+    trail_reader_role_arns: roles that may read the trail's log files in its bucket.
+  EOT
+  type = object({
+    break_glass_role_arn   = optional(string)
+    deployer_role_arns     = optional(list(string))
+    trail_reader_role_arns = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for a in concat(compact([var.perimeter.break_glass_role_arn]), coalesce(var.perimeter.deployer_role_arns, []), var.perimeter.trail_reader_role_arns) :
+      can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))
+    ])
+    error_message = "perimeter ARNs must be IAM role ARNs (arn:<partition>:iam::<account>:role/<name>)."
+  }
 }
 
 variable "security" {

@@ -27,3 +27,8 @@ output "timeout_seconds" {
   description = "The function's timeout (the observability module alarms on a p99 duration near it)."
   value       = aws_lambda_function.this.timeout
 }
+
+output "role_arn" {
+  description = "ARN of the audit's execution role (the buckets' perimeter lets it purge objects)."
+  value       = aws_iam_role.this.arn
+}

@@ -27,3 +27,8 @@ output "access_analyzer_arn" {
   description = "ARN of the account IAM Access Analyzer, or null."
   value       = try(aws_accessanalyzer_analyzer.this[0].arn, null)
 }
+
+output "malware_protection_role_arn" {
+  description = "ARN of the role GuardDuty Malware Protection scans and tags raw objects with, or null (the raw bucket's perimeter and the key let it in)."
+  value       = try(aws_iam_role.malware_protection[0].arn, null)
+}

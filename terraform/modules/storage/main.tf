@@ -54,10 +54,36 @@ locals {
     },
   ]
 
+  # The data perimeter: no role but those named for a bucket (and the break-glass role) reads, writes, deletes or
+  # lists its objects, whatever IAM grants it — an account-wide power user included. AWS services acting on
+  # their own behalf (CloudTrail delivering) carry aws:PrincipalIsAWSService = true and are left to the
+  # statements that name them.
+  perimeter = {
+    for k in keys(local.bucket_arns) : k => distinct(compact(concat(
+      lookup(var.object_access_role_arns, k, []), [var.break_glass_role_arn]
+    )))
+  }
+  perimeter_actions = [
+    "s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject",
+    "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+  ]
+
   bucket_policies = {
     for k, arn in local.bucket_arns : k => {
       Version = "2012-10-17"
       Statement = concat(slice(local.cloudtrail_statements, 0, k == local.trail_bucket_key ? 2 : 0), [
+        {
+          Sid       = "DenyDataAccessOutsideThePerimeter"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = local.perimeter_actions
+          Resource  = [arn, "${arn}/*"]
+          Condition = merge(
+            { BoolIfExists = { "aws:PrincipalIsAWSService" = "false" } },
+            length(local.perimeter[k]) == 0 ? {} : { ArnNotEquals = { "aws:PrincipalArn" = local.perimeter[k] } },
+          )
+        },
         {
           Sid       = "DenyInsecureTransport"
           Effect    = "Deny"
@@ -75,8 +101,9 @@ locals {
           Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
         },
         {
-          # A request that asks for any encryption other than SSE-KMS (e.g. AES256) is refused. Requests without
-          # encryption headers are accepted: the bucket default (SSE-KMS with the CMK) applies to them.
+          # An upload must ask for SSE-KMS by name: one asking for another encryption (e.g. AES256) or for none is
+          # refused (AWS treats a negated operator on an absent key as true). Every writer here names it: the
+          # functions (ObjectStore), the presigned POST's fields, Athena's enforced workgroup, CloudTrail.
           Sid       = "DenyNonKmsEncryption"
           Effect    = "Deny"
           Principal = "*"

@@ -138,3 +138,26 @@ variable "raw_eventbridge_notifications" {
   type        = bool
   default     = false
 }
+
+variable "object_access_role_arns" {
+  description = "By bucket key (raw, processed, analytics, …): the roles that may read, write, delete or list its objects. The bucket policy denies every other role of any account, whatever its IAM grants (the data perimeter); AWS services acting on their own behalf are not roles and keep the statements that name them. A bucket without an entry is closed to every role but the break-glass one."
+  type        = map(list(string))
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arns in values(var.object_access_role_arns) : alltrue([for a in arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])])
+    error_message = "object_access_role_arns values must be lists of IAM role ARNs."
+  }
+}
+
+variable "break_glass_role_arn" {
+  description = "The incident-response role that may reach every bucket's objects, or null."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.break_glass_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.break_glass_role_arn))
+    error_message = "break_glass_role_arn must be an IAM role ARN."
+  }
+}

@@ -55,7 +55,10 @@ run "key_policy_is_scoped_to_the_account" {
   command = plan
 
   variables {
-    additional_via_services = ["lambda"]
+    additional_via_services = ["kafka"]
+    user_role_arns          = ["arn:aws:iam::123456789012:role/imgpipe-test-image_processor"]
+    deployer_role_arns      = ["arn:aws:iam::123456789012:role/imgpipe-test-cicd-apply"]
+    break_glass_role_arn    = "arn:aws:iam::123456789012:role/incident-response"
   }
 
   assert {
@@ -66,31 +69,50 @@ run "key_policy_is_scoped_to_the_account" {
     error_message = "Every AWS principal in the key policy must be this account's root (delegation to IAM), never '*' or another account."
   }
 
+  # The account administers the key but cannot use it: no use action, no grant (a grant is use in disguise), no kms:*.
   assert {
-    condition = one([
-      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Action
-      if s.Sid == "EnableAccountRootAdministration"
-    ]) == "kms:*"
-    error_message = "The account root must administer the key."
-  }
-
-  assert {
-    condition = alltrue([
-      for svc in ["s3", "dynamodb", "sqs", "logs", "secretsmanager", "lambda"] :
-      contains(one([
-        for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.StringEquals["kms:ViaService"]
-        if s.Sid == "AllowUseThroughAccountServices"
-      ]), "${svc}.us-east-1.amazonaws.com")
-    ])
-    error_message = "Use through S3, DynamoDB, SQS, Logs, Secrets Manager (+ additional services) must be allowed via kms:ViaService."
+    condition = length(setintersection(
+      toset(one([for s in jsondecode(aws_kms_key.this.policy).Statement : s.Action if s.Sid == "KeyAdministrationThroughIam"])),
+      toset(["kms:*", "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant"])
+    )) == 0 && contains(one([for s in jsondecode(aws_kms_key.this.policy).Statement : s.Action if s.Sid == "KeyAdministrationThroughIam"]), "kms:PutKeyPolicy")
+    error_message = "The root statement must administer the key (PutKeyPolicy…) and grant no use of it."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.StringEquals["kms:CallerAccount"]
-      if s.Sid == "AllowUseThroughAccountServices"
-    ]) == "123456789012"
-    error_message = "Use through services must be limited to callers of this account."
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition
+      if s.Sid == "UseByThePipelinesRolesThroughItsServices"
+      ]) == {
+      StringEquals = {
+        "kms:CallerAccount" = "123456789012"
+        "kms:ViaService" = [for svc in ["s3", "dynamodb", "sqs", "sns", "logs", "secretsmanager", "lambda", "kafka"] :
+        "${svc}.us-east-1.amazonaws.com"]
+      }
+      ArnEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/imgpipe-test-image_processor", "arn:aws:iam::123456789012:role/incident-response"] }
+    }
+    error_message = "Use is for the named roles (and break-glass) only, from this account, through the pipeline's services only."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition
+      if s.Sid == "DeployersCreateWhatTheKeyEncrypts"
+      ]) == {
+      StringEquals = {
+        "kms:CallerAccount" = "123456789012"
+        "kms:ViaService"    = [for svc in ["dynamodb", "kafka", "lambda", "secretsmanager"] : "${svc}.us-east-1.amazonaws.com"]
+      }
+      ArnEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/imgpipe-test-cicd-apply", "arn:aws:iam::123456789012:role/incident-response"] }
+    }
+    error_message = "Deployers use the key only through Lambda, DynamoDB, MSK and Secrets Manager: never S3, SQS or SNS."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.Bool["kms:GrantIsForAWSResource"]
+      if s.Sid == "GrantsForAwsResourcesOnly"
+    ]) == "true"
+    error_message = "Grants only for AWS resources (DynamoDB, Lambda, MSK)."
   }
 
   assert {
@@ -115,6 +137,28 @@ run "key_policy_is_scoped_to_the_account" {
     ]) == "arn:aws:logs:us-east-1:123456789012:log-group:*"
     error_message = "CloudWatch Logs must be limited to this account's log groups via the encryption context."
   }
+}
+
+run "without_named_roles_nobody_of_the_account_uses_the_key" {
+  command = plan
+
+  assert {
+    condition = length([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s
+      if try(s.Principal.AWS, "") != "" && s.Sid != "KeyAdministrationThroughIam"
+    ]) == 0
+    error_message = "With no user, deployer or break-glass role, only administration is delegated to the account."
+  }
+}
+
+run "rejects_a_user_that_is_not_a_role" {
+  command = plan
+
+  variables {
+    user_role_arns = ["arn:aws:iam::123456789012:user/someone"]
+  }
+
+  expect_failures = [var.user_role_arns]
 }
 
 run "deletion_window_is_configurable" {

@@ -405,3 +405,75 @@ run "every_function_and_every_queue_is_alarmed_and_every_alarm_notifies_the_topi
     error_message = "Every queue of the pipeline has the alarm that watches its depth or age."
   }
 }
+
+# The data perimeter (docs/security.md): who may reach each bucket's objects and use the key, by role ARN built
+# from the role names; scripts/authz evaluates the same documents against the matrix on the deployed stack.
+run "the_perimeter_names_exactly_each_buckets_roles_and_the_keys_users" {
+  command = plan
+
+  variables {
+    analyst_principal_arns = ["arn:aws:iam::123456789012:root"]
+    perimeter = {
+      break_glass_role_arn   = "arn:aws:iam::123456789012:role/incident-response"
+      trail_reader_role_arns = ["arn:aws:iam::123456789012:role/auditor"]
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for name, doc in output.authorization.bucket_policies : contains(one([
+        for s in jsondecode(doc).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"
+      ]), "arn:aws:iam::123456789012:role/incident-response")
+    ])
+    error_message = "The break-glass role passes every bucket's perimeter."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(output.authorization.bucket_policies["imgpipe-test-raw-123456789012"]).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"
+      ]) == [
+      "arn:aws:iam::123456789012:role/imgpipe-test-upload_api",
+      "arn:aws:iam::123456789012:role/imgpipe-test-image_processor",
+      "arn:aws:iam::123456789012:role/imgpipe-test-retention_audit",
+      "arn:aws:iam::123456789012:role/imgpipe-test-malware-protection",
+      "arn:aws:iam::123456789012:role/incident-response",
+    ]
+    error_message = "Raw objects: the upload API, the processor, the audit, GuardDuty's scan and break-glass only (no Kafka source here)."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(output.authorization.bucket_policies["imgpipe-test-analytics-123456789012"]).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"
+      ]) == [
+      "arn:aws:iam::123456789012:role/imgpipe-test-metadata_export",
+      "arn:aws:iam::123456789012:role/imgpipe-test-retention_audit",
+      "arn:aws:iam::123456789012:role/imgpipe-test-analyst",
+      "arn:aws:iam::123456789012:role/incident-response",
+    ]
+    error_message = "Exports: the export function, the audit, the analyst and break-glass only."
+  }
+
+  assert {
+    condition = contains(one([
+      for s in jsondecode(output.authorization.bucket_policies["imgpipe-test-trail-123456789012"]).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"
+    ]), "arn:aws:iam::123456789012:role/auditor")
+    error_message = "Trail readers reach the trail bucket."
+  }
+
+  assert {
+    condition = toset(one([
+      for s in jsondecode(module.kms.key_policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"] if s.Sid == "UseByThePipelinesRolesThroughItsServices"
+      ])) == toset(concat(
+      [for r in ["upload_api", "api_authorizer", "image_processor", "retention_audit", "metadata_export", "analyst", "malware-protection"] : "arn:aws:iam::123456789012:role/imgpipe-test-${r}"],
+      ["arn:aws:iam::123456789012:role/incident-response"],
+    ))
+    error_message = "The key's users are the pipeline's roles, the analyst, GuardDuty's scan and break-glass: nobody else of the account."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(module.kms.key_policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"] if s.Sid == "DeployersCreateWhatTheKeyEncrypts"
+    ]) == ["arn:aws:iam::123456789012:role/imgpipe-test-cicd-plan", "arn:aws:iam::123456789012:role/imgpipe-test-cicd-apply", "arn:aws:iam::123456789012:role/incident-response"]
+    error_message = "By default the environment's pipeline plan and apply roles deploy."
+  }
+}

@@ -552,3 +552,59 @@ run "a_cloudtrail_writer_must_name_an_extra_bucket" {
 
   expect_failures = [var.cloudtrail_writer]
 }
+
+run "the_perimeter_denies_every_role_not_named_for_a_bucket" {
+  command = plan
+
+  variables {
+    object_access_role_arns = { raw = ["arn:aws:iam::123456789012:role/imgpipe-test-image_processor"] }
+    break_glass_role_arn    = "arn:aws:iam::123456789012:role/incident-response"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_s3_bucket_policy.this["raw"].policy).Statement : s if s.Sid == "DenyDataAccessOutsideThePerimeter"]) == {
+      Sid       = "DenyDataAccessOutsideThePerimeter"
+      Effect    = "Deny"
+      Principal = "*"
+      Action = [
+        "s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject",
+        "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+      ]
+      Resource = ["arn:aws:s3:::imgpipe-test-raw-123456789012", "arn:aws:s3:::imgpipe-test-raw-123456789012/*"]
+      Condition = {
+        BoolIfExists = { "aws:PrincipalIsAWSService" = "false" }
+        ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/imgpipe-test-image_processor", "arn:aws:iam::123456789012:role/incident-response"] }
+      }
+    }
+    error_message = "Objects and listings of the raw bucket: its named roles and break-glass only; AWS services acting on their own behalf are left to their statements."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_s3_bucket_policy.this["processed"].policy).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"]) == ["arn:aws:iam::123456789012:role/incident-response"]
+    error_message = "A bucket without named roles is closed to every role but break-glass."
+  }
+}
+
+run "without_any_named_role_a_bucket_is_closed_to_every_role" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for k, p in aws_s3_bucket_policy.this : one([
+        for s in jsondecode(p.policy).Statement : keys(s.Condition) if s.Sid == "DenyDataAccessOutsideThePerimeter"
+      ]) == ["BoolIfExists"]
+    ])
+    error_message = "With no role named, the perimeter denies every role (no empty ARN list, which AWS would refuse)."
+  }
+}
+
+run "rejects_a_perimeter_principal_that_is_not_a_role" {
+  command = plan
+
+  variables {
+    object_access_role_arns = { raw = ["*"] }
+  }
+
+  expect_failures = [var.object_access_role_arns]
+}
