@@ -21,18 +21,19 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast report up down status package lint fmt bench cost release smoke plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
+.PHONY: help demo test test-fast report up down status package lint lock fmt bench cost release smoke plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ------------------------------------------------------------------------------------------- bootstrap
 
+# Every install is hash-checked (the lock files carry the SHA-256 of each file of each pinned version).
 $(VENV_STAMP): requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imgpipe needs Python 3.11+ (set PYTHON=python3.x)")'
 	@echo "==> bootstrapping $(VENV) from requirements/dev.lock (first run only)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	@touch $@
 
 # So that `.venv/bin/python -m scripts.<tool>` works outside make too (the README's commands): the checkout and
@@ -44,7 +45,7 @@ $(PATH_STAMP): $(VENV_STAMP)
 $(CHECKOV_STAMP): requirements/checkov.lock
 	@echo "==> bootstrapping $(CHECKOV_VENV) from requirements/checkov.lock (first run only)"
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.lock
 	@touch $@
 
 bootstrap-venv: $(PATH_STAMP) $(CHECKOV_STAMP)
@@ -128,6 +129,16 @@ revoke-key: check-env $(PATH_STAMP) ## revoke an API key: make revoke-key KEY_ID
 	@$(PY) -m scripts.keys revoke "$(KEY_ID)" --env $(ENV)
 
 # ------------------------------------------------------------------------------------------- quality
+
+RUNTIME_PROVIDED := boto3 botocore s3transfer jmespath python-dateutil six urllib3
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+lock: $(PATH_STAMP) ## regenerate requirements/*.lock with hashes (keeps every pin; UPGRADE=1 moves them)
+	@$(UV_COMPILE) pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
+	@$(UV_COMPILE) requirements/checkov.in --universal --python-version 3.11 -o requirements/checkov.lock
+	@$(UV_COMPILE) pyproject.toml --python-version 3.12 --python-platform aarch64-manylinux_2_28 \
+	    $(foreach p,$(RUNTIME_PROVIDED),--no-emit-package $(p)) -o requirements/lambda.lock
+	@echo "==> requirements/*.lock regenerated with hashes: review the diff (requirements/README.md)"
 
 lint: $(PATH_STAMP) $(CHECKOV_STAMP) ## ruff, mypy, terraform fmt/validate, checkov, tflint (where installed)
 	@$(PY) -m scripts.lint

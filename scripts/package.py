@@ -5,7 +5,9 @@
 A function folder holds handler.py (plus any other modules) and optionally requirements.txt with exact pins
 (`name==version`, each one present in requirements/lambda.lock). Its zip holds the folder's files at the root,
 the project's library (shared/imgpipe) and the pinned third-party packages built for the Lambda platform
-(python3.12, manylinux_2_28). boto3 & co. are never zipped: the runtime provides them.
+(python3.12, manylinux_2_28). boto3 & co. are never zipped: the runtime provides them. Every wheel is checked
+against the SHA-256 sums the lock records for its version (pip --require-hashes): a wheel that changed on the
+index since the lock was made is refused, not zipped.
 
 The same inputs give the same bytes: entries sorted, timestamps fixed at 1980-01-01, one file mode, no
 bytecode, no console scripts. A zip is rebuilt only when a digest of its inputs changes. Each is named
@@ -85,20 +87,47 @@ def normalise(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def read_pins(path: Path) -> dict[str, str]:
-    """name -> version from a file of exact pins; anything looser is an error, not a guess."""
-    pins: dict[str, str] = {}
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Requirement lines with their backslash continuations joined and comments dropped (pip's format)."""
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(" #", 1)[0] if not raw.lstrip().startswith("#") else ""
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        joined = (pending + line).strip()
+        pending = ""
+        if joined:
+            yield start, joined
+
+
+def read_locked(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name -> (version, sha256 sums) from a file of exact pins, each optionally with `--hash=sha256:…`
+    options; anything looser is an error, not a guess."""
+    pins: dict[str, tuple[str, tuple[str, ...]]] = {}
     if not path.is_file():
         return pins
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name, sep, version = line.partition("==")
+    for number, line in _logical_lines(path.read_text()):
+        head, *options = re.split(r"\s+(?=--)", line)
+        requirement = head.split(";", 1)[0].strip()  # an environment marker (pywin32 on Windows) is pip's to judge
+        name, sep, version = requirement.partition("==")
         if not sep or not name.strip() or not version.strip() or any(c in version for c in "<>=!~*,;[ "):
-            raise PackageError(f"{path}:{number}: '{raw.strip()}' is not an exact pin (name==version)")
-        pins[normalise(name.strip())] = version.strip()
+            raise PackageError(f"{path}:{number}: '{requirement}' is not an exact pin (name==version)")
+        hashes = []
+        for option in options:
+            algorithm, _, value = option.removeprefix("--hash=").partition(":")
+            if not option.startswith("--hash=") or algorithm != "sha256" or len(value) != 64:
+                raise PackageError(f"{path}:{number}: '{option}' is not a --hash=sha256:<64 hex digits> option")
+            hashes.append(value)
+        pins[normalise(name.strip())] = (version.strip(), tuple(hashes))
     return pins
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """name -> version from a file of exact pins (with or without hashes)."""
+    return {name: version for name, (version, _) in read_locked(path).items()}
 
 
 def function_requirements(function_dir: Path, lock: dict[str, str]) -> dict[str, str]:
@@ -144,11 +173,21 @@ def inputs_digest(function_dir: Path, library_dir: Path, pins: dict[str, str], a
     return digest.hexdigest()
 
 
-def install_dependencies(pins: dict[str, str], arch: str, cache_dir: Path) -> Path | None:
-    """pip-installs the exact pins for the Lambda platform into a cache folder keyed by what it holds."""
+def install_dependencies(
+    pins: dict[str, str], arch: str, cache_dir: Path, hashes: dict[str, tuple[str, ...]] | None = None
+) -> Path | None:
+    """pip-installs the exact pins for the Lambda platform into a cache folder keyed by what it holds. With
+    `hashes` (name -> the sums the lock records), pip refuses any wheel whose SHA-256 is not among them."""
     if not pins:
         return None
-    lines = sorted(f"{name}=={version}" for name, version in pins.items())
+    hashes = hashes or {}
+    missing = sorted(name for name in pins if not hashes.get(name))
+    if missing:
+        raise PackageError(f"requirements/lambda.lock records no hash for {', '.join(missing)}: run make lock")
+    lines = sorted(
+        f"{name}=={version}" + "".join(f" --hash=sha256:{h}" for h in hashes.get(name, ()))
+        for name, version in pins.items()
+    )
     key = hashlib.sha256(f"{LAMBDA_PYTHON}|{arch}|{'|'.join(lines)}".encode()).hexdigest()[:24]
     target = cache_dir / f"{arch}-{key}"
     if target.is_dir():
@@ -156,6 +195,8 @@ def install_dependencies(pins: dict[str, str], arch: str, cache_dir: Path) -> Pa
     machine = ARCHES[arch]
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=cache_dir))
+    requirements = staging.with_suffix(".txt")
+    requirements.write_text("\n".join(lines) + "\n")
     cmd = [
         sys.executable,
         "-m",
@@ -176,12 +217,16 @@ def install_dependencies(pins: dict[str, str], arch: str, cache_dir: Path) -> Pa
         f"manylinux2014_{machine}",
         "--target",
         str(staging),
-        *lines,
+        "--require-hashes",
+        "-r",
+        str(requirements),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True)
+    requirements.unlink()
     if out.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise PackageError(f"pip could not fetch {', '.join(lines)} for {arch}:\n{out.stderr.strip()}")
+        pinned = ", ".join(line.split(" ", 1)[0] for line in lines)
+        raise PackageError(f"pip could not fetch {pinned} for {arch}:\n{out.stderr.strip()}")
     staging.replace(target)  # atomic: a half-filled cache folder is never taken for a full one
     return target
 
@@ -230,7 +275,9 @@ def build(
     if not SEMVER.match(version):
         raise PackageError(f"version {version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
     library_dir = library_dir or REPO_ROOT / "shared" / "imgpipe"
-    lock = read_pins(lock_file or REPO_ROOT / "requirements" / "lambda.lock")
+    locked = read_locked(lock_file or REPO_ROOT / "requirements" / "lambda.lock")
+    lock = {name: version for name, (version, _) in locked.items()}
+    hashes = {name: sums for name, (_, sums) in locked.items() if sums}
     cache_dir = cache_dir or REPO_ROOT / ".build" / "lambda-deps"
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
@@ -240,15 +287,21 @@ def build(
 
     # Every function's requirements are checked before any zip is written: a bad one leaves nothing half-built.
     plans = [(function_dir, function_requirements(function_dir, lock)) for function_dir in discover(functions_dir)]
-    results = []
+    # Every dependency is fetched (and its hash checked) before any zip is written: a refused wheel leaves the
+    # previous packages as they were.
+    work = []
     for function_dir, pins in plans:
         name = function_dir.name
         digest = inputs_digest(function_dir, library_dir, pins, arch)
         known = manifest.get(name, {})
         zip_path = out_dir / str(known.get("zip") or f"{name}.zip")
         rebuilt = not (zip_path.is_file() and known.get("inputs") == digest and known.get("version") == version)
+        deps = install_dependencies(pins, arch, cache_dir, hashes) if rebuilt else None
+        work.append((function_dir, digest, zip_path, rebuilt, deps))
+    results = []
+    for function_dir, digest, zip_path, rebuilt, deps in work:
+        name = function_dir.name
         if rebuilt:
-            deps = install_dependencies(pins, arch, cache_dir)
             staging = out_dir / f".{name}.building.zip"
             write_zip(_zip_entries(function_dir, library_dir, deps), staging)
             zip_path = out_dir / zip_name(name, version, hashlib.sha256(staging.read_bytes()).hexdigest())

@@ -202,3 +202,54 @@ def test_unused_bundled_assets_are_left_out(tmp_path: Path) -> None:
         (assets / name).write_text("x")
     kept = sorted(p.name for p in package.iter_files(tmp_path))
     assert kept == ["__init__.py", "html.py"]  # the modules stay importable; only the static files go
+
+
+LAMBDA_LOCK = Path(__file__).resolve().parents[2] / "requirements" / "lambda.lock"
+
+
+def test_the_lambda_lock_records_a_hash_for_every_pin() -> None:
+    locked = package.read_locked(LAMBDA_LOCK)
+    assert locked and all(len(sums) >= 1 for _, sums in locked.values())
+    assert not set(locked) & package.PROVIDED_BY_RUNTIME
+
+
+def test_a_wheel_whose_bytes_differ_from_the_lock_is_refused(functions: Path, tmp_path: Path) -> None:
+    # Every sum recorded for wrapt replaced: pip finds the real wheel on the index and must refuse it.
+    text = LAMBDA_LOCK.read_text()
+    tampered, in_wrapt = [], False
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            in_wrapt = line.startswith("wrapt==")
+        if in_wrapt and "--hash=sha256:" in line:
+            line = (
+                line.split("--hash=sha256:")[0] + "--hash=sha256:" + "0" * 64 + (" \\" if line.endswith("\\") else "")
+            )
+        tampered.append(line)
+    lock = tmp_path / "lambda.lock"
+    lock.write_text("\n".join(tampered) + "\n")
+    with pytest.raises(package.PackageError, match=r"(?i)hash"):
+        package.build(functions, tmp_path / "out", "arm64", lock_file=lock, cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "out").glob("*.zip"))  # no function packaged, not even those without wrapt
+
+
+def test_a_lock_without_hashes_is_refused_before_anything_is_fetched(functions: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "lambda.lock"
+    lock.write_text("".join(f"{n}=={v}\n" for n, v in package.read_pins(LAMBDA_LOCK).items()))
+    with pytest.raises(package.PackageError, match="records no hash for wrapt: run make lock"):
+        package.build(functions, tmp_path / "out", "arm64", lock_file=lock, cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("wrapt>=2.5", "not an exact pin"),
+        ("wrapt==2.5.2 --hash=md5:abc", "--hash=sha256"),
+        ("wrapt==2.5.2 --hash=sha256:abc", "--hash=sha256"),
+        ("wrapt==2.5.2 --index-url=https://example.com", "--hash=sha256"),
+    ],
+)
+def test_lock_lines_are_read_strictly(tmp_path: Path, line: str, error: str) -> None:
+    lock = tmp_path / "lambda.lock"
+    lock.write_text(line + "\n")
+    with pytest.raises(package.PackageError, match=error):
+        package.read_locked(lock)
