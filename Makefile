@@ -104,8 +104,11 @@ plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|
 	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi
 	@$(PY) -m scripts.tf plan $(ENV)
 
-apply: check-env $(PATH_STAMP) ## apply exactly the plan `make plan ENV=` saved (prod and cicd ask unless AUTO_APPROVE=1)
-	@$(PY) -m scripts.tf apply $(ENV)
+# No virtualenv: applying a saved plan needs terraform and the standard library only, so the pipeline's apply
+# stage (which holds deploy rights) installs nothing but Terraform. The venv's python when there is one.
+APPLY_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+apply: check-env ## apply exactly the plan `make plan ENV=` saved (prod and cicd ask unless AUTO_APPROVE=1)
+	@$(APPLY_PY) -m scripts.tf apply $(ENV)
 
 deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod and cicd ask unless AUTO_APPROVE=1)
 	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi

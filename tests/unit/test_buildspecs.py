@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,8 @@ def test_apply_stage_only_applies_the_saved_plan() -> None:
 
 @pytest.fixture
 def releases(tmp_path: Path) -> Path:
-    """A fake release server: curl on PATH copies from here by URL; a terraform and a tflint zip with sums."""
+    """A fake release server: curl on PATH copies from here by URL; a terraform and a tflint zip with the vendor's
+    sums beside them, and this repository's pins (terraform only) in a file of the test's own."""
     served = tmp_path / "served"
     served.mkdir()
     for tool, zip_name, version_line in [
@@ -162,6 +164,7 @@ def releases(tmp_path: Path) -> Path:
             archive.writestr(info, f"#!/bin/sh\necho '{version_line}'\n")
     sums = subprocess.run(["sha256sum", "terraform_1.11.4_linux_amd64.zip"], cwd=served, capture_output=True, text=True)
     (served / "terraform_1.11.4_SHA256SUMS").write_text(sums.stdout)
+    (tmp_path / "pins.sha256").write_text("# pinned\n" + sums.stdout)
     sums = subprocess.run(["sha256sum", "tflint_linux_amd64.zip"], cwd=served, capture_output=True, text=True)
     (served / "checksums.txt").write_text(sums.stdout)
     bin_dir = tmp_path / "fakebin"
@@ -169,7 +172,8 @@ def releases(tmp_path: Path) -> Path:
     (bin_dir / "curl").write_text(
         f'#!/bin/bash\nout=""; url=""\nwhile [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift 2;; --proto) shift 2;; '
         f'-*) shift;; *) url=$1; shift;; esac; done\necho "$url" >> {tmp_path}/fetched\n'
-        f'cp "{served}/$(basename "$url")" "$out" 2>/dev/null || {{ echo "404 $url" >&2; exit 22; }}\n'
+        f'src="{served}/$(basename "$url")"; [ -f "$src" ] || {{ echo "404 $url" >&2; exit 22; }}\n'
+        f'if [ -n "$out" ]; then cp "$src" "$out"; else cat "$src"; fi\n'
     )
     (bin_dir / "curl").chmod(0o755)
     (bin_dir / "uname").write_text("#!/bin/sh\necho x86_64\n")
@@ -183,44 +187,100 @@ def install(releases: Path, **env: str) -> subprocess.CompletedProcess[str]:
         "PATH": f"{releases / 'fakebin'}:{os.environ['PATH']}",
         "INSTALL_DIR": str(releases / "bin"),
         "TERRAFORM_VERSION": "1.11.4",
+        "TOOL_CHECKSUMS": str(releases / "pins.sha256"),
         **env,
     }
     return subprocess.run(["bash", str(CI_DIR / "install-tools.sh")], env=environ, capture_output=True, text=True)
 
 
+def fetched(releases: Path) -> list[str]:
+    path = releases / "fetched"
+    return path.read_text().split() if path.is_file() else []
+
+
 def test_installs_the_pinned_tools_from_the_vendor_urls_once(releases: Path) -> None:
-    first = install(releases, TFLINT_VERSION="0.55.1")
+    first = install(releases, TFLINT_VERSION="0.55.1", TRUST_VENDOR_SUMS="tflint")
     assert first.returncode == 0, first.stderr
     assert "terraform 1.11.4 installed" in first.stdout and "tflint 0.55.1 installed" in first.stdout
-    fetched = (releases / "fetched").read_text().split()
-    assert "https://releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip" in fetched
-    assert "https://github.com/terraform-linters/tflint/releases/download/v0.55.1/checksums.txt" in fetched
+    urls = fetched(releases)
+    assert "https://releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip" in urls
+    # Terraform is checked against the repository's pin: its vendor sums are never even fetched.
+    assert not [u for u in urls if "SHA256SUMS" in u]
+    # tflint, not pinned, only because TRUST_VENDOR_SUMS names it, and said so.
+    assert "https://github.com/terraform-linters/tflint/releases/download/v0.55.1/checksums.txt" in urls
+    assert "tflint_0.55.1_linux_amd64.zip has no SHA-256 pinned" in first.stderr
     version = subprocess.run([str(releases / "bin" / "terraform"), "version"], capture_output=True, text=True)
     assert version.stdout.strip() == "Terraform v1.11.4"
 
-    second = install(releases, TFLINT_VERSION="0.55.1")
+    second = install(releases, TFLINT_VERSION="0.55.1", TRUST_VENDOR_SUMS="tflint")
     assert "terraform 1.11.4 already installed" in second.stdout and "tflint 0.55.1 already installed" in second.stdout
-    assert len((releases / "fetched").read_text().split()) == len(fetched)  # nothing downloaded again
+    assert len(fetched(releases)) == len(urls)  # nothing downloaded again
 
 
-def test_a_download_that_does_not_match_its_sums_is_not_installed(releases: Path) -> None:
+def test_a_download_that_does_not_match_its_pin_is_not_installed(releases: Path) -> None:
     zip_path = releases / "served" / "terraform_1.11.4_linux_amd64.zip"
+    # The origin is compromised: the binary and the sums it publishes beside it agree with each other.
     zip_path.write_bytes(zip_path.read_bytes() + b"tampered")
+    sums = subprocess.run(["sha256sum", zip_path.name], cwd=zip_path.parent, capture_output=True, text=True)
+    (releases / "served" / "terraform_1.11.4_SHA256SUMS").write_text(sums.stdout)
     result = install(releases)
     assert result.returncode != 0
-    assert "does not match its published SHA-256" in result.stderr
+    assert "does not match its SHA-256" in result.stderr
     assert not (releases / "bin" / "terraform").exists()
 
 
-def test_a_version_that_is_not_published_is_an_error(releases: Path) -> None:
+def test_a_tool_without_a_pin_is_refused_before_it_is_downloaded(releases: Path) -> None:
     result = install(releases, TERRAFORM_VERSION="9.9.9")
-    assert result.returncode != 0 and "404" in result.stderr
-    assert not (releases / "bin" / "terraform").exists()
+    assert result.returncode != 0 and "terraform_9.9.9_linux_amd64.zip has no SHA-256 pinned" in result.stderr
+    assert fetched(releases) == [] and not (releases / "bin" / "terraform").exists()
+    result = install(releases, TFLINT_VERSION="0.55.1")  # tflint unpinned and not trusted
+    assert result.returncode != 0 and "tflint_0.55.1_linux_amd64.zip has no SHA-256 pinned" in result.stderr
+    assert not (releases / "bin" / "tflint").exists()
 
 
 def test_terraform_version_is_required(releases: Path) -> None:
     result = install(releases, TERRAFORM_VERSION="")
     assert result.returncode != 0 and "set TERRAFORM_VERSION" in result.stderr
+
+
+def test_pin_tools_appends_the_linux_sums_the_vendor_publishes(releases: Path) -> None:
+    served = releases / "served"
+    (served / "terraform_1.12.0_SHA256SUMS").write_text(
+        "".join(
+            f"{c * 64}  terraform_1.12.0_{p}.zip\n"
+            for c, p in zip("abcd", ["darwin_arm64", "linux_amd64", "linux_arm64", "windows_amd64"], strict=True)
+        )
+    )
+    (served / "checksums.txt").write_text(f"{'e' * 64}  tflint_linux_amd64.zip\n{'f' * 64}  tflint_linux_arm64.zip\n")
+    pins = releases / "pins.sha256"
+    environ = {**os.environ, "PATH": f"{releases / 'fakebin'}:{os.environ['PATH']}", "TOOL_CHECKSUMS": str(pins)}
+    for tool, version in (("terraform", "1.12.0"), ("tflint", "0.56.0")):
+        out = subprocess.run(
+            ["bash", str(CI_DIR / "pin-tools.sh"), tool, version], env=environ, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+    lines = pins.read_text().splitlines()[-4:]
+    assert lines == [
+        f"{'b' * 64}  terraform_1.12.0_linux_amd64.zip",
+        f"{'c' * 64}  terraform_1.12.0_linux_arm64.zip",
+        f"{'e' * 64}  tflint_0.56.0_linux_amd64.zip",
+        f"{'f' * 64}  tflint_0.56.0_linux_arm64.zip",
+    ]
+
+
+def test_the_repository_pins_the_terraform_the_pipeline_installs_and_only_the_test_stage_trusts_a_vendor() -> None:
+    variables = (REPO_ROOT / "terraform" / "modules" / "cicd" / "variables.tf").read_text()
+    version = re.search(r'variable "terraform_version" \{[^}]*?default\s*=\s*"([0-9.]+)"', variables, re.S)
+    assert version is not None
+    pins = {
+        line.split()[1]: line.split()[0]
+        for line in (CI_DIR / "tool-checksums.sha256").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    for arch in ("amd64", "arm64"):
+        assert re.fullmatch(r"[0-9a-f]{64}", pins[f"terraform_{version.group(1)}_linux_{arch}.zip"])
+    trusted = {stage: buildspec(stage).get("env", {}).get("variables", {}).get("TRUST_VENDOR_SUMS") for stage in STAGES}
+    assert trusted == {"test": "tflint", "plan": None, "apply": None}  # never terraform, never a stage with rights
 
 
 # ------------------------------------------------------------------------------------------ the deploy role
@@ -269,3 +329,25 @@ def test_the_apply_role_covers_every_service_the_stack_uses() -> None:
     needed = set(used.values()) - GRANTED_APART
     assert needed <= services, f"the apply role lacks {sorted(needed - services)}"
     assert services <= needed, f"the apply role grants services no module uses: {sorted(services - needed)}"
+
+
+def test_the_apply_stage_needs_terraform_and_the_standard_library_only() -> None:
+    # The stage that holds deploy rights installs no development toolchain: `make apply` builds no virtualenv ...
+    dry_run = subprocess.run(
+        ["make", "-n", "apply", "ENV=staging", "VENV=/nonexistent-venv"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "pip" not in dry_run and "venv" not in dry_run.replace("/nonexistent-venv", "")
+    assert dry_run.strip().splitlines()[-1].endswith("-m scripts.tf apply staging")
+    # ... and what it runs imports nothing outside the standard library (no site-packages at all: -S).
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; import scripts.tf; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'yaml', 'pydantic', 'moto')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(REPO_ROOT)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
