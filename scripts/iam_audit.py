@@ -50,6 +50,8 @@ RESOURCELESS_ACTIONS = frozenset(
         "ec2:DescribeVpcs",
         "ec2:DescribeSubnets",
         "ec2:DescribeSecurityGroups",
+        "access-analyzer:ValidatePolicy",  # the plan stage validates the documents it is given
+        "access-analyzer:CheckNoNewAccess",
     }
 )
 KMS_USE = re.compile(r"^kms:(Decrypt|Encrypt|GenerateDataKey.*|ReEncrypt.*)$")

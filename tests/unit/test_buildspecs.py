@@ -98,8 +98,9 @@ def test_every_command_names_something_the_repository_has(stage: str) -> None:
             assert named and set(named) <= targets, f"{stage}: {command}: not a Makefile target"
         for path in re.findall(r"\b(ci/[\w.-]+)", command):
             assert (REPO_ROOT / path).is_file(), f"{stage}: {path} does not exist"
-        for module in re.findall(r"-m (scripts\.\w+)", command):
-            assert (REPO_ROOT / (module.replace(".", "/") + ".py")).is_file(), f"{stage}: no {module}"
+        for module in re.findall(r"-m (scripts(?:\.\w+)+)", command):
+            path = REPO_ROOT / module.replace(".", "/")
+            assert path.with_suffix(".py").is_file() or (path / "__main__.py").is_file(), f"{stage}: no {module}"
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -183,7 +183,16 @@ locals {
         Resource = [local.report_group_arn]
       },
     ])
-    plan = concat(local.build_basics["plan"], local.state_access["plan"], [local.state_key_access], local.registry_read, local.data_and_pipeline_guard)
+    plan = concat(local.build_basics["plan"], local.state_access["plan"], [local.state_key_access], local.registry_read, [
+      {
+        # IAM Access Analyzer validates every policy of the saved plan (scripts/authz/analyzer.py). Both actions
+        # read the documents they are given and nothing of the account; AWS offers no resource to scope them to.
+        Sid      = "ValidatePlannedPolicies"
+        Effect   = "Allow"
+        Action   = ["access-analyzer:ValidatePolicy", "access-analyzer:CheckNoNewAccess"]
+        Resource = ["*"]
+      },
+    ], local.data_and_pipeline_guard)
     apply = concat(local.build_basics["apply"], local.state_access["apply"], [local.state_key_access], local.registry_read, [
       {
         Sid      = "StackServices"
@@ -635,7 +644,7 @@ resource "aws_codepipeline" "this" {
         configuration = merge(
           {
             # The plan build exports its summary's headline; the whole summary is in its log and the artifact.
-            CustomData         = "ENV=${var.environment}: #{Plan.PLAN_HEADLINE} Data-losing changes: #{Plan.PLAN_DATA_AT_RISK}. Full summary: the Plan build's log, and terraform/envs/${var.environment}/${var.environment}.tfplan.md in the plan artifact."
+            CustomData         = "ENV=${var.environment}: #{Plan.PLAN_HEADLINE} Data-losing changes: #{Plan.PLAN_DATA_AT_RISK}. Policies granting new access (IAM Access Analyzer): #{Plan.PLAN_NEW_ACCESS}. Full summary: the Plan build's log, and terraform/envs/${var.environment}/${var.environment}.tfplan.md in the plan artifact."
             ExternalEntityLink = "https://${local.region}.console.aws.amazon.com/codesuite/codebuild/${local.account_id}/projects/${local.name}-plan/history"
           },
           var.approval_topic_arn == null ? {} : { NotificationArn = var.approval_topic_arn },

@@ -203,7 +203,7 @@ run "each_stage_role_reaches_only_what_its_stage_needs" {
   assert {
     condition = aws_iam_role_policy_attachment.plan_read_only.policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess" && alltrue(flatten([
       for s in jsondecode(aws_iam_role_policy.build["plan"].policy).Statement : [
-        for a in s.Action : s.Effect == "Deny" || can(regex("^(s3:(Get|List)|kms:Decrypt$|secretsmanager:GetSecretValue$)", a)) || alltrue([
+        for a in s.Action : s.Effect == "Deny" || can(regex("^(s3:(Get|List)|kms:Decrypt$|secretsmanager:GetSecretValue$|access-analyzer:(ValidatePolicy|CheckNoNewAccess)$)", a)) || alltrue([
           for r in try(s.Resource, ["not a Resource statement"]) : contains([
             "arn:aws:s3:::imgpipe-prod-tfstate-123456789012-us-east-1/imgpipe/prod/terraform.tfstate.tflock",
             "arn:aws:s3:::imgpipe-prod-cicd-artifacts-123456789012/*",
