@@ -124,23 +124,7 @@ def from_aws(client: Any, prefix: str, declared_bucket_policies: Mapping[str, An
     partition = sts["Arn"].split(":")[1]
     region = client("sts").meta.region_name
     docs = Documents(account, region, partition, prefix, "aws")
-
-    iam = client("iam")
-    for role in _pages(iam, "list_roles", "Roles"):
-        name = role["RoleName"]
-        if not name.startswith(f"{prefix}-"):
-            continue
-        policies: list[Mapping[str, Any]] = []
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            policies.append(_doc(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]) or {})
-        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            try:
-                meta = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-                version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=meta["DefaultVersionId"])
-                policies.append(_doc(version["PolicyVersion"]["Document"]) or {})
-            except Exception:  # an unreadable managed policy counts as the broadest grant
-                policies.append(AWS_MANAGED.get(attached["PolicyName"], UNRESOLVED_POLICY))
-        docs.roles[name] = Role(role["Arn"], policies)
+    docs.roles = roles_from_aws(client("iam"), prefix)
 
     kms = client("kms")
     alias = next((a for a in _pages(kms, "list_aliases", "Aliases") if a["AliasName"] == f"alias/{prefix}"), None)
@@ -238,6 +222,27 @@ def from_aws(client: Any, prefix: str, declared_bucket_policies: Mapping[str, An
         docs.api_stage = stages[0]["stageName"] if stages else "*"
         docs.authorizer_ids = [a["id"] for a in apigateway.get_authorizers(restApiId=api_id).get("items", [])]
     return docs
+
+
+def roles_from_aws(iam: Any, prefix: str) -> dict[str, Role]:
+    """Every role named `<prefix>-…` with its inline and attached policies."""
+    roles = {}
+    for role in _pages(iam, "list_roles", "Roles"):
+        name = role["RoleName"]
+        if not name.startswith(f"{prefix}-"):
+            continue
+        policies: list[Mapping[str, Any]] = []
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            policies.append(_doc(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]) or {})
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            try:
+                meta = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+                version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=meta["DefaultVersionId"])
+                policies.append(_doc(version["PolicyVersion"]["Document"]) or {})
+            except Exception:  # an unreadable managed policy counts as the broadest grant
+                policies.append(AWS_MANAGED.get(attached["PolicyName"], UNRESOLVED_POLICY))
+        roles[name] = Role(role["Arn"], policies)
+    return roles
 
 
 def _key_arn(key_id: str, docs: Documents) -> str:

@@ -441,8 +441,20 @@ def key_requests(request: Request, key_arn: str, region: str, dns_suffix: str = 
         context["kms:ViaService"] = f"{service}.{region}.{dns_suffix}"
     else:
         context.update({k: v for k, v in request.context.items() if k.lower().startswith("aws:source")})
+    # The encryption context each service sends with its KMS calls (its documentation), which key and identity
+    # policies may condition on.
     if service == "s3":
         partition = request.resource.split(":")[1]
         bucket = request.resource.split(":::", 1)[1].split("/", 1)[0]
         context["kms:EncryptionContext:aws:s3:arn"] = f"arn:{partition}:s3:::{bucket}"
+    elif service == "sqs":
+        context["kms:EncryptionContext:aws:sqs:arn"] = request.resource
+    elif service == "sns":
+        context["kms:EncryptionContext:aws:sns:topicArn"] = request.resource
+    elif service == "secretsmanager":
+        context["kms:EncryptionContext:SecretARN"] = request.resource
+    elif service == "dynamodb":
+        table = request.resource.split(":table/", 1)[-1].split("/", 1)[0]
+        context["kms:EncryptionContext:aws:dynamodb:tableName"] = table
+        context["kms:EncryptionContext:aws:dynamodb:subscriberId"] = request.resource.split(":")[4]
     return [Request(request.principal, action, key_arn, context) for action in KEY_USE.get(request.action, ())]

@@ -89,7 +89,10 @@ class _Resolver:
 
     def fill(self, text: str) -> str:
         d = self.docs
-        return text.format(account=d.account, region=d.region, partition=d.partition, prefix=d.prefix)
+        environment = d.prefix.split("-", 1)[-1]
+        return text.format(
+            account=d.account, region=d.region, partition=d.partition, prefix=d.prefix, environment=environment
+        )
 
     def require(self, what: str | None) -> None:
         if what is None:
@@ -198,6 +201,8 @@ class _Resolver:
             return f"{self.named(d.functions, 'function', name)}:live", None
         if text == "key":
             return d.key_arn, None
+        if kind == "arn":  # something outside the environment's stores (the Terraform state)
+            return self.fill(name), None
         raise MatrixError(f"unknown resource {text!r}")
 
 

@@ -24,9 +24,17 @@ LOCAL_NOT_APPLICABLE = {
     "guardduty-scans-raw-objects",  # Malware Protection for S3: moto holds no plan
     "guardduty-tags-its-verdict",
     "quicksight-reads-the-exports",  # QuickSight needs a subscription
-    "plan-role-cannot-write-objects",  # the pipeline's roles live in envs/cicd
+    # the pipeline's roles live in envs/cicd (test_the_pipelines_roles_hold_their_edges evaluates them)
+    "plan-role-cannot-write-objects",
     "plan-role-cannot-read-images",
+    "plan-role-refreshes-the-key-registry",
+    "plan-role-cannot-use-the-key-via-s3",
     "apply-role-cannot-read-images",
+    "apply-role-deploys-encrypted-functions",
+    "apply-role-cannot-read-items",
+    "apply-role-writes-the-state",
+    "apply-role-cannot-destroy-state-versions",
+    "apply-role-cannot-delete-the-state-bucket",
     "test-role-cannot-touch-images",
 }
 
@@ -175,3 +183,115 @@ def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matr
     docs = environment.documents
     assert len([d for d in docs.resource_policies.values() if d]) >= 15  # key, buckets, queues, topic, aliases
     assert iam_audit.check_resource_policies(docs) == []
+
+
+# The pipeline's roles live in another root (envs/cicd), which the module allows for staging and prod only. Their
+# documents are made by Terraform itself: envs/cicd for staging, applied (the roles, their policies and what those
+# name) into an emulator of its own, read back, and renamed to the local environment, so that the matrix's
+# pipeline edges are judged against the deployed stack's key and bucket policies.
+CICD_OVERRIDE = """
+terraform {
+  backend "local" {}
+}
+
+provider "aws" {
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  skip_requesting_account_id  = false
+  max_retries                 = 3
+  endpoints {
+    iam  = "%(endpoint)s"
+    kms  = "%(endpoint)s"
+    logs = "%(endpoint)s"
+    s3   = "%(endpoint)s"
+    sts  = "%(endpoint)s"
+  }
+}
+"""
+CICD_VARIABLES = """
+environments = {
+  staging = {
+    manual_approval = false
+    state = {
+      bucket      = "imgpipe-staging-tfstate-123456789012-us-east-1"
+      key         = "imgpipe/staging/terraform.tfstate"
+      region      = "us-east-1"
+      kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+}
+"""
+PIPELINE_EDGES = {
+    "plan-role-cannot-write-objects",
+    "plan-role-cannot-read-images",
+    "plan-role-refreshes-the-key-registry",
+    "plan-role-cannot-use-the-key-via-s3",
+    "apply-role-cannot-read-images",
+    "apply-role-deploys-encrypted-functions",
+    "apply-role-cannot-read-items",
+    "apply-role-writes-the-state",
+    "apply-role-cannot-destroy-state-versions",
+    "apply-role-cannot-delete-the-state-bucket",
+    "test-role-cannot-touch-images",
+}
+
+
+@pytest.fixture(scope="module")
+def with_pipeline_roles(
+    environment: matrix.Environment, tmp_path_factory: pytest.TempPathFactory
+) -> matrix.Environment:
+    from tests.conftest import copy_terraform_tree, isolated_config
+
+    work = tmp_path_factory.mktemp("cicd")
+    directory = copy_terraform_tree(work) / "envs" / "cicd"
+    with stack.running(isolated_config(work / "run"), log=lambda _msg: None) as cfg:
+        (directory / "emulator_override.tf").write_text(CICD_OVERRIDE % {"endpoint": cfg.aws_endpoint})
+        (directory / "emulator.auto.tfvars").write_text(CICD_VARIABLES)
+        environ = {**tf.run_env("local", cfg), "TF_IN_AUTOMATION": "1"}
+        tf.init(directory, environ=environ)
+        targets = [
+            f'-target=module.cicd["staging"].{r}'
+            for r in ("aws_iam_role_policy.build", "aws_iam_role_policy_attachment.plan_read_only")
+        ]
+        subprocess.run(
+            [
+                tf.terraform_bin(),
+                f"-chdir={directory}",
+                "apply",
+                "-input=false",
+                "-auto-approve",
+                "-no-color",
+                *targets,
+            ],
+            env=environ,
+            check=True,
+            capture_output=True,
+        )
+        roles = documents.roles_from_aws(stack.aws_client(cfg, "iam"), "imgpipe-staging")
+    assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "plan", "apply")}
+    renamed = copy.deepcopy(environment)
+    for name, role in roles.items():
+        text = json.dumps([role.arn, list(role.policies)])
+        arn, policies = json.loads(
+            text.replace("imgpipe-staging", PREFIX).replace("imgpipe/staging/", "imgpipe/local/")
+        )
+        renamed.documents.roles[name.replace("imgpipe-staging", PREFIX)] = type(role)(arn, policies)
+    return renamed
+
+
+def test_the_pipelines_roles_hold_their_edges(with_pipeline_roles: matrix.Environment) -> None:
+    verdicts = verdicts_by_id(with_pipeline_roles)
+    assert {i for i, v in verdicts.items() if v.outcome == "n/a"} == LOCAL_NOT_APPLICABLE - PIPELINE_EDGES
+    assert {i: v.reasons for i, v in verdicts.items() if not v.holds} == {}
+    assert (
+        "explicit deny identity:StateAndArtifactBucketsStayAsBootstrapped"
+        in (verdicts["apply-role-cannot-destroy-state-versions"].reasons[0])
+    )
+    # Two fences, each enough: without the raw bucket's perimeter, the plan role's own explicit deny takes back
+    # what AWS's ReadOnlyAccess (moto ships the real document) would let it read.
+    raw = f"arn:aws:s3:::{with_pipeline_roles.documents.buckets['raw']}"
+    unfenced = verdicts_by_id(drop_statement(with_pipeline_roles, raw, "DenyDataAccessOutsideThePerimeter"))
+    assert unfenced["plan-role-cannot-read-images"].outcome == "deny"
+    assert "explicit deny identity:NoObjectsButStateAndArtifacts" in unfenced["plan-role-cannot-read-images"].reasons[0]

@@ -276,9 +276,24 @@ def test_reading_an_sse_kms_object_is_a_decrypt_via_s3_with_the_bucket_as_contex
     }
 
 
+def test_each_store_sends_its_documented_encryption_context() -> None:
+    secret = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:imgpipe-prod/api-keys-AbCdEf"
+    queue = f"arn:aws:sqs:eu-west-1:{ACCOUNT}:imgpipe-prod-raw-events"
+    table = f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/imgpipe-prod-images/index/by_status"
+    [read] = engine.key_requests(ask(role(), "secretsmanager:GetSecretValue", secret), KEY, "eu-west-1")
+    assert read.context["kms:EncryptionContext:SecretARN"] == secret
+    [receive] = engine.key_requests(ask(role(), "sqs:ReceiveMessage", queue), KEY, "eu-west-1")
+    assert receive.context["kms:EncryptionContext:aws:sqs:arn"] == queue
+    [query] = engine.key_requests(ask(role(), "dynamodb:Query", table), KEY, "eu-west-1")
+    assert query.context["kms:EncryptionContext:aws:dynamodb:tableName"] == "imgpipe-prod-images"
+    assert query.context["kms:EncryptionContext:aws:dynamodb:subscriberId"] == ACCOUNT
+
+
 def test_a_service_principal_brings_its_source_to_kms() -> None:
     publish = ask(Service("cloudwatch.amazonaws.com"), "sns:Publish", TOPIC, aws__SourceAccount=ACCOUNT)
     uses = engine.key_requests(publish, KEY, "eu-west-1")
     assert [u.action for u in uses] == ["kms:GenerateDataKey", "kms:Decrypt"]
-    assert all(u.context == {"aws:SourceAccount": ACCOUNT} for u in uses)
+    assert all(
+        u.context == {"aws:SourceAccount": ACCOUNT, "kms:EncryptionContext:aws:sns:topicArn": TOPIC} for u in uses
+    )
     assert engine.key_requests(ask(role(), "s3:ListBucket", OBJECT), KEY, "eu-west-1") == []
