@@ -42,7 +42,23 @@ def describe(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
         if not cfg.external_kafka_bootstrap
         else f"broker  {cfg.kafka_bootstrap:<44} external Kafka"
     )
+    lines.append(authorization(outputs, cfg))
     return lines
+
+
+def authorization(outputs: dict[str, Any], cfg: stack.StackConfig) -> str:
+    """The authorization matrix over the deployed policies, in one line (the emulator itself checks none)."""
+    from scripts.authz import __main__ as authz
+    from scripts.authz import documents, matrix
+
+    declared = (outputs.get("authorization") or {}).get("bucket_policies")
+    docs = documents.from_aws(lambda s: stack.aws_client(cfg, s), str(outputs["name_prefix"]), declared)
+    verdicts = matrix.evaluate_all(matrix.load(), authz.environment_from_outputs(docs, outputs))
+    failing = [v.edge.id for v in verdicts if v.decided and not v.holds]
+    held = sum(v.decided and v.holds for v in verdicts)
+    na = sum(v.outcome == "n/a" for v in verdicts)
+    summary = f"{held} edges hold, {na} n/a" + (f", FAILING: {', '.join(failing)}" if failing else "")
+    return f"authz   {'python -m scripts.authz':<44} {summary} (policies evaluated offline)"
 
 
 def main() -> int:

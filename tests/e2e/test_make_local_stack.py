@@ -112,6 +112,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "imgpipe-local-raw" in demo.stdout and "objects expire after 7 days" in demo.stdout
         assert "TTL on expires_at" in demo.stdout
+        assert re.search(r"authz .* \d+ edges hold, \d+ n/a \(policies evaluated offline\)", demo.stdout), demo.stdout
         # Through the local API gateway: accepted uploads, and hostile ones refused with their reason.
         assert "201  RECEIVED" in demo.stdout, demo.stdout
         assert "refused: unknown_format" in demo.stdout and "refused: type_mismatch" in demo.stdout
