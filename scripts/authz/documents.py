@@ -342,26 +342,19 @@ def from_plan(shown: Mapping[str, Any], prefix: str) -> Documents:
                 default.get("kms_master_key_id") or docs.key_arn
             )
 
-    for queue in by_type.get("aws_sqs_queue", []):
-        v = queue["values"]
-        arn = v.get("arn") or f"arn:{partition}:sqs:{region}:{account}:{v['name']}"
-        docs.queues[docs.strip(v["name"])] = arn
-        docs.resource_policies.setdefault(arn, None)
-        if v.get("kms_master_key_id") or unknown(queue, "kms_master_key_id"):
-            docs.encryption[arn] = v.get("kms_master_key_id") or docs.key_arn
+    for kind, names, service in (("aws_sqs_queue", docs.queues, "sqs"), ("aws_sns_topic", docs.topics, "sns")):
+        for store in by_type.get(kind, []):
+            v = store["values"]
+            arn = v.get("arn") or f"arn:{partition}:{service}:{region}:{account}:{v['name']}"
+            names[docs.strip(v["name"])] = arn
+            docs.resource_policies.setdefault(arn, None)
+            if v.get("kms_master_key_id") or unknown(store, "kms_master_key_id"):
+                docs.encryption[arn] = v.get("kms_master_key_id") or docs.key_arn
     for policy in by_type.get("aws_sqs_queue_policy", []):
         url = str(policy["values"].get("queue_url") or "")
         arn = f"arn:{partition}:sqs:{region}:{account}:{url.rsplit('/', 1)[-1]}" if url else ""
         if arn:
             _put(docs, arn, policy, "policy", unknown(policy, "policy"))
-
-    for topic in by_type.get("aws_sns_topic", []):
-        v = topic["values"]
-        arn = v.get("arn") or f"arn:{partition}:sns:{region}:{account}:{v['name']}"
-        docs.topics[docs.strip(v["name"])] = arn
-        docs.resource_policies.setdefault(arn, None)
-        if v.get("kms_master_key_id") or unknown(topic, "kms_master_key_id"):
-            docs.encryption[arn] = v.get("kms_master_key_id") or docs.key_arn
     for policy in by_type.get("aws_sns_topic_policy", []):
         arn = policy["values"].get("arn")
         if arn:

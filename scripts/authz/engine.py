@@ -16,8 +16,9 @@ session policies, cross-account requests, anonymous requests, VPC endpoint polic
 from __future__ import annotations
 
 import ipaddress
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -187,6 +188,15 @@ def _date(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "Equals": operator.eq,
+    "LessThan": operator.lt,
+    "LessThanEquals": operator.le,
+    "GreaterThan": operator.gt,
+    "GreaterThanEquals": operator.ge,
+}
+
+
 def _scalar(op: str, policy_value: str, request_value: str) -> bool:
     """The positive form of one operator on one policy value and one request value."""
     if op == "StringEquals":
@@ -195,30 +205,10 @@ def _scalar(op: str, policy_value: str, request_value: str) -> bool:
         return request_value.lower() == policy_value.lower()
     if op == "StringLike":
         return _glob(policy_value, request_value)
-    if op in (
-        "NumericEquals",
-        "NumericLessThan",
-        "NumericLessThanEquals",
-        "NumericGreaterThan",
-        "NumericGreaterThanEquals",
-    ):
-        a, b = _number(request_value), _number(policy_value)
-        return {
-            "NumericEquals": a == b,
-            "NumericLessThan": a < b,
-            "NumericLessThanEquals": a <= b,
-            "NumericGreaterThan": a > b,
-            "NumericGreaterThanEquals": a >= b,
-        }[op]
-    if op.startswith("Date"):
-        when, limit = _date(request_value), _date(policy_value)
-        return {
-            "DateEquals": when == limit,
-            "DateLessThan": when < limit,
-            "DateLessThanEquals": when <= limit,
-            "DateGreaterThan": when > limit,
-            "DateGreaterThanEquals": when >= limit,
-        }[op]
+    for family, parse in (("Numeric", _number), ("Date", _date)):
+        if op.startswith(family):
+            compare = _COMPARISONS[op.removeprefix(family)]
+            return bool(compare(parse(request_value), parse(policy_value)))
     if op == "Bool":
         return request_value.lower() == policy_value.lower()
     if op == "BinaryEquals":

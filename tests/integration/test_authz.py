@@ -19,12 +19,8 @@ from scripts.authz import documents, matrix
 
 pytestmark = pytest.mark.integration
 PREFIX = "imgpipe-local"
-# Opt-in principals and features envs/local does not deploy (its relaxations are asserted in envs/local's tests).
-LOCAL_NOT_APPLICABLE = {
-    "guardduty-scans-raw-objects",  # Malware Protection for S3: moto holds no plan
-    "guardduty-tags-its-verdict",
-    "quicksight-reads-the-exports",  # QuickSight needs a subscription
-    # the pipeline's roles live in envs/cicd (test_the_pipelines_roles_hold_their_edges evaluates them)
+# The pipeline's roles live in envs/cicd: test_the_pipelines_roles_hold_their_edges evaluates their edges.
+PIPELINE_EDGES = {
     "plan-role-cannot-write-objects",
     "plan-role-cannot-read-images",
     "plan-role-refreshes-the-key-registry",
@@ -37,6 +33,12 @@ LOCAL_NOT_APPLICABLE = {
     "apply-role-cannot-delete-the-state-bucket",
     "test-role-cannot-touch-images",
 }
+# Opt-in principals and features envs/local does not deploy (its relaxations are asserted in envs/local's tests).
+LOCAL_NOT_APPLICABLE = {
+    "guardduty-scans-raw-objects",  # Malware Protection for S3: moto holds no plan
+    "guardduty-tags-its-verdict",
+    "quicksight-reads-the-exports",  # QuickSight needs a subscription
+} | PIPELINE_EDGES
 
 
 @pytest.fixture(scope="module")
@@ -223,19 +225,6 @@ environments = {
   }
 }
 """
-PIPELINE_EDGES = {
-    "plan-role-cannot-write-objects",
-    "plan-role-cannot-read-images",
-    "plan-role-refreshes-the-key-registry",
-    "plan-role-cannot-use-the-key-via-s3",
-    "apply-role-cannot-read-images",
-    "apply-role-deploys-encrypted-functions",
-    "apply-role-cannot-read-items",
-    "apply-role-writes-the-state",
-    "apply-role-cannot-destroy-state-versions",
-    "apply-role-cannot-delete-the-state-bucket",
-    "test-role-cannot-touch-images",
-}
 
 
 @pytest.fixture(scope="module")
