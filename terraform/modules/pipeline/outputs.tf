@@ -302,6 +302,7 @@ output "authorization" {
   value = {
     bucket_policies      = module.storage.bucket_policies
     break_glass_role_arn = var.perimeter.break_glass_role_arn
+    analyst_role_arn     = local.analyst_role_arn
     deployer_role_arns   = local.deployer_role_arns
     features             = { quicksight = var.quicksight != null }
   }

@@ -86,6 +86,23 @@ run "local_relaxations_are_exactly_the_documented_ones" {
     condition     = output.pipeline.object_expiration_days == { raw = 7, processed = 7, analytics = 7, "athena-results" = 7, trail = 7 } && output.pipeline.message_retention_seconds == { raw_events = 604800, dlq = 604800 } && output.pipeline.pitr_recovery_period_in_days == 7
     error_message = "Retention controls are never relaxed locally."
   }
+
+  # Not a relaxation: the opt-in principals are on locally so that the authorization matrix evaluates their edges.
+  assert {
+    condition = (
+      output.pipeline.authorization.analyst_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-analyst" &&
+      output.pipeline.authorization.break_glass_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-break-glass"
+    )
+    error_message = "envs/local turns the analyst role and a break-glass ARN on, for the matrix."
+  }
+
+  assert {
+    condition = alltrue([
+      for name, doc in output.pipeline.authorization.bucket_policies :
+      anytrue([for s in jsondecode(doc).Statement : s.Sid == "DenyDataAccessOutsideThePerimeter"])
+    ])
+    error_message = "Every local bucket's policy is declared with its perimeter (evaluated by the matrix, not attached: moto)."
+  }
 }
 
 run "rejects_endpoint_without_scheme" {
