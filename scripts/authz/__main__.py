@@ -40,13 +40,14 @@ def _shown(path: Path) -> dict[str, Any]:
 
 
 def environment_from_outputs(docs: documents.Documents, outputs: dict[str, Any]) -> matrix.Environment:
-    authorization = outputs.get("authorization") or {}
-    features = {name for name, on in (authorization.get("features") or {}).items() if on}
+    """The documents with what only the deployment names: the pipeline's `perimeter` output."""
+    perimeter = outputs.get("perimeter") or {}
+    features = {name for name, on in (perimeter.get("features") or {}).items() if on}
     return matrix.Environment(
         docs,
-        authorization.get("break_glass_role_arn"),
+        perimeter.get("break_glass_role_arn"),
         frozenset(features),
-        tuple(authorization.get("deployer_role_arns") or ()),
+        tuple(perimeter.get("deployer_role_arns") or ()),
     )
 
 

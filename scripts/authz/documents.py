@@ -8,6 +8,7 @@ them by role ("the raw bucket", "the image_processor function") rather than by p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,9 +300,12 @@ def from_plan(shown: Mapping[str, Any], prefix: str) -> Documents:
         if str(v.get("name", "")).startswith(f"{prefix}-"):
             role_arns[v["name"]] = v.get("arn") or f"arn:{partition}:iam::{account}:role/{v['name']}"
             docs.roles[v["name"]] = Role(role_arns[v["name"]], [])
+    role_names = {r["address"]: str(r["values"].get("name", "")) for r in by_type.get("aws_iam_role", [])}
     for attached in by_type.get("aws_iam_role_policy", []):
         v = attached["values"]
-        name = str(v.get("role", "")).rsplit("/", 1)[-1]
+        # A new role's id is known only after apply: the configuration says which role the policy names.
+        name = str(v.get("role") or role_names.get(_referenced(shown, attached["address"], "role"), ""))
+        name = name.rsplit("/", 1)[-1]
         if name in docs.roles:
             if unknown(attached, "policy"):
                 docs.unknown.add(role_arns[name])
@@ -397,6 +401,34 @@ def from_plan(shown: Mapping[str, Any], prefix: str) -> Documents:
     return docs
 
 
+_MODULE = re.compile(r"module\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.")
+
+
+def _referenced(shown: Mapping[str, Any], address: str, attribute: str) -> str:
+    """The address of the resource that `attribute` of the resource at `address` refers to in the configuration
+    (e.g. a role policy's role), or "" when the configuration does not say."""
+    modules = _MODULE.findall(address)
+    prefix = "".join(f"module.{name}{key}." for name, key in modules)
+    local = address[len(prefix) :]
+    index = local[local.index("[") :] if "[" in local else ""
+    config = shown.get("configuration", {}).get("root_module", {})
+    for name, _ in modules:
+        config = config.get("module_calls", {}).get(name, {}).get("module", {})
+    plain = local.split("[", 1)[0]
+    for resource in config.get("resources", []):
+        if resource.get("address") == plain:
+            references = resource.get("expressions", {}).get(attribute, {}).get("references", [])
+            if not references:
+                return ""
+            # The most specific comes first (aws_iam_role.x[0].id): drop the attribute, keep the instance key.
+            reference = str(references[0])
+            target = reference.rsplit(".", 1)[0] if reference.count(".") >= 2 else reference
+            if "[" not in target and index:
+                target += index
+            return f"{prefix}{target}"
+    return ""
+
+
 def _from_arn(arn: Any, index: int) -> str:
     parts = str(arn or "").split(":")
     return parts[index] if len(parts) > index else ""
@@ -459,7 +491,12 @@ def merge(parts: list[Documents]) -> Documents:
 
 
 def plan_outputs(shown: Mapping[str, Any]) -> dict[str, Any]:
-    """The environment's `pipeline` output as the plan knows it ({} when it does not yet)."""
+    """The environment's `pipeline` output as the plan knows it (Terraform shows an output only once all of it is
+    known, so on a first deploy: nothing), with its `perimeter` output, which is known at plan time."""
     outputs = shown.get("planned_values", {}).get("outputs", {})
     value = outputs.get("pipeline", {}).get("value")
-    return dict(value) if isinstance(value, Mapping) else {}
+    found = dict(value) if isinstance(value, Mapping) else {}
+    perimeter = outputs.get("perimeter", {}).get("value")
+    if isinstance(perimeter, Mapping):
+        found["perimeter"] = dict(perimeter)
+    return found

@@ -103,6 +103,7 @@ class _Resolver:
             "role": lambda: f"{self.docs.prefix}-{name}" in self.docs.roles,
             "function": lambda: name in self.docs.functions,
             "break-glass": lambda: self.env.break_glass_arn is not None,
+            "deployer": lambda: bool(self.env.deployer_role_arns),
         }.get(kind, lambda: what in self.env.features)()
         if not present:
             raise NotApplicable(what)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,53 @@ def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
     deployed_verdicts = {i: v.outcome for i, v in verdicts_by_id(environment).items()}
     assert from_plan == deployed_verdicts
     assert planned.documents.unknown == set()  # a plan over an existing stack knows every document
+
+
+def saved_plan(directory: Path, environ: dict[str, str], planfile: Path) -> dict[str, Any]:
+    subprocess.run(
+        [tf.terraform_bin(), f"-chdir={directory}", "plan", "-input=false", "-no-color", f"-out={planfile}"],
+        env=environ,
+        check=True,
+        capture_output=True,
+    )
+    shown = subprocess.run(
+        [tf.terraform_bin(), f"-chdir={directory}", "show", "-json", str(planfile)],
+        env=environ,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(shown.stdout))
+
+
+def test_a_plan_in_the_shape_of_staging_holds_the_opt_in_edges_too(deployed: dict[str, Any], tmp_path: Path) -> None:
+    # The deployed stack planned as staging would run it: bucket policies attached, Malware Protection on,
+    # QuickSight on. Only planned (the emulator holds neither a malware plan nor QuickSight): what a saved plan
+    # gives the pipeline's plan stage.
+    local = tf.env_dir("local", deployed["_root"])
+    shaped = local.parent / "local-staging-shape"
+    shutil.copytree(local, shaped, ignore=shutil.ignore_patterns("*.tfplan*"))
+    main = (shaped / "main.tf").read_text()
+    main = main.replace("enforce_bucket_policy = false", "enforce_bucket_policy = true")
+    main = main.replace("malware_protection     = false", "malware_protection     = true")
+    main = main.replace(
+        "  analyst_principal_arns =",
+        '  quicksight = { principal_arn = "arn:aws:quicksight:us-east-1:123456789012:user/default/analyst" }\n'
+        "  analyst_principal_arns =",
+    )
+    (shaped / "main.tf").write_text(main)
+    shown = saved_plan(shaped, deployed["_environ"], tmp_path / "shaped.tfplan")
+    docs = documents.from_plan(shown, PREFIX)
+    assert docs.notes == {}  # every bucket policy is attached here, not declared
+    outputs = documents.plan_outputs(shown)
+    assert "rest_api_id" not in outputs  # the pipeline output waits for apply (new resources) ...
+    assert outputs["perimeter"]["features"] == {"quicksight": True}  # ... the perimeter is known now
+    env = cli.environment_from_outputs(docs, outputs)
+    verdicts = verdicts_by_id(env)
+    assert {i: v.reasons for i, v in verdicts.items() if v.decided and not v.holds} == {}
+    for edge in ("guardduty-scans-raw-objects", "guardduty-tags-its-verdict", "quicksight-reads-the-exports"):
+        assert verdicts[edge].outcome == "allow", (edge, verdicts[edge].reasons)
+    assert "resource:DenyDataAccessOutsideThePerimeter" in verdicts["outsider-cannot-list-raw"].reasons[0]
 
 
 def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matrix.Environment) -> None:

@@ -4,3 +4,8 @@ output "pipeline" {
   description = "Everything this environment deployed (the outputs of modules/pipeline)."
   value       = module.pipeline
 }
+
+output "perimeter" {
+  description = "Who besides the pipeline's roles reaches its data (modules/pipeline's perimeter output), on its own so that a saved plan shows it before apply: python -m scripts.authz --plan reads it."
+  value       = module.pipeline.perimeter
+}

@@ -298,12 +298,18 @@ output "api_custom_domain_target" {
 }
 
 output "authorization" {
-  description = "What `python -m scripts.authz` needs beyond the deployed documents: every bucket's policy (also where envs/local does not attach it) and the opt-in principals."
+  description = "Every bucket's policy document, attached or not (envs/local declares but does not attach them): what `python -m scripts.authz` evaluates where the emulator cannot hold a policy."
   value = {
-    bucket_policies      = module.storage.bucket_policies
+    bucket_policies = module.storage.bucket_policies
+  }
+}
+
+output "perimeter" {
+  description = "Who besides the pipeline's own roles reaches its data, and the opt-in features the authorization matrix depends on. Known at plan time (the envs export it as an output of its own, so a saved plan shows it even when other outputs wait for apply)."
+  value = {
     break_glass_role_arn = var.perimeter.break_glass_role_arn
-    analyst_role_arn     = local.analyst_role_arn
     deployer_role_arns   = local.deployer_role_arns
+    analyst_role_arn     = local.analyst_role_arn
     features             = { quicksight = var.quicksight != null }
   }
 }

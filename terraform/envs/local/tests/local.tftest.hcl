@@ -90,8 +90,8 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   # Not a relaxation: the opt-in principals are on locally so that the authorization matrix evaluates their edges.
   assert {
     condition = (
-      output.pipeline.authorization.analyst_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-analyst" &&
-      output.pipeline.authorization.break_glass_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-break-glass"
+      output.perimeter.analyst_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-analyst" &&
+      output.perimeter.break_glass_role_arn == "arn:aws:iam::123456789012:role/imgpipe-local-break-glass"
     )
     error_message = "envs/local turns the analyst role and a break-glass ARN on, for the matrix."
   }
