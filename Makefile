@@ -123,9 +123,9 @@ destroy: check-env $(PATH_STAMP) ## terraform destroy ENV
 smoke: check-env $(PATH_STAMP) ## smoke-test ENV's API end to end: IMGPIPE_API_KEY=<key> make smoke ENV=staging
 	@$(PY) -m scripts.smoke --env $(ENV)
 
-key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [ENV=local]
-	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [ENV=local]' >&2; exit 2; }
-	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV)
+key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [TENANT=team] [ENV=local]
+	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [TENANT=<tenant>] [ENV=local]' >&2; exit 2; }
+	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV) $(if $(TENANT),--tenant "$(TENANT)")
 
 revoke-key: check-env $(PATH_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
 	@test -n "$(KEY_ID)" || { echo 'usage: make revoke-key KEY_ID=<id> [ENV=local]' >&2; exit 2; }

@@ -176,7 +176,7 @@ def usage(m: Measured) -> list[Line]:
     gb = 1 / 1024
     item_kb = 2  # an item with its renditions' records, as stored
     writes = 3  # RECEIVED put, PROCESSING and PROCESSED updates
-    indexes = 2  # by_status and by_day: each write is written to both
+    indexes = 2  # by_tenant_status and by_day: each write is written to both
     keep_months = RETENTION_DAYS / 30.4
     return [
         Line("API Gateway REST requests", 2, "request", "apigateway_rest_request", "PUT + GET per image"),

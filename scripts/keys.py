@@ -1,6 +1,8 @@
 """API-key administration: issue and revoke keys in an environment's hashed key registry (Secrets Manager).
 
-    python -m scripts.keys issue KEY_ID OWNER [--env local]   → prints the key once; only its hash is stored
+    python -m scripts.keys issue KEY_ID OWNER [--tenant T] [--env local]
+                                        → prints the key once; only its hash is stored; its images are tenant T's
+                                          (default: a tenant of its own, named KEY_ID)
     python -m scripts.keys revoke KEY_ID [--env local]
     python -m scripts.keys list [--env local]
 
@@ -31,11 +33,11 @@ def _write(client: Any, secret_id: str, records: dict[str, KeyRecord]) -> None:
     client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(document))
 
 
-def issue(client: Any, secret_id: str, key_id: str, owner: str) -> str:
+def issue(client: Any, secret_id: str, key_id: str, owner: str, tenant: str | None = None) -> str:
     records = _read(client, secret_id)
     if key_id in records:
         raise KeyAdminError(f"key id {key_id!r} exists already; revoke it and issue another id")
-    plaintext, record = issue_key(key_id, owner)
+    plaintext, record = issue_key(key_id, owner, tenant)
     records[key_id] = record
     _write(client, secret_id, records)
     return plaintext
@@ -46,7 +48,7 @@ def revoke(client: Any, secret_id: str, key_id: str) -> None:
     if key_id not in records:
         raise KeyAdminError(f"no key id {key_id!r} in the registry")
     old = records[key_id]
-    records[key_id] = KeyRecord(old.key_id, old.sha256, old.owner, revoked=True)
+    records[key_id] = KeyRecord(old.key_id, old.sha256, old.owner, revoked=True, tenant=old.tenant_id)
     _write(client, secret_id, records)
 
 
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("key_id", nargs="?")
     parser.add_argument("owner", nargs="?")
     parser.add_argument("--env", default="local", choices=tf.ENVS)
+    parser.add_argument("--tenant", help="issue: the tenant whose images the key stores and reads (default KEY_ID)")
     args = parser.parse_args(argv)
     try:
         cfg = stack.StackConfig.from_env()
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "issue":
             if not args.key_id or not args.owner:
                 parser.error("issue needs KEY_ID and OWNER")
-            print(issue(client, secret_id, args.key_id, args.owner))
+            print(issue(client, secret_id, args.key_id, args.owner, args.tenant or None))
         elif args.command == "revoke":
             if not args.key_id:
                 parser.error("revoke needs KEY_ID")
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"revoked {args.key_id} (API Gateway may serve a cached allow for up to its authorizer TTL)")
         else:
             for record in _read(client, secret_id).values():
-                print(f"{record.key_id:<24} {record.owner:<32} {'REVOKED' if record.revoked else 'active'}")
+                state = "REVOKED" if record.revoked else "active"
+                print(f"{record.key_id:<24} {record.owner:<32} tenant {record.tenant_id:<24} {state}")
     except (KeyAdminError, tf.TfError, KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

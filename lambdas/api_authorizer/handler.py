@@ -1,7 +1,7 @@
 """api_authorizer: REST API Lambda authorizer (REQUEST type) checking the x-api-key header.
 
 Missing, malformed or wrong keys raise "Unauthorized" (API Gateway answers 401); a revoked key gets an
-explicit Deny policy (403). An allowed caller's key id and owner travel to upload_api in the authorizer
+explicit Deny policy (403). An allowed caller's key id, owner and tenant travel to upload_api in the authorizer
 context, and the whole API (not one method) is allowed so API Gateway's policy cache stays correct.
 """
 
@@ -60,8 +60,13 @@ def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> 
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"key_id": principal.key_id, "owner": principal.owner},
+        context={
+            "key_id": principal.key_id,
+            "owner": principal.owner,
+            "tenant_id": principal.tenant_id,
+            "kind": principal.kind,
+        },
     )
     allowed.allow_all_routes()
-    logger.append_keys(key_id=principal.key_id)
+    logger.append_keys(key_id=principal.key_id, tenant_id=principal.tenant_id)
     return allowed.asdict()

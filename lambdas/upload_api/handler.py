@@ -40,10 +40,12 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
+from imgpipe.adapters.mac import KmsMac
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.s3_client import s3_client
-from imgpipe.auth import Principal
+from imgpipe.auth import Principal, is_tenant_id
+from imgpipe.cursors import CursorCodec
 from imgpipe.uploads import ApiError, UploadService, UploadSettings
 
 UPLOAD_ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # refusals counted as UploadsRejected
@@ -86,19 +88,21 @@ def service() -> UploadService:
         retention_days=config.integer("RETENTION_DAYS", 7, 1, 7),
         presign_seconds=config.integer("PRESIGN_SECONDS", 300, 1, 900),
     )
+    mac = KmsMac(boto3.client("kms"), config.required("CURSOR_KEY_ID"))
     return UploadService(
         MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
         ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
         settings,
         processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        cursors=CursorCodec(mac.sign, mac.verify),
     )
 
 
 @cache
 def idempotency_config() -> IdempotencyConfig:
     return IdempotencyConfig(
-        # The caller's key id is part of the key: one client's Idempotency-Key never replays another's answer.
-        event_key_jmespath="[key_id, idempotency_key]",
+        # The caller's tenant is part of the key: one tenant's Idempotency-Key never replays another's answer.
+        event_key_jmespath="[tenant_id, idempotency_key]",
         payload_validation_jmespath="body_sha256",
         hash_function="sha256",
         expires_after_seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400),
@@ -125,11 +129,12 @@ def idempotent_direct_upload() -> Callable[..., dict[str, Any]]:
 
 
 def principal() -> Principal:
+    """The caller as the authorizer established it; without a tenant the request reaches nothing (fail closed)."""
     context = app.current_event.request_context.authorizer.raw_event or {}
-    key_id, owner = context.get("key_id"), context.get("owner")
-    if not key_id:
+    key_id, owner, tenant_id = context.get("key_id"), context.get("owner"), context.get("tenant_id")
+    if not key_id or not is_tenant_id(tenant_id):
         raise ApiError(401, "missing_credentials", "this API needs an API key")
-    return Principal(str(key_id), str(owner or key_id))
+    return Principal(str(key_id), str(owner or key_id), str(tenant_id), str(context.get("kind") or "api_key"))
 
 
 def reply(status: int, body: dict[str, Any]) -> Response[str]:
@@ -174,7 +179,7 @@ def direct_upload() -> Response[str]:
         raise ApiError(400, "invalid_request", f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters")
     else:
         request = {
-            "key_id": principal().key_id,
+            "tenant_id": principal().tenant_id,
             "idempotency_key": idempotency_key,
             "body_sha256": hashlib.sha256(
                 b"\0".join([data, (content_type or "").encode(), (filename or "").encode()])
@@ -199,17 +204,17 @@ def direct_upload() -> Response[str]:
 @app.get("/v1/images/<image_id>")
 @tracer.capture_method
 def get_image(image_id: str) -> Response[str]:
-    principal()
+    caller = principal()
     follow(image_id)
-    return reply(200, service().get_image(image_id))
+    return reply(200, service().get_image(image_id, caller))
 
 
 @app.get("/v1/images")
 @tracer.capture_method
 def list_images() -> Response[str]:
-    principal()
+    caller = principal()
     q = app.current_event.get_query_string_value
-    return reply(200, service().list_images(q("status"), q("since"), q("limit"), q("next")))
+    return reply(200, service().list_images(caller, q("status"), q("since"), q("limit"), q("next")))
 
 
 @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped

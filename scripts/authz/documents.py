@@ -78,7 +78,8 @@ class Documents:
     functions: dict[str, str] = field(default_factory=dict)  # name without the prefix -> function ARN
     function_roles: dict[str, str] = field(default_factory=dict)  # name without the prefix -> role ARN
     rules: dict[str, str] = field(default_factory=dict)
-    key_arn: str = ""
+    key_arn: str = ""  # the environment's key (alias/<prefix>)
+    keys: dict[str, str] = field(default_factory=dict)  # the other keys: alias suffix (alias/<prefix>-<x>) -> ARN
     rest_api_ids: list[str] = field(default_factory=list)
     api_stage: str = "*"
     authorizer_ids: list[str] = field(default_factory=list)
@@ -128,11 +129,16 @@ def from_aws(client: Any, prefix: str, declared_bucket_policies: Mapping[str, An
     docs.roles = roles_from_aws(client("iam"), prefix)
 
     kms = client("kms")
-    alias = next((a for a in _pages(kms, "list_aliases", "Aliases") if a["AliasName"] == f"alias/{prefix}"), None)
-    if alias is None:
+    aliases = [a for a in _pages(kms, "list_aliases", "Aliases") if a["AliasName"].startswith(f"alias/{prefix}")]
+    if not any(a["AliasName"] == f"alias/{prefix}" for a in aliases):
         raise DocumentsError(f"no KMS alias alias/{prefix}: is the environment deployed here?")
-    docs.key_arn = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["Arn"]
-    docs.resource_policies[docs.key_arn] = _doc(kms.get_key_policy(KeyId=docs.key_arn, PolicyName="default")["Policy"])
+    for alias in aliases:
+        arn = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["Arn"]
+        docs.resource_policies[arn] = _doc(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
+        if alias["AliasName"] == f"alias/{prefix}":
+            docs.key_arn = arn
+        elif alias["AliasName"].startswith(f"alias/{prefix}-"):
+            docs.keys[alias["AliasName"].removeprefix(f"alias/{prefix}-")] = arn
 
     s3 = client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
@@ -289,10 +295,19 @@ def from_plan(shown: Mapping[str, Any], prefix: str) -> Documents:
         raise DocumentsError("the plan shows no aws_caller_identity / aws_region: is it a plan of an imgpipe root?")
     docs = Documents(account, region, partition, prefix, "plan")
     # The environment's key (module.kms); a pipeline root's plan (envs/cicd) has none of the stack's.
-    key = next((r for r in by_type.get("aws_kms_key", []) if ".module.kms." in f".{r['address']}"), None)
+    key = next(
+        (r for r in by_type.get("aws_kms_key", []) if r["address"].endswith("module.kms.aws_kms_key.this")), None
+    )
     if key is not None:
         docs.key_arn = key["values"].get("arn") or f"arn:{partition}:kms:{region}:{account}:key/(known after apply)"
         _put(docs, docs.key_arn, key, "policy", unknown(key, "policy"))
+    # The environment's other keys, by the aliases that name them (alias/<prefix>-<x>).
+    keys_by_arn = {r["values"].get("arn"): r for r in by_type.get("aws_kms_key", []) if r["values"].get("arn")}
+    for alias in by_type.get("aws_kms_alias", []):
+        name, target = str(alias["values"].get("name", "")), alias["values"].get("target_key_arn")
+        if name.startswith(f"alias/{prefix}-") and target in keys_by_arn:
+            docs.keys[name.removeprefix(f"alias/{prefix}-")] = target
+            _put(docs, target, keys_by_arn[target], "policy", unknown(keys_by_arn[target], "policy"))
 
     role_arns = {}
     for role in by_type.get("aws_iam_role", []):

@@ -202,6 +202,8 @@ class _Resolver:
             return f"{self.named(d.functions, 'function', name)}:live", None
         if text == "key":
             return d.key_arn, None
+        if kind == "key":  # another key of the environment, by its alias suffix (key:cursors)
+            return self.named(d.keys, "key alias", name), None
         if kind == "arn":  # something outside the environment's stores (the Terraform state)
             return self.fill(name), None
         raise MatrixError(f"unknown resource {text!r}")

@@ -1,9 +1,10 @@
 """API keys: issued once in plaintext, stored only as SHA-256 digests, checked in constant time.
 
 A key reads `imgpipe_<key_id>_<secret>`: the key id (not secret) finds the record without scanning, the
-32-byte random secret is what proves possession. Keys are high-entropy, so a fast digest is enough (a slow
-password hash protects guessable secrets, which these are not). The same code runs in the Lambda authorizer
-on AWS and in the local API gateway, so local tests exercise the real check.
+32-byte random secret is what proves possession. Each key is issued for a tenant (by default its own id): every
+image it stores belongs to that tenant, and it sees that tenant's images only. Keys are high-entropy, so a fast
+digest is enough (a slow password hash protects guessable secrets, which these are not). The same code runs in
+the Lambda authorizer on AWS and in the local API gateway, so local tests exercise the real check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from typing import Any
 KEY_PREFIX = "imgpipe"
 _KEY = re.compile(r"^imgpipe_(?P<key_id>[a-z0-9][a-z0-9-]{0,62})_(?P<secret>[A-Za-z0-9_-]{43})$")
 _KEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Tenant ids go into object keys and index keys: lowercase letters, digits, hyphens (a Cognito sub fits).
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def is_tenant_id(value: object) -> bool:
+    return isinstance(value, str) and _TENANT_ID.fullmatch(value) is not None
 
 
 class AuthFailure(StrEnum):
@@ -45,35 +52,63 @@ class KeyRecord:
     sha256: str
     owner: str
     revoked: bool = False
+    tenant: str = ""  # "" reads as the key's own id (keys issued before tenants existed)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant or self.key_id
 
     def to_json(self) -> dict[str, Any]:
-        return {"key_id": self.key_id, "sha256": self.sha256, "owner": self.owner, "revoked": self.revoked}
+        return {
+            "key_id": self.key_id,
+            "sha256": self.sha256,
+            "owner": self.owner,
+            "revoked": self.revoked,
+            "tenant": self.tenant_id,
+        }
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: the credential (`key_id`), who holds it, and the tenant whose images it reaches."""
+
     key_id: str
     owner: str
+    tenant_id: str
+    kind: str = "api_key"
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(key_id: str, owner: str) -> tuple[str, KeyRecord]:
-    """A new key: the plaintext goes to its holder once; only the record is ever stored."""
+def issue_key(key_id: str, owner: str, tenant: str | None = None) -> tuple[str, KeyRecord]:
+    """A new key for `tenant` (default: its own id): the plaintext goes to its holder once; only the record is
+    ever stored."""
     if not _KEY_ID.match(key_id):
         raise ValueError("key_id must be 1-63 lowercase letters, digits or hyphens")
+    if tenant is not None and not is_tenant_id(tenant):
+        raise ValueError("tenant must be 1-63 lowercase letters, digits or hyphens")
     secret = secrets.token_urlsafe(32)  # 43 characters
-    return f"{KEY_PREFIX}_{key_id}_{secret}", KeyRecord(key_id, _digest(secret), owner)
+    return f"{KEY_PREFIX}_{key_id}_{secret}", KeyRecord(key_id, _digest(secret), owner, tenant=tenant or key_id)
 
 
 def parse_registry(document: Mapping[str, Any]) -> dict[str, KeyRecord]:
-    """The key registry as stored in Secrets Manager: {"keys": [{key_id, sha256, owner, revoked}, ...]}."""
+    """The key registry as stored in Secrets Manager: {"keys": [{key_id, sha256, owner, revoked, tenant}, ...]}."""
     records = {}
     for raw in document.get("keys", []):
-        record = KeyRecord(str(raw["key_id"]), str(raw["sha256"]).lower(), str(raw["owner"]), bool(raw.get("revoked")))
-        if not _KEY_ID.match(record.key_id) or not re.fullmatch(r"[0-9a-f]{64}", record.sha256):
+        record = KeyRecord(
+            str(raw["key_id"]),
+            str(raw["sha256"]).lower(),
+            str(raw["owner"]),
+            bool(raw.get("revoked")),
+            str(raw.get("tenant") or raw["key_id"]),
+        )
+        if (
+            not _KEY_ID.match(record.key_id)
+            or not re.fullmatch(r"[0-9a-f]{64}", record.sha256)
+            or not is_tenant_id(record.tenant_id)
+        ):
             raise ValueError(f"malformed key record {record.key_id[:64]!r} in the registry")
         records[record.key_id] = record
     return records
@@ -105,4 +140,4 @@ def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) ->
         raise AuthError(AuthFailure.INVALID)
     if record.revoked:
         raise AuthError(AuthFailure.REVOKED)
-    return Principal(record.key_id, record.owner)
+    return Principal(record.key_id, record.owner, record.tenant_id)

@@ -39,6 +39,11 @@ def sources_of(target: ImageStatus) -> frozenset[ImageStatus]:
     return frozenset(state for state, targets in TRANSITIONS.items() if target in targets)
 
 
+def tenant_status(tenant_id: str, status: ImageStatus) -> str:
+    """The by_tenant_status index key: one tenant's images of one status, never another tenant's."""
+    return f"{tenant_id}#{status.value}"
+
+
 class Source(StrEnum):
     API = "api"
     KAFKA = "kafka"
@@ -72,6 +77,11 @@ class ImageItem(BaseModel):
     size_bytes: int | None = Field(default=None, ge=1)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     owner: str | None = None  # identity of the API key or Kafka source that sent it
+    # The tenant the image belongs to, written once at creation; only that tenant's principals read it. Items
+    # from before tenants existed have none and are visible to nobody.
+    tenant_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    # "<tenant_id>#<status>": the partition key of the by_tenant_status index (kept in step by every transition).
+    tenant_status: str | None = None
     reject_reason: str | None = None  # a validation.Reason value
     reject_message: str | None = Field(default=None, max_length=300)
     attributes: dict[str, str] = Field(default_factory=dict)  # client metadata, bounded by the API
@@ -111,6 +121,8 @@ class ImageItem(BaseModel):
         **fields: Any,
     ) -> ImageItem:
         created = (created or datetime.now(UTC)).astimezone(UTC)
+        if fields.get("tenant_id"):
+            fields["tenant_status"] = tenant_status(fields["tenant_id"], status)
         return cls(
             image_id=image_id,
             status=status,

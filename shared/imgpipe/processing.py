@@ -84,8 +84,10 @@ class ProcessorSettings:
     malware_scan: MalwareScan = MalwareScan.REQUIRED
 
 
-def rendition_key(prefix: str, image_id: str, spec: RenditionSpec) -> str:
-    return f"{prefix}{image_id}/{spec.name}.{spec.format.extension}"
+def rendition_key(prefix: str, image_id: str, spec: RenditionSpec, tenant_id: str | None = None) -> str:
+    """<prefix>[<tenant>/]<image_id>/<rendition>.<ext>: a tenant's renditions under its own path."""
+    tenant = f"{tenant_id}/" if tenant_id else ""
+    return f"{prefix}{tenant}{image_id}/{spec.name}.{spec.format.extension}"
 
 
 class ImageProcessor:
@@ -132,7 +134,7 @@ class ImageProcessor:
         verdict = self._scan_verdict(key)  # before any write: a pending scan leaves everything as it was
 
         try:
-            self._table.transition(image_id, ImageStatus.PROCESSING, self._clock())
+            self._table.transition(image_id, ImageStatus.PROCESSING, self._clock(), tenant_id=item.tenant_id)
         except TransitionRefused:
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it, or it expired")
         if verdict is not None:
@@ -155,7 +157,7 @@ class ImageProcessor:
 
         renditions: dict[str, RenditionRecord] = {}
         for spec, rendition in zip(settings.renditions, result.renditions, strict=True):
-            out_key = rendition_key(settings.processed_prefix, image_id, spec)
+            out_key = rendition_key(settings.processed_prefix, image_id, spec, item.tenant_id)
             self._processed.put(
                 out_key, rendition.data, spec.format.mime_type, metadata={"image-id": image_id, "rendition": spec.name}
             )
@@ -172,6 +174,7 @@ class ImageProcessor:
                 image_id,
                 ImageStatus.PROCESSED,
                 self._clock(),
+                tenant_id=item.tenant_id,
                 format=result.format.value,
                 mode=result.mode,
                 frames=result.frames,
@@ -209,6 +212,7 @@ class ImageProcessor:
                 item.image_id,
                 ImageStatus.REJECTED,
                 self._clock(),
+                tenant_id=item.tenant_id,
                 reject_reason=reason.value,
                 reject_message=message[:300],
             )

@@ -10,6 +10,7 @@ uploads create a PENDING_UPLOAD item first; bytes that later fail validation are
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as SchemaError
 
 from imgpipe import validation
-from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.metadata_table import MAX_PAGE, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.auth import Principal
+from imgpipe.cursors import CursorCodec, InvalidCursor, query_fingerprint
 from imgpipe.ids import is_image_id, new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from imgpipe.retention import DEFAULT_RETENTION_DAYS
@@ -80,6 +82,29 @@ def _schema_error(err: SchemaError) -> ApiError:
     return ApiError(422, "invalid_request", f"{where}: {first['msg']}")
 
 
+def parse_since(value: str | None) -> str | None:
+    """`since` as RFC 3339 with any offset, normalised to the UTC form created_at is stored in; 400 otherwise."""
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value):
+        raise ApiError(
+            400, "invalid_request", "since must be an RFC 3339 time with an offset, e.g. 2026-12-02T08:00:00Z"
+        )
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None or value == "":
+        return 25
+    if not re.fullmatch(r"[0-9]{1,3}", value) or not 1 <= int(value) <= MAX_PAGE:  # ASCII digits only ("²" is a digit)
+        raise ApiError(400, "invalid_request", f"limit must be a whole number from 1 to {MAX_PAGE}")
+    return int(value)
+
+
 class UploadService:
     def __init__(
         self,
@@ -88,20 +113,31 @@ class UploadService:
         settings: UploadSettings | None = None,
         processed: ObjectStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cursors: CursorCodec | None = None,
     ):
         self._table = table
         self._raw = raw
         self._processed = processed
         self._settings = settings or UploadSettings()
         self._clock = clock
+        self._cursors = cursors  # None: one page only (no next)
 
-    def _new_item(self, status: ImageStatus, **fields: Any) -> ImageItem:
-        """A new item with a server-generated id, its raw key (dated, deterministic) and its expiry."""
+    def _new_item(self, status: ImageStatus, principal: Principal, **fields: Any) -> ImageItem:
+        """A new item of the caller's tenant with a server-generated id, its raw key (the tenant's, dated,
+        deterministic) and its expiry."""
         created = self._clock()
         image_id = new_image_id(int(created.timestamp() * 1000))
-        key = f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}"
+        key = f"{self._settings.raw_prefix}{principal.tenant_id}/{created:%Y/%m/%d}/{image_id}"
         return ImageItem.new(
-            image_id, Source.API, status, key, created=created, retention_days=self._settings.retention_days, **fields
+            image_id,
+            Source.API,
+            status,
+            key,
+            created=created,
+            retention_days=self._settings.retention_days,
+            tenant_id=principal.tenant_id,
+            owner=principal.key_id,
+            **fields,
         )
 
     def request_upload(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -120,11 +156,11 @@ class UploadService:
 
         item = self._new_item(
             ImageStatus.PENDING_UPLOAD,
+            principal,
             filename=filename,
             declared_type=fmt.mime_type,
             size_bytes=request.size_bytes,
             sha256=request.sha256.lower() if request.sha256 else None,
-            owner=principal.key_id,
             attributes=request.metadata,
         )
         post = self._raw.presigned_post(
@@ -159,6 +195,7 @@ class UploadService:
 
         item = self._new_item(
             ImageStatus.RECEIVED,
+            principal,
             filename=clean_name,
             declared_type=info.format.mime_type,
             format=info.format.value,
@@ -166,7 +203,6 @@ class UploadService:
             height=info.height,
             size_bytes=info.size_bytes,
             sha256=hashlib.sha256(data).hexdigest(),
-            owner=principal.key_id,
         )
         self._raw.put(item.raw_key, data, info.format.mime_type, metadata={"image-id": item.image_id})
         try:
@@ -176,30 +212,49 @@ class UploadService:
             raise
         return self._view(item)
 
-    def get_image(self, image_id: str) -> dict[str, Any]:
+    def get_image(self, image_id: str, principal: Principal) -> dict[str, Any]:
+        """One image of the caller's tenant. Another tenant's image answers exactly as one that does not exist
+        (same status, same body, one read either way): no oracle for which ids exist."""
         item = self._table.get(image_id, self._clock()) if is_image_id(image_id) else None
-        if item is None:
+        if item is None or item.tenant_id != principal.tenant_id:
             raise ApiError(404, "not_found", "no such image (unknown, or past its retention)")
         return self._view(item, with_links=True)
 
     def list_images(
-        self, status: str | None, since: str | None, limit: str | None, cursor: str | None
+        self, principal: Principal, status: str | None, since: str | None, limit: str | None, cursor: str | None
     ) -> dict[str, Any]:
+        """GET /v1/images: the caller's tenant's images of one status, newest first, page by page."""
         try:
             wanted = ImageStatus(status or ImageStatus.PROCESSED.value)
         except ValueError:
             raise ApiError(400, "invalid_request", f"status must be one of {[s.value for s in ImageStatus]}") from None
+        since_utc = parse_since(since)
+        size = parse_limit(limit)
+        now = self._clock()
+        query = query_fingerprint(status=wanted.value, since=since_utc)
+        position = None
+        if cursor:
+            if self._cursors is None:
+                raise ApiError(400, "invalid_cursor", "this listing has no further pages")
+            try:
+                position = self._cursors.decode(cursor, principal.tenant_id, query, now)
+            except InvalidCursor:
+                raise ApiError(
+                    400, "invalid_cursor", "next must be a cursor this API returned for this listing, within an hour"
+                ) from None
         try:
-            size = int(limit) if limit else 25
-            items, next_cursor = self._table.list_by_status(
-                wanted, since=since, limit=size, cursor=cursor, now=self._clock()
+            items, last = self._table.list_for_tenant(
+                principal.tenant_id, wanted, since=since_utc, limit=size, start_key=position, now=now
             )
-        except ValueError as err:
-            raise ApiError(400, "invalid_request", str(err)) from None
+        except ValueError:
+            raise ApiError(400, "invalid_cursor", "next must be a cursor this API returned for this listing") from None
+        next_cursor = None
+        if last is not None and self._cursors is not None:
+            next_cursor = self._cursors.encode(last, principal.tenant_id, query, now)
         return {"items": [self._view(i) for i in items], "next": next_cursor}
 
     def _view(self, item: ImageItem, with_links: bool = False) -> dict[str, Any]:
-        view = {k: v for k, v in item.to_record().items() if k not in ("raw_key", "created_day")}
+        view = {k: v for k, v in item.to_record().items() if k not in ("raw_key", "created_day", "tenant_status")}
         if with_links and item.status is ImageStatus.PROCESSED and self._processed is not None:
             view["links"] = {
                 name: self._processed.presigned_get(rendition.key)

@@ -61,7 +61,7 @@ def event(headers: dict[str, str]) -> dict[str, Any]:
 def test_valid_key_is_allowed_with_its_identity_in_the_context(authorizer: ModuleType, keys: dict[str, str]) -> None:
     result = authorizer.handler(event({"x-api-key": keys["good"]}), FakeContext("api_authorizer"))
     assert result["principalId"] == "team-a"
-    assert result["context"] == {"key_id": "team-a", "owner": "Team A"}
+    assert result["context"] == {"key_id": "team-a", "owner": "Team A", "tenant_id": "team-a", "kind": "api_key"}
     statement = result["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*/*"]

@@ -161,4 +161,4 @@ def test_listing_pages_over_http_until_the_cursor_runs_out(base_url: str, keys: 
     bad_cursor = requests.get(
         f"{base_url}/v1/images", params={"status": "RECEIVED", "next": "not-a-cursor"}, headers=headers, timeout=30
     )
-    assert (bad_cursor.status_code, bad_cursor.json()["error"]["code"]) == (400, "invalid_request")
+    assert (bad_cursor.status_code, bad_cursor.json()["error"]["code"]) == (400, "invalid_cursor")

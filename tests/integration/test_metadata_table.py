@@ -20,9 +20,13 @@ def table(deployed: dict[str, Any], local_stack: stack.StackConfig) -> MetadataT
     return MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
 
 
-def new_item(status: ImageStatus = ImageStatus.RECEIVED, created: datetime | None = None, days: int = 7) -> ImageItem:
+def new_item(
+    status: ImageStatus = ImageStatus.RECEIVED, created: datetime | None = None, days: int = 7, tenant: str = "t"
+) -> ImageItem:
     image_id = new_image_id()
-    return ImageItem.new(image_id, Source.API, status, f"raw/{image_id}", created=created, retention_days=days)
+    return ImageItem.new(
+        image_id, Source.API, status, f"raw/{tenant}/{image_id}", created=created, retention_days=days, tenant_id=tenant
+    )
 
 
 def test_put_get_and_replay_refused(table: MetadataTable) -> None:
@@ -57,21 +61,39 @@ def test_transitions_are_conditional_so_redelivery_is_a_no_op(table: MetadataTab
     assert table.get(item.image_id).status is ImageStatus.PROCESSED  # type: ignore[union-attr]
 
 
-def test_listing_by_status_pages_newest_first(table: MetadataTable) -> None:
+def test_a_tenants_listing_pages_newest_first_and_holds_only_its_items(table: MetadataTable) -> None:
     # Half an hour ahead: the session's table is shared, and no other test writes items created after now.
     base = datetime.now(UTC) + timedelta(minutes=30)
-    made = [new_item(ImageStatus.REJECTED, created=base + timedelta(seconds=i)) for i in range(5)]
-    for item in made:
+    made = [new_item(ImageStatus.REJECTED, created=base + timedelta(seconds=i), tenant="lister") for i in range(5)]
+    other = new_item(ImageStatus.REJECTED, created=base + timedelta(seconds=2), tenant="lister-b")
+    for item in [*made, other]:
         table.put_new(item)
     since = made[0].created_at
-    first, cursor = table.list_by_status(ImageStatus.REJECTED, since=since, limit=3)
-    assert cursor is not None
-    second, _ = table.list_by_status(ImageStatus.REJECTED, since=since, limit=3, cursor=cursor)
+    first, position = table.list_for_tenant("lister", ImageStatus.REJECTED, since=since, limit=3)
+    assert position is not None
+    second, _ = table.list_for_tenant("lister", ImageStatus.REJECTED, since=since, limit=3, start_key=position)
     listed = [i.image_id for i in first + second]
     assert listed == [i.image_id for i in reversed(made)]
+    assert table.list_for_tenant("lister-b", ImageStatus.REJECTED, since=since)[0] == [other]
 
 
-@pytest.mark.parametrize("cursor", ["not-base64!", "e30=", "eyJpbWFnZV9pZCI6IDF9"])
-def test_malformed_cursors_are_refused(table: MetadataTable, cursor: str) -> None:
-    with pytest.raises(ValueError, match="malformed pagination cursor"):
-        table.list_by_status(ImageStatus.RECEIVED, cursor=cursor)
+def test_a_transition_moves_the_item_to_its_tenants_partition_of_the_new_status(table: MetadataTable) -> None:
+    item = new_item(tenant="mover")
+    table.put_new(item)
+    table.transition(item.image_id, ImageStatus.PROCESSING, tenant_id="mover")
+    assert [i.image_id for i in table.list_for_tenant("mover", ImageStatus.PROCESSING)[0]] == [item.image_id]
+    assert table.list_for_tenant("mover", ImageStatus.RECEIVED)[0] == []
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"image_id": {"S": "x"}},
+        {"image_id": {"N": "1"}, "tenant_status": {"S": "lister#RECEIVED"}, "created_at": {"S": "x"}},
+        # a well-formed position of another tenant's partition
+        {"image_id": {"S": "x"}, "tenant_status": {"S": "someone-else#RECEIVED"}, "created_at": {"S": "x"}},
+    ],
+)
+def test_a_position_of_another_listing_is_refused(table: MetadataTable, position: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="not one of this listing"):
+        table.list_for_tenant("lister", ImageStatus.RECEIVED, start_key=position)

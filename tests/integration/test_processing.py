@@ -138,7 +138,8 @@ def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
     local_stack: stack.StackConfig,
 ) -> None:
     created = put_image(base_url, keys["good"], photo_with_exif(orientation=1))
-    duplicate = json.dumps(s3_object_created(deployed["raw_bucket_name"], f"raw/{created['image_id']}", 1))
+    raw_key = table.get(created["image_id"]).raw_key  # type: ignore[union-attr]
+    duplicate = json.dumps(s3_object_created(deployed["raw_bucket_name"], raw_key, 1))
     sqs = stack.aws_client(local_stack, "sqs")
     for _ in range(2):  # on top of the notification S3 itself sent
         sqs.send_message(QueueUrl=deployed["raw_events_queue_url"], MessageBody=duplicate)
@@ -148,7 +149,8 @@ def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
     drain_until(worker, lambda: _queue_empty(sqs, deployed["raw_events_queue_url"]), "drained")
 
     assert table.get(created["image_id"]) == first  # no second status change
-    outputs = versions(s3, deployed["processed_bucket_name"], f"{deployed['processed_prefix']}{created['image_id']}/")
+    prefix = f"{deployed['processed_prefix']}{created['tenant_id']}/{created['image_id']}/"
+    outputs = versions(s3, deployed["processed_bucket_name"], prefix)
     assert len(outputs) == 4 and set(outputs.values()) == {1}
 
 
@@ -179,7 +181,8 @@ def test_a_crash_between_writes_is_retried_to_a_consistent_result(
     assert crashes and worker.stats.failed > failures_before
     item = table.get(created["image_id"])
     assert item is not None
-    stored = versions(s3, deployed["processed_bucket_name"], f"{deployed['processed_prefix']}{created['image_id']}/")
+    prefix = f"{deployed['processed_prefix']}{created['tenant_id']}/{created['image_id']}/"
+    stored = versions(s3, deployed["processed_bucket_name"], prefix)
     assert set(stored) == {r.key for r in item.renditions.values()}  # same keys, whatever the attempt
 
 

@@ -27,7 +27,7 @@ from tests.lambda_loader import FakeContext, load_handler
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
-AUTH = {"key_id": "team-a", "owner": "Team A", "principalId": "team-a"}
+AUTH = {"key_id": "team-a", "owner": "Team A", "tenant_id": "team-a", "kind": "api_key", "principalId": "team-a"}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def api(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[Mo
         "KMS_KEY_ARN": deployed["kms_key_arn"],
         "RAW_PREFIX": deployed["raw_prefix"],
         "IDEMPOTENCY_TABLE": deployed["api_idempotency_table_name"],
+        "CURSOR_KEY_ID": deployed["cursor_key_arn"],
         "AWS_LAMBDA_FUNCTION_NAME": "upload_api",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
@@ -365,7 +366,7 @@ def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(
         api,
         "PUT",
         "/v1/images",
-        authorizer={"key_id": "team-b", "owner": "Team B", "principalId": "team-b"},
+        authorizer={"key_id": "team-b", "owner": "Team B", "tenant_id": "team-b", "principalId": "team-b"},
         body=data,
         binary=True,
         headers={"content-type": ["image/png"], **key},

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from imgpipe.auth import AuthError, AuthFailure, KeyRecord, authenticate, issue_key, parse_registry
+from imgpipe.auth import AuthError, AuthFailure, KeyRecord, Principal, authenticate, issue_key, parse_registry
 
 
 @pytest.fixture
@@ -75,3 +75,20 @@ def test_registry_documents_are_validated() -> None:
 def test_key_ids_are_restricted() -> None:
     with pytest.raises(ValueError, match="key_id"):
         issue_key("Bad Id", "x")
+
+
+def test_a_key_is_issued_for_a_tenant_its_own_id_by_default() -> None:
+    key, record = issue_key("ci-bot", "CI", tenant="team-a")
+    assert authenticate(key, {record.key_id: record}) == Principal("ci-bot", "CI", "team-a", "api_key")
+    _, own = issue_key("solo", "Solo")
+    assert own.tenant_id == "solo" and own.to_json()["tenant"] == "solo"
+    with pytest.raises(ValueError, match="tenant"):
+        issue_key("x", "X", tenant="Team A")
+
+
+def test_registry_records_without_a_tenant_belong_to_their_key_and_bad_tenants_are_refused() -> None:
+    _, record = issue_key("old", "Owner")
+    legacy = {k: v for k, v in record.to_json().items() if k != "tenant"}
+    assert parse_registry({"keys": [legacy]})["old"].tenant_id == "old"
+    with pytest.raises(ValueError, match="malformed key record"):
+        parse_registry({"keys": [{**legacy, "tenant": "../other"}]})

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from imgpipe.models import ImageItem, ImageStatus, sources_of
+from imgpipe.models import ImageItem, ImageStatus, sources_of, tenant_status
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -63,8 +61,19 @@ class MetadataTable:
         item = ImageItem.model_validate(_from_attrs(attrs))
         return None if item.is_expired(now) else item
 
-    def transition(self, image_id: str, to: ImageStatus, now: datetime | None = None, **updates: Any) -> ImageItem:
-        """Moves the item to `to` only from a state that may precede it, and only while it has not expired."""
+    def transition(
+        self,
+        image_id: str,
+        to: ImageStatus,
+        now: datetime | None = None,
+        *,
+        tenant_id: str | None = None,
+        **updates: Any,
+    ) -> ImageItem:
+        """Moves the item to `to` only from a state that may precede it, and only while it has not expired.
+        `tenant_id` (the item's) keeps its by_tenant_status key in step with the new status."""
+        if tenant_id:
+            updates["tenant_status"] = tenant_status(tenant_id, to)
         allowed = sorted(sources_of(to))
         if not allowed:
             raise TransitionRefused(f"no state leads to {to}")
@@ -97,37 +106,47 @@ class MetadataTable:
             raise
         return ImageItem.model_validate(_from_attrs(response["Attributes"]))
 
-    def list_by_status(
+    def list_for_tenant(
         self,
+        tenant_id: str,
         status: ImageStatus,
         *,
         since: str | None = None,
         limit: int = 25,
-        cursor: str | None = None,
+        start_key: dict[str, Any] | None = None,
         now: datetime | None = None,
-    ) -> tuple[list[ImageItem], str | None]:
-        """Newest first from the by_status GSI; expired items are left out; cursor is opaque to callers."""
+    ) -> tuple[list[ImageItem], dict[str, Any] | None]:
+        """One tenant's images of one status, newest first, from the by_tenant_status index: the tenant is the
+        partition key, so nothing of another tenant is ever read (no filter, no scan). `start_key` is the
+        position the previous page returned (the caller authenticates it); expired items are left out."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-        condition = "#status = :status" + (" AND created_at >= :since" if since else "")
-        values: dict[str, Any] = {":status": status.value}
+        partition = tenant_status(tenant_id, status)
+        condition = "tenant_status = :partition" + (" AND created_at >= :since" if since else "")
+        values: dict[str, Any] = {":partition": partition}
         if since:
             values[":since"] = since
         query: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "by_status",
+            "IndexName": "by_tenant_status",
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": _to_attrs(values),
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = _decode_cursor(cursor)
+        if start_key is not None:
+            if (
+                set(start_key) != {"image_id", "tenant_status", "created_at"}
+                or not all(
+                    isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in start_key.values()
+                )
+                or start_key["tenant_status"]["S"] != partition
+            ):
+                raise ValueError("the position is not one of this listing")
+            query["ExclusiveStartKey"] = start_key
         response = self._client.query(**query)
         items = [ImageItem.model_validate(_from_attrs(a)) for a in response.get("Items", [])]
-        next_key = response.get("LastEvaluatedKey")
-        return [i for i in items if not i.is_expired(now)], _encode_cursor(next_key) if next_key else None
+        return [i for i in items if not i.is_expired(now)], response.get("LastEvaluatedKey")
 
     def expired(self, now: datetime, days_back: int) -> list[ImageItem]:
         """Items whose expires_at has passed but which TTL has not deleted yet, found through the by_day index
@@ -162,21 +181,3 @@ class MetadataTable:
                 return False
             raise
         return True
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        raise ValueError("malformed pagination cursor") from None
-    if (
-        not isinstance(key, dict)
-        or set(key) != {"image_id", "status", "created_at"}
-        or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-    ):
-        raise ValueError("malformed pagination cursor")
-    return key

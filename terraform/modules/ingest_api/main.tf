@@ -121,6 +121,13 @@ locals {
           }
         },
         {
+          # Pagination cursors are authenticated with a MAC whose key stays in KMS (imgpipe.cursors).
+          Sid      = "SignAndVerifyCursors"
+          Effect   = "Allow"
+          Action   = ["kms:GenerateMac", "kms:VerifyMac"]
+          Resource = var.cursor_key_arn
+        },
+        {
           Sid      = "WriteOwnLogs"
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -183,6 +190,7 @@ locals {
         PRESIGN_SECONDS         = tostring(var.presign_seconds)
         IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
         IDEMPOTENCY_SECONDS     = tostring(var.idempotency_seconds)
+        CURSOR_KEY_ID           = var.cursor_key_arn
         CORS_ALLOWED_ORIGINS    = join(",", var.cors_allowed_origins)
         POWERTOOLS_SERVICE_NAME = "upload_api"
         # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.

@@ -349,3 +349,13 @@ variable "custom_domain" {
     error_message = "custom_domain needs a lowercase DNS name and an ACM certificate ARN."
   }
 }
+
+variable "cursor_key_arn" {
+  description = "ARN of the KMS HMAC key upload_api signs and verifies its pagination cursors with (modules/kms mac_key_arn)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.cursor_key_arn))
+    error_message = "cursor_key_arn must be a KMS key ARN."
+  }
+}

@@ -25,6 +25,7 @@ locals {
   deploy_via = [for s in setintersection(local.via_services, ["lambda", "secretsmanager", "dynamodb", "kafka"]) : "${s}.${local.region}.${local.dns_suffix}"]
 
   users     = distinct(compact(concat(var.user_role_arns, [var.break_glass_role_arn])))
+  mac_users = distinct(compact(var.mac_user_role_arns))
   deployers = distinct(compact(concat(var.deployer_role_arns, [var.break_glass_role_arn])))
 
   use_actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
@@ -32,23 +33,25 @@ locals {
   # AWS's recommended shape: the account (IAM) administers the key but cannot use it; use is granted to named
   # principals, through the pipeline's services, and to the AWS services that encrypt on their own behalf.
   # Key administration deliberately excludes kms:CreateGrant: a grant is use in disguise.
+  administration = {
+    Sid       = "KeyAdministrationThroughIam"
+    Effect    = "Allow"
+    Principal = { AWS = local.account_root }
+    Action = [
+      "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+      "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+      "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
+      "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+      "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    ]
+    Resource = "*"
+  }
+
   key_policy = {
     Version = "2012-10-17"
     Statement = concat([
-      {
-        Sid       = "KeyAdministrationThroughIam"
-        Effect    = "Allow"
-        Principal = { AWS = local.account_root }
-        Action = [
-          "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-          "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
-          "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
-          "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
-          "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-          "kms:UpdateAlias", "kms:UpdateKeyDescription",
-        ]
-        Resource = "*"
-      },
+      local.administration,
       ], length(local.users) == 0 ? [] : [
       {
         # The pipeline's own roles (and the break-glass role), through the pipeline's services only; IAM must
@@ -185,4 +188,40 @@ resource "aws_kms_key" "this" {
 resource "aws_kms_alias" "this" {
   name          = "alias/${var.name_prefix}"
   target_key_id = aws_kms_key.this.key_id
+}
+
+# The API's pagination cursors are signed with an HMAC key that never leaves KMS: no secret in code, state or the
+# functions' environment, and only the named roles may sign or verify (imgpipe.cursors, docs/api.md).
+resource "aws_kms_key" "mac" {
+  #checkov:skip=CKV_AWS_7:AWS does not rotate HMAC keys automatically; a cursor lives an hour, so replacing the key (a new alias target) invalidates nothing that matters.
+  description              = "${var.name_prefix}: signs and verifies the API's pagination cursors (HMAC)"
+  key_usage                = "GENERATE_VERIFY_MAC"
+  customer_master_key_spec = "HMAC_256"
+  enable_key_rotation      = false
+  deletion_window_in_days  = var.deletion_window_in_days
+  is_enabled               = true
+  multi_region             = false
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([local.administration], length(local.mac_users) == 0 ? [] : [
+      {
+        Sid       = "SignAndVerifyForTheNamedRoles"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = ["kms:GenerateMac", "kms:VerifyMac"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "kms:CallerAccount" = local.account_id }
+          ArnEquals    = { "aws:PrincipalArn" = local.mac_users }
+        }
+      },
+    ])
+  })
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-cursors" })
+}
+
+resource "aws_kms_alias" "mac" {
+  name          = "alias/${var.name_prefix}-cursors"
+  target_key_id = aws_kms_key.mac.key_id
 }

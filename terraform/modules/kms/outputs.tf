@@ -32,3 +32,13 @@ output "key_rotation_enabled" {
   description = "Whether automatic key rotation is enabled."
   value       = aws_kms_key.this.enable_key_rotation
 }
+
+output "mac_key_arn" {
+  description = "ARN of the HMAC key (GENERATE_VERIFY_MAC, HMAC_256) that signs the API's pagination cursors."
+  value       = aws_kms_key.mac.arn
+}
+
+output "mac_alias_name" {
+  description = "Alias of the HMAC key (alias/<name_prefix>-cursors)."
+  value       = aws_kms_alias.mac.name
+}

@@ -85,3 +85,14 @@ variable "alarm_name_prefix" {
     error_message = "alarm_name_prefix must be 1-200 letters, digits, '.', '_' or '-' (no wildcard: it is one)."
   }
 }
+
+variable "mac_user_role_arns" {
+  description = "The roles that sign and verify with the environment's HMAC key (the API's pagination cursors): upload_api's."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.mac_user_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])
+    error_message = "mac_user_role_arns must be IAM role ARNs."
+  }
+}

@@ -5,8 +5,8 @@
 locals {
   table_name = "${var.name_prefix}-images"
 
-  gsi_by_status = "by_status"
-  gsi_by_day    = "by_day"
+  gsi_by_tenant_status = "by_tenant_status"
+  gsi_by_day           = "by_day"
 }
 
 resource "aws_dynamodb_table" "images" {
@@ -21,7 +21,7 @@ resource "aws_dynamodb_table" "images" {
   }
 
   attribute {
-    name = "status"
+    name = "tenant_status"
     type = "S"
   }
 
@@ -35,10 +35,12 @@ resource "aws_dynamodb_table" "images" {
     type = "S"
   }
 
-  # List images by processing status, newest first (query with ScanIndexForward = false).
+  # One tenant's images of one status, newest first ("<tenant_id>#<status>", ScanIndexForward = false): the tenant
+  # is the partition key, so a listing reads nothing of another tenant (no filter, no scan). Items without a
+  # tenant (written before tenants existed) are in no partition: nobody lists them.
   global_secondary_index {
-    name            = local.gsi_by_status
-    hash_key        = "status"
+    name            = local.gsi_by_tenant_status
+    hash_key        = "tenant_status"
     range_key       = "created_at"
     projection_type = "ALL"
   }

@@ -13,9 +13,9 @@ output "stream_arn" {
   value       = aws_dynamodb_table.images.stream_arn
 }
 
-output "gsi_by_status_name" {
-  description = "Name of the GSI keyed by status (range key created_at)."
-  value       = local.gsi_by_status
+output "gsi_by_tenant_status_name" {
+  description = "Name of the GSI keyed by \"<tenant_id>#<status>\" (range key created_at): one tenant's listing."
+  value       = local.gsi_by_tenant_status
 }
 
 output "gsi_by_day_name" {

@@ -18,6 +18,7 @@ module "kms" {
     length(var.analyst_principal_arns) > 0 || var.quicksight != null ? ["athena", "glue"] : [],
   )
   user_role_arns        = local.key_user_role_arns
+  mac_user_role_arns    = [local.function_role_arns["upload_api"]]
   deployer_role_arns    = local.deployer_role_arns
   break_glass_role_arn  = var.perimeter.break_glass_role_arn
   cloudtrail_trail_name = var.security.create_trail ? var.name_prefix : null
@@ -75,6 +76,7 @@ module "ingest_api" {
   processed_bucket_arn  = module.storage.processed_bucket_arn
   table_name            = module.metadata.table_name
   table_arn             = module.metadata.table_arn
+  cursor_key_arn        = module.kms.mac_key_arn
   lambda_architecture   = var.lambda_architecture
   functions = {
     for name in ["upload_api", "api_authorizer"] : name => {

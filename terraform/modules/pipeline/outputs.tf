@@ -30,6 +30,11 @@ output "kms_key_arn" {
   value       = module.kms.key_arn
 }
 
+output "cursor_key_arn" {
+  description = "ARN of the KMS HMAC key the API signs its pagination cursors with."
+  value       = module.kms.mac_key_arn
+}
+
 output "kms_alias_name" {
   description = "Alias of the environment's KMS key (alias/<name_prefix>)."
   value       = module.kms.alias_name

@@ -136,6 +136,7 @@ variables {
   processed_bucket_arn  = "arn:aws:s3:::imgpipe-test-processed-123456789012"
   table_name            = "imgpipe-test-images"
   table_arn             = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images"
+  cursor_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/22222222-3333-4444-5555-666666666666"
   functions = {
     upload_api = {
       filename         = "dist/lambda/upload_api.zip"
@@ -447,6 +448,7 @@ run "functions_shape_tags_and_settings" {
       PRESIGN_SECONDS                    = "300"
       IDEMPOTENCY_TABLE                  = "imgpipe-test-api-idempotency"
       IDEMPOTENCY_SECONDS                = "3600"
+      CURSOR_KEY_ID                      = "arn:aws:kms:us-east-1:123456789012:key/22222222-3333-4444-5555-666666666666"
       CORS_ALLOWED_ORIGINS               = ""
       POWERTOOLS_SERVICE_NAME            = "upload_api"
       POWERTOOLS_METRICS_NAMESPACE       = "imgpipe"
@@ -661,10 +663,19 @@ run "function_policies_are_least_privilege" {
   assert {
     condition = alltrue(flatten([
       for k, p in aws_iam_role_policy.function : [
-        for s in jsondecode(p.policy).Statement : s.Resource == var.kms_key_arn if anytrue([for a in flatten([s.Action]) : startswith(a, "kms:")])
+        for s in jsondecode(p.policy).Statement :
+        s.Resource == (s.Sid == "SignAndVerifyCursors" ? var.cursor_key_arn : var.kms_key_arn)
+        if anytrue([for a in flatten([s.Action]) : startswith(a, "kms:")])
       ]
     ]))
-    error_message = "KMS permissions must name the environment key only."
+    error_message = "KMS permissions must name the environment key only (and the cursor MAC key for signing cursors)."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Action if s.Sid == "SignAndVerifyCursors"
+    ]) == ["kms:GenerateMac", "kms:VerifyMac"] && aws_lambda_function.this["upload_api"].environment[0].variables.CURSOR_KEY_ID == var.cursor_key_arn
+    error_message = "upload_api signs and verifies its cursors with the cursor key, and nothing else with it."
   }
 
   assert {

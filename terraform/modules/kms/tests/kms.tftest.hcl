@@ -296,3 +296,23 @@ run "rejects_an_alarm_prefix_with_a_wildcard" {
 
   expect_failures = [var.alarm_name_prefix]
 }
+
+run "the_cursor_mac_key_signs_for_the_named_roles_only" {
+  command = plan
+
+  variables {
+    mac_user_role_arns = ["arn:aws:iam::123456789012:role/imgpipe-test-upload_api"]
+  }
+
+  assert {
+    condition     = aws_kms_key.mac.key_usage == "GENERATE_VERIFY_MAC" && aws_kms_key.mac.customer_master_key_spec == "HMAC_256" && aws_kms_alias.mac.name == "alias/imgpipe-test-cursors"
+    error_message = "The cursor key is an HMAC_256 key for GenerateMac/VerifyMac, aliased <name_prefix>-cursors."
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_kms_key.mac.policy).Statement : s.Sid] == ["KeyAdministrationThroughIam", "SignAndVerifyForTheNamedRoles"] && one([
+      for s in jsondecode(aws_kms_key.mac.policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"] if s.Sid == "SignAndVerifyForTheNamedRoles"
+    ]) == ["arn:aws:iam::123456789012:role/imgpipe-test-upload_api"]
+    error_message = "Only the named roles sign and verify; the account administers the key and cannot use it."
+  }
+}

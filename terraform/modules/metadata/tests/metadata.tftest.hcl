@@ -28,22 +28,22 @@ run "table_shape" {
   assert {
     condition = alltrue([
       for a in aws_dynamodb_table.images.attribute : a.type == "S"
-    ]) && toset([for a in aws_dynamodb_table.images.attribute : a.name]) == toset(["image_id", "status", "created_at", "created_day"])
-    error_message = "Key attributes must be the string attributes image_id, status, created_at, created_day."
+    ]) && toset([for a in aws_dynamodb_table.images.attribute : a.name]) == toset(["image_id", "tenant_status", "created_at", "created_day"])
+    error_message = "Key attributes must be the string attributes image_id, tenant_status, created_at, created_day."
   }
 
   assert {
     condition = toset([
       for g in aws_dynamodb_table.images.global_secondary_index : [g.name, g.hash_key, g.range_key, g.projection_type]
       ]) == toset([
-      ["by_status", "status", "created_at", "ALL"],
+      ["by_tenant_status", "tenant_status", "created_at", "ALL"],
       ["by_day", "created_day", "created_at", "ALL"],
     ])
-    error_message = "GSIs must be by_status (status, created_at) and by_day (created_day, created_at), projection ALL."
+    error_message = "GSIs must be by_tenant_status (tenant_status, created_at) and by_day (created_day, created_at), projection ALL: no index lists images across tenants but the audit's by_day."
   }
 
   assert {
-    condition     = output.gsi_by_status_name == "by_status" && output.gsi_by_day_name == "by_day"
+    condition     = output.gsi_by_tenant_status_name == "by_tenant_status" && output.gsi_by_day_name == "by_day"
     error_message = "GSI name outputs must match the indexes."
   }
 }
