@@ -191,7 +191,11 @@ def exercise_kafka(outputs: dict[str, Any], cfg: stack.StackConfig, wait_s: floa
                 source_id="demo",
             )
             lines.append(f"  produce {name:<30} {sent.mode:<11} {sent.size_bytes:>8} bytes")
-    producer.produce(topic, value=b"<html>not an image</html>", headers=[("content-type", b"image/png")])
+    producer.produce(
+        topic, value=b"<html>not an image</html>", headers=[("content-type", b"image/png"), ("source-id", b"demo")]
+    )
+    producer.produce(topic, value=b"\x89PNG", headers=[("content-type", b"image/png"), ("source-id", b"stranger")])
+    lines.append(f"  produce {'(a record from source-id stranger)':<30} inline")
     lines.append(f"  produce {'(an HTML page claiming image/png)':<30} inline")
     producer.flush(15)
 
@@ -223,20 +227,21 @@ def exercise_kafka(outputs: dict[str, Any], cfg: stack.StackConfig, wait_s: floa
             continue
         where = f"{item['kafka_topic']['S']}-{item['kafka_partition']['N']}@{item['kafka_offset']['N']}"
         renditions = len(item.get("renditions", {}).get("M", {}))
+        tenant = item.get("tenant_id", {}).get("S", "-")
         lines.append(
             f"  {name:<30} {item['status']['S']:<10} from {where}, {renditions} renditions, "
-            f"image {item['image_id']['S']}"
+            f"tenant {tenant}, image {item['image_id']['S']}"
         )
     sqs = stack.aws_client(cfg, "sqs")
     rejected: list[dict[str, Any]] = []
-    for _ in range(10):  # the HTML record may sit in a later batch than the two images
-        rejected = [
+    for _ in range(10):  # the refused records may sit in a later batch than the two images
+        rejected += [
             json.loads(m["Body"])
             for m in sqs.receive_message(
                 QueueUrl=str(outputs["kafka_rejects_queue_url"]), MaxNumberOfMessages=10, WaitTimeSeconds=2
             ).get("Messages", [])
         ]
-        if rejected:
+        if len(rejected) >= 2:
             break
     for report in rejected:
         lines.append(

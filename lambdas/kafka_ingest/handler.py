@@ -36,7 +36,7 @@ from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.s3_client import s3_client
-from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, KafkaRecord, RecordRejected
+from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, KafkaRecord, RecordRejected, SourceTenants
 from imgpipe.validation import Limits
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -62,6 +62,7 @@ def service() -> KafkaIngestService:
         claim_check_bucket=raw_bucket,
         claim_check_prefix=config.required("CLAIM_CHECK_PREFIX"),
         limits=Limits(max_bytes=config.integer("MAX_CLAIM_CHECK_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024)),
+        tenants=SourceTenants.parse(config.optional("SOURCE_TENANTS_JSON"), config.optional("DEFAULT_TENANT")),
     )
     raw = ObjectStore(s3, raw_bucket, kms_key)
     return KafkaIngestService(

@@ -2,6 +2,9 @@
 
 Message contract (docs/kafka.md):
 - inline: the value is the image; headers `content-type` (required), `filename`, `idempotency-key`, `source-id`;
+- the tenant a record's image belongs to comes from configuration, never from the record: the source-id header
+  looked up in the configured source -> tenant map (exact names, or `prefix*` patterns), else the topic's
+  default tenant; a record neither covers is refused as `unknown_source`;
 - claim-check: the value is a JSON object {"s3_uri", "content_type", "filename"?} naming an object the producer
   staged under the allowed bucket/prefix, for images larger than a Kafka message may be.
 A value whose first non-blank byte is "{" is an envelope (no accepted image format starts with it).
@@ -24,6 +27,7 @@ from typing import Any
 from imgpipe import retention, validation
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore, ObjectTooLarge
+from imgpipe.auth import is_tenant_id
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from imgpipe.validation import Reason
@@ -81,6 +85,42 @@ class KafkaRecord:
 
 
 @dataclass(frozen=True)
+class SourceTenants:
+    """Which tenant a record's image belongs to: configuration (Terraform's kafka.source_tenants and
+    kafka.default_tenant), never a header the producer may set freely."""
+
+    by_source: Mapping[str, str] = field(default_factory=dict)  # source-id (or "prefix*") -> tenant
+    default: str | None = None  # for records without a source-id header
+
+    def tenant_of(self, source_id: str | None) -> str:
+        if source_id is None:
+            if self.default is None:
+                raise RecordRejected(Reason.UNKNOWN_SOURCE, "the record names no source-id and the topic has no tenant")
+            return self.default
+        if source_id in self.by_source:
+            return self.by_source[source_id]
+        # The longest matching prefix pattern wins, so "partner-a-*" can refine "partner-*".
+        patterns = sorted((k for k in self.by_source if k.endswith("*")), key=len, reverse=True)
+        for pattern in patterns:
+            if source_id.startswith(pattern[:-1]):
+                return self.by_source[pattern]
+        raise RecordRejected(Reason.UNKNOWN_SOURCE, f"no tenant is configured for source-id {source_id[:64]!r}")
+
+    @classmethod
+    def parse(cls, mapping_json: str | None, default: str | None) -> SourceTenants:
+        """From the function's settings; a malformed map is a configuration error at cold start."""
+        mapping = json.loads(mapping_json) if mapping_json else {}
+        default = default or None
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and k and is_tenant_id(v) for k, v in mapping.items()
+        ):
+            raise ValueError("SOURCE_TENANTS_JSON must map source ids to tenant ids")
+        if default is not None and not is_tenant_id(default):
+            raise ValueError("DEFAULT_TENANT must be a tenant id")
+        return cls(mapping, default)
+
+
+@dataclass(frozen=True)
 class KafkaIngestSettings:
     raw_prefix: str = "raw/"
     retention_days: int = retention.DEFAULT_RETENTION_DAYS
@@ -89,6 +129,7 @@ class KafkaIngestSettings:
     claim_check_bucket: str | None = None  # None: claim-check records are refused
     claim_check_prefix: str = "staging/"
     limits: validation.Limits = field(default_factory=validation.Limits)
+    tenants: SourceTenants = field(default_factory=SourceTenants)
 
 
 @dataclass(frozen=True)
@@ -117,6 +158,8 @@ class KafkaIngestService:
     def ingest(self, record: KafkaRecord) -> dict[str, Any]:
         """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates)."""
         record.dedup_key()  # the headers it reads must be valid too: a bad idempotency-key rejects the record
+        source_id = record.header("source-id")
+        tenant = self._settings.tenants.tenant_of(source_id)  # before any object is read: no tenant, no work
         payload = self._payload(record)
         try:
             info = validation.inspect(payload.data, payload.content_type, self._settings.limits)
@@ -130,7 +173,7 @@ class KafkaIngestService:
             image_id,
             Source.KAFKA,
             ImageStatus.RECEIVED,
-            f"{self._settings.raw_prefix}{created:%Y/%m/%d}/{image_id}",
+            f"{self._settings.raw_prefix}{tenant}/{created:%Y/%m/%d}/{image_id}",
             created=created,
             retention_days=self._settings.retention_days,
             filename=filename,
@@ -140,7 +183,8 @@ class KafkaIngestService:
             height=info.height,
             size_bytes=info.size_bytes,
             sha256=hashlib.sha256(payload.data).hexdigest(),
-            owner=record.header("source-id") or record.topic,
+            owner=source_id or record.topic,
+            tenant_id=tenant,
             kafka_topic=record.topic,
             kafka_partition=record.partition,
             kafka_offset=record.offset,
@@ -155,6 +199,7 @@ class KafkaIngestService:
             self._staging.delete(payload.staged_key)  # one copy of the image, under the raw prefix
         return {
             "image_id": image_id,
+            "tenant_id": tenant,
             "raw_key": item.raw_key,
             "size_bytes": info.size_bytes,
             "format": info.format.value,

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     BAD_ENVELOPE = "bad_envelope"  # a Kafka record's claim-check JSON or headers are malformed
     REFERENCE_NOT_ALLOWED = "reference_not_allowed"  # a claim-check names an object outside the staging prefix
     REFERENCE_MISSING = "reference_missing"  # ... or one that does not exist
+    UNKNOWN_SOURCE = "unknown_source"  # a Kafka record from a source no tenant is configured for
     MALWARE = "malware"  # GuardDuty Malware Protection for S3 tagged the raw object THREATS_FOUND
     NOT_SCANNED = "not_scanned"  # a scan is required and GuardDuty could not scan it (UNSUPPORTED, FAILED, ...)
 

@@ -124,6 +124,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         # Kafka: one inline and one claim-check image stored and processed, the HTML record rejected
         assert kafka_part.count("PROCESSED  from images-") == 2, demo.stdout
         assert "rejected images-" in kafka_part and "unknown_format" in kafka_part
+        assert "unknown_source" in kafka_part and "tenant demo-kafka" in kafka_part  # the tenant is configuration's
         # Retention: 8 days later nothing image-derived is left, and the audit saw no violation.
         retention_part = demo.stdout.split("Retention: the clock moved 8 days ahead")[1]
         after = retention_part.split("after:")[1].splitlines()[0]

@@ -80,7 +80,9 @@ def test_one_images_path_is_followed_by_its_id_through_every_function(
     staging = Staging(
         stack.aws_client(local_stack, "s3"), deployed["raw_bucket_name"], "staging/", deployed["kms_key_arn"]
     )
-    send_file(producer, deployed["kafka_event_source"]["topic"], path, staging=staging, source_id="correlation")
+    send_file(
+        producer, deployed["kafka_event_source"]["topic"], path, staging=staging, source_id="it"
+    )  # envs/local maps "it" to a tenant
     assert producer.flush(15) == 0
 
     def status(image_id: str) -> str | None:

@@ -36,6 +36,7 @@ def kafka_function(deployed: dict[str, Any], local_stack: stack.StackConfig) -> 
         "RAW_BUCKET": deployed["raw_bucket_name"],
         "RAW_PREFIX": deployed["raw_prefix"],
         "CLAIM_CHECK_PREFIX": "staging/",
+        "DEFAULT_TENANT": "it-kafka",  # this topic's records belong to one tenant (docs/kafka.md, Tenants)
         "TABLE_NAME": deployed["metadata_table_name"],
         "IDEMPOTENCY_TABLE": deployed["api_idempotency_table_name"],
         "KMS_KEY_ARN": deployed["kms_key_arn"],
@@ -243,6 +244,45 @@ def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
         worker.pollers[0].poll_once(wait_s=0)
     kafka.close()
     assert {i["source"]["S"] for i in ours()} == {"kafka"} and {i["owner"]["S"] for i in ours()} == {"it"}
+    # The tenant is envs/local's source_tenants entry for "it", leading the raw key; never the record's say.
+    assert {i["tenant_id"]["S"] for i in ours()} == {"it-kafka"}
+    assert all(i["raw_key"]["S"].startswith("raw/it-kafka/") for i in ours())
+
+
+def test_a_record_from_a_source_without_a_tenant_is_rejected_as_unknown_source(
+    local_stack: stack.StackConfig, deployed: dict[str, Any]
+) -> None:
+    from scripts import local_worker
+
+    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    [kafka] = worker.kafka_pollers
+    topic, stranger = deployed["kafka_event_source"]["topic"], f"stranger-{time.time_ns()}"
+    producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "acks": "all"})
+    producer.produce(topic, value=png(7), headers=[("content-type", b"image/png"), ("source-id", stranger.encode())])
+    assert producer.flush(15) == 0
+    sqs = stack.aws_client(local_stack, "sqs")
+    reasons: list[str] = []
+    deadline = time.monotonic() + 60
+    while "unknown_source" not in reasons:
+        assert time.monotonic() < deadline, (reasons, kafka.stats)
+        kafka.poll_once()
+        url = deployed["kafka_rejects_queue_url"]
+        # Visibility 0: the other tests' reports stay where they are.
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            if stranger in body.get("message", ""):
+                reasons.append(body["reason"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    kafka.close()
+    items = stack.aws_client(local_stack, "dynamodb").scan(
+        TableName=deployed["metadata_table_name"],
+        FilterExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": stranger}},
+    )["Items"]
+    assert items == []  # nothing stored for it
 
 
 def test_200_images_inline_and_by_claim_check_over_3_partitions_are_stored_once_then_processed(
@@ -257,7 +297,7 @@ def test_200_images_inline_and_by_claim_check_over_3_partitions_are_stored_once_
     worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
     [kafka] = worker.kafka_pollers
     topic, raw_bucket = deployed["kafka_event_source"]["topic"], deployed["raw_bucket_name"]
-    source_id = f"load-{time.time_ns()}"
+    source_id = f"it-load-{time.time_ns()}"  # envs/local maps it-* to a tenant
     s3 = stack.aws_client(local_stack, "s3")
 
     def staged(n: int, data: bytes) -> bytes:

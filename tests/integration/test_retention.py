@@ -52,7 +52,7 @@ def test_everything_image_derived_is_gone_after_the_window_and_not_before(
         )
         assert created.status_code == 201, created.text
         api_ids.append(created.json()["image_id"])
-    source_id = f"retention-{time.time_ns()}"
+    source_id = f"it-retention-{time.time_ns()}"  # envs/local maps it-* to a tenant
     producer = Producer({"bootstrap.servers": local_stack.kafka_bootstrap, "acks": "all"})
     for n in range(2):
         producer.produce(

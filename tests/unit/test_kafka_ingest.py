@@ -60,6 +60,9 @@ def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
             "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
             "REJECTS_QUEUE_URL": boto3.client("sqs").create_queue(QueueName="kafka-rejects")["QueueUrl"],
             "MAX_INLINE_BYTES": str(64 * 1024),
+            # The tenants of this topic's sources (Terraform's kafka.source_tenants / default_tenant).
+            "SOURCE_TENANTS_JSON": json.dumps({"camera-*": "cameras", "caméra-7": "cameras-fr"}),
+            "DEFAULT_TENANT": "images-team",
         }.items():
             monkeypatch.setenv(name, value)
         module = load_handler("kafka_ingest")
@@ -125,6 +128,9 @@ def test_inline_images_are_stored_with_their_coordinates(function: ModuleType) -
     by_offset = {int(i["kafka_offset"]): i for i in stored}
     assert by_offset[7]["owner"] == "camera-12" and by_offset[7]["filename"] == "cat.png"
     assert by_offset[3]["owner"] == "images"  # no source-id: the topic is the owner
+    # The tenant comes from configuration: the source's, or the topic's default; it leads the raw key.
+    assert (by_offset[7]["tenant_id"], by_offset[3]["tenant_id"]) == ("cameras", "images-team")
+    assert by_offset[7]["raw_key"].startswith("raw/cameras/") and by_offset[3]["raw_key"].startswith("raw/images-team/")
     assert {i["source"] for i in stored} == {Source.KAFKA.value} and {i["status"] for i in stored} == {"RECEIVED"}
     assert sorted(raw_keys()) == sorted(i["raw_key"] for i in stored)
     head = boto3.client("s3").head_object(Bucket=RAW, Key=stored[0]["raw_key"])
@@ -282,3 +288,31 @@ def test_received_records_and_ingest_latency_are_counted_once_per_record(
     assert invoke(function, [stored]) == []  # a replay is received again but is no new ingest
     replayed = emitted_metrics(capsys.readouterr().out)
     assert [n for n, _, _ in replayed if n == "IngestLatency"] == []
+
+
+def test_a_record_from_a_source_no_tenant_is_configured_for_is_rejected_before_any_read(
+    function: ModuleType,
+) -> None:
+    failures = invoke(function, [inline(1, png(), source_id="stranger"), inline(2, png(), source_id="camera-9")])
+    assert failures == []  # refused records are reported to the rejects queue, not retried
+    stored = {int(item["kafka_offset"]): item for item in items()}
+    assert set(stored) == {2} and stored[2]["tenant_id"] == "cameras"
+    (reject,) = rejects()
+    assert (reject["reason"], reject["offset"]) == ("unknown_source", 1)
+
+
+def test_source_tenants_resolve_exact_names_then_the_longest_pattern() -> None:
+    from imgpipe.kafka_ingest import RecordRejected, SourceTenants
+
+    tenants = SourceTenants({"partner-*": "partners", "partner-a-*": "partner-a", "partner-b": "b"}, None)
+    assert tenants.tenant_of("partner-b") == "b"
+    assert tenants.tenant_of("partner-a-7") == "partner-a"
+    assert tenants.tenant_of("partner-z") == "partners"
+    for unknown in ("other", None):
+        with pytest.raises(RecordRejected) as caught:
+            tenants.tenant_of(unknown)
+        assert caught.value.reason.value == "unknown_source"
+    with pytest.raises(ValueError, match="SOURCE_TENANTS_JSON"):
+        SourceTenants.parse(json.dumps({"x": "Not A Tenant"}), None)
+    with pytest.raises(ValueError, match="DEFAULT_TENANT"):
+        SourceTenants.parse(None, "../x")

@@ -38,6 +38,14 @@ module "pipeline" {
     topic             = "images"
     consumer_group_id = "imgpipe-local-kafka-ingest"
     auth              = "none"
+    # Whose images each producer's records are (never the record's own say): make demo's producer, the tests',
+    # and records without a source-id (python -m scripts.kafka_produce without --source-id).
+    source_tenants = {
+      "demo" = "demo-kafka"
+      "it"   = "it-kafka"
+      "it-*" = "it-kafka"
+    }
+    default_tenant = "local-kafka"
   }
   # moto refuses Kafka event source mappings; the local worker consumes what the module declares instead.
   kafka_create_event_source_mapping = false

@@ -223,6 +223,8 @@ resource "aws_lambda_function" "this" {
       RAW_BUCKET              = var.raw_bucket_name
       RAW_PREFIX              = var.raw_prefix
       CLAIM_CHECK_PREFIX      = var.claim_check_prefix
+      SOURCE_TENANTS_JSON     = jsonencode(var.kafka.source_tenants)
+      DEFAULT_TENANT          = var.kafka.default_tenant == null ? "" : var.kafka.default_tenant
       TABLE_NAME              = var.table_name
       IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
       IDEMPOTENCY_SECONDS     = tostring(var.retention_days * 86400)

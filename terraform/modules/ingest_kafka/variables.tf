@@ -127,6 +127,10 @@ variable "kafka" {
     topic and consumer_group_id name what the function consumes; subnet_ids and security_group_ids place the
     event source's pollers in the brokers' VPC (required for MSK); vpc_id is that VPC (needed for the interface
     endpoints and for a new cluster).
+    The tenant each image belongs to comes from here, never from the record: source_tenants maps a record's
+    source-id header (an exact name, or "prefix*") to a tenant, default_tenant takes records without one; a
+    record neither covers is refused as unknown_source. Producers on one topic can name each other's source
+    ids: give a tenant a topic of its own (and its ACLs) where producers do not trust each other.
   EOT
   type = object({
     type              = string
@@ -142,7 +146,16 @@ variable "kafka" {
     subnet_ids                = optional(list(string), [])
     security_group_ids        = optional(list(string), [])
     vpc_id                    = optional(string)
+    source_tenants            = optional(map(string), {})
+    default_tenant            = optional(string)
   })
+
+  validation {
+    condition = (length(var.kafka.source_tenants) > 0 || var.kafka.default_tenant != null) && alltrue([
+      for source, tenant in var.kafka.source_tenants : length(source) > 0 && can(regex("^[a-z0-9][a-z0-9-]{0,62}$", tenant))
+    ]) && (var.kafka.default_tenant == null || can(regex("^[a-z0-9][a-z0-9-]{0,62}$", coalesce(var.kafka.default_tenant, "-"))))
+    error_message = "kafka needs source_tenants (source-id or \"prefix*\" -> tenant) or default_tenant; tenants are 1-63 lowercase letters, digits and hyphens."
+  }
 
   validation {
     condition     = contains(["msk", "self_managed"], var.kafka.type)

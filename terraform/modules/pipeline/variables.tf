@@ -137,16 +137,21 @@ variable "processor_trigger_enabled" {
 variable "kafka" {
   description = "The Kafka source of images (see modules/ingest_kafka variable kafka), or null for no Kafka ingestion."
   type = object({
-    type               = string
-    topic              = string
-    consumer_group_id  = string
-    cluster_arn        = optional(string)
-    bootstrap_servers  = optional(list(string), [])
-    auth               = optional(string, "iam")
-    scram_secret_arn   = optional(string)
-    subnet_ids         = optional(list(string), [])
-    security_group_ids = optional(list(string), [])
-    vpc_id             = optional(string)
+    type              = string
+    topic             = string
+    consumer_group_id = string
+    cluster_arn       = optional(string)
+    bootstrap_servers = optional(list(string), [])
+    auth              = optional(string, "iam")
+    scram_secret_arn  = optional(string)
+    # The same attributes as modules/ingest_kafka's: a type that lacked one would drop it on the way there.
+    scram_rotation_lambda_arn = optional(string)
+    scram_rotation_days       = optional(number, 30)
+    subnet_ids                = optional(list(string), [])
+    security_group_ids        = optional(list(string), [])
+    vpc_id                    = optional(string)
+    source_tenants            = optional(map(string), {})
+    default_tenant            = optional(string)
   })
   default = null
 }

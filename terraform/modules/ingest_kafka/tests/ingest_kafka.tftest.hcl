@@ -63,6 +63,7 @@ variables {
     type               = "msk"
     cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
     topic              = "camera-images"
+    default_tenant     = "cameras"
     consumer_group_id  = "imgpipe-kafka-ingest"
     subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
     security_group_ids = ["sg-0ccc"]
@@ -217,6 +218,7 @@ run "self_managed_with_scram_reads_its_secret_and_runs_in_the_vpc" {
       type               = "self_managed"
       bootstrap_servers  = ["b-1.kafka.internal:9096", "b-2.kafka.internal:9096"]
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       auth               = "sasl_scram_512"
       scram_secret_arn   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_imgpipe-AbCdEf"
@@ -262,6 +264,7 @@ run "local_style_source_without_mapping_still_declares_what_to_consume" {
       type              = "self_managed"
       bootstrap_servers = ["127.0.0.1:19092"]
       topic             = "images"
+      default_tenant    = "cameras"
       consumer_group_id = "imgpipe-local"
       auth              = "none"
     }
@@ -286,6 +289,7 @@ run "msk_without_iam_or_vpc_is_refused" {
       type              = "msk"
       cluster_arn       = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
       topic             = "camera-images"
+      default_tenant    = "cameras"
       consumer_group_id = "imgpipe"
       auth              = "none"
     }
@@ -310,6 +314,7 @@ run "self_managed_scram_without_a_secret_gets_one_here_encrypted_valueless_and_r
       type              = "self_managed"
       bootstrap_servers = ["b-1.kafka.internal:9096"]
       topic             = "camera-images"
+      default_tenant    = "cameras"
       consumer_group_id = "imgpipe"
       auth              = "sasl_scram_512"
     }
@@ -350,6 +355,7 @@ run "a_rotation_function_rotates_the_scram_secret_made_here" {
       type                      = "self_managed"
       bootstrap_servers         = ["b-1.kafka.internal:9096"]
       topic                     = "camera-images"
+      default_tenant            = "cameras"
       consumer_group_id         = "imgpipe"
       auth                      = "sasl_scram_512"
       scram_rotation_lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:kafka-scram-rotation"
@@ -374,6 +380,7 @@ run "a_rotation_function_without_scram_is_refused" {
       type                      = "self_managed"
       bootstrap_servers         = ["b-1.kafka.internal:9096"]
       topic                     = "camera-images"
+      default_tenant            = "cameras"
       consumer_group_id         = "imgpipe"
       auth                      = "none"
       scram_rotation_lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:kafka-scram-rotation"
@@ -449,6 +456,7 @@ run "a_new_msk_cluster_is_private_encrypted_iam_only_and_keeps_data_no_longer_th
     kafka = {
       type               = "msk"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe-kafka-ingest"
       subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
       security_group_ids = ["sg-0ccc"]
@@ -553,6 +561,7 @@ run "a_broker_count_that_does_not_fill_every_subnet_is_refused" {
     kafka = {
       type               = "msk"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
       security_group_ids = ["sg-0ccc"]
@@ -571,6 +580,7 @@ run "endpoints_without_a_vpc_id_are_refused" {
       type               = "msk"
       cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa"]
       security_group_ids = ["sg-0ccc"]
@@ -599,4 +609,34 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
     )
     error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
   }
+}
+
+run "a_source_without_a_tenant_is_refused_and_the_map_reaches_the_function" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DEFAULT_TENANT == "cameras" &&
+      aws_lambda_function.this.environment[0].variables.SOURCE_TENANTS_JSON == "{}"
+    )
+    error_message = "The function learns each record's tenant from the module's configuration."
+  }
+}
+
+run "rejects_a_kafka_source_with_no_tenant" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe-kafka-ingest"
+      subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+    }
+  }
+
+  expect_failures = [var.kafka]
 }

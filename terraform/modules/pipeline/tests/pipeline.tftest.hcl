@@ -302,6 +302,7 @@ run "kafka_ingestion_is_off_by_default_and_wired_to_the_raw_prefix_when_configur
       type               = "msk"
       cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa"]
       security_group_ids = ["sg-0ccc"]
@@ -327,6 +328,7 @@ run "a_new_msk_cluster_for_non_production_may_use_the_environment_key_through_ms
     kafka = {
       type               = "msk"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa", "subnet-0bbb"]
       security_group_ids = ["sg-0ccc"]
@@ -384,6 +386,7 @@ run "every_function_and_every_queue_is_alarmed_and_every_alarm_notifies_the_topi
       type               = "msk"
       cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
       topic              = "camera-images"
+      default_tenant     = "cameras"
       consumer_group_id  = "imgpipe"
       subnet_ids         = ["subnet-0aaa"]
       security_group_ids = ["sg-0ccc"]
