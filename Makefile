@@ -74,8 +74,8 @@ demo: up ## run the pipeline locally on the embedded emulator and broker, and sh
 test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
 	@$(PY) -m pytest
 
-report: up ## the BI reports on DuckDB over ENV=local's exports: tables here, charts in dist/report/index.html
-	@$(PY) -m scripts.report
+report: up ## the BI reports on DuckDB over ENV=local's exports (tables here, charts in dist/report/index.html) [TENANT=id]
+	@$(PY) -m scripts.report $(if $(TENANT),--tenant "$(TENANT)")
 
 test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 	@$(PY) -m pytest tests/unit

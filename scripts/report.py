@@ -1,7 +1,7 @@
 """The BI reports, locally: the Athena reports of terraform/modules/analytics/queries/*.sql run on DuckDB over
 the exported files, printed as tables and written as one self-contained HTML page with charts.
 
-    python -m scripts.report [--exports DIR] [--out dist/report] [--as-of +8d | ISO]
+    python -m scripts.report [--exports DIR] [--out dist/report] [--as-of +8d | ISO] [--tenant ID]
 
 Without --exports the files are fetched from ENV=local's analytics bucket (the deployed outputs name it).
 
@@ -9,7 +9,9 @@ The SQL files are the single source. `athena_sql` renders a report exactly as th
 named queries (a test compares it with the ones deployed into the emulator); `duckdb_sql` is that text with the
 template's table and clock bound for DuckDB and DIALECT_SHIM applied — the only place where the two engines
 truly differ, each entry tested to fail on DuckDB without it. The report's clock (`--as-of`) can be moved like
-the retention time travel's, so "expired" means the same thing in both.
+the retention time travel's, so "expired" means the same thing in both. `--tenant` runs every report over one
+tenant's rows only: the change table is narrowed before anything else reads it, with the tenant bound as a query
+parameter, never spliced into the SQL.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from imgpipe.auth import is_tenant_id
 from imgpipe.export import EXPORT_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,9 +75,15 @@ def athena_sql(name: str, database: str, queries_dir: Path = QUERIES_DIR) -> str
     return _render(name, f'"{database}"."{CHANGES_VIEW}"', ATHENA_NOW, queries_dir)
 
 
-def duckdb_sql(name: str, now_epoch: int, queries_dir: Path = QUERIES_DIR) -> str:
-    """The same report for DuckDB: the table is the local one, the clock is `now_epoch`, plus DIALECT_SHIM."""
-    text = _render(name, CHANGES_VIEW, str(int(now_epoch)), queries_dir)
+# One tenant's changes: every row of an image (tombstones too) carries its tenant, so narrowing the changes before
+# the latest-row selection gives exactly the rows that selection would give that tenant afterwards.
+TENANT_CHANGES = "(SELECT * FROM " + CHANGES_VIEW + " WHERE tenant_id = $tenant)"  # noqa: S608 (constants)
+
+
+def duckdb_sql(name: str, now_epoch: int, queries_dir: Path = QUERIES_DIR, *, by_tenant: bool = False) -> str:
+    """The same report for DuckDB: the table is the local one, the clock is `now_epoch`, plus DIALECT_SHIM.
+    `by_tenant`: over TENANT_CHANGES, whose `$tenant` parameter the caller binds."""
+    text = _render(name, TENANT_CHANGES if by_tenant else CHANGES_VIEW, str(int(now_epoch)), queries_dir)
     for athena, duckdb, _why in DIALECT_SHIM:
         text = text.replace(athena, duckdb)
     return text
@@ -116,10 +125,23 @@ def connect(exports_dir: Path) -> Any:
     return con
 
 
-def run_reports(con: Any, now: datetime, queries_dir: Path = QUERIES_DIR) -> list[Result]:
+class UnknownTenant(ValueError):
+    """--tenant is not a tenant id (the form imgpipe.auth.is_tenant_id accepts)."""
+
+
+def check_tenant(tenant: str | None) -> None:
+    if tenant is not None and not is_tenant_id(tenant):
+        raise UnknownTenant(f"tenant {tenant!r}: a tenant id is 1-63 lowercase letters, digits or hyphens")
+
+
+def run_reports(con: Any, now: datetime, queries_dir: Path = QUERIES_DIR, tenant: str | None = None) -> list[Result]:
+    """Every report as of `now`; with `tenant`, over that tenant's rows only."""
+    check_tenant(tenant)
+    params = {"tenant": tenant} if tenant is not None else None
     results = []
     for name in report_names(queries_dir):
-        cursor = con.execute(duckdb_sql(name, int(now.timestamp()), queries_dir))
+        sql = duckdb_sql(name, int(now.timestamp()), queries_dir, by_tenant=tenant is not None)
+        cursor = con.execute(sql, params) if params else con.execute(sql)
         columns = tuple(d[0] for d in cursor.description)
         rows = tuple(tuple(_plain(v) for v in row) for row in cursor.fetchall())
         results.append(Result(name, report_title(name, queries_dir), columns, rows))
@@ -249,7 +271,7 @@ def _legend(colours: dict[str, str]) -> str:
     )
 
 
-def render_html(results: Sequence[Result], as_of: datetime, origin: str) -> str:
+def render_html(results: Sequence[Result], as_of: datetime, origin: str, tenant: str | None = None) -> str:
     """One page, no script and nothing fetched (a CSP that forbids it): charts as inline SVG, then every table."""
     by_name = {r.name: r for r in results}
     charts: list[str] = []
@@ -289,6 +311,7 @@ def render_html(results: Sequence[Result], as_of: datetime, origin: str) -> str:
         bars = [(str(r["format"]), float(r["images"]), FORMAT_COLOUR) for r in formats.as_dicts()]
         charts.append(f'<section id="chart-formats"><h2>Formats</h2>{_bars("formats", bars, "images")}</section>')
 
+    scope = f"tenant {_esc(tenant)} only" if tenant else "every tenant"
     tables = []
     for result in results:
         head = "".join(f"<th>{_esc(c)}</th>" for c in result.columns)
@@ -315,7 +338,7 @@ td {{ text-align: right; }} h2 {{ font-size: 16px; }} h3 {{ margin-bottom: 0; }}
 </style></head>
 <body>
 <h1>imgpipe — ingestion and processing</h1>
-<p class="meta">As of {as_of:%Y-%m-%d %H:%M}Z, from {_esc(origin)}. The same SQL as the Athena named queries
+<p class="meta">As of {as_of:%Y-%m-%d %H:%M}Z, from {_esc(origin)}, {scope}. The same SQL as the Athena named queries
 (terraform/modules/analytics/queries), run on DuckDB; purged and expired images are not counted.</p>
 <div class="charts">{"".join(charts)}</div>
 <h2>Tables</h2>
@@ -360,20 +383,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--exports", type=Path, help="read export files from this folder instead of ENV=local")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "dist" / "report", help="where index.html goes")
     parser.add_argument("--as-of", default=None, help="the report's clock: +8d, +6d23h or ISO 8601 (default now)")
+    parser.add_argument("--tenant", default=None, help="only this tenant's images (default: every tenant)")
     args = parser.parse_args(argv)
     try:
         as_of = parse_as_of(args.as_of) if args.as_of else datetime.now(UTC)
+        check_tenant(args.tenant)  # before fetching anything
         if args.exports:
             exports, origin = args.exports, str(args.exports)
         else:
             exports = args.out / "exports"
             print("==> fetching the exports from ENV=local's analytics bucket", flush=True)
             _, origin = _local_exports(exports)
-        results = run_reports(connect(exports), as_of)
+        results = run_reports(connect(exports), as_of, tenant=args.tenant)
     except (ReportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"Reports as of {as_of:%Y-%m-%d %H:%M}Z over {origin} (DuckDB, the Athena named queries' SQL)\n")
+    scope = f"tenant {args.tenant} only" if args.tenant else "every tenant"
+    print(f"Reports as of {as_of:%Y-%m-%d %H:%M}Z over {origin}, {scope} (DuckDB, the Athena named queries' SQL)\n")
     if not exports.is_dir() or not any(exports.rglob("*.json.gz")):
         print(
             "(nothing exported yet: `make demo` sends images through the pipeline, or upload some to the local API)\n"
@@ -381,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n\n".join(format_table(r) for r in results))
     args.out.mkdir(parents=True, exist_ok=True)
     page = args.out / "index.html"
-    page.write_text(render_html(results, as_of, origin))
+    page.write_text(render_html(results, as_of, origin, args.tenant))
     print(f"\nHTML report with charts: {page}")
     return 0
 

@@ -25,6 +25,7 @@ def image(
     processing_ms: int | None = None,
     reject_reason: str | None = None,
     expires_at: int = EXPIRES,
+    tenant: str = "team-a",
 ) -> dict[str, Any]:
     """A table item as the stream carries it (only what the export reads)."""
     created_at = datetime.fromisoformat(f"2026-12-01T{created}:00+00:00")
@@ -39,6 +40,7 @@ def image(
         "height": dims[1],
         "size_bytes": size,
         "filename": f"{image_id}-private.png",
+        "tenant_id": tenant,
     }
     if latency_ms is not None:
         processed_at = created_at + timedelta(milliseconds=latency_ms)
@@ -53,19 +55,22 @@ def image(
     return record
 
 
-# The known mix: 11 images; two that must not be counted (purged, expired) and one change exported twice.
+# The known mix: 11 images of two tenants; two that must not be counted (purged, expired) and one change exported
+# twice. team-b has a3, ar2, k2 and k3 (and the expired one); team-a the rest (and the purged one).
 MIX = [
     image("a1", "api", "09:10", "png", 1000, (1000, 1000), latency_ms=100, processing_ms=40),
     image("a2", "api", "09:20", "png", 3000, (2000, 1000), latency_ms=300, processing_ms=60),
-    image("a3", "api", "10:05", "jpeg", 5000, (3000, 2000), latency_ms=500, processing_ms=80),
+    image("a3", "api", "10:05", "jpeg", 5000, (3000, 2000), latency_ms=500, processing_ms=80, tenant="team-b"),
     image("ar1", "api", "09:30", "png", 150, (100, 100), reject_reason="size_mismatch"),
-    image("ar2", "api", "10:40", "png", 250, (300, 100), reject_reason="size_mismatch"),
+    image("ar2", "api", "10:40", "png", 250, (300, 100), reject_reason="size_mismatch", tenant="team-b"),
     image("k1", "kafka", "09:15", "webp", 2000, (1000, 500), latency_ms=1000, processing_ms=100),
-    image("k2", "kafka", "10:15", "webp", 4000, (1500, 1000), latency_ms=2000, processing_ms=200),
-    image("k3", "kafka", "10:20", "jpeg", 700, (30, 30), reject_reason="truncated"),
+    image("k2", "kafka", "10:15", "webp", 4000, (1500, 1000), latency_ms=2000, processing_ms=200, tenant="team-b"),
+    image("k3", "kafka", "10:20", "jpeg", 700, (30, 30), reject_reason="truncated", tenant="team-b"),
 ]
 PURGED = image("gone", "api", "09:50", "png", 9999, (4000, 4000), latency_ms=9000, processing_ms=900)
-EXPIRED = image("stale", "api", "09:55", "gif", 8888, (10, 10), latency_ms=8000, expires_at=int(NOW.timestamp()))
+EXPIRED = image(
+    "stale", "api", "09:55", "gif", 8888, (10, 10), latency_ms=8000, expires_at=int(NOW.timestamp()), tenant="team-b"
+)
 
 
 def write_exports(directory: Path, batches: list[list[Change]]) -> None:

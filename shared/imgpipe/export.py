@@ -2,9 +2,10 @@
 
 Schema (EXPORT_COLUMNS, version SCHEMA_VERSION) is what docs/analytics.md documents and what the Glue table
 declares; a test keeps the two identical. Rows carry what analysts need for volumes, rejections, sizes and
-latency, and nothing that identifies a person or an image's content (no filename, owner, hashes, camera data).
+latency, whose they are (`tenant_id`), and nothing that identifies a person or an image's content (no filename,
+owner, hashes, camera data).
 Every change is a row: INSERT/MODIFY as `upsert`, REMOVE (TTL or the retention audit) as a `delete` tombstone
-(image id and times only), so a query that keeps each image's latest row and drops tombstones never shows a
+(image id, times and tenant only), so a query that keeps each image's latest row and drops tombstones never shows a
 purged image.
 
 Files are keyed by the partition of the change (dt=YYYY-MM-DD/hour=HH, UTC) and the stream sequence numbers
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tenant_id
 
 # name -> Glue/Athena type; the order is the table's column order.
 EXPORT_COLUMNS: dict[str, str] = {
@@ -47,6 +48,7 @@ EXPORT_COLUMNS: dict[str, str] = {
     "rendition_count": "int",
     "rendition_bytes": "bigint",
     "expired_by_ttl": "boolean",  # on delete rows: DynamoDB TTL removed it (else the audit or a person)
+    "tenant_id": "string",  # whose image: the key of tenant-filtered reports and QuickSight row-level security
 }
 PARTITION_KEYS = {"dt": "string", "hour": "string"}
 
@@ -118,11 +120,14 @@ def export_row(change: Change) -> dict[str, Any]:
         "rendition_count": len(renditions) if renditions else None,
         "rendition_bytes": sum(n for n in rendition_sizes if n is not None) if renditions else None,
         "expired_by_ttl": change.by_ttl if change.event_name == "REMOVE" else None,
+        "tenant_id": _text(image.get("tenant_id")),
     }
     if change.event_name == "REMOVE":
         # A tombstone says which image went and when, nothing of what it was: it is written when the data is
-        # purged and must not carry it for another retention window.
+        # purged and must not carry it for another retention window. The tenant stays: a tenant's report (and
+        # its row-level security) must see the purge too, or the image would live on in it.
         kept = {"schema_version", "event", "event_time", "sequence", "image_id", "expires_at", "expired_by_ttl"}
+        kept |= {"tenant_id"}
         row = {k: (v if k in kept else None) for k, v in row.items()}
     assert list(row) == list(EXPORT_COLUMNS)  # the schema and the rows cannot drift apart
     return row

@@ -104,6 +104,7 @@ def test_the_deployed_stream_mapping_exports_every_change_and_a_tombstone_on_pur
         stream.poll_once()
     rows = ours()
     assert rows[0]["status"] == "RECEIVED" and {r["event"] for r in rows} == {"upsert"}
+    assert {r["tenant_id"] for r in rows} == {"team-a"}  # the key's tenant, on every row
     assert rows[-1]["rendition_count"] == 4 and rows[-1]["latency_ms"] >= 0 and rows[-1]["format"] == "png"
 
     stack.aws_client(local_stack, "dynamodb").delete_item(
@@ -115,6 +116,7 @@ def test_the_deployed_stream_mapping_exports_every_change_and_a_tombstone_on_pur
         stream.poll_once()
     tombstone = ours()[-1]
     assert tombstone["status"] is None and tombstone["size_bytes"] is None  # which image went, nothing of it
+    assert tombstone["tenant_id"] == "team-a"  # and whose: the tenant's own report must forget it too
 
     everything = b"".join(
         gzip.decompress(stack.aws_client(local_stack, "s3").get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
@@ -247,16 +249,23 @@ def test_the_reports_on_duckdb_over_the_deployed_exports_equal_the_table_and_for
         statuses = {i["image_id"]: i["status"] for i in items()}
         return all(statuses.get(i) in ("PROCESSED", "REJECTED") for i in image_ids)
 
-    def reports() -> dict[str, list[dict[str, Any]]]:
+    def reports(tenant: str | None = None) -> dict[str, list[dict[str, Any]]]:
         report.fetch_exports(
             stack.aws_client(local_stack, "s3"), analytics["bucket_name"], analytics["export_prefix"], tmp_path
         )
-        return {r.name: r.as_dicts() for r in report.run_reports(report.connect(tmp_path), now)}
+        return {r.name: r.as_dicts() for r in report.run_reports(report.connect(tmp_path), now, tenant=tenant)}
+
+    def every_tenants_reports_equal_its_items() -> None:
+        tenants = {i["tenant_id"] for i in items()}
+        assert "team-a" in tenants
+        for tenant in tenants:
+            assert reports(tenant) == expected_reports([i for i in items() if i["tenant_id"] == tenant], now), tenant
 
     settle(lambda: final(mix))
     now = datetime.now(UTC)
     before = reports()
     assert before == expected_reports(items(), now)
+    every_tenants_reports_equal_its_items()
     ours = {i["image_id"]: i for i in items() if i["image_id"] in mix}
     assert sorted(i["status"] for i in ours.values()) == ["PROCESSED", "PROCESSED", "PROCESSED", "REJECTED"]
     assert any(r["source"] == "api" and r["images"] >= 3 for r in before["latency"])
@@ -267,6 +276,7 @@ def test_the_reports_on_duckdb_over_the_deployed_exports_equal_the_table_and_for
     settle(lambda: True)
     after = reports()
     assert after == expected_reports(items(), now)
+    every_tenants_reports_equal_its_items()
 
     def png_processed(result: dict[str, list[dict[str, Any]]]) -> int:
         return sum(r["images"] for r in result["volumes"] if (r["format"], r["status"]) == ("png", "PROCESSED"))

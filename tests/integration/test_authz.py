@@ -210,7 +210,8 @@ def test_a_plan_in_the_shape_of_staging_holds_the_opt_in_edges_too(deployed: dic
     main = main.replace("malware_protection     = false", "malware_protection     = true")
     main = main.replace(
         "  analyst_principal_arns =",
-        '  quicksight = { principal_arn = "arn:aws:quicksight:us-east-1:123456789012:user/default/analyst" }\n'
+        '  quicksight = { principal_arn = "arn:aws:quicksight:us-east-1:123456789012:user/default/analyst",\n'
+        '    tenant_groups = { "arn:aws:quicksight:us-east-1:123456789012:group/default/it" = ["it"] } }\n'
         "  analyst_principal_arns =",
     )
     (shaped / "main.tf").write_text(main)

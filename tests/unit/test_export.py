@@ -32,6 +32,7 @@ def item(status: ImageStatus = ImageStatus.RECEIVED, **fields: Any) -> dict[str,
         created=created,
         filename="holiday.jpg",
         owner="team-a",
+        tenant_id="tenant-a",
         sha256="a" * 64,
         format="jpeg",
         width=4000,
@@ -68,6 +69,7 @@ def test_an_insert_is_an_upsert_row_with_exactly_the_schema_columns() -> None:
     )
     assert row["event_time"] == "2026-12-01T09:15:00Z" and row["image_id"] == image["image_id"]
     assert row["latency_ms"] is None and row["expired_by_ttl"] is None
+    assert row["tenant_id"] == "tenant-a"
 
 
 def test_a_processed_image_carries_latency_processing_time_and_rendition_totals() -> None:
@@ -91,6 +93,8 @@ def test_removals_are_tombstones_that_say_whether_ttl_did_it() -> None:
     assert (by_ttl["event"], by_ttl["expired_by_ttl"], by_ttl["image_id"]) == ("delete", True, image["image_id"])
     assert by_audit["expired_by_ttl"] is False
     assert by_ttl["status"] is None and by_ttl["format"] is None and by_ttl["size_bytes"] is None  # nothing of it
+    # ...but whose it was: a tenant's report filters on it and must see the purge like everyone else's.
+    assert by_ttl["tenant_id"] == by_audit["tenant_id"] == "tenant-a"
 
 
 def test_a_change_without_an_item_image_is_malformed() -> None:

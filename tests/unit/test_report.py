@@ -87,6 +87,62 @@ def test_a_purged_or_expired_image_is_in_no_report(tmp_path: Path) -> None:
     assert all(not rows for rows in results(tmp_path).values())  # the tombstones: gone from every result
 
 
+def by_tenant(directory: Path, tenant: str) -> dict[str, list[dict[str, Any]]]:
+    return {r.name: r.as_dicts() for r in report.run_reports(report.connect(directory), NOW, tenant=tenant)}
+
+
+def test_a_tenants_reports_hold_its_images_only_and_its_purges_too(exports: Path) -> None:
+    team_a, team_b = by_tenant(exports, "team-a"), by_tenant(exports, "team-b")
+    # team-a's purged png (9999 bytes) is gone from its report, as from the whole one
+    assert team_a["volumes"] == [
+        {"source": "api", "format": "png", "status": "PROCESSED", "images": 2, "bytes": 4000},
+        {"source": "api", "format": "png", "status": "REJECTED", "images": 1, "bytes": 150},
+        {"source": "kafka", "format": "webp", "status": "PROCESSED", "images": 1, "bytes": 2000},
+    ]
+    assert team_b["rejections"] == [
+        {"reject_reason": "size_mismatch", "source": "api", "images": 1},
+        {"reject_reason": "truncated", "source": "kafka", "images": 1},
+    ]
+    assert [r["latency_max_ms"] for r in team_b["latency"]] == [500, 2000]
+    assert all(not rows for rows in by_tenant(exports, "team-c").values())  # a tenant with nothing sees nothing
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "counts"),
+    [
+        ("volumes", ("source", "format", "status"), ("images", "bytes")),
+        ("rejections", ("reject_reason", "source"), ("images",)),
+        ("volume_by_hour", ("hour", "source"), ("images",)),
+    ],
+)
+def test_the_tenants_reports_add_up_to_the_whole(
+    exports: Path, name: str, key: tuple[str, ...], counts: tuple[str, ...]
+) -> None:
+    summed: dict[tuple[Any, ...], list[int]] = {}
+    for tenant in ("team-a", "team-b"):
+        for row in by_tenant(exports, tenant)[name]:
+            totals = summed.setdefault(tuple(row[k] for k in key), [0] * len(counts))
+            for i, column in enumerate(counts):
+                totals[i] += row[column]
+    whole = {tuple(r[k] for k in key): [r[c] for c in counts] for r in results(exports)[name]}
+    assert summed == whole
+
+
+@pytest.mark.parametrize("tenant", ["", "Team-A", "team-a' OR '1'='1", "a" * 64, "team_a"])
+def test_a_malformed_tenant_is_refused_before_any_query(exports: Path, tenant: str) -> None:
+    with pytest.raises(report.UnknownTenant, match="tenant id"):
+        report.run_reports(report.connect(exports), NOW, tenant=tenant)
+
+
+def test_the_tenant_is_a_bound_parameter_not_sql(exports: Path) -> None:
+    # Even past the check, a quote-laden value is only ever compared as a value.
+    con = report.connect(exports)
+    sql = report.duckdb_sql("volumes", int(NOW.timestamp()), by_tenant=True)
+    assert "$tenant" in sql and "team-a" not in sql
+    assert con.execute(sql, {"tenant": "x' OR '1'='1"}).fetchall() == []
+    assert len(con.execute(sql, {"tenant": "team-a"}).fetchall()) == 3
+
+
 def test_no_exports_yet_gives_every_report_with_no_rows(tmp_path: Path) -> None:
     got = report.run_reports(report.connect(tmp_path / "missing"), NOW)
     assert [r.name for r in got] == report.report_names() and all(r.rows == () for r in got)
@@ -193,3 +249,20 @@ def test_the_cli_says_what_to_do_when_nothing_was_exported(tmp_path: Path, capsy
 def test_the_cli_refuses_a_bad_clock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert report.main(["--exports", str(tmp_path), "--out", str(tmp_path), "--as-of", "yesterday"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_cli_reports_one_tenant_and_says_so(
+    exports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["--exports", str(exports), "--out", str(out), "--as-of", NOW.isoformat(), "--tenant", "team-b"]
+    assert report.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "tenant team-b only" in printed and "tenant team-b only" in (out / "index.html").read_text()
+    assert re.search(r"kafka\s+webp\s+PROCESSED\s+1\s+4000", printed)  # k2 only: k1 is team-a's
+
+
+def test_the_cli_refuses_a_bad_tenant_before_fetching(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # no --exports: a valid tenant would go and fetch from ENV=local; the bad one stops first
+    assert report.main(["--out", str(tmp_path), "--tenant", "Team A"]) == 2
+    assert "error: tenant 'Team A'" in capsys.readouterr().err

@@ -124,11 +124,31 @@ variable "analyst_principal_arns" {
 }
 
 variable "quicksight" {
-  description = "QuickSight data source (Athena, this workgroup) and dataset, shared with principal_arn (a QuickSight user or group ARN). Needs a QuickSight subscription in the account; null (default) creates nothing."
+  description = <<-EOT
+    QuickSight data source (Athena, this workgroup) and dataset, shared with principal_arn (a QuickSight user or group ARN).
+    tenant_groups: QuickSight group ARN -> the tenant ids whose rows its members see. The dataset's row-level security is
+    always on: a reader in none of these groups sees no row. Needs a QuickSight subscription in the account; null (default)
+    creates nothing.
+  EOT
   type = object({
     principal_arn = string
+    tenant_groups = map(list(string))
   })
   default = null
+
+  validation {
+    condition     = var.quicksight == null || length(try(var.quicksight.tenant_groups, {})) > 0
+    error_message = "quicksight.tenant_groups must name at least one group: without rules nobody could read the dataset."
+  }
+
+  validation {
+    condition = var.quicksight == null || alltrue([
+      for group, tenants in try(var.quicksight.tenant_groups, {}) :
+      can(regex("^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:group/[A-Za-z0-9._-]+/[A-Za-z0-9._@+=,-]+$", group))
+      && length(tenants) > 0 && alltrue([for t in tenants : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", t))])
+    ])
+    error_message = "quicksight.tenant_groups keys must be QuickSight group ARNs and values non-empty lists of tenant ids (1-63 lowercase letters, digits or hyphens)."
+  }
 }
 
 variable "alarm_actions" {

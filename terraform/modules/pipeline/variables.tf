@@ -211,9 +211,10 @@ variable "analyst_principal_arns" {
 }
 
 variable "quicksight" {
-  description = "QuickSight data source + dataset over the analytics workgroup, shared with principal_arn (modules/analytics); null: none. service_role_arn: the role QuickSight runs Athena as (default the account's aws-quicksight-service-role-v0), let through the analytics buckets' perimeter and the key."
+  description = "QuickSight data source + dataset over the analytics workgroup, shared with principal_arn, its row-level security granting each QuickSight group in tenant_groups the tenants listed (modules/analytics); null: none. service_role_arn: the role QuickSight runs Athena as (default the account's aws-quicksight-service-role-v0), let through the analytics buckets' perimeter and the key."
   type = object({
     principal_arn    = string
+    tenant_groups    = map(list(string))
     service_role_arn = optional(string)
   })
   default = null

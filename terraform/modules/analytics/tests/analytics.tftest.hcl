@@ -147,7 +147,10 @@ run "the_analyst_role_is_read_only_and_quicksight_queries_directly" {
 
   variables {
     analyst_principal_arns = ["arn:aws:iam::123456789012:role/bi-analysts"]
-    quicksight             = { principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi" }
+    quicksight = {
+      principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi"
+      tenant_groups = { "arn:aws:quicksight:us-east-1:123456789012:group/default/bi" = ["team-a"] }
+    }
   }
 
   assert {
@@ -167,6 +170,97 @@ run "the_analyst_role_is_read_only_and_quicksight_queries_directly" {
     condition     = aws_quicksight_data_set.current_images[0].import_mode == "DIRECT_QUERY" && aws_quicksight_data_source.athena[0].parameters[0].athena[0].work_group == "imgpipe-test-analytics"
     error_message = "QuickSight queries Athena directly (no SPICE copy outliving the retention) in the workgroup."
   }
+}
+
+run "quicksight_rows_are_always_under_row_level_security_by_tenant" {
+  command = plan
+
+  variables {
+    quicksight = {
+      principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi-authors"
+      tenant_groups = {
+        "arn:aws:quicksight:us-east-1:123456789012:group/default/team-b" = ["team-b"]
+        "arn:aws:quicksight:us-east-1:123456789012:group/default/team-a" = ["team-a", "team-a-labs", "team-a"]
+      }
+    }
+  }
+
+  assert {
+    condition = one([
+      for rls in aws_quicksight_data_set.current_images[0].row_level_permission_data_set :
+      rls.permission_policy == "GRANT_ACCESS" && rls.status == "ENABLED" && rls.format_version == "VERSION_2"
+    ]) == true
+    error_message = "The current-images dataset must always carry enabled GRANT_ACCESS row-level security."
+  }
+
+  assert {
+    condition     = local.quicksight_rules_sql == "SELECT user_arn, group_arn, tenant_id FROM (VALUES (CAST(NULL AS varchar), 'arn:aws:quicksight:us-east-1:123456789012:group/default/team-a', 'team-a'), (CAST(NULL AS varchar), 'arn:aws:quicksight:us-east-1:123456789012:group/default/team-a', 'team-a-labs'), (CAST(NULL AS varchar), 'arn:aws:quicksight:us-east-1:123456789012:group/default/team-b', 'team-b')) AS rules(user_arn, group_arn, tenant_id)"
+    error_message = "One rule per (group, tenant), sorted and without duplicates."
+  }
+
+  assert {
+    condition = flatten([
+      for table in aws_quicksight_data_set.tenant_rules[0].logical_table_map : [
+        for t in table.data_transforms : [for op in t.rename_column_operation : op.new_column_name]
+      ]
+    ]) == ["UserARN", "GroupARN"]
+    error_message = "QuickSight reads the rules' principals from UserARN and GroupARN."
+  }
+
+  assert {
+    condition = contains(flatten([
+      for t in aws_quicksight_data_set.current_images[0].physical_table_map : [for sql in t.custom_sql : [for c in sql.columns : c.name]]
+    ]), "tenant_id")
+    error_message = "The dataset must expose tenant_id, the field the rules grant on."
+  }
+
+  assert {
+    condition     = aws_quicksight_data_set.tenant_rules[0].import_mode == "DIRECT_QUERY"
+    error_message = "The rules are read live, like the data."
+  }
+}
+
+run "quicksight_without_tenant_rules_is_refused" {
+  command = plan
+
+  variables {
+    quicksight = {
+      principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi"
+      tenant_groups = {}
+    }
+  }
+
+  expect_failures = [var.quicksight]
+}
+
+run "a_tenant_that_could_leave_the_rules_sql_is_refused" {
+  command = plan
+
+  variables {
+    quicksight = {
+      principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi"
+      tenant_groups = {
+        "arn:aws:quicksight:us-east-1:123456789012:group/default/team-a" = ["team-a') OR (1=1"]
+      }
+    }
+  }
+
+  expect_failures = [var.quicksight]
+}
+
+run "rules_name_groups_not_users" {
+  command = plan
+
+  variables {
+    quicksight = {
+      principal_arn = "arn:aws:quicksight:us-east-1:123456789012:group/default/bi"
+      tenant_groups = {
+        "arn:aws:quicksight:us-east-1:123456789012:user/default/alice" = ["team-a"]
+      }
+    }
+  }
+
+  expect_failures = [var.quicksight]
 }
 
 run "an_emulator_without_a_mapping_still_declares_what_to_deliver" {
