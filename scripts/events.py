@@ -33,7 +33,9 @@ def api_gateway_proxy_event(
     if isinstance(body, bytes) and binary:
         encoded: str | None = base64.b64encode(body).decode()
     elif isinstance(body, bytes):
-        encoded = body.decode("utf-8")
+        # A text body that is not UTF-8 (an image sent as text/plain or without a binary media type) reaches
+        # the function with the bad bytes replaced, never as a failure of the gateway itself.
+        encoded = body.decode("utf-8", errors="replace")
     else:
         encoded = body
     request_id = str(uuid.uuid4())

@@ -33,6 +33,9 @@ from scripts.local_lambda import FunctionHost, GatewayError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
+# API Gateway's REST quota on the request line and headers together (10,240 bytes); a longer request line is
+# refused before anything runs. http.server's own line limit (64 KiB) is far above it.
+MAX_REQUEST_LINE_BYTES = 10_240
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:[^/]+)/invocations")
 
 
@@ -170,6 +173,52 @@ def error_reply(status: int, code: str, message: str, request_id: str) -> Reply:
     return Reply(status, {"Content-Type": ["application/json"]}, body)
 
 
+# The gateway response types this gateway produces: API Gateway's default status and messageString for each.
+RESPONSE_DEFAULTS: dict[str, tuple[int, str]] = {
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "AUTHORIZER_FAILURE": (500, "Authorizer error"),
+    "DEFAULT_5XX": (502, "Internal server error"),  # a function that fails or answers no proxy response
+}
+
+
+@dataclass(frozen=True)
+class GatewayResponses:
+    """The API's gateway responses as deployed (type -> (status or None, application/json template)), rendered
+    as API Gateway renders them: the type's own, else DEFAULT_4XX/5XX's template with the type's status, else
+    API Gateway's built-in {"message": ...}. Templates are the two-variable subset this API's use."""
+
+    configured: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)
+
+    def reply(self, response_type: str, request_id: str) -> Reply:
+        default_status, message = RESPONSE_DEFAULTS[response_type]
+        status, template = self.configured.get(response_type, (None, None))
+        if template is None:
+            family_status, template = self.configured.get(
+                "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX", (None, None)
+            )
+            status = status or family_status
+        status = status or default_status
+        if template is None:
+            body = json.dumps({"message": message})
+        else:
+            body = template.replace("$context.error.messageString", json.dumps(message))
+            body = body.replace("$context.requestId", request_id)
+        return Reply(status, {"Content-Type": ["application/json"], "x-amzn-ErrorType": [response_type]}, body.encode())
+
+
+def discover_gateway_responses(apigw: Any, rest_api_id: str) -> GatewayResponses:
+    configured: dict[str, tuple[int | None, str | None]] = {}
+    for item in apigw.get_gateway_responses(restApiId=rest_api_id).get("items", []):
+        status = item.get("statusCode")
+        template = (item.get("responseTemplates") or {}).get("application/json")
+        configured[item["responseType"]] = (int(status) if status else None, template)
+    return GatewayResponses(configured)
+
+
 class Gateway:
     def __init__(
         self,
@@ -182,8 +231,10 @@ class Gateway:
         api_id: str = "local",
         throttling: dict[str, Throttle] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        responses: GatewayResponses | None = None,
     ):
         self.routes = routes
+        self.responses = responses or GatewayResponses()
         self._host = host
         self._stage = stage
         self._binary = [t.lower() for t in binary_media_types]
@@ -207,21 +258,16 @@ class Gateway:
         if path.startswith(f"/{self._stage}/"):  # accept the invoke-URL form /<stage>/v1/... too
             path = path[len(self._stage) + 1 :]
         if len(body) > MAX_PAYLOAD_BYTES:
-            return error_reply(413, "too_large", "Request Too Long", request_id)
+            return self.responses.reply("REQUEST_TOO_LARGE", request_id)
         candidates = [(r, params) for r in self.routes if (params := r.match(path)) is not None]
         route_params = next(((r, p) for r, p in candidates if r.method == method.upper()), None)
         if route_params is None:
-            # API Gateway answers a missing route (or method) like a missing token when auth is configured.
-            return error_reply(
-                403 if candidates else 404,
-                "forbidden" if candidates else "not_found",
-                "Missing Authentication Token",
-                request_id,
-            )
+            # A REST API answers a path or method it does not have as MISSING_AUTHENTICATION_TOKEN.
+            return self.responses.reply("MISSING_AUTHENTICATION_TOKEN", request_id)
         route, params = route_params
         bucket = self._buckets.get((route.method, route.resource))
         if bucket is not None and not bucket.take():  # before the authorizer runs, as on AWS
-            return error_reply(429, "throttled", "Too Many Requests", request_id)
+            return self.responses.reply("THROTTLED", request_id)
         lower = {k.lower(): v for k, v in headers.items()}
         query = {k: v for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         context: dict[str, Any] | None = None
@@ -248,7 +294,7 @@ class Gateway:
             result = self._host.invoke(route.function_name, event)
         except Exception as err:
             print(f"local-gateway: {route.function_name} raised {err!r}", file=sys.stderr, flush=True)
-            return error_reply(502, "internal_error", "Internal server error", request_id)
+            return self.responses.reply("DEFAULT_5XX", request_id)
         return self._proxy_reply(result, request_id)
 
     def _authorize(
@@ -262,7 +308,7 @@ class Gateway:
     ) -> dict[str, Any] | Reply:
         assert route.authorizer is not None
         if any(not headers.get(h) for h in route.authorizer.identity_headers):
-            return error_reply(401, "unauthorized", "Unauthorized", request_id)  # API Gateway skips the call
+            return self.responses.reply("UNAUTHORIZED", request_id)  # API Gateway skips the call
         event = {
             "type": "REQUEST",
             "methodArn": f"{self._arn_prefix}/{route.method}{path}",
@@ -287,18 +333,17 @@ class Gateway:
             policy = self._host.invoke(route.authorizer.function_name, event)
         except Exception as err:
             if str(err) == "Unauthorized":
-                return error_reply(401, "unauthorized", "Unauthorized", request_id)
+                return self.responses.reply("UNAUTHORIZED", request_id)
             print(f"local-gateway: authorizer raised {err!r}", file=sys.stderr, flush=True)
-            return error_reply(500, "internal_error", "Authorizer error", request_id)
+            return self.responses.reply("AUTHORIZER_FAILURE", request_id)
         statements = policy.get("policyDocument", {}).get("Statement", [])
         if not statements or any(s.get("Effect") != "Allow" for s in statements):
-            return error_reply(403, "forbidden", "User is not authorized to access this resource", request_id)
+            return self.responses.reply("ACCESS_DENIED", request_id)
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
-    @staticmethod
-    def _proxy_reply(result: Any, request_id: str) -> Reply:
+    def _proxy_reply(self, result: Any, request_id: str) -> Reply:
         if not isinstance(result, dict) or "statusCode" not in result:
-            return error_reply(502, "internal_error", "Malformed Lambda proxy response", request_id)
+            return self.responses.reply("DEFAULT_5XX", request_id)  # AWS: 502 "Internal server error"
         headers = {k: [str(v)] for k, v in (result.get("headers") or {}).items()}
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = [str(v) for v in values]
@@ -311,6 +356,7 @@ class Gateway:
 def build(cfg: stack.StackConfig, outputs: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> Gateway:
     apigw = stack.aws_client(cfg, "apigateway")
     routes = discover_routes(apigw, str(outputs["rest_api_id"]))
+    responses = discover_gateway_responses(apigw, str(outputs["rest_api_id"]))
     host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
     return Gateway(
         routes,
@@ -321,6 +367,7 @@ def build(cfg: stack.StackConfig, outputs: dict[str, Any], clock: Callable[[], f
         api_id=str(outputs["rest_api_id"]),
         throttling=discover_throttling(apigw, str(outputs["rest_api_id"]), str(outputs["api_stage_name"])),
         clock=clock,
+        responses=responses,
     )
 
 
@@ -330,16 +377,50 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            if (
+                len(getattr(self, "raw_requestline", b"")) > MAX_REQUEST_LINE_BYTES
+            ):  # over API Gateway's quota; body left unread
+                self.send_error(414)
+                return False
+            return True
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's own refusals (request line or headers too long, malformed, unknown method) in the
+            # API's error shape rather than an HTML page; the connection closes as http.server would close it.
+            self.close_connection = True
+            phrase = message or (self.responses.get(code, ("Error",))[0])
+            codes = {414: "uri_too_long", 431: "headers_too_large", 501: "not_implemented"}
+            self._send(error_reply(code, codes.get(code, "bad_request"), phrase, str(uuid.uuid4())))
+
         def _respond(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_PAYLOAD_BYTES:
-                reply = error_reply(413, "too_large", "Request Too Long", str(uuid.uuid4()))
+            # Every request gets an answer with a status, as from API Gateway: never a dropped connection.
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                reply = error_reply(400, "bad_request", "Invalid Content-Length", str(uuid.uuid4()))
+                self.close_connection = True
+            elif length > MAX_PAYLOAD_BYTES:
+                reply = gateway.responses.reply("REQUEST_TOO_LARGE", str(uuid.uuid4()))
                 self.close_connection = True
             else:
                 headers: dict[str, list[str]] = {}
                 for key, value in self.headers.items():
                     headers.setdefault(key, []).append(value)
-                reply = gateway.handle(self.command, self.path, headers, self.rfile.read(length) if length else b"")
+                try:
+                    reply = gateway.handle(self.command, self.path, headers, self.rfile.read(length) if length else b"")
+                except Exception as err:
+                    print(
+                        f"local-gateway: {self.command} {self.path[:200]} failed: {err!r}", file=sys.stderr, flush=True
+                    )
+                    reply = gateway.responses.reply("DEFAULT_5XX", str(uuid.uuid4()))
+            self._send(reply)
+
+        def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
             for key, values in reply.headers.items():
                 for value in values:
@@ -351,7 +432,10 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _respond
 
         def log_message(self, format: str, *args: Any) -> None:
-            print(f"local-gateway: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
+            # Also called for requests refused before command and path were parsed (then they are unset).
+            command, path = getattr(self, "command", None) or "-", (getattr(self, "path", None) or "-")[:200]
+            outcome = args[1] if format.startswith('"%s"') and len(args) > 1 else format % args  # status, or why
+            print(f"local-gateway: {command} {path} -> {outcome}", flush=True)
 
     # One thread per connection: HTTP/1.1 clients keep connections open, and a single-threaded server would wait
     # on an idle one while the next request queues behind it. Invocations still run one at a time (FunctionHost).

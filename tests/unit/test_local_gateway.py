@@ -12,7 +12,9 @@ import pytest
 from scripts.local_gateway import (
     Authorizer,
     Gateway,
+    GatewayResponses,
     Throttle,
+    discover_gateway_responses,
     discover_routes,
     discover_throttling,
     function_name_from_uri,
@@ -63,6 +65,33 @@ class FakeApiGateway:
             ]
         }
 
+    def get_gateway_responses(self, restApiId: str) -> dict[str, Any]:
+        # As terraform/modules/ingest_api deploys them (statusCode absent where the module leaves it null).
+        def template(code: str, message: str = "$context.error.messageString") -> dict[str, str]:
+            return {
+                "application/json": '{"error": {"code": "'
+                + code
+                + '", "message": '
+                + message
+                + ', "request_id": "$context.requestId"}}'
+            }
+
+        configured = {
+            "UNAUTHORIZED": ("401", template("unauthorized")),
+            "ACCESS_DENIED": ("403", template("forbidden")),
+            "MISSING_AUTHENTICATION_TOKEN": ("404", template("not_found", '"no such route"')),
+            "THROTTLED": ("429", template("throttled")),
+            "REQUEST_TOO_LARGE": ("413", template("too_large")),
+            "DEFAULT_4XX": (None, template("bad_request")),
+            "DEFAULT_5XX": (None, template("internal_error")),
+        }
+        return {
+            "items": [
+                {"responseType": t, "responseTemplates": tpl, **({"statusCode": st} if st else {})}
+                for t, (st, tpl) in configured.items()
+            ]
+        }
+
 
 class RecordingHost(FunctionHost):
     def __init__(self, authorizer_result: Any) -> None:
@@ -89,9 +118,12 @@ ALLOW = {
 }
 
 
+RESPONSES = discover_gateway_responses(FakeApiGateway(), "api1")
+
+
 def gateway(authorizer_result: Any = ALLOW) -> tuple[Gateway, RecordingHost]:
     host = RecordingHost(authorizer_result)
-    return Gateway(discover_routes(FakeApiGateway(), "api1"), host, "live", ["image/*"]), host
+    return Gateway(discover_routes(FakeApiGateway(), "api1"), host, "live", ["image/*"], responses=RESPONSES), host
 
 
 def test_routes_come_from_the_deployed_api_and_skip_mock_methods() -> None:
@@ -153,10 +185,29 @@ def test_authorizer_outcomes(headers: dict[str, list[str]], authorizer_result: A
     assert not [c for c in host.calls if c[0].endswith("upload_api")]
 
 
-def test_unknown_routes_and_methods() -> None:
-    gw, _ = gateway()
-    assert gw.handle("GET", "/v2/nothing", {"x-api-key": ["k"]}, b"").status == 404
-    assert gw.handle("DELETE", "/v1/images", {"x-api-key": ["k"]}, b"").status == 403
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/nothing"), ("DELETE", "/v1/images"), ("GET", "/")])
+def test_unknown_routes_and_methods_answer_the_deployed_missing_route_response(method: str, path: str) -> None:
+    gw, host = gateway()
+    reply = gw.handle(method, path, {"x-api-key": ["k"]}, b"")
+    body = json.loads(reply.body)
+    assert (reply.status, body["error"]["code"], body["error"]["message"]) == (404, "not_found", "no such route")
+    assert body["error"]["request_id"] and not host.calls
+
+
+def test_without_configured_responses_the_gateway_answers_as_api_gateway_does_by_default() -> None:
+    host = RecordingHost(ALLOW)
+    gw = Gateway(discover_routes(FakeApiGateway(), "api1"), host, "live", ["image/*"])
+    unknown, missing = gw.handle("GET", "/v2/x", {}, b""), gw.handle("GET", "/v1/images", {}, b"")
+    assert (unknown.status, json.loads(unknown.body)) == (403, {"message": "Missing Authentication Token"})
+    assert (missing.status, json.loads(missing.body)) == (401, {"message": "Unauthorized"})
+
+
+def test_a_type_without_its_own_template_takes_the_family_default_with_its_own_status() -> None:
+    responses = GatewayResponses(
+        {"DEFAULT_4XX": (None, '{"m": $context.error.messageString, "id": "$context.requestId"}')}
+    )
+    reply = responses.reply("THROTTLED", "req-1")
+    assert (reply.status, json.loads(reply.body)) == (429, {"m": "Too Many Requests", "id": "req-1"})
 
 
 def test_bodies_over_ten_megabytes_are_refused_before_any_function_runs() -> None:
@@ -176,7 +227,11 @@ class FakeClock:
 def throttled_gateway(throttling: dict[str, Throttle]) -> tuple[Gateway, RecordingHost, FakeClock]:
     host, clock = RecordingHost(ALLOW), FakeClock()
     routes = discover_routes(FakeApiGateway(), "api1")
-    return Gateway(routes, host, "live", ["image/*"], throttling=throttling, clock=clock), host, clock
+    return (
+        Gateway(routes, host, "live", ["image/*"], throttling=throttling, clock=clock, responses=RESPONSES),
+        host,
+        clock,
+    )
 
 
 def test_stage_throttling_allows_the_burst_then_answers_429_before_the_authorizer_runs() -> None:

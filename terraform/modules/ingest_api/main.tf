@@ -242,17 +242,21 @@ locals {
 
   # Errors API Gateway answers itself, in the API's error shape (openapi.yaml components.schemas.Error).
   # $context.error.messageString is already a quoted JSON string. DEFAULT_* keep the status of the actual error.
+  # MISSING_AUTHENTICATION_TOKEN is what a REST API answers for a path or method it does not have (this API signs
+  # nothing with SigV4, so it never means anything else): 404 not_found, as the spec and the local gateway say,
+  # instead of API Gateway's misleading 403.
   gateway_responses = {
-    UNAUTHORIZED      = { status_code = "401", code = "unauthorized" }
-    ACCESS_DENIED     = { status_code = "403", code = "forbidden" }
-    THROTTLED         = { status_code = "429", code = "throttled" }
-    REQUEST_TOO_LARGE = { status_code = "413", code = "too_large" }
-    DEFAULT_4XX       = { status_code = null, code = "bad_request" }
-    DEFAULT_5XX       = { status_code = null, code = "internal_error" }
+    UNAUTHORIZED                 = { status_code = "401", code = "unauthorized", message = null }
+    ACCESS_DENIED                = { status_code = "403", code = "forbidden", message = null }
+    MISSING_AUTHENTICATION_TOKEN = { status_code = "404", code = "not_found", message = "no such route" }
+    THROTTLED                    = { status_code = "429", code = "throttled", message = null }
+    REQUEST_TOO_LARGE            = { status_code = "413", code = "too_large", message = null }
+    DEFAULT_4XX                  = { status_code = null, code = "bad_request", message = null }
+    DEFAULT_5XX                  = { status_code = null, code = "internal_error", message = null }
   }
   gateway_response_templates = {
     for type, r in local.gateway_responses :
-    type => "{\"error\": {\"code\": \"${r.code}\", \"message\": $context.error.messageString, \"request_id\": \"$context.requestId\"}}"
+    type => "{\"error\": {\"code\": \"${r.code}\", \"message\": ${r.message == null ? "$context.error.messageString" : jsonencode(r.message)}, \"request_id\": \"$context.requestId\"}}"
   }
 
   # One JSON line per request. Identifies the caller by key id (the authorizer's principalId), never by key;

@@ -231,10 +231,15 @@ run "gateway_responses_use_the_api_error_shape" {
 
   assert {
     condition = alltrue([
-      for type, status in { UNAUTHORIZED = "401", ACCESS_DENIED = "403", REQUEST_TOO_LARGE = "413", THROTTLED = "429" } :
+      for type, status in { UNAUTHORIZED = "401", ACCESS_DENIED = "403", MISSING_AUTHENTICATION_TOKEN = "404", REQUEST_TOO_LARGE = "413", THROTTLED = "429" } :
       aws_api_gateway_gateway_response.this[type].status_code == status
     ])
-    error_message = "Gateway responses must exist for 401, 403, 413 and 429."
+    error_message = "Gateway responses must exist for 401, 403, 404 (no such route), 413 and 429."
+  }
+
+  assert {
+    condition     = aws_api_gateway_gateway_response.this["MISSING_AUTHENTICATION_TOKEN"].response_templates["application/json"] == "{\"error\": {\"code\": \"not_found\", \"message\": \"no such route\", \"request_id\": \"$context.requestId\"}}"
+    error_message = "An unknown route must answer 404 not_found in the API's error shape, not API Gateway's 'Missing Authentication Token'."
   }
 
   assert {
