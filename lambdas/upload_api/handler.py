@@ -12,6 +12,7 @@ is refused (422), and a retry while the first request still runs gets 409.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -133,7 +134,7 @@ def principal() -> Principal:
     context = app.current_event.request_context.authorizer.raw_event or {}
     key_id, owner, tenant_id = context.get("key_id"), context.get("owner"), context.get("tenant_id")
     if not key_id or not is_tenant_id(tenant_id):
-        raise ApiError(401, "missing_credentials", "this API needs an API key")
+        raise ApiError(401, "unauthorized", "Unauthorized")  # what API Gateway answers without credentials
     return Principal(str(key_id), str(owner or key_id), str(tenant_id), str(context.get("kind") or "api_key"))
 
 
@@ -169,7 +170,10 @@ def request_upload() -> Response[str]:
 def direct_upload() -> Response[str]:
     event = app.current_event
     raw = event.body or ""
-    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("latin-1", "replace")
+    except binascii.Error:
+        raise ApiError(400, "invalid_body", "the body is marked base64 but is not valid base64") from None
     content_type = event.headers.get("content-type") or event.headers.get("Content-Type")
     filename = event.get_query_string_value("filename")
     idempotency_key = event.headers.get(IDEMPOTENCY_HEADER.lower()) or event.headers.get(IDEMPOTENCY_HEADER)

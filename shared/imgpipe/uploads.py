@@ -31,6 +31,7 @@ from imgpipe.retention import DEFAULT_RETENTION_DAYS
 # API Gateway hands a Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3 larger), so the
 # largest direct upload is 6 MB * 3/4 minus room for headers: 4 MiB. Bigger images use the presigned POST.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+ANY_IMAGE = "image/*"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -59,7 +60,8 @@ class UploadSettings:
 
 
 class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: JSON types as documented ("10" is not a size, true is not 1); a client that sends them is wrong.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     filename: str = Field(min_length=1, max_length=1024)
     content_type: str = Field(min_length=1, max_length=255)
@@ -187,8 +189,11 @@ class UploadService:
             )
         if not content_type:
             raise ApiError(415, "unsupported_type", "a Content-Type header naming the image type is required")
+        # image/* says "an image, find out which" (what generic clients send): the bytes decide, against the
+        # same allowlist; a specific type must match the bytes.
+        declared = None if content_type.split(";", 1)[0].strip().lower() == ANY_IMAGE else content_type
         try:
-            info = validation.inspect(data, content_type, self._settings.limits)
+            info = validation.inspect(data, declared, self._settings.limits)
             clean_name = validation.clean_filename(filename) if filename else None
         except validation.ValidationError as err:
             raise ApiError.from_validation(err) from None
@@ -199,8 +204,8 @@ class UploadService:
             filename=clean_name,
             declared_type=info.format.mime_type,
             format=info.format.value,
-            width=info.width,
-            height=info.height,
+            width=info.upright_size[0],
+            height=info.upright_size[1],
             size_bytes=info.size_bytes,
             sha256=hashlib.sha256(data).hexdigest(),
         )

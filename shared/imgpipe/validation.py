@@ -95,14 +95,44 @@ class Limits:
             raise ValueError("every limit must be at least 1")
 
 
+EXIF_ORIENTATION = 0x0112
+_TURNED = (5, 6, 7, 8)  # EXIF orientations shown a quarter turn from how they are stored
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     format: ImageFormat
-    width: int
+    width: int  # as stored
     height: int
     frames: int
     mode: str
     size_bytes: int
+    orientation: int = 1  # EXIF orientation, 1 when absent or invalid
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """(width, height) as the image is displayed, and as the processor records it."""
+        return (self.height, self.width) if self.orientation in _TURNED else (self.width, self.height)
+
+
+def _orientation(image: Image.Image, fmt: ImageFormat) -> int:
+    """The EXIF orientation still to apply, from the raw EXIF block the header carried (image.getexif() would
+    decode the pixels of some formats to look further). Pillow turns a TIFF upright itself: its size is
+    already as displayed."""
+    if fmt is ImageFormat.TIFF:
+        return 1
+    try:
+        raw = image.info.get("exif")
+        if not isinstance(raw, bytes | bytearray) or not raw:
+            return 1
+        exif = Image.Exif()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on corrupt EXIF; it reads as upright below
+            exif.load(bytes(raw))
+        value = exif.get(EXIF_ORIENTATION, 1)
+    except (SyntaxError, struct.error, ValueError, OSError, EOFError, KeyError, TypeError, IndexError):
+        return 1  # unreadable EXIF: shown as stored, as the processor does
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def format_from_mime(content_type: str) -> ImageFormat:
@@ -256,13 +286,14 @@ def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None
                     raise ValidationError(Reason.CORRUPT, f"impossible dimensions {width}x{height}")
                 _check_dimensions(width, height, limits)
                 frames = gif_frames if gif_frames is not None else int(getattr(image, "n_frames", 1))
+                orientation = _orientation(image, fmt)
     except Image.DecompressionBombError as err:
         raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
     except (UnidentifiedImageError, SyntaxError, struct.error, ValueError, OSError, EOFError) as err:
         raise ValidationError(Reason.CORRUPT, f"the {fmt.value} header cannot be read: {err}") from None
     if frames > limits.max_frames:
         raise ValidationError(Reason.TOO_MANY_FRAMES, f"more than {limits.max_frames} frames")
-    return ImageInfo(fmt, width, height, frames, mode, len(data))
+    return ImageInfo(fmt, width, height, frames, mode, len(data), orientation)
 
 
 PIL_NAMES = {
@@ -284,20 +315,22 @@ def _check_dimensions(width: int, height: int, limits: Limits) -> None:
         )
 
 
-MAX_FILENAME_BYTES = 255
+MAX_FILENAME_CHARS = 1024  # the API's documented bound (docs/api/openapi.yaml)
 _UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def clean_filename(name: str) -> str:
-    """A display-safe file name: NFC, no control characters or path separators, at most 255 UTF-8 bytes.
+    """A display-safe file name: NFC, no control characters or path separators. A name longer than
+    MAX_FILENAME_CHARS is refused, never cut: a shortened name is not the one the client sent.
 
     Only ever stored as metadata; object keys are server-generated ids, never derived from it.
     """
+    if len(name) > MAX_FILENAME_CHARS:
+        raise ValidationError(
+            Reason.BAD_FILENAME, f"the file name is {len(name)} characters; at most {MAX_FILENAME_CHARS}"
+        )
     cleaned = _UNSAFE_FILENAME_CHARS.sub("_", unicodedata.normalize("NFC", name)).strip().lstrip(".")
     cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) not in ("Cf", "Co", "Cs"))
     if not any(ch.isalnum() for ch in cleaned):
         raise ValidationError(Reason.BAD_FILENAME, "the file name has no letters or digits once made safe")
-    encoded = cleaned.encode("utf-8")
-    if len(encoded) > MAX_FILENAME_BYTES:
-        cleaned = encoded[:MAX_FILENAME_BYTES].decode("utf-8", errors="ignore")  # never split a character
     return cleaned

@@ -273,15 +273,38 @@ def test_log_lines_carry_the_image_and_request_ids_of_their_own_request_only(
             413,
             "too_large",
         ),
+        # JSON types as documented: no string, boolean or float for a size, no number for a name
+        (json.dumps({"filename": "a.png", "content_type": "image/png", "size_bytes": "10"}), 422, "invalid_request"),
+        (json.dumps({"filename": "a.png", "content_type": "image/png", "size_bytes": True}), 422, "invalid_request"),
+        (json.dumps({"filename": "a.png", "content_type": "image/png", "size_bytes": 10.0}), 422, "invalid_request"),
+        (json.dumps({"filename": 7, "content_type": "image/png", "size_bytes": 10}), 422, "invalid_request"),
+        (json.dumps({"filename": "a" * 1025, "content_type": "image/png", "size_bytes": 10}), 422, "invalid_request"),
     ],
 )
 def test_bad_presign_requests_get_precise_errors(api: ModuleType, payload: str, status: int, code: str) -> None:
     assert (lambda r: (r[0], r[1]["error"]["code"]))(call(api, "POST", "/v1/uploads", body=payload)) == (status, code)
 
 
+@pytest.mark.parametrize("body", ["!!!!", "iVBORw0KGgo", "aGVsbG8=aGVsbG8=", "aGV sbG8="])
+def test_a_body_marked_base64_that_is_not_is_400_and_stores_nothing(
+    api: ModuleType, deployed: dict[str, Any], local_stack: stack.StackConfig, body: str
+) -> None:
+    # Over HTTP the gateway encodes the body itself; this is the event API Gateway could still hand over.
+    before = raw_keys(local_stack, deployed)
+    event = api_gateway_proxy_event(
+        "PUT", "/v1/images", headers={"content-type": ["image/png"]}, authorizer=AUTH, body=body
+    )
+    event["isBase64Encoded"] = True
+    response = api.handler(event, FakeContext("upload_api"))
+    answer = json.loads(response["body"])
+    assert_response_matches("PUT", "/v1/images", response["statusCode"], answer)
+    assert (response["statusCode"], answer["error"]["code"]) == (400, "invalid_body")
+    assert raw_keys(local_stack, deployed) == before
+
+
 def test_no_authorizer_context_fails_closed(api: ModuleType) -> None:
     status, body = call(api, "GET", "/v1/images", authorizer=None)
-    assert (status, body["error"]["code"]) == (401, "missing_credentials")
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
 
 
 @pytest.mark.parametrize("image_id", ["nope", "0192f1a2-0000-7000-8000-000000000000"])

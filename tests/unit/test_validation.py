@@ -186,10 +186,38 @@ def test_file_names_are_made_safe_for_display(raw: str, expected: str) -> None:
     assert clean_filename(raw) == expected
 
 
-def test_file_name_length_is_capped_in_bytes_without_splitting_characters() -> None:
-    cleaned = clean_filename("é" * 300)
-    assert len(cleaned.encode()) <= 255
-    assert cleaned == "é" * 127
+def test_a_file_name_up_to_the_documented_length_is_kept_whole() -> None:
+    assert clean_filename("é" * 1024) == "é" * 1024  # 2,048 UTF-8 bytes, nothing cut
+
+
+@pytest.mark.parametrize("raw", ["a" * 1025, "é" * 1025, "x" * 100_000])
+def test_a_longer_file_name_is_refused_not_cut(raw: str) -> None:
+    with pytest.raises(ValidationError, match="at most 1024") as caught:
+        clean_filename(raw)
+    assert caught.value.reason is Reason.BAD_FILENAME
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "AVIF"])
+@pytest.mark.parametrize("orientation", [1, 3, 5, 6, 7, 8])
+def test_the_upright_size_is_what_the_processor_records(fmt: str, orientation: int) -> None:
+    from imgpipe.engine import process
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "red").save(buffer, fmt, exif=exif.tobytes())
+    info = inspect(buffer.getvalue(), f"image/{fmt.lower()}")
+    processed = process(buffer.getvalue(), declared_type=f"image/{fmt.lower()}")
+    assert info.upright_size == (processed.width, processed.height)
+    assert sorted(info.upright_size) == [20, 40]
+
+
+@pytest.mark.parametrize("block", [b"Exif\x00\x00garbage", b"\x00" * 3, b"Exif\x00\x00MM\x00*\xff\xff\xff\xff"])
+def test_an_unreadable_exif_block_reads_as_upright(block: bytes) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "red").save(buffer, "WEBP", exif=block)
+    info = inspect(buffer.getvalue(), "image/webp")
+    assert (info.orientation, info.upright_size) == (1, (40, 20))
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\x00\x01", "\u202e"])
