@@ -21,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.imgpipe-installed
 # scripts/ and the project's library (shared/imgpipe) import without an install step.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 
-.PHONY: help demo test test-fast report up down status package lint lock fmt bench cost release smoke plan apply deploy destroy key revoke-key bootstrap bootstrap-venv browser clean check-env
+.PHONY: help demo test test-fast report up down status package lint lock fmt bench cost release smoke plan apply deploy destroy key revoke-key user disable-user bootstrap bootstrap-venv browser clean check-env
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -130,6 +130,14 @@ key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER=
 revoke-key: check-env $(PATH_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
 	@test -n "$(KEY_ID)" || { echo 'usage: make revoke-key KEY_ID=<id> [ENV=local]' >&2; exit 2; }
 	@$(PY) -m scripts.keys revoke "$(KEY_ID)" --env $(ENV)
+
+user: check-env $(PATH_STAMP) ## add a web user to a tenant: make user USERNAME=alice TENANT=team-a [EMAIL=a@example.com] [ENV=local]
+	@test -n "$(USERNAME)" -a -n "$(TENANT)" || { echo 'usage: make user USERNAME=<name> TENANT=<tenant> [EMAIL=<address>] [ENV=local]' >&2; exit 2; }
+	@$(PY) -m scripts.users add "$(USERNAME)" --tenant "$(TENANT)" --env $(ENV) $(if $(EMAIL),--email "$(EMAIL)")
+
+disable-user: check-env $(PATH_STAMP) ## disable a web user and revoke its refresh tokens: make disable-user USERNAME=alice [ENV=local]
+	@test -n "$(USERNAME)" || { echo 'usage: make disable-user USERNAME=<name> [ENV=local]' >&2; exit 2; }
+	@$(PY) -m scripts.users disable "$(USERNAME)" --env $(ENV)
 
 # ------------------------------------------------------------------------------------------- quality
 

@@ -29,9 +29,10 @@ PRICES_DIR = Path(__file__).resolve().parent / "prices"
 OFFER_URL = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{service}/current/{region}/index.json"
 
 # The modules' defaults (tests/unit/test_cost.py checks they still are).
-MEMORY_MB = {"upload_api": 1024, "image_processor": 1769, "metadata_export": 512}
+MEMORY_MB = {"upload_api": 1024, "image_processor": 1769, "metadata_export": 512, "api_authorizer": 256}
 RETENTION_DAYS = 7
-AUTHORIZER_TTL_SECONDS = 60
+AUTHORIZER_CALLS_PER_REQUEST = 1  # no decision cache: either credential header may be used (modules/ingest_api)
+AUTHORIZER_MS = 20  # a warm registry lookup or a token check against cached keys (assumed, not measured)
 EXPORT_BATCH_SIZE = 500
 RENDITIONS = 4  # JPEG 1280/640/160 + WebP 1280 (imgpipe.renditions.DEFAULT_RENDITIONS)
 
@@ -183,11 +184,17 @@ def usage(m: Measured) -> list[Line]:
         Line("WAF requests", 2, "request", "waf_request", "every API request"),
         Line(
             "Lambda requests",
-            2 + 1 + writes / EXPORT_BATCH_SIZE + 2 / AUTHORIZER_TTL_SECONDS,
+            2 + 1 + writes / EXPORT_BATCH_SIZE + 2 * AUTHORIZER_CALLS_PER_REQUEST,
             "request",
             "lambda_request_arm",
-            f"upload_api x2, processor, export (batches of {EXPORT_BATCH_SIZE}), authorizer (cached "
-            f"{AUTHORIZER_TTL_SECONDS} s)",
+            f"upload_api x2, processor, export (batches of {EXPORT_BATCH_SIZE}), authorizer x2 (every request)",
+        ),
+        Line(
+            "Lambda api_authorizer compute",
+            2 * AUTHORIZER_CALLS_PER_REQUEST * AUTHORIZER_MS / 1000 * MEMORY_MB["api_authorizer"] * gb,
+            "GB-second",
+            "lambda_gb_second_arm",
+            f"2 x {AUTHORIZER_MS} ms at {MEMORY_MB['api_authorizer']} MB (assumed)",
         ),
         Line(
             "Lambda upload_api compute",

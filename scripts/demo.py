@@ -76,6 +76,9 @@ def main() -> int:
     if "rest_api_id" in outputs:
         print()
         print("\n".join(exercise_api(outputs, cfg)))
+    if outputs.get("web_users"):
+        print()
+        print("\n".join(show_tenants(outputs, cfg)))
     if outputs.get("kafka_event_source"):
         print()
         print("\n".join(exercise_kafka(outputs, cfg)))
@@ -344,6 +347,46 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
     show("GET /v1/images  without an API key", requests.get(f"{base}/v1/images", timeout=30))
     lines.append("")
     lines += show_processing(base, auth, [image_id for image_id in accepted if image_id])
+    return lines
+
+
+def show_tenants(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
+    """Two web users (Cognito, signed in with real tokens from the emulator's pool) in two tenants: each stores an
+    image and sees its own tenant's images only; the other's image is a 404."""
+    import time
+
+    import requests
+
+    from scripts import users
+
+    base = f"http://127.0.0.1:{cfg.api_port}"
+    web = outputs["web_users"]
+    cognito = stack.aws_client(cfg, "cognito-idp")
+    run = int(time.time())
+    lines = [f"tenants: two web users signed in to user pool {web['user_pool_id']} (Bearer access tokens)"]
+    people: dict[str, dict[str, Any]] = {}
+    for name, tenant, colour in [("alice", "demo-acme", (220, 40, 40)), ("bob", "demo-bolt", (40, 40, 220))]:
+        username, password = f"{name}-{run}", users.generated_password()
+        users.add(cognito, web["user_pool_id"], username, tenant, None, password)
+        token = users.access_token(cognito, web["web_client_id"], username, password)
+        auth = {"Authorization": f"Bearer {token}"}
+        stored = requests.put(f"{base}/v1/images", params={"filename": f"{name}.png"},
+                              data=_image("PNG", (64, 48), colour),
+                              headers={**auth, "Content-Type": "image/png"}, timeout=30).json()  # fmt: skip
+        people[name] = {"auth": auth, "tenant": tenant, "image_id": stored.get("image_id", "")}
+    for name, me in people.items():
+        other = people["bob" if name == "alice" else "alice"]
+        seen = set()
+        for status in ("RECEIVED", "PROCESSING", "PROCESSED", "REJECTED"):
+            page = requests.get(f"{base}/v1/images", params={"status": status, "limit": "100"},
+                                headers=me["auth"], timeout=30).json()  # fmt: skip
+            seen |= {item["image_id"] for item in page.get("items", [])}
+        foreign = requests.get(f"{base}/v1/images/{other['image_id']}", headers=me["auth"], timeout=30)
+        lines.append(
+            f"  {name} (tenant {me['tenant']}): lists {len(seen)} image(s), its own "
+            f"{'included' if me['image_id'] in seen else 'MISSING'}, {other['tenant']}'s "
+            f"{'LEAKED' if other['image_id'] in seen else 'absent'}; GET of it → {foreign.status_code}"
+        )
     return lines
 
 

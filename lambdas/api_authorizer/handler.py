@@ -1,12 +1,15 @@
-"""api_authorizer: REST API Lambda authorizer (REQUEST type) checking the x-api-key header.
+"""api_authorizer: REST API Lambda authorizer (REQUEST type) for machine clients and web users.
 
-Missing, malformed or wrong keys raise "Unauthorized" (API Gateway answers 401); a revoked key gets an
-explicit Deny policy (403). An allowed caller's key id, owner and tenant travel to upload_api in the authorizer
-context, and the whole API (not one method) is allowed so API Gateway's policy cache stays correct.
+A request carries one credential: an API key (`x-api-key`, or `Authorization: Bearer <key>`) checked against the
+hashed key registry, or a Cognito access token (`Authorization: Bearer <token>`) verified against the user
+pool's JWKS (imgpipe.tokens). Missing, malformed, ambiguous or wrong credentials raise "Unauthorized" (API Gateway
+answers 401); a revoked key gets an explicit Deny policy (403). Either way the caller's id, owner, tenant and kind
+travel to upload_api in the same context, and the whole API (not one method) is allowed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -20,7 +23,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
 from imgpipe.adapters.key_registry import KeyRegistry
-from imgpipe.auth import AuthError, AuthFailure, authenticate, key_id_of
+from imgpipe.auth import AuthError, AuthFailure, Principal, authenticate, credential_of, key_id_of
+from imgpipe.tokens import CognitoSettings, TokenError, TokenVerifier
 
 logger = Logger(service="api_authorizer")
 tracer = Tracer(service="api_authorizer")
@@ -29,7 +33,46 @@ tracer = Tracer(service="api_authorizer")
 @cache
 def registry() -> KeyRegistry:
     return KeyRegistry(
-        config.required("API_KEYS_SECRET_ID"), max_age=config.integer("API_KEYS_CACHE_SECONDS", 60, 0, 3600)
+        config.required("API_KEYS_SECRET_ID"), max_age=config.integer("API_KEYS_CACHE_SECONDS", 60, 0, 60)
+    )
+
+
+@cache
+def verifier() -> TokenVerifier | None:
+    """None when the deployment has no web users (JWT_ISSUER empty): bearer tokens are then refused."""
+    issuer = config.optional("JWT_ISSUER")
+    if not issuer:
+        return None
+    client_ids = (config.optional("JWT_CLIENT_IDS") or "").split(",")
+    return TokenVerifier(CognitoSettings.for_pool(issuer, client_ids, config.optional("JWT_JWKS_URL")))
+
+
+def principal_of(headers: Mapping[str, str]) -> Principal:
+    """headers: case-insensitive, as Powertools gives them."""
+    credential = credential_of(headers.get("x-api-key"), headers.get("authorization"))
+    if credential.kind == "api_key":
+        return authenticate(credential.value, registry().records_for(key_id_of(credential.value)))
+    tokens = verifier()
+    if tokens is None:
+        raise AuthError(AuthFailure.INVALID)
+    try:
+        return tokens.verify(credential.value)  # JwksUnavailable propagates: a 500, never an allow
+    except TokenError as err:
+        logger.info("token refused", extra={"token_failure": err.failure.value})
+        raise AuthError(AuthFailure.INVALID) from None
+
+
+def _response(
+    event: APIGatewayAuthorizerRequestEvent, principal_id: str, **kwargs: Any
+) -> APIGatewayAuthorizerResponse:
+    arn = event.parsed_arn
+    return APIGatewayAuthorizerResponse(
+        principal_id=principal_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        **kwargs,
     )
 
 
@@ -37,29 +80,18 @@ def registry() -> KeyRegistry:
 @logger.inject_lambda_context(clear_state=True)  # key_id of one request must not label the next
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
-    arn = event.parsed_arn
-    header = event.headers.get("x-api-key") or event.headers.get("authorization")  # case-insensitive
     try:
-        principal = authenticate(header, registry().records_for(key_id_of(header)))
+        principal = principal_of(event.headers)
     except AuthError as err:
         logger.info("authorization refused", extra={"failure": err.failure.value})
         if err.failure is not AuthFailure.REVOKED:
             raise Exception("Unauthorized") from None  # the exact message API Gateway maps to 401
-        denied = APIGatewayAuthorizerResponse(
-            principal_id="revoked",
-            region=arn.region,
-            aws_account_id=arn.aws_account_id,
-            api_id=arn.api_id,
-            stage=arn.stage,
-        )
+        denied = _response(event, "revoked")
         denied.deny_all_routes()
         return denied.asdict()
-    allowed = APIGatewayAuthorizerResponse(
-        principal_id=principal.key_id,
-        region=arn.region,
-        aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id,
-        stage=arn.stage,
+    allowed = _response(
+        event,
+        principal.key_id,
         context={
             "key_id": principal.key_id,
             "owner": principal.owner,
@@ -68,5 +100,5 @@ def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> 
         },
     )
     allowed.allow_all_routes()
-    logger.append_keys(key_id=principal.key_id, tenant_id=principal.tenant_id)
+    logger.append_keys(key_id=principal.key_id, tenant_id=principal.tenant_id, kind=principal.kind)
     return allowed.asdict()

@@ -34,6 +34,7 @@ class AuthFailure(StrEnum):
     MALFORMED = "malformed_credentials"
     INVALID = "invalid_credentials"  # unknown key id or wrong secret: indistinguishable on purpose
     REVOKED = "revoked_credentials"
+    AMBIGUOUS = "ambiguous_credentials"  # two credentials in one request: which one speaks is never guessed
 
     @property
     def http_status(self) -> int:
@@ -121,6 +122,32 @@ def key_id_of(header_value: str | None) -> str | None:
         value = value[7:].strip()
     match = _KEY.match(value)
     return match["key_id"] if match else None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a request presents: an API key, or a bearer token (a Cognito access token) — not yet checked."""
+
+    kind: str  # "api_key" | "bearer_token"
+    value: str
+
+
+def credential_of(api_key_header: str | None, authorization_header: str | None) -> Credential:
+    """The one credential of a request: `x-api-key: <key>`, `Authorization: Bearer <key>` or
+    `Authorization: Bearer <access token>`. Both headers at once are refused, whatever they hold."""
+    api_key = (api_key_header or "").strip()
+    authorization = (authorization_header or "").strip()
+    if api_key and authorization:
+        raise AuthError(AuthFailure.AMBIGUOUS)
+    if api_key:
+        return Credential("api_key", api_key)
+    if not authorization:
+        raise AuthError(AuthFailure.MISSING)
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or " " in value:
+        raise AuthError(AuthFailure.MALFORMED)
+    return Credential("api_key" if _KEY.match(value) else "bearer_token", value)
 
 
 def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) -> Principal:

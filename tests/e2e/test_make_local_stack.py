@@ -117,6 +117,9 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "201  RECEIVED" in demo.stdout, demo.stdout
         assert "refused: unknown_format" in demo.stdout and "refused: type_mismatch" in demo.stdout
         assert "401  refused" in demo.stdout
+        tenants = demo.stdout.split("tenants: two web users")[1].split("Kafka: topic images")[0]
+        assert tenants.count("its own included") == 2 and tenants.count("GET of it → 404") == 2, tenants
+        assert "LEAKED" not in tenants and "MISSING" not in tenants, tenants
         assert "4/4 images finished" in demo.stdout, demo.stdout  # the worker ran the deployed processor
         api_part, kafka_part = demo.stdout.split("Kafka: topic images")
         assert api_part.count("PROCESSED") == 3 and "REJECTED  truncated" in api_part

@@ -92,3 +92,28 @@ def test_registry_records_without_a_tenant_belong_to_their_key_and_bad_tenants_a
     assert parse_registry({"keys": [legacy]})["old"].tenant_id == "old"
     with pytest.raises(ValueError, match="malformed key record"):
         parse_registry({"keys": [{**legacy, "tenant": "../other"}]})
+
+
+def test_a_request_presents_exactly_one_credential() -> None:
+    from imgpipe.auth import credential_of
+
+    key = "imgpipe_team-a_" + "A" * 43
+    assert credential_of(key, None).kind == "api_key"
+    assert credential_of(None, f"Bearer {key}").kind == "api_key"
+    assert credential_of(None, f"bearer   {key} ").value == key
+    assert credential_of(None, "Bearer aaa.bbb.ccc") == credential_of(None, "Bearer aaa.bbb.ccc")
+    assert credential_of(None, "Bearer aaa.bbb.ccc").kind == "bearer_token"
+    for api_key, authorization, failure in [
+        (key, f"Bearer {key}", AuthFailure.AMBIGUOUS),
+        (key, "Bearer aaa.bbb.ccc", AuthFailure.AMBIGUOUS),
+        (None, None, AuthFailure.MISSING),
+        ("  ", "", AuthFailure.MISSING),
+        (None, "Basic dXNlcjpwYXNz", AuthFailure.MALFORMED),
+        (None, "Bearer", AuthFailure.MALFORMED),
+        (None, "Bearer a b", AuthFailure.MALFORMED),
+        (None, key, AuthFailure.MALFORMED),
+    ]:
+        with pytest.raises(AuthError) as caught:
+            credential_of(api_key, authorization)
+        assert caught.value.failure is failure, (api_key, authorization)
+        assert caught.value.failure.http_status == 401

@@ -124,7 +124,10 @@ def default_of(module: str, variable: str) -> str:
 def test_the_model_uses_the_modules_configuration() -> None:
     assert int(default_of("ingest_api", "upload_api_memory_mb")) == cost.MEMORY_MB["upload_api"]
     assert int(default_of("processing", "memory_mb")) == cost.MEMORY_MB["image_processor"]
-    assert int(default_of("ingest_api", "authorizer_result_ttl_seconds")) == cost.AUTHORIZER_TTL_SECONDS
+    assert int(default_of("ingest_api", "api_authorizer_memory_mb")) == cost.MEMORY_MB["api_authorizer"]
+    # The authorizer's decisions are never cached, so the model counts one call per API request.
+    ingest_api = (REPO_ROOT / "terraform" / "modules" / "ingest_api" / "main.tf").read_text()
+    assert re.search(r"ttl_seconds\s*=\s*0\n", ingest_api) and cost.AUTHORIZER_CALLS_PER_REQUEST == 1
     assert int(default_of("analytics", "batch_size")) == cost.EXPORT_BATCH_SIZE
     assert "memory_size      = 512" in (REPO_ROOT / "terraform" / "modules" / "analytics" / "main.tf").read_text()
     from imgpipe.renditions import DEFAULT_RENDITIONS

@@ -10,7 +10,15 @@ from tests.openapi import assert_response_matches, spec
 def test_the_document_is_valid_openapi_with_every_route() -> None:
     document = spec()
     assert set(document["paths"]) == {"/v1/uploads", "/v1/images", "/v1/images/{image_id}"}
-    assert document["security"] == [{"apiKey": []}]
+    # Either scheme alone satisfies the API (alternatives, not both at once: two credentials are refused).
+    assert document["security"] == [{"apiKey": []}, {"bearer": []}]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert (schemes["bearer"]["type"], schemes["bearer"]["scheme"], schemes["bearer"]["bearerFormat"]) == (
+        "http",
+        "bearer",
+        "JWT",
+    )
 
 
 def test_error_shape_is_enforced() -> None:

@@ -63,6 +63,15 @@ module "pipeline" {
     create_access_analyzer = false
   }
 
+  # moto's user pool serves its JWKS on the emulator, not at the issuer, and does not keep the feature tier (every
+  # plan would show it); tests and `make demo` sign users in with a password (USER_PASSWORD_AUTH), where a browser
+  # on AWS uses the hosted UI with PKCE.
+  web_users = {
+    allow_password_auth    = true
+    jwks_endpoint_override = var.endpoint_url
+    set_user_pool_tier     = false
+  }
+
   # Not relaxations: the opt-in principals, so that the authorization matrix (python -m scripts.authz, run by the
   # integration tests) evaluates their edges locally too. The analyst role is assumable by the emulator's account
   # (moto's 123456789012); the break-glass role need not exist: the policies name it by ARN.

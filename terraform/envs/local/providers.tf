@@ -23,6 +23,7 @@ provider "aws" {
     cloudtrail     = var.endpoint_url
     cloudwatch     = var.endpoint_url
     codepipeline   = var.endpoint_url
+    cognitoidp     = var.endpoint_url
     dynamodb       = var.endpoint_url
     events         = var.endpoint_url
     glue           = var.endpoint_url

@@ -41,7 +41,7 @@ locals {
   # The AWS services the stack's modules create resources in (IAM prefixes). tests/unit/test_buildspecs.py
   # checks the list covers every resource type the modules declare; IAM is granted apart, scoped to the stack.
   deploy_services = [
-    "access-analyzer", "apigateway", "athena", "cloudtrail", "cloudwatch", "dynamodb", "events", "glue",
+    "access-analyzer", "apigateway", "athena", "cloudtrail", "cloudwatch", "cognito-idp", "dynamodb", "events", "glue",
     "guardduty", "kafka", "kms", "lambda", "logs", "quicksight", "s3", "secretsmanager", "sns", "sqs", "wafv2",
   ]
 
@@ -66,6 +66,10 @@ locals {
         "sqs:ReceiveMessage", "sqs:SendMessage", "sqs:DeleteMessage", "sqs:PurgeQueue", "sqs:StartMessageMoveTask",
         "lambda:InvokeFunction", "lambda:InvokeFunctionUrl", "athena:StartQueryExecution", "athena:GetQueryResults",
         "kafka-cluster:*",
+        # Web users are people's data too: the pipeline manages the pool, never who is in it or signs in as them.
+        "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup",
+        "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge",
+        "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminUpdateUserAttributes",
       ]
       Resource = ["*"]
     },

@@ -201,13 +201,17 @@ locals {
       }
     }
     api_authorizer = {
-      description = "${var.name_prefix}: REQUEST authorizer for the ingestion API (x-api-key against the hashed key registry)"
+      description = "${var.name_prefix}: REQUEST authorizer for the ingestion API (API keys against the hashed key registry, Cognito access tokens)"
       memory_size = var.api_authorizer_memory_mb
       timeout     = var.api_authorizer_timeout_seconds
       environment = {
         API_KEYS_SECRET_ID      = aws_secretsmanager_secret.api_keys.arn
         API_KEYS_CACHE_SECONDS  = tostring(var.api_keys_cache_seconds)
         POWERTOOLS_SERVICE_NAME = "api_authorizer"
+        # Empty: bearer tokens are refused (API keys only).
+        JWT_ISSUER     = try(var.web_users.issuer, "")
+        JWT_CLIENT_IDS = try(join(",", var.web_users.client_ids), "")
+        JWT_JWKS_URL   = try(var.web_users.jwks_url, "")
         # X-Ray keeps traces 30 days, whatever the retention: no return values or error text there.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
         POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
@@ -222,11 +226,16 @@ locals {
     "GET /v1/images"            = { resource = "images", method = "GET", path_params = [] }
     "GET /v1/images/{image_id}" = { resource = "image", method = "GET", path_params = ["image_id"] }
   }
+  # A caller proves itself with either header (x-api-key, or Authorization: Bearer with a key or a Cognito
+  # access token). A header identity source would make API Gateway refuse, without asking the authorizer, any
+  # request lacking one of its headers; the provider cannot leave the source empty (it defaults to the
+  # Authorization header), so it names a context variable every request has. No cache: the authorizer runs on
+  # every request, which is also what bounds a revocation by api_keys_cache_seconds alone.
   authorizer = {
     method_auth     = "CUSTOM"
     type            = "REQUEST"
-    identity_source = "method.request.header.x-api-key"
-    ttl_seconds     = var.authorizer_result_ttl_seconds
+    identity_source = "context.httpMethod"
+    ttl_seconds     = 0
   }
   request_validation = { parameters = true, body = false }
   integration = {

@@ -95,3 +95,8 @@ output "custom_domain_target" {
     hosted_zone_id = aws_api_gateway_domain_name.this[0].regional_zone_id
   }, null)
 }
+
+output "web_users" {
+  description = "The Cognito pool whose access tokens api_authorizer accepts (issuer, client_ids, jwks_url), or null: API keys only."
+  value       = var.web_users
+}

@@ -271,25 +271,29 @@ variable "stage_name" {
   }
 }
 
-variable "authorizer_result_ttl_seconds" {
-  description = "How long API Gateway caches an authorizer decision per x-api-key value (0-3600 s; 0 = call the authorizer on every request). A revoked key keeps working at most this long plus api_keys_cache_seconds."
-  type        = number
-  default     = 60
+variable "web_users" {
+  description = "Accept Cognito access tokens (`Authorization: Bearer <token>`) besides API keys: the user pool's issuer, the app client ids whose tokens are accepted, and its JWKS URL (modules/identity output jwt). null: API keys only."
+  type = object({
+    issuer     = string
+    client_ids = list(string)
+    jwks_url   = string
+  })
+  default = null
 
   validation {
-    condition     = var.authorizer_result_ttl_seconds >= 0 && var.authorizer_result_ttl_seconds <= 3600 && floor(var.authorizer_result_ttl_seconds) == var.authorizer_result_ttl_seconds
-    error_message = "authorizer_result_ttl_seconds must be a whole number between 0 and 3600."
+    condition     = var.web_users == null || try(can(regex("^https://cognito-idp\\.[a-z0-9-]+\\.amazonaws\\.com/[\\w-]+_[0-9A-Za-z]+$", var.web_users.issuer)) && length(var.web_users.client_ids) > 0, false)
+    error_message = "web_users.issuer must be a Cognito user pool issuer (https://cognito-idp.<region>.amazonaws.com/<pool id>) with at least one client id."
   }
 }
 
 variable "api_keys_cache_seconds" {
-  description = "How long api_authorizer caches the key registry between Secrets Manager reads (API_KEYS_CACHE_SECONDS, 0-3600 s)."
+  description = "How long api_authorizer caches the key registry between Secrets Manager reads (API_KEYS_CACHE_SECONDS, 0-60 s): a revoked key keeps working at most this long."
   type        = number
   default     = 60
 
   validation {
-    condition     = var.api_keys_cache_seconds >= 0 && var.api_keys_cache_seconds <= 3600 && floor(var.api_keys_cache_seconds) == var.api_keys_cache_seconds
-    error_message = "api_keys_cache_seconds must be a whole number between 0 and 3600."
+    condition     = var.api_keys_cache_seconds >= 0 && var.api_keys_cache_seconds <= 60 && floor(var.api_keys_cache_seconds) == var.api_keys_cache_seconds
+    error_message = "api_keys_cache_seconds must be a whole number between 0 and 60 (the promised revocation delay)."
   }
 }
 

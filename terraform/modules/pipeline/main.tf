@@ -63,6 +63,24 @@ locals {
   lambda_manifest = jsondecode(file("${var.lambda_dist_dir}/manifest.json"))
 }
 
+module "identity" {
+  source = "../identity"
+  count  = var.web_users.enabled ? 1 : 0
+
+  name_prefix            = var.name_prefix
+  callback_urls          = var.web_users.callback_urls
+  logout_urls            = var.web_users.logout_urls
+  user_pool_tier         = var.web_users.user_pool_tier
+  set_user_pool_tier     = var.web_users.set_user_pool_tier
+  mfa_configuration      = var.web_users.mfa_configuration
+  access_token_minutes   = var.web_users.access_token_minutes
+  refresh_token_hours    = var.web_users.refresh_token_hours
+  allow_password_auth    = var.web_users.allow_password_auth
+  jwks_endpoint_override = var.web_users.jwks_endpoint_override
+  deletion_protection    = var.deletion_protection_enabled
+  tags                   = var.tags
+}
+
 module "ingest_api" {
   source = "../ingest_api"
 
@@ -77,6 +95,7 @@ module "ingest_api" {
   table_name            = module.metadata.table_name
   table_arn             = module.metadata.table_arn
   cursor_key_arn        = module.kms.mac_key_arn
+  web_users             = one(module.identity[*].jwt)
   lambda_architecture   = var.lambda_architecture
   functions = {
     for name in ["upload_api", "api_authorizer"] : name => {

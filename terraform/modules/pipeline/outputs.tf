@@ -194,6 +194,20 @@ output "api_function_names" {
   value       = module.ingest_api.function_names
 }
 
+output "web_users" {
+  description = "The Cognito user pool of web users and the SPA's client (issuer, client_ids, jwks_url as the API verifies them), or null when web users are off."
+  value = var.web_users.enabled ? {
+    user_pool_id  = module.identity[0].user_pool_id
+    user_pool_arn = module.identity[0].user_pool_arn
+    web_client_id = module.identity[0].web_client_id
+    jwt           = module.identity[0].jwt
+    # What the authorizer was actually given: the tests compare it with the pool's.
+    accepted_by_api       = module.ingest_api.web_users
+    password_auth_allowed = module.identity[0].password_auth_allowed
+    deletion_protection   = module.identity[0].deletion_protection
+  } : null
+}
+
 output "waf_enabled" {
   description = "Whether the API stage is protected by the WAF web ACL."
   value       = var.waf_enabled

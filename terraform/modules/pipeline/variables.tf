@@ -277,3 +277,22 @@ variable "api_custom_domain" {
   })
   default = null
 }
+
+variable "web_users" {
+  description = "Web users (modules/identity): a Cognito user pool and the SPA's app client, whose access tokens the API accepts besides API keys. callback_urls/logout_urls: the web app's origins. allow_password_auth, jwks_endpoint_override and set_user_pool_tier = false exist for the local emulator only. enabled = false: API keys only."
+  type = object({
+    enabled                = optional(bool, true)
+    callback_urls          = optional(list(string), [])
+    logout_urls            = optional(list(string), [])
+    user_pool_tier         = optional(string, "ESSENTIALS")
+    set_user_pool_tier     = optional(bool, true)
+    mfa_configuration      = optional(string, "OPTIONAL")
+    access_token_minutes   = optional(number, 15)
+    refresh_token_hours    = optional(number, 12)
+    allow_password_auth    = optional(bool, false)
+    jwks_endpoint_override = optional(string)
+  })
+  default  = {}
+  nullable = false
+}
+

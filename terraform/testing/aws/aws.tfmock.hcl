@@ -52,3 +52,17 @@ mock_resource "aws_dynamodb_table" {
     stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/mocked-table/stream/2026-01-01T00:00:00.000"
   }
 }
+
+# A real-shaped user pool id (<region>_<id>): the API validates that it gets a Cognito issuer.
+mock_resource "aws_cognito_user_pool" {
+  defaults = {
+    id  = "us-east-1_AbC123xyz"
+    arn = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC123xyz"
+  }
+}
+
+mock_resource "aws_cognito_user_pool_client" {
+  defaults = {
+    id = "4pq0example1client2id3"
+  }
+}

@@ -87,6 +87,15 @@ run "local_relaxations_are_exactly_the_documented_ones" {
     error_message = "Retention controls are never relaxed locally."
   }
 
+  assert {
+    condition = (
+      output.pipeline.web_users.jwt.jwks_url == "http://127.0.0.1:4566/${output.pipeline.web_users.user_pool_id}/.well-known/jwks.json" &&
+      startswith(output.pipeline.web_users.jwt.issuer, "https://cognito-idp.us-east-1.amazonaws.com/") &&
+      output.pipeline.web_users.password_auth_allowed && !output.pipeline.web_users.deletion_protection
+    )
+    error_message = "Locally the keys come from the emulator (tokens still name the pool's real issuer), and users sign in with a password."
+  }
+
   # Not a relaxation: the opt-in principals are on locally so that the authorization matrix evaluates their edges.
   assert {
     condition = (

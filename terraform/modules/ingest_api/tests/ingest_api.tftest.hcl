@@ -194,11 +194,11 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
   assert {
     condition = (
       aws_api_gateway_authorizer.api_key.type == "REQUEST" &&
-      aws_api_gateway_authorizer.api_key.identity_source == "method.request.header.x-api-key" &&
-      aws_api_gateway_authorizer.api_key.authorizer_result_ttl_in_seconds == 60 &&
+      aws_api_gateway_authorizer.api_key.identity_source == "context.httpMethod" &&
+      aws_api_gateway_authorizer.api_key.authorizer_result_ttl_in_seconds == 0 &&
       aws_api_gateway_authorizer.api_key.authorizer_uri == aws_lambda_alias.live["api_authorizer"].invoke_arn
     )
-    error_message = "The authorizer must be a REQUEST authorizer on x-api-key, TTL 60 s, backed by api_authorizer."
+    error_message = "The authorizer must be a REQUEST authorizer asked on every request (no header identity source, no cache: either credential header works and a revocation is not cached), backed by api_authorizer."
   }
 
   assert {
@@ -471,8 +471,11 @@ run "functions_shape_tags_and_settings" {
       POWERTOOLS_SERVICE_NAME            = "api_authorizer"
       POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
       POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+      JWT_ISSUER                         = ""
+      JWT_CLIENT_IDS                     = ""
+      JWT_JWKS_URL                       = ""
     })
-    error_message = "api_authorizer must get exactly the settings its handler reads."
+    error_message = "api_authorizer must get exactly the settings its handler reads (no web users by default: bearer tokens refused)."
   }
 
   assert {
@@ -487,6 +490,65 @@ run "functions_shape_tags_and_settings" {
     condition     = output.function_names == { upload_api = "imgpipe-test-upload_api", api_authorizer = "imgpipe-test-api_authorizer" }
     error_message = "function_names must map folder names to function names."
   }
+}
+
+run "web_users_reach_the_authorizer" {
+  command = plan
+
+  variables {
+    web_users = {
+      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
+      client_ids = ["4pq0example1client2id3", "second-client"]
+      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz" &&
+      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_CLIENT_IDS == "4pq0example1client2id3,second-client" &&
+      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_JWKS_URL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    )
+    error_message = "The pool's issuer, client ids and JWKS URL must reach api_authorizer."
+  }
+}
+
+run "web_users_must_name_a_cognito_pool" {
+  command = plan
+
+  variables {
+    web_users = {
+      issuer     = "https://login.example.com/realm"
+      client_ids = ["abc"]
+      jwks_url   = "https://login.example.com/realm/jwks"
+    }
+  }
+
+  expect_failures = [var.web_users]
+}
+
+run "web_users_need_a_client" {
+  command = plan
+
+  variables {
+    web_users = {
+      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
+      client_ids = []
+      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    }
+  }
+
+  expect_failures = [var.web_users]
+}
+
+run "registry_cache_is_bounded_by_the_revocation_promise" {
+  command = plan
+
+  variables {
+    api_keys_cache_seconds = 61
+  }
+
+  expect_failures = [var.api_keys_cache_seconds]
 }
 
 run "function_settings_follow_variables" {

@@ -480,3 +480,39 @@ run "the_perimeter_names_exactly_each_buckets_roles_and_the_keys_users" {
     error_message = "By default the environment's pipeline plan and apply roles deploy."
   }
 }
+
+run "web_users_are_on_by_default_and_their_pool_reaches_the_authorizer" {
+  command = plan
+
+  assert {
+    condition = (
+      output.web_users.user_pool_id == "us-east-1_AbC123xyz" &&
+      output.web_users.jwt.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz" &&
+      output.web_users.jwt.jwks_url == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz/.well-known/jwks.json"
+    )
+    error_message = "The pool's issuer and JWKS (at the issuer, not overridden) are the pipeline's web_users output."
+  }
+
+  assert {
+    condition     = jsonencode(output.web_users.accepted_by_api) == jsonencode(output.web_users.jwt) && jsonencode(output.web_users.jwt.client_ids) == jsonencode(["4pq0example1client2id3"])
+    error_message = "The authorizer verifies tokens of exactly this pool and its SPA client."
+  }
+
+  assert {
+    condition     = !output.web_users.password_auth_allowed && output.web_users.deletion_protection
+    error_message = "No password flow and a protected pool by default."
+  }
+}
+
+run "web_users_can_be_turned_off" {
+  command = plan
+
+  variables {
+    web_users = { enabled = false }
+  }
+
+  assert {
+    condition     = output.web_users == null
+    error_message = "Without web users there is no pool (the authorizer then gets no issuer: modules/ingest_api tests)."
+  }
+}
