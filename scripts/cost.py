@@ -240,6 +240,13 @@ def usage(m: Measured) -> list[Line]:
             f"{writes} writes x {item_kb} KB x (table + {indexes} indexes)",
         ),
         Line(
+            "DynamoDB quota counters",
+            2 + 1,
+            "request unit",
+            "dynamodb_write_request_unit",
+            "requests per minute (PUT and GET) + the day's upload count: 3 small conditional updates",
+        ),
+        Line(
             "DynamoDB reads",
             1,
             "request unit",

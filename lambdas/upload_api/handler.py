@@ -19,12 +19,14 @@ import os
 import re
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
@@ -44,9 +46,11 @@ from imgpipe import config
 from imgpipe.adapters.mac import KmsMac
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.quota_ledger import QuotaLedger
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.auth import Principal, is_tenant_id
 from imgpipe.cursors import CursorCodec
+from imgpipe.quotas import QuotaExceeded, QuotaPolicy
 from imgpipe.uploads import ApiError, UploadService, UploadSettings
 
 UPLOAD_ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # refusals counted as UploadsRejected
@@ -62,8 +66,8 @@ def cors() -> CORSConfig | None:
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=origins[1:],  # Powertools echoes the request's Origin only when it is one of these
-        allow_headers=["x-api-key", IDEMPOTENCY_HEADER],
-        expose_headers=["Idempotent-Replayed"],
+        allow_headers=["x-api-key", "Authorization", IDEMPOTENCY_HEADER],
+        expose_headers=["Idempotent-Replayed", "Retry-After"],
         max_age=600,
     )
 
@@ -77,6 +81,14 @@ copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="upload_api")
 tracer = Tracer(service="upload_api")
 app = APIGatewayRestResolver(cors=cors())
+
+
+@cache
+def quotas() -> QuotaLedger:
+    """Counters in the API's state table (the idempotency table); QUOTAS as Terraform wrote it, checked now."""
+    return QuotaLedger(
+        boto3.client("dynamodb"), config.required("IDEMPOTENCY_TABLE"), QuotaPolicy.from_json(config.optional("QUOTAS"))
+    )
 
 
 @cache
@@ -96,6 +108,7 @@ def service() -> UploadService:
         settings,
         processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
         cursors=CursorCodec(mac.sign, mac.verify),
+        quotas=quotas(),
     )
 
 
@@ -147,6 +160,15 @@ def follow(image_id: str) -> None:
     (processor, Kafka ingest, export), and API Gateway's request id stays as request_id."""
     logger.append_keys(image_id=image_id, request_id=logger.get_correlation_id())
     logger.set_correlation_id(image_id)
+
+
+def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every request of a tenant counts against its requests per minute, before any route runs."""
+    quotas().count_request(principal().tenant_id, datetime.now(UTC))
+    return next_middleware(app)
+
+
+app.use(middlewares=[rate_limit])
 
 
 @app.post("/v1/uploads")
@@ -229,6 +251,16 @@ def api_error(err: ApiError) -> Response[str]:
         metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"status": err.status, "code": err.code})
     return error_response(err.status, err.code, err.message)
+
+
+@app.exception_handler(QuotaExceeded)  # type: ignore[untyped-decorator]
+def quota_exceeded(err: QuotaExceeded) -> Response[str]:
+    logger.info("quota reached", extra={"code": err.code, "retry_after": err.retry_after_seconds})
+    metrics.add_dimension(name="reason", value=err.code)
+    metrics.add_metric(name="QuotaRefusals", unit=MetricUnit.Count, value=1)
+    response = error_response(429, err.code, err.message)
+    response.headers["Retry-After"] = str(err.retry_after_seconds)
+    return response
 
 
 @app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from pydantic import ValidationError as SchemaError
 from imgpipe import validation
 from imgpipe.adapters.metadata_table import MAX_PAGE, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.quota_ledger import QuotaLedger
 from imgpipe.auth import Principal
 from imgpipe.cursors import CursorCodec, InvalidCursor, query_fingerprint
 from imgpipe.ids import is_image_id, new_image_id
@@ -116,6 +118,7 @@ class UploadService:
         processed: ObjectStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cursors: CursorCodec | None = None,
+        quotas: QuotaLedger | None = None,
     ):
         self._table = table
         self._raw = raw
@@ -123,6 +126,21 @@ class UploadService:
         self._settings = settings or UploadSettings()
         self._clock = clock
         self._cursors = cursors  # None: one page only (no next)
+        self._quotas = quotas  # None: no daily upload quota
+
+    @contextmanager
+    def _counted(self, principal: Principal, size_bytes: int) -> Iterator[None]:
+        """The upload counts against the tenant's day (QuotaExceeded: nothing written), and is given back if
+        what follows fails, so that a failed upload costs nothing."""
+        if self._quotas is None:
+            yield
+            return
+        reservation = self._quotas.reserve_upload(principal.tenant_id, size_bytes, self._clock())
+        try:
+            yield
+        except BaseException:
+            self._quotas.release(reservation)
+            raise
 
     def _new_item(self, status: ImageStatus, principal: Principal, **fields: Any) -> ImageItem:
         """A new item of the caller's tenant with a server-generated id, its raw key (the tenant's, dated,
@@ -165,10 +183,11 @@ class UploadService:
             sha256=request.sha256.lower() if request.sha256 else None,
             attributes=request.metadata,
         )
-        post = self._raw.presigned_post(
-            item.raw_key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
-        )
-        self._table.put_new(item)
+        with self._counted(principal, request.size_bytes):
+            post = self._raw.presigned_post(
+                item.raw_key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
+            )
+            self._table.put_new(item)
         return {
             "image_id": item.image_id,
             "status": item.status.value,
@@ -209,12 +228,13 @@ class UploadService:
             size_bytes=info.size_bytes,
             sha256=hashlib.sha256(data).hexdigest(),
         )
-        self._raw.put(item.raw_key, data, info.format.mime_type, metadata={"image-id": item.image_id})
-        try:
-            self._table.put_new(item)
-        except Exception:
-            self._raw.delete(item.raw_key)  # never leave an object no item describes
-            raise
+        with self._counted(principal, info.size_bytes):
+            self._raw.put(item.raw_key, data, info.format.mime_type, metadata={"image-id": item.image_id})
+            try:
+                self._table.put_new(item)
+            except Exception:
+                self._raw.delete(item.raw_key)  # never leave an object no item describes
+                raise
         return self._view(item)
 
     def get_image(self, image_id: str, principal: Principal) -> dict[str, Any]:

@@ -72,6 +72,15 @@ module "pipeline" {
     set_user_pool_tier     = false
   }
 
+  # Not a relaxation: two tenants with tiny limits, which the integration tests use up (every other tenant keeps
+  # the module's defaults).
+  api_quotas = {
+    tenants = {
+      "quota-probe" = { uploads_per_day = 3, bytes_per_day = 1048576 }
+      "rate-probe"  = { requests_per_minute = 5 }
+    }
+  }
+
   # Not relaxations: the opt-in principals, so that the authorization matrix (python -m scripts.authz, run by the
   # integration tests) evaluates their edges locally too. The analyst role is assumable by the emulator's account
   # (moto's 123456789012); the break-glass role need not exist: the policies name it by ARN.

@@ -193,6 +193,11 @@ locals {
         CURSOR_KEY_ID           = var.cursor_key_arn
         CORS_ALLOWED_ORIGINS    = join(",", var.cors_allowed_origins)
         POWERTOOLS_SERVICE_NAME = "upload_api"
+        # Only the limits each tenant overrides are written; upload_api fills in the default (imgpipe.quotas).
+        QUOTAS = jsonencode({
+          default = var.quotas.default
+          tenants = { for tenant, limits in var.quotas.tenants : tenant => { for k, v in limits : k => v if v != null } }
+        })
         # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
         POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"

@@ -286,6 +286,43 @@ variable "web_users" {
   }
 }
 
+variable "quotas" {
+  description = "Per-tenant limits enforced by upload_api with conditional DynamoDB counters (429 + Retry-After): requests per minute, and uploads (count and bytes) per UTC day. default applies to every tenant not in tenants; a tenant's entry overrides the limits it names."
+  type = object({
+    default = optional(object({
+      uploads_per_day     = optional(number, 10000)
+      bytes_per_day       = optional(number, 10737418240)
+      requests_per_minute = optional(number, 600)
+    }), {})
+    tenants = optional(map(object({
+      uploads_per_day     = optional(number)
+      bytes_per_day       = optional(number)
+      requests_per_minute = optional(number)
+    })), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue(flatten([
+      [for v in values(var.quotas.default) : v >= 1 && floor(v) == v],
+      [for t in values(var.quotas.tenants) : [for v in values(t) : v == null ? true : v >= 1 && floor(v) == v]],
+    ]))
+    error_message = "Every quota limit must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = alltrue([for tenant in keys(var.quotas.tenants) : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", tenant))])
+    error_message = "quotas.tenants keys must be tenant ids (1-63 lowercase letters, digits or hyphens)."
+  }
+
+  validation {
+    # Lambda's environment holds 4 KB in all; the rest of upload_api's settings need about 1 KB.
+    condition     = length(jsonencode(var.quotas)) <= 2500
+    error_message = "quotas is too large for the function's environment (at most ~2.5 KB of JSON): set fewer per-tenant overrides."
+  }
+}
+
 variable "api_keys_cache_seconds" {
   description = "How long api_authorizer caches the key registry between Secrets Manager reads (API_KEYS_CACHE_SECONDS, 0-60 s): a revoked key keeps working at most this long."
   type        = number

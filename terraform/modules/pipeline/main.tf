@@ -96,6 +96,7 @@ module "ingest_api" {
   table_arn             = module.metadata.table_arn
   cursor_key_arn        = module.kms.mac_key_arn
   web_users             = one(module.identity[*].jwt)
+  quotas                = var.api_quotas
   lambda_architecture   = var.lambda_architecture
   functions = {
     for name in ["upload_api", "api_authorizer"] : name => {

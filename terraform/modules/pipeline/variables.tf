@@ -296,3 +296,20 @@ variable "web_users" {
   nullable = false
 }
 
+variable "api_quotas" {
+  description = "Per-tenant API limits (modules/ingest_api quotas): requests per minute and uploads per UTC day (count, bytes); default for every tenant, tenants for overrides."
+  type = object({
+    default = optional(object({
+      uploads_per_day     = optional(number, 10000)
+      bytes_per_day       = optional(number, 10737418240)
+      requests_per_minute = optional(number, 600)
+    }), {})
+    tenants = optional(map(object({
+      uploads_per_day     = optional(number)
+      bytes_per_day       = optional(number)
+      requests_per_minute = optional(number)
+    })), {})
+  })
+  default  = {}
+  nullable = false
+}

@@ -456,6 +456,7 @@ run "functions_shape_tags_and_settings" {
       CURSOR_KEY_ID                      = "arn:aws:kms:us-east-1:123456789012:key/22222222-3333-4444-5555-666666666666"
       CORS_ALLOWED_ORIGINS               = ""
       POWERTOOLS_SERVICE_NAME            = "upload_api"
+      QUOTAS                             = "{\"default\":{\"bytes_per_day\":10737418240,\"requests_per_minute\":600,\"uploads_per_day\":10000},\"tenants\":{}}"
       POWERTOOLS_METRICS_NAMESPACE       = "imgpipe"
       LOG_LEVEL                          = "INFO"
       POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
@@ -539,6 +540,45 @@ run "web_users_need_a_client" {
   }
 
   expect_failures = [var.web_users]
+}
+
+run "quotas_per_tenant_reach_upload_api" {
+  command = plan
+
+  variables {
+    quotas = {
+      default = { uploads_per_day = 500 }
+      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_lambda_function.this["upload_api"].environment[0].variables.QUOTAS) == {
+      default = { uploads_per_day = 500, bytes_per_day = 10737418240, requests_per_minute = 600 }
+      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
+    }
+    error_message = "The default fills unset limits; a tenant's entry carries only what it overrides."
+  }
+}
+
+run "quota_limits_must_be_positive_whole_numbers" {
+  command = plan
+
+  variables {
+    quotas = { tenants = { "team-a" = { uploads_per_day = 0 } } }
+  }
+
+  expect_failures = [var.quotas]
+}
+
+run "quota_tenants_must_be_tenant_ids" {
+  command = plan
+
+  variables {
+    quotas = { tenants = { "Team A" = { uploads_per_day = 5 } } }
+  }
+
+  expect_failures = [var.quotas]
 }
 
 run "registry_cache_is_bounded_by_the_revocation_promise" {
