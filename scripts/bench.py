@@ -86,12 +86,7 @@ def bench_upload_put() -> int:
         print("bench upload: skipped: the local API is not running (run `make up`)", file=sys.stderr)
         return 0
     data = one_megabyte_jpeg()
-    key = keys.issue(
-        stack.aws_client(cfg, "secretsmanager"),
-        str(outputs["api_keys_secret_name"]),
-        f"bench-{int(time.time())}",
-        "make bench",
-    )
+    key = keys.admin_for(outputs, cfg).issue(f"bench-{int(time.time())}", "make bench")
     session = requests.Session()
     url = f"http://127.0.0.1:{cfg.api_port}/v1/images"
     headers = {"x-api-key": key, "Content-Type": "image/jpeg"}
@@ -292,12 +287,7 @@ def bench_throughput() -> int:
     if "processor_function_name" not in outputs or not stack.http_ready(cfg.worker_port):
         print("bench throughput: skipped: the local worker is not running (run `make up`)", file=sys.stderr)
         return 0
-    key = keys.issue(
-        stack.aws_client(cfg, "secretsmanager"),
-        str(outputs["api_keys_secret_name"]),
-        f"bench-tp-{int(time.time())}",
-        "make bench",
-    )
+    key = keys.admin_for(outputs, cfg).issue(f"bench-tp-{int(time.time())}", "make bench")
     buffer = io.BytesIO()
     synthetic_photo(3264, 2448, grain=40).save(buffer, format="JPEG", quality=85)
     data = buffer.getvalue()

@@ -272,8 +272,7 @@ def exercise_api(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
     from scripts import keys
 
     base = f"http://127.0.0.1:{cfg.api_port}"
-    secrets = stack.aws_client(cfg, "secretsmanager")
-    api_key = keys.issue(secrets, str(outputs["api_keys_secret_name"]), f"demo-{int(time.time())}", "make demo")
+    api_key = keys.admin_for(outputs, cfg).issue(f"demo-{int(time.time())}", "make demo")
     auth = {"x-api-key": api_key}
     lines = [f"local API {base} — a fresh demo key was issued into the deployed key registry", ""]
 

@@ -1,60 +1,43 @@
-"""API-key administration: issue and revoke keys in an environment's hashed key registry (Secrets Manager).
+"""API-key administration: issue and revoke keys in an environment's key table (DynamoDB, peppered digests).
 
     python -m scripts.keys issue KEY_ID OWNER [--tenant T] [--env local]
-                                        → prints the key once; only its hash is stored; its images are tenant T's
-                                          (default: a tenant of its own, named KEY_ID)
-    python -m scripts.keys revoke KEY_ID [--env local]
+                                        → prints the key once; only its peppered digest is stored; its images are
+                                          tenant T's (default: a tenant of its own, named KEY_ID)
+    python -m scripts.keys revoke KEY_ID [--env local]   → refused by the API within 60 s (the authorizer's cache)
     python -m scripts.keys list [--env local]
+    python -m scripts.keys migrate [--env local]         → moves the keys of the former registry secret in
 
-The registry's secret name comes from the deployed environment (terraform output), never from a flag.
+The table, the pepper secret and the former registry come from the deployed environment (terraform output),
+never from a flag. The first issue in an environment writes its pepper.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from imgpipe.auth import KeyRecord, issue_key, parse_registry
+from imgpipe.adapters.key_registry import KeyAdmin, KeyAdminError
 from scripts import stack, tf
 
-
-class KeyAdminError(Exception):
-    pass
+__all__ = ["KeyAdminError", "admin_for", "main"]
 
 
-def _read(client: Any, secret_id: str) -> dict[str, KeyRecord]:
-    return parse_registry(json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"] or "{}"))
+def admin_for(outputs: dict[str, Any], cfg: stack.StackConfig, env: str = "local") -> KeyAdmin:
+    """The key table and pepper of a deployed environment (its terraform outputs)."""
+    if env == "local":
+        dynamodb, secrets = stack.aws_client(cfg, "dynamodb"), stack.aws_client(cfg, "secretsmanager")
+    else:
+        import boto3
 
-
-def _write(client: Any, secret_id: str, records: dict[str, KeyRecord]) -> None:
-    document = {"keys": [r.to_json() for r in sorted(records.values(), key=lambda r: r.key_id)]}
-    client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(document))
-
-
-def issue(client: Any, secret_id: str, key_id: str, owner: str, tenant: str | None = None) -> str:
-    records = _read(client, secret_id)
-    if key_id in records:
-        raise KeyAdminError(f"key id {key_id!r} exists already; revoke it and issue another id")
-    plaintext, record = issue_key(key_id, owner, tenant)
-    records[key_id] = record
-    _write(client, secret_id, records)
-    return plaintext
-
-
-def revoke(client: Any, secret_id: str, key_id: str) -> None:
-    records = _read(client, secret_id)
-    if key_id not in records:
-        raise KeyAdminError(f"no key id {key_id!r} in the registry")
-    old = records[key_id]
-    records[key_id] = KeyRecord(old.key_id, old.sha256, old.owner, revoked=True, tenant=old.tenant_id)
-    _write(client, secret_id, records)
+        dynamodb = boto3.client("dynamodb", region_name=str(outputs["region"]))
+        secrets = boto3.client("secretsmanager", region_name=str(outputs["region"]))
+    return KeyAdmin(str(outputs["api_keys_table_name"]), str(outputs["api_key_pepper_secret_name"]), dynamodb, secrets)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.keys", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["issue", "revoke", "list"])
+    parser.add_argument("command", choices=["issue", "revoke", "list", "migrate"])
     parser.add_argument("key_id", nargs="?")
     parser.add_argument("owner", nargs="?")
     parser.add_argument("--env", default="local", choices=tf.ENVS)
@@ -63,31 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = stack.StackConfig.from_env()
         outputs = tf.outputs(args.env, tf.run_env(args.env, cfg))
-        secret_id = str(outputs["api_keys_secret_name"])
-        client = stack.aws_client(cfg, "secretsmanager") if args.env == "local" else _real_client(outputs)
+        admin = admin_for(outputs, cfg, args.env)
         if args.command == "issue":
             if not args.key_id or not args.owner:
                 parser.error("issue needs KEY_ID and OWNER")
-            print(issue(client, secret_id, args.key_id, args.owner, args.tenant or None))
+            print(admin.issue(args.key_id, args.owner, args.tenant or None))
         elif args.command == "revoke":
             if not args.key_id:
                 parser.error("revoke needs KEY_ID")
-            revoke(client, secret_id, args.key_id)
-            print(f"revoked {args.key_id} (API Gateway may serve a cached allow for up to its authorizer TTL)")
+            admin.revoke(args.key_id)
+            print(f"revoked {args.key_id} (refused by the API within the authorizer's cache, at most 60 s)")
+        elif args.command == "migrate":
+            moved, present = admin.migrate_from(str(outputs["api_keys_secret_name"]))
+            print(f"migrated {moved} key(s) from {outputs['api_keys_secret_name']} ({present} already in the table)")
         else:
-            for record in _read(client, secret_id).values():
+            for record in admin.records():
                 state = "REVOKED" if record.revoked else "active"
                 print(f"{record.key_id:<24} {record.owner:<32} tenant {record.tenant_id:<24} {state}")
     except (KeyAdminError, tf.TfError, KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
-
-
-def _real_client(outputs: dict[str, Any]) -> Any:
-    import boto3
-
-    return boto3.client("secretsmanager", region_name=str(outputs["region"]))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """api_authorizer: REST API Lambda authorizer (REQUEST type) for machine clients and web users.
 
-A request carries one credential: an API key (`x-api-key`, or `Authorization: Bearer <key>`) checked against the
-hashed key registry, or a Cognito access token (`Authorization: Bearer <token>`) verified against the user
+A request carries one credential: an API key (`x-api-key`, or `Authorization: Bearer <key>`) checked against its
+peppered digest in the key table, or a Cognito access token (`Authorization: Bearer <token>`) verified against the user
 pool's JWKS (imgpipe.tokens). Missing, malformed, ambiguous or wrong credentials raise "Unauthorized" (API Gateway
 answers 401); a revoked key gets an explicit Deny policy (403). Either way the caller's id, owner, tenant and kind
 travel to upload_api in the same context, and the whole API (not one method) is allowed.
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -22,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
-from imgpipe.adapters.key_registry import KeyRegistry
+from imgpipe.adapters.key_registry import KeyRegistry, NoPepper
 from imgpipe.auth import AuthError, AuthFailure, Principal, authenticate, credential_of, key_id_of
 from imgpipe.tokens import CognitoSettings, TokenError, TokenVerifier
 
@@ -33,7 +34,11 @@ tracer = Tracer(service="api_authorizer")
 @cache
 def registry() -> KeyRegistry:
     return KeyRegistry(
-        config.required("API_KEYS_SECRET_ID"), max_age=config.integer("API_KEYS_CACHE_SECONDS", 60, 0, 60)
+        config.required("API_KEYS_TABLE"),
+        config.required("API_KEY_PEPPER_SECRET_ID"),
+        boto3.client("dynamodb"),
+        boto3.client("secretsmanager"),
+        max_age=config.integer("API_KEYS_CACHE_SECONDS", 60, 0, 60),
     )
 
 
@@ -51,7 +56,11 @@ def principal_of(headers: Mapping[str, str]) -> Principal:
     """headers: case-insensitive, as Powertools gives them."""
     credential = credential_of(headers.get("x-api-key"), headers.get("authorization"))
     if credential.kind == "api_key":
-        return authenticate(credential.value, registry().records_for(key_id_of(credential.value)))
+        try:
+            pepper = registry().pepper()
+        except NoPepper:
+            raise AuthError(AuthFailure.INVALID) from None  # no key was ever issued here
+        return authenticate(credential.value, registry().records_for(key_id_of(credential.value)), pepper)
     tokens = verifier()
     if tokens is None:
         raise AuthError(AuthFailure.INVALID)

@@ -1,10 +1,14 @@
-"""API keys: issued once in plaintext, stored only as SHA-256 digests, checked in constant time.
+"""API keys: issued once in plaintext, stored only as peppered digests, checked in constant time.
 
 A key reads `imgpipe_<key_id>_<secret>`: the key id (not secret) finds the record without scanning, the
 32-byte random secret is what proves possession. Each key is issued for a tenant (by default its own id): every
-image it stores belongs to that tenant, and it sees that tenant's images only. Keys are high-entropy, so a fast
-digest is enough (a slow password hash protects guessable secrets, which these are not). The same code runs in
-the Lambda authorizer on AWS and in the local API gateway, so local tests exercise the real check.
+image it stores belongs to that tenant, and it sees that tenant's images only.
+
+The record holds HMAC-SHA256(pepper, SHA-256(secret)): keys are high-entropy, so a fast digest is enough (a slow
+password hash protects guessable secrets, which these are not), and the pepper, kept in Secrets Manager apart
+from the records, makes a copy of the records alone worthless. Digesting the SHA-256 (not the secret) lets the
+unpeppered records of earlier releases be migrated without their keys. The same code runs in the Lambda
+authorizer on AWS and in the local API gateway, so local tests exercise the real check.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class AuthError(Exception):
 @dataclass(frozen=True)
 class KeyRecord:
     key_id: str
-    sha256: str
+    digest: str  # HMAC-SHA256(pepper, SHA-256(secret)), hex
     owner: str
     revoked: bool = False
     tenant: str = ""  # "" reads as the key's own id (keys issued before tenants existed)
@@ -59,14 +63,25 @@ class KeyRecord:
     def tenant_id(self) -> str:
         return self.tenant or self.key_id
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "sha256": self.sha256,
-            "owner": self.owner,
-            "revoked": self.revoked,
-            "tenant": self.tenant_id,
-        }
+    def __post_init__(self) -> None:
+        if not _KEY_ID.match(self.key_id) or not re.fullmatch(r"[0-9a-f]{64}", self.digest):
+            raise ValueError(f"malformed key record {self.key_id[:64]!r}")
+        if not is_tenant_id(self.tenant_id):
+            raise ValueError(f"key record {self.key_id[:64]!r} names no valid tenant")
+
+
+@dataclass(frozen=True)
+class LegacyRecord:
+    """A record of the registry document of earlier releases: an unpeppered SHA-256 of the secret."""
+
+    key_id: str
+    sha256: str
+    owner: str
+    revoked: bool
+    tenant: str
+
+    def peppered(self, pepper: bytes) -> KeyRecord:
+        return KeyRecord(self.key_id, _pepper(self.sha256, pepper), self.owner, self.revoked, self.tenant)
 
 
 @dataclass(frozen=True)
@@ -79,39 +94,42 @@ class Principal:
     kind: str = "api_key"
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def _pepper(sha256_hex: str, pepper: bytes) -> str:
+    return hmac.new(pepper, sha256_hex.encode(), hashlib.sha256).hexdigest()
 
 
-def issue_key(key_id: str, owner: str, tenant: str | None = None) -> tuple[str, KeyRecord]:
+def key_digest(secret: str, pepper: bytes) -> str:
+    return _pepper(hashlib.sha256(secret.encode()).hexdigest(), pepper)
+
+
+def issue_key(key_id: str, owner: str, tenant: str | None, pepper: bytes) -> tuple[str, KeyRecord]:
     """A new key for `tenant` (default: its own id): the plaintext goes to its holder once; only the record is
     ever stored."""
     if not _KEY_ID.match(key_id):
         raise ValueError("key_id must be 1-63 lowercase letters, digits or hyphens")
     if tenant is not None and not is_tenant_id(tenant):
         raise ValueError("tenant must be 1-63 lowercase letters, digits or hyphens")
+    if len(pepper) < 32:
+        raise ValueError("the pepper must be at least 32 bytes")
     secret = secrets.token_urlsafe(32)  # 43 characters
-    return f"{KEY_PREFIX}_{key_id}_{secret}", KeyRecord(key_id, _digest(secret), owner, tenant=tenant or key_id)
+    record = KeyRecord(key_id, key_digest(secret, pepper), owner, tenant=tenant or key_id)
+    return f"{KEY_PREFIX}_{key_id}_{secret}", record
 
 
-def parse_registry(document: Mapping[str, Any]) -> dict[str, KeyRecord]:
-    """The key registry as stored in Secrets Manager: {"keys": [{key_id, sha256, owner, revoked, tenant}, ...]}."""
-    records = {}
+def parse_legacy_registry(document: Mapping[str, Any]) -> list[LegacyRecord]:
+    """The registry document of earlier releases: {"keys": [{key_id, sha256, owner, revoked, tenant}, ...]}."""
+    records = []
     for raw in document.get("keys", []):
-        record = KeyRecord(
+        record = LegacyRecord(
             str(raw["key_id"]),
             str(raw["sha256"]).lower(),
             str(raw["owner"]),
             bool(raw.get("revoked")),
             str(raw.get("tenant") or raw["key_id"]),
         )
-        if (
-            not _KEY_ID.match(record.key_id)
-            or not re.fullmatch(r"[0-9a-f]{64}", record.sha256)
-            or not is_tenant_id(record.tenant_id)
-        ):
+        if not _KEY_ID.match(record.key_id) or not re.fullmatch(r"[0-9a-f]{64}", record.sha256):
             raise ValueError(f"malformed key record {record.key_id[:64]!r} in the registry")
-        records[record.key_id] = record
+        records.append(record)
     return records
 
 
@@ -150,7 +168,7 @@ def credential_of(api_key_header: str | None, authorization_header: str | None) 
     return Credential("api_key" if _KEY.match(value) else "bearer_token", value)
 
 
-def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) -> Principal:
+def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord], pepper: bytes) -> Principal:
     """Checks an `x-api-key` header value (or `Authorization: Bearer <key>`); raises AuthError otherwise."""
     if header_value is None or not header_value.strip():
         raise AuthError(AuthFailure.MISSING)
@@ -162,8 +180,8 @@ def authenticate(header_value: str | None, registry: Mapping[str, KeyRecord]) ->
         raise AuthError(AuthFailure.MALFORMED)
     record = registry.get(match["key_id"])
     # Compare against a dummy digest for unknown ids too, so response time says nothing about which ids exist.
-    expected = record.sha256 if record else _digest("")
-    if not hmac.compare_digest(_digest(match["secret"]), expected) or record is None:
+    expected = record.digest if record else key_digest("", pepper)
+    if not hmac.compare_digest(key_digest(match["secret"], pepper), expected) or record is None:
         raise AuthError(AuthFailure.INVALID)
     if record.revoked:
         raise AuthError(AuthFailure.REVOKED)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from imgpipe.auth import issue_key
+from scripts import keys as key_admin
 from scripts import local_gateway, package, stack, tf
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
@@ -28,15 +27,13 @@ def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFa
     return outputs
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
-    """The deployed key registry replaced by one good and one revoked key: each module starts from a known set."""
-    good, good_record = issue_key("team-a", "Team A")
-    old, old_record = issue_key("old", "Former partner")
-    registry = {"keys": [good_record.to_json(), {**old_record.to_json(), "revoked": True}]}
-    stack.aws_client(local_stack, "secretsmanager").put_secret_value(
-        SecretId=deployed["api_keys_secret_name"], SecretString=json.dumps(registry)
-    )
+    """One good key (team-a, of tenant team-a) and one revoked key, issued once into the deployed key table."""
+    admin = key_admin.admin_for(deployed, local_stack)
+    good = admin.issue("team-a", "Team A")
+    old = admin.issue("old", "Former partner")
+    admin.revoke("old")
     return {"good": good, "revoked": old}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from imgpipe.auth import issue_key
+from imgpipe.adapters.key_registry import KeyAdmin
 from scripts import stack
 from tests.lambda_loader import FakeContext, load_handler
 
@@ -20,12 +19,22 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/PUT/v1/images
 
 @pytest.fixture(scope="module")
 def keys(local_stack: stack.StackConfig) -> dict[str, str]:
-    good, good_record = issue_key("team-a", "Team A")
-    old, old_record = issue_key("old", "Former partner")
-    name = f"imgpipe-test/api-keys-{uuid.uuid4().hex[:8]}"
-    registry = {"keys": [good_record.to_json(), {**old_record.to_json(), "revoked": True}]}
-    stack.aws_client(local_stack, "secretsmanager").create_secret(Name=name, SecretString=json.dumps(registry))
-    return {"good": good, "revoked": old, "secret": name}
+    """A key table and pepper of their own, with one good and one revoked key."""
+    suffix = uuid.uuid4().hex[:8]
+    table, pepper = f"imgpipe-test-api-keys-{suffix}", f"imgpipe-test/api-key-pepper-{suffix}"
+    stack.aws_client(local_stack, "dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "key_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "key_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    stack.aws_client(local_stack, "secretsmanager").create_secret(Name=pepper)
+    admin = KeyAdmin(
+        table, pepper, stack.aws_client(local_stack, "dynamodb"), stack.aws_client(local_stack, "secretsmanager")
+    )
+    good, old = admin.issue("team-a", "Team A"), admin.issue("old", "Former partner")
+    admin.revoke("old")
+    return {"good": good, "revoked": old, "table": table, "pepper": pepper}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +42,8 @@ def authorizer(local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {
             **local_stack.client_env(),
-            "API_KEYS_SECRET_ID": keys["secret"],
+            "API_KEYS_TABLE": keys["table"],
+            "API_KEY_PEPPER_SECRET_ID": keys["pepper"],
             "POWERTOOLS_TRACE_DISABLED": "true",
         }.items():
             patch.setenv(key, value)

@@ -25,6 +25,7 @@ PIPELINE_EDGES = {
     "plan-role-cannot-write-objects",
     "plan-role-cannot-read-images",
     "plan-role-refreshes-the-key-registry",
+    "plan-role-cannot-read-the-pepper",
     "plan-role-cannot-use-the-key-via-s3",
     "apply-role-cannot-read-images",
     "apply-role-deploys-encrypted-functions",
@@ -135,6 +136,8 @@ def test_the_perimeters_are_what_the_outsider_edges_rest_on(environment: matrix.
         "outsider-cannot-use-the-key-via-s3",
         "outsider-cannot-use-the-key-directly",
         "outsider-cannot-read-the-key-registry",
+        "outsider-cannot-read-the-pepper",
+        "outsider-cannot-read-key-records",
         "outsider-cannot-read-raw-events",
         "deployer-cannot-read-images-via-s3",
     }

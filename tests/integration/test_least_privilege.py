@@ -36,7 +36,11 @@ def test_each_function_reaches_exactly_its_own_data(
     images = deployed["metadata_table_name"]
     buckets = [raw, processed, analytics, results, trail]
     expected = {
-        f"{P}-api_authorizer": {f"secretsmanager:{P}/api-keys": "read", "kms:key": "use"},
+        f"{P}-api_authorizer": {
+            f"dynamodb:{P}-api-keys": "read",
+            f"secretsmanager:{P}/api-key-pepper": "read",
+            "kms:key": "use",
+        },
         f"{P}-upload_api": {
             f"s3:{raw}/raw/*": "write",
             f"s3:{raw}": "read",

@@ -4,11 +4,9 @@ and the counters' atomicity under real concurrency against the emulator's Dynamo
 from __future__ import annotations
 
 import io
-import json
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +14,6 @@ import pytest
 import requests
 from PIL import Image
 
-from imgpipe.adapters.quota_ledger import QuotaLedger
-from imgpipe.quotas import Limits, QuotaExceeded, QuotaPolicy
 from scripts import keys, local_gateway, stack
 from tests.openapi import assert_response_matches
 
@@ -37,13 +33,8 @@ def url(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[st
 
 @pytest.fixture(scope="module")
 def probe_keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
-    secrets = stack.aws_client(local_stack, "secretsmanager")
-    secret = str(deployed["api_keys_secret_name"])
-    suffix = str(int(time.time()))
-    return {
-        tenant: keys.issue(secrets, secret, f"{tenant}-{suffix}", "quota test", tenant)
-        for tenant in ("quota-probe", "rate-probe")
-    }
+    admin, suffix = keys.admin_for(deployed, local_stack), str(int(time.time()))
+    return {tenant: admin.issue(f"{tenant}-{suffix}", "quota test", tenant) for tenant in ("quota-probe", "rate-probe")}
 
 
 def png(seed: int) -> bytes:
@@ -84,10 +75,7 @@ def test_the_n_plus_first_upload_of_the_day_is_429_with_retry_after_and_stores_n
                             json={"filename": "x.png", "content_type": "image/png", "size_bytes": 100})  # fmt: skip
     assert presign.status_code == 429 and "Retry-After" in presign.headers
     # The day's counter is the tenant's, not the key's: another key of the tenant is refused too.
-    secrets = stack.aws_client(local_stack, "secretsmanager")
-    second = keys.issue(
-        secrets, str(deployed["api_keys_secret_name"]), f"quota-b-{int(time.time())}", "t", "quota-probe"
-    )
+    second = keys.admin_for(deployed, local_stack).issue(f"quota-b-{int(time.time())}", "t", "quota-probe")
     assert put(url, second, png(8)).status_code == 429
     assert raw_objects(deployed, local_stack, "quota-probe") == before
     listed = requests.get(f"{url}/v1/images", params={"status": "RECEIVED", "limit": "100"}, timeout=30,
@@ -108,28 +96,3 @@ def test_a_tenant_over_its_request_rate_gets_429_until_the_next_minute(url: str,
     assert statuses == [200] * 5 + [429], statuses
     assert response.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(response.headers["Retry-After"]) <= 60
-
-
-def test_concurrent_uploads_never_overshoot_the_quota(deployed: dict[str, Any], local_stack: stack.StackConfig) -> None:
-    """30 threads race for 5 uploads of one tenant's day on the emulator's DynamoDB: exactly 5 win."""
-    table = str(deployed["api_idempotency_table_name"])
-    policy = QuotaPolicy(tenants={"race": Limits(uploads_per_day=5, bytes_per_day=10**9, requests_per_minute=10**6)})
-    ledger = QuotaLedger(stack.aws_client(local_stack, "dynamodb"), table, policy)
-    now = datetime.now(UTC)
-
-    def attempt(_: int) -> bool:
-        try:
-            QuotaLedger(stack.aws_client(local_stack, "dynamodb"), table, policy).reserve_upload("race", 1, now)
-        except QuotaExceeded:
-            return False
-        return True
-
-    with ThreadPoolExecutor(max_workers=30) as pool:
-        outcomes = list(pool.map(attempt, range(30)))
-    assert outcomes.count(True) == 5
-    with pytest.raises(QuotaExceeded):
-        ledger.reserve_upload("race", 1, now)
-    item = stack.aws_client(local_stack, "dynamodb").get_item(
-        TableName=table, Key={"id": {"S": f"quota#day#race#{now:%Y-%m-%d}"}}
-    )["Item"]
-    assert json.loads(item["uploads"]["N"]) == 5

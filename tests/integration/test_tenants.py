@@ -5,7 +5,6 @@ image is indistinguishable from one that does not exist. Two keys of one team se
 from __future__ import annotations
 
 import io
-import json
 import threading
 import time
 import uuid
@@ -18,10 +17,9 @@ import requests
 from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
-from imgpipe.auth import issue_key
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageStatus
-from scripts import local_gateway, local_worker, stack
+from scripts import keys, local_gateway, local_worker, stack
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -31,13 +29,9 @@ WAIT_S = 120
 @pytest.fixture(scope="module")
 def tenants(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, str]:
     """A registry of three keys: two of team acme, one of team bolt."""
-    issued = {name: issue_key(name, f"{tenant} ({name})", tenant) for name, tenant in
-              [("acme-1", "acme"), ("acme-2", "acme"), ("bolt-1", "bolt")]}  # fmt: skip
-    registry = {"keys": [record.to_json() for _, record in issued.values()]}
-    stack.aws_client(local_stack, "secretsmanager").put_secret_value(
-        SecretId=deployed["api_keys_secret_name"], SecretString=json.dumps(registry)
-    )
-    return {name: key for name, (key, _) in issued.items()}
+    admin = keys.admin_for(deployed, local_stack)
+    return {name: admin.issue(name, f"{tenant} ({name})", tenant) for name, tenant in
+            [("acme-1", "acme"), ("acme-2", "acme"), ("bolt-1", "bolt")]}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

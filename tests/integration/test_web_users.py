@@ -65,8 +65,7 @@ def creds(
         users.add(cognito, pool["user_pool_id"], f"{name}-{RUN}", tenant, None, password)
         token = users.access_token(cognito, pool["web_client_id"], f"{name}-{RUN}", password)
         out[name] = {"Authorization": f"Bearer {token}"}
-    secrets = stack.aws_client(local_stack, "secretsmanager")
-    key = keys.issue(secrets, str(deployed["api_keys_secret_name"]), f"web-key-{RUN}", "tenant A's robot", TENANT_A)
+    key = keys.admin_for(deployed, local_stack).issue(f"web-key-{RUN}", "tenant A's robot", TENANT_A)
     out["robot"] = {"x-api-key": key}
     return out
 

@@ -26,7 +26,7 @@ PINNED = {
     "CKV_AWS_120": 1,  # API caching of per-caller answers
     "CKV2_AWS_77": 1,  # AnonymousIpList would block clients on cloud hosts
     "CKV2_AWS_62": 2,  # only the raw bucket has an event consumer (not the processed or artifact buckets)
-    "CKV2_AWS_57": 2,  # key registry: hashes, nothing to rotate; SCRAM: rotated only with its owner's function
+    "CKV2_AWS_57": 3,  # legacy key registry (hashes); the pepper (rotating revokes every key); SCRAM (owner rotates)
     "CKV2_AWS_51": 1,  # client certificates: no HTTP backend
     "CKV2_AWS_3": 1,  # organisation-wide GuardDuty is the delegated administrator's
     "CKV2_AWS_10": 1,  # no CloudWatch Logs copy of the trail

@@ -111,3 +111,19 @@ def test_requests_per_minute(ledger: tuple[QuotaLedger, Any]) -> None:
     quotas.count_request("small", NOON + timedelta(seconds=30))  # 12:01:00, a new window
     for _ in range(50):
         quotas.count_request("other", NOON)
+
+
+def test_each_limit_is_one_conditional_request(ledger: tuple[QuotaLedger, Any]) -> None:
+    """Concurrent requests cannot overshoot because the condition and the increment are one UpdateItem, which
+    DynamoDB applies atomically per item. The emulator does not serialize concurrent requests (so no local race
+    test can show this); what can be checked is that nothing reads the counter first and writes it after."""
+    quotas, client = ledger
+    calls: list[tuple[str, dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.*", lambda params, model, **_: calls.append((model.name, params))
+    )
+    quotas.reserve_upload("small", 10, NOON)
+    quotas.count_request("small", NOON)
+    assert [name for name, _ in calls] == ["UpdateItem", "UpdateItem"]
+    for _, params in calls:
+        assert params["UpdateExpression"].startswith("ADD ") and "ConditionExpression" in params

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -88,6 +89,11 @@ class JwksServer:
         self._httpd.server_close()
 
 
+@dataclass(frozen=True)
+class Offset:
+    seconds: int
+
+
 def claims(**override: Any) -> dict[str, Any]:
     now = int(time.time())
     base = {
@@ -151,9 +157,10 @@ def test_a_user_in_two_tenant_groups_is_refused_not_guessed(verifier: TokenVerif
 @pytest.mark.parametrize(
     ("override", "failure"),
     [
-        ({"exp": int(time.time()) - 120}, TokenFailure.EXPIRED),
-        ({"nbf": int(time.time()) + 600}, TokenFailure.NOT_YET_VALID),
-        ({"iat": int(time.time()) + 600}, TokenFailure.NOT_YET_VALID),
+        # Times as offsets from when the test runs (parameters are made at collection, maybe minutes earlier).
+        ({"exp": Offset(-120)}, TokenFailure.EXPIRED),
+        ({"nbf": Offset(600)}, TokenFailure.NOT_YET_VALID),
+        ({"iat": Offset(600)}, TokenFailure.NOT_YET_VALID),
         ({"iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_OtherPool"}, TokenFailure.WRONG_ISSUER),
         ({"iss": ISSUER + "/"}, TokenFailure.WRONG_ISSUER),
         ({"client_id": "another-app"}, TokenFailure.WRONG_CLIENT),
@@ -169,7 +176,9 @@ def test_a_user_in_two_tenant_groups_is_refused_not_guessed(verifier: TokenVerif
 def test_claims_that_do_not_hold_are_refused(
     verifier: TokenVerifier, override: dict[str, Any], failure: TokenFailure
 ) -> None:
-    assert refused(verifier, token(claims(**override))) is failure
+    now = int(time.time())
+    values = {k: now + v.seconds if isinstance(v, Offset) else v for k, v in override.items()}
+    assert refused(verifier, token(claims(**values))) is failure
 
 
 def test_alg_none_is_refused(verifier: TokenVerifier) -> None:

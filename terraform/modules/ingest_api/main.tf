@@ -141,21 +141,29 @@ locals {
       Version = "2012-10-17"
       Statement = [
         {
-          Sid      = "ReadKeyRegistry"
+          # One key's record at a time, by its id: never a scan, never a write.
+          Sid      = "ReadKeyRecords"
           Effect   = "Allow"
-          Action   = ["secretsmanager:GetSecretValue"]
-          Resource = aws_secretsmanager_secret.api_keys.arn
+          Action   = ["dynamodb:GetItem"]
+          Resource = aws_dynamodb_table.api_keys.arn
         },
         {
-          # Decrypt only through Secrets Manager (the registry secret) and through Lambda, which decrypts the
-          # function's own CMK-encrypted environment with the execution role at cold start. Never directly.
-          Sid      = "DecryptKeyRegistryAndEnvironment"
+          Sid      = "ReadKeyPepper"
+          Effect   = "Allow"
+          Action   = ["secretsmanager:GetSecretValue"]
+          Resource = aws_secretsmanager_secret.api_key_pepper.arn
+        },
+        {
+          # Decrypt only through DynamoDB (the key table), Secrets Manager (the pepper) and Lambda, which decrypts
+          # the function's own CMK-encrypted environment with the execution role at cold start. Never directly.
+          Sid      = "DecryptKeyRecordsPepperAndEnvironment"
           Effect   = "Allow"
           Action   = ["kms:Decrypt"]
           Resource = var.kms_key_arn
           Condition = {
             StringEquals = {
               "kms:ViaService" = [
+                "dynamodb.${local.region}.${local.dns_suffix}",
                 "secretsmanager.${local.region}.${local.dns_suffix}",
                 "lambda.${local.region}.${local.dns_suffix}",
               ]
@@ -210,9 +218,10 @@ locals {
       memory_size = var.api_authorizer_memory_mb
       timeout     = var.api_authorizer_timeout_seconds
       environment = {
-        API_KEYS_SECRET_ID      = aws_secretsmanager_secret.api_keys.arn
-        API_KEYS_CACHE_SECONDS  = tostring(var.api_keys_cache_seconds)
-        POWERTOOLS_SERVICE_NAME = "api_authorizer"
+        API_KEYS_TABLE           = aws_dynamodb_table.api_keys.name
+        API_KEY_PEPPER_SECRET_ID = aws_secretsmanager_secret.api_key_pepper.arn
+        API_KEYS_CACHE_SECONDS   = tostring(var.api_keys_cache_seconds)
+        POWERTOOLS_SERVICE_NAME  = "api_authorizer"
         # Empty: bearer tokens are refused (API keys only).
         JWT_ISSUER     = try(var.web_users.issuer, "")
         JWT_CLIENT_IDS = try(join(",", var.web_users.client_ids), "")
@@ -351,18 +360,58 @@ locals {
 # API-key registry (hashes only)
 ################################################################################
 
+# One item per key (key_id, digest, owner, tenant, revoked): issuing is a conditional put and revoking a conditional
+# update of that key's item alone, so concurrent issues and revocations can never undo each other (the former
+# registry was one document rewritten whole, and a concurrent issue could restore a revoked key). Only a peppered
+# digest of each key is stored: HMAC-SHA256(pepper, SHA-256(secret)); the pepper lives in Secrets Manager, so
+# the table alone (a backup, an export) verifies nothing.
+resource "aws_dynamodb_table" "api_keys" {
+  name                        = "${var.name_prefix}-api-keys"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "key_id"
+  deletion_protection_enabled = var.api_keys_deletion_protection
+
+  attribute {
+    name = "key_id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-api-keys" })
+}
+
+# The pepper has no version here: `make key` writes it once, on first use, with a fixed idempotency token (two
+# first issues at once cannot write two peppers), so its value is in neither the state nor a plan.
+resource "aws_secretsmanager_secret" "api_key_pepper" {
+  #checkov:skip=CKV2_AWS_57:Every key's digest depends on the pepper: rotating it would revoke every API key at once. Keys are rotated instead (issue, then revoke).
+  name                    = "${var.name_prefix}/api-key-pepper"
+  description             = "${var.name_prefix}: pepper of the API-key digests in ${var.name_prefix}-api-keys (written once by scripts/keys.py)"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.api_keys_secret_recovery_window_days
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}/api-key-pepper" })
+}
+
+# The registry of earlier releases (one JSON document of unpeppered hashes). Nothing reads it any more but
+# `python -m scripts.keys migrate`, which moves its keys into the table; it goes in the next release.
 resource "aws_secretsmanager_secret" "api_keys" {
   #checkov:skip=CKV2_AWS_57:The secret is a registry of SHA-256 key hashes, not a credential; keys are issued and revoked by editing the registry, so automatic rotation has nothing to rotate.
   name                    = "${var.name_prefix}/api-keys"
-  description             = "${var.name_prefix}: API-key registry for the ingestion API ({\"keys\": [{key_id, sha256, owner, revoked}]}); SHA-256 hashes only, never keys"
+  description             = "${var.name_prefix}: legacy API-key registry, read only by scripts/keys.py migrate"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.api_keys_secret_recovery_window_days
 
   tags = merge(var.tags, { Name = "${var.name_prefix}/api-keys" })
 }
 
-# The initial, empty registry. Operators add and revoke keys with scripts afterwards; Terraform must not
-# overwrite their registry on the next apply.
 resource "aws_secretsmanager_secret_version" "api_keys" {
   secret_id     = aws_secretsmanager_secret.api_keys.id
   secret_string = jsonencode({ keys = [] })

@@ -100,3 +100,18 @@ output "web_users" {
   description = "The Cognito pool whose access tokens api_authorizer accepts (issuer, client_ids, jwks_url), or null: API keys only."
   value       = var.web_users
 }
+
+output "api_keys_table_name" {
+  description = "DynamoDB table of the API keys' records (peppered digests only), written by scripts/keys.py."
+  value       = aws_dynamodb_table.api_keys.name
+}
+
+output "api_keys_table_arn" {
+  description = "ARN of the API-key table."
+  value       = aws_dynamodb_table.api_keys.arn
+}
+
+output "api_key_pepper_secret_name" {
+  description = "Secrets Manager secret holding the pepper of the key digests (written once by scripts/keys.py)."
+  value       = aws_secretsmanager_secret.api_key_pepper.name
+}

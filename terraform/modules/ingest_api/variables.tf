@@ -323,8 +323,14 @@ variable "quotas" {
   }
 }
 
+variable "api_keys_deletion_protection" {
+  description = "Refuse to delete the API-key table (every issued key's record)."
+  type        = bool
+  default     = true
+}
+
 variable "api_keys_cache_seconds" {
-  description = "How long api_authorizer caches the key registry between Secrets Manager reads (API_KEYS_CACHE_SECONDS, 0-60 s): a revoked key keeps working at most this long."
+  description = "How long api_authorizer caches a key's record between reads of the key table (API_KEYS_CACHE_SECONDS, 0-60 s): a revoked key keeps working at most this long."
   type        = number
   default     = 60
 

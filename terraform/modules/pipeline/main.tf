@@ -107,6 +107,7 @@ module "ingest_api" {
   waf_enabled                            = var.waf_enabled
   set_binary_media_types                 = var.set_binary_media_types
   api_keys_secret_recovery_window_days   = var.api_keys_secret_recovery_window_days
+  api_keys_deletion_protection           = var.deletion_protection_enabled
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
   custom_domain                          = var.api_custom_domain
   tags                                   = var.tags

@@ -179,8 +179,18 @@ output "api_binary_media_types" {
   value       = module.ingest_api.binary_media_types
 }
 
+output "api_keys_table_name" {
+  description = "DynamoDB table of the API keys (peppered digests), for scripts/keys.py."
+  value       = module.ingest_api.api_keys_table_name
+}
+
+output "api_key_pepper_secret_name" {
+  description = "Secret holding the pepper of the API-key digests, for scripts/keys.py."
+  value       = module.ingest_api.api_key_pepper_secret_name
+}
+
 output "api_keys_secret_name" {
-  description = "Secrets Manager secret holding the hashed API-key registry (manage it with `make key`)."
+  description = "The legacy API-key registry secret (unpeppered hashes), read only by `python -m scripts.keys migrate`."
   value       = module.ingest_api.api_keys_secret_name
 }
 

@@ -33,6 +33,22 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_secretsmanager_secret.api_key_pepper
+  override_during = plan
+  values = {
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-key-pepper-GhIjKl"
+  }
+}
+
+override_resource {
+  target          = aws_dynamodb_table.api_keys
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-keys"
+  }
+}
+
+override_resource {
   target          = aws_api_gateway_rest_api.this
   override_during = plan
   values = {
@@ -467,7 +483,8 @@ run "functions_shape_tags_and_settings" {
 
   assert {
     condition = aws_lambda_function.this["api_authorizer"].environment[0].variables == tomap({
-      API_KEYS_SECRET_ID                 = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"
+      API_KEYS_TABLE                     = "imgpipe-test-api-keys"
+      API_KEY_PEPPER_SECRET_ID           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-key-pepper-GhIjKl"
       API_KEYS_CACHE_SECONDS             = "60"
       POWERTOOLS_SERVICE_NAME            = "api_authorizer"
       POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
@@ -722,8 +739,17 @@ run "function_policies_are_least_privilege" {
       for k, p in aws_iam_role_policy.function : [
         for s in jsondecode(p.policy).Statement : [k, s.Resource] if contains(flatten([s.Action]), "secretsmanager:GetSecretValue")
       ]
-    ]) == ["api_authorizer", "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-keys-AbCdEf"]
-    error_message = "secretsmanager:GetSecretValue only for api_authorizer, only on the key registry secret."
+    ]) == ["api_authorizer", "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-key-pepper-GhIjKl"]
+    error_message = "secretsmanager:GetSecretValue only for api_authorizer, only on the pepper (never the legacy registry)."
+  }
+
+  assert {
+    condition = flatten([
+      for k, p in aws_iam_role_policy.function : [
+        for s in jsondecode(p.policy).Statement : [k, s.Action, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "api-keys")])
+      ]
+    ]) == ["api_authorizer", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-keys"]
+    error_message = "Only the authorizer reaches the key table, and only to read one key's item (no scan, no write)."
   }
 
   assert {
@@ -789,8 +815,8 @@ run "function_policies_are_least_privilege" {
     condition = one([
       for s in jsondecode(aws_iam_role_policy.function["api_authorizer"].policy).Statement : s.Condition
       if contains(flatten([s.Action]), "kms:Decrypt")
-    ]) == { StringEquals = { "kms:ViaService" = ["secretsmanager.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"] } }
-    error_message = "The authorizer may decrypt only through Secrets Manager (registry) and Lambda (its own environment)."
+    ]) == { StringEquals = { "kms:ViaService" = ["dynamodb.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"] } }
+    error_message = "The authorizer may decrypt only through DynamoDB (key table), Secrets Manager (pepper) and Lambda (its own environment)."
   }
 
   assert {
@@ -805,10 +831,11 @@ run "function_policies_are_least_privilege" {
   assert {
     condition = alltrue(flatten([
       for k, p in aws_iam_role_policy.function : [
-        for s in jsondecode(p.policy).Statement : !anytrue([for a in flatten([s.Action]) : startswith(a, "s3:") || startswith(a, "dynamodb:")])
+        for s in jsondecode(p.policy).Statement :
+        !anytrue([for a in flatten([s.Action]) : startswith(a, "s3:") || (startswith(a, "dynamodb:") && s.Sid != "ReadKeyRecords")])
       ] if k == "api_authorizer"
     ]))
-    error_message = "The authorizer must have no S3 or DynamoDB access."
+    error_message = "The authorizer must have no S3 access, and no DynamoDB access but reading key records."
   }
 
   assert {
@@ -829,7 +856,30 @@ run "function_policies_are_least_privilege" {
 # Key registry secret
 ################################################################################
 
-run "key_registry_secret" {
+run "key_table_and_pepper" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_dynamodb_table.api_keys.name == "imgpipe-test-api-keys" && aws_dynamodb_table.api_keys.hash_key == "key_id" &&
+      one(aws_dynamodb_table.api_keys.server_side_encryption).kms_key_arn == var.kms_key_arn &&
+      one(aws_dynamodb_table.api_keys.point_in_time_recovery).enabled &&
+      aws_dynamodb_table.api_keys.deletion_protection_enabled
+    )
+    error_message = "The key table: one item per key_id, CMK-encrypted, point-in-time recovery, deletion protection."
+  }
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret.api_key_pepper.name == "imgpipe-test/api-key-pepper" &&
+      aws_secretsmanager_secret.api_key_pepper.kms_key_id == var.kms_key_arn &&
+      output.api_keys_table_name == "imgpipe-test-api-keys" && output.api_key_pepper_secret_name == "imgpipe-test/api-key-pepper"
+    )
+    error_message = "The pepper secret: <name_prefix>/api-key-pepper, CMK-encrypted; both named in the outputs."
+  }
+}
+
+run "legacy_key_registry_secret" {
   command = plan
 
   assert {
