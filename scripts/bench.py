@@ -1,6 +1,6 @@
 """`make bench`: benchmarks, each run side by side with a reference in the same run, reported as ratios.
 
-    python -m scripts.bench [engine] [upload] [throughput] [kafka]      (all by default)
+    python -m scripts.bench [engine] [hostile] [upload] [throughput] [kafka]      (all by default)
 
 engine      the processing engine (imgpipe.engine, Pillow) against a pyvips cascade doing the same renditions,
             on generated inputs (24 MP JPEG ~10 MB, 12 MP JPEG, 12 MP PNG, 12 MP WebP, animated GIF), each
@@ -10,6 +10,9 @@ upload      p50/p99 of PUT /v1/images (1 MB JPEG) through the local API gateway 
             S3 put, DynamoDB put — against a bare S3 PutObject of the same bytes to the same emulator.
 throughput  images/minute from upload to PROCESSED through the local stack (API, S3 events, SQS, local worker,
             processor), against what the engine alone could do on this machine's cores.
+hostile     the slowest file of the adversarial set (tests/adversarial.py: structure attacks, and decompression
+            bombs within the caps) through validate + process on one core, against the median of a normal 24 MP
+            JPEG in the same run (target: no input <= 10 MiB costs more than 2x that photo). Needs no stack.
 kafka       records/s of ~100 KB images through the local Kafka event source and kafka_ingest into the emulator,
             against the same S3 + DynamoDB writes in a tight loop (target ratio >= 0.8).
             upload, throughput and kafka need `make up`; without it they are skipped with a message.
@@ -264,6 +267,50 @@ def bench_engine() -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- hostile
+
+HOSTILE_TARGET = 2.0  # worst input / normal 24 MP photo, from the hostile-input issue
+
+
+def _engine_ms(data: bytes, rounds: int) -> float:
+    from imgpipe import engine
+    from imgpipe.validation import ValidationError
+
+    def once() -> None:
+        with contextlib.suppress(ValidationError):
+            engine.process(data)
+
+    return statistics.median(_time(once, rounds))
+
+
+def bench_hostile() -> int:
+    from tests import adversarial
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    os.sched_setaffinity(0, {cpu})
+    print("bench hostile: generating the adversarial set and a 24 MP photo ...", flush=True)
+    photo = io.BytesIO()
+    synthetic_photo(6000, 4000, grain=44).save(photo, "JPEG", quality=93)
+    reference_ms = _engine_ms(photo.getvalue(), ENGINE_ROUNDS)
+    groups = {"structure attacks": adversarial.attacks(), "bombs within the caps": adversarial.at_the_caps()}
+    print(f"bench hostile: validate + process on core {cpu}, median of 3 after a warm-up; 24 MP JPEG reference")
+    print(f"  {'reference: 24 MP JPEG':<36}{len(photo.getvalue()):>11}  {reference_ms:>9.1f} ms")
+    worst: dict[str, tuple[float, str]] = {}
+    for group, cases in groups.items():
+        for case in cases:
+            ms = _engine_ms(case.data, 3)
+            print(f"  {case.name:<36}{len(case.data):>11}  {ms:>9.1f} ms  {ms / reference_ms:>6.2f} x")
+            worst[group] = max(worst.get(group, (0.0, "")), (ms, case.name))
+    for group, (ms, name) in worst.items():
+        ratio = ms / reference_ms
+        verdict = "met" if ratio <= HOSTILE_TARGET else "MISSED"
+        print(f"  worst of {group:<27}{ratio:>6.2f} x ({name})   target <= {HOSTILE_TARGET}: {verdict}")
+        RESULTS.setdefault("hostile", {})[group] = {"worst_ms": ms, "worst": name, "ratio": round(ratio, 2)}
+    RESULTS["hostile"]["reference_24mp_jpeg_ms"] = reference_ms
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- throughput
 
 THROUGHPUT_IMAGES = int(os.environ.get("BENCH_THROUGHPUT_IMAGES", "24"))
@@ -441,7 +488,13 @@ def bench_kafka() -> int:
     return 0
 
 
-BENCHMARKS = {"engine": bench_engine, "upload": bench_upload_put, "throughput": bench_throughput, "kafka": bench_kafka}
+BENCHMARKS = {
+    "engine": bench_engine,
+    "hostile": bench_hostile,
+    "upload": bench_upload_put,
+    "throughput": bench_throughput,
+    "kafka": bench_kafka,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont, ImageOps, UnidentifiedImageError
 
 from imgpipe import validation
 from imgpipe.renditions import DEFAULT_RENDITIONS, OutputFormat, RenditionSpec
@@ -89,8 +89,12 @@ class ProcessedImage:
 
 
 class _Stopwatch:
-    def __init__(self) -> None:
+    """Times each step and enforces the image's work budget between steps: the caps bound every single step
+    (no decoder call sees more than max_pixels of one frame), the deadline bounds their sum."""
+
+    def __init__(self, deadline: float) -> None:
         self.ms: dict[str, float] = {}
+        self._deadline = deadline
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -99,6 +103,11 @@ class _Stopwatch:
             yield
         finally:
             self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - started) * 1000, 2)
+        if time.monotonic() > self._deadline:
+            spent = sum(self.ms.values()) / 1000
+            raise ValidationError(
+                Reason.TOO_EXPENSIVE, f"the image exceeded its processing budget ({spent:.1f} s, stopped after {name})"
+            )
 
 
 def process(
@@ -106,32 +115,39 @@ def process(
     specs: Sequence[RenditionSpec] = DEFAULT_RENDITIONS,
     limits: Limits | None = None,
     declared_type: str | None = None,
+    deadline: float | None = None,
 ) -> ProcessedImage:
     """Renditions and metadata of one image. Raises ValidationError (with a Reason) for anything not an image
-    we accept, or not the declared type; never anything else for bad input."""
-    clock = _Stopwatch()
+    we accept, or not the declared type, or too expensive to process; never anything else, whatever the bytes.
+
+    `deadline` (a time.monotonic() instant) tightens the budget of limits.max_seconds, e.g. to what is left of
+    the caller's own time."""
+    limits = limits or Limits()
+    budget_end = time.monotonic() + limits.max_seconds
+    clock = _Stopwatch(budget_end if deadline is None else min(deadline, budget_end))
     with clock.step("validate"):
         info = validation.inspect(data, declared_type, limits)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our caps are stricter
+            warnings.simplefilter("ignore")  # our caps are stricter than Pillow's bomb warning; bad EXIF is dropped
             return _process(data, info, specs, clock)
     except ValidationError:
         raise
     except Image.DecompressionBombError as err:
         raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
-    except _DECODE_ERRORS as err:
-        reason = Reason.TRUNCATED if "truncated" in str(err).lower() else Reason.CORRUPT
-        raise ValidationError(reason, f"the {info.format.value} image cannot be decoded: {err}") from None
+    except MemoryError:
+        raise ValidationError(Reason.TOO_EXPENSIVE, f"the {info.format.value} image needs more memory") from None
+    except Exception as err:
+        raise validation.decode_refusal(info.format, err) from None
 
 
 def _process(
     data: bytes, info: validation.ImageInfo, specs: Sequence[RenditionSpec], clock: _Stopwatch
 ) -> ProcessedImage:
     with clock.step("decode"):
+        # Renditions are stills of the first frame, where a freshly opened image stands; the frame count comes
+        # from validation (Pillow's n_frames would seek through every frame of a TIFF or GIF).
         image = Image.open(io.BytesIO(data), formats=[validation.PIL_NAMES[info.format]])
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)  # renditions are stills of the first frame
         if info.format is not ImageFormat.JPEG:
             # Decode now: getexif() would otherwise decode these formats itself, and _camera must not be
             # where a decode error surfaces (a failed load leaves Pillow with a blank image and no error).
@@ -145,7 +161,7 @@ def _process(
         icc = image.info.get("icc_profile")
         image.load()
         source_mode = image.mode
-        pixels_in: Image.Image = _normalise_mode(image)
+        pixels_in: Image.Image = _resizable(image)
 
     with clock.step("prepare"):
         # First resize on the stored orientation (uniform scale: orientation does not change it), then turn
@@ -153,6 +169,7 @@ def _process(
         stored_w, stored_h = info.width, info.height
         first = _resize(pixels_in, (_scaled(stored_w, largest), _scaled(stored_h, largest)))
         del image, pixels_in  # the full decode is not kept past the first resize
+        first = _normalise_mode(first)
         if orientation in _UPRIGHT:
             first = first.transpose(_UPRIGHT[orientation])
         first = _to_srgb(first, icc)
@@ -228,20 +245,56 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
 
 
+# Single-band modes Pillow resizes as they are: their conversion to RGB (and a wide image's mapping to 8 bits)
+# then runs on the reduced image, a fraction of the pixels.
+_RESIZED_AS_IS = ("RGB", "RGBA", "L", "I", "F")
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """The decoded image in a mode the first resize accepts, converting as little of the full decode as can be."""
+    if "transparency" in image.info:
+        return _normalise_mode(image)  # a transparent colour key must become alpha before pixels are blended
+    if image.mode in _RESIZED_AS_IS:
+        return image
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    return _normalise_mode(image)
+
+
 def _normalise_mode(image: Image.Image) -> Image.Image:
     """RGB, or RGBA when the image has transparency: the modes every encoder and filter below accepts."""
     if image.mode in ("RGB", "RGBA"):
         return image
-    if image.mode == "I;16" or image.mode.startswith("I;16"):
-        image = image.convert("I").point(lambda v: v * (1 / 256))  # 16-bit samples to 8-bit, not clipped
-    elif image.mode == "F":
-        _low, high = image.getextrema()
-        image = image.point(lambda v: v * 255).convert("L") if float(high) <= 1.0 else image.convert("L")  # type: ignore[arg-type]
-    elif image.mode == "I":
-        image = image.convert("L")
+    if image.mode.startswith("I") or image.mode == "F":
+        return _wide_grey_to_8bit(image)
     if image.mode == "CMYK" and image.info.get("icc_profile"):
         return image  # converted through its profile in _to_srgb
     return image.convert("RGBA" if _has_alpha(image) else "RGB")
+
+
+def _wide_grey_to_8bit(image: Image.Image) -> Image.Image:
+    """16/32-bit integer and float greyscale to 8 bits by the image's own value range: a fixed 1/256 turns 12-bit
+    data in a 16-bit container (and most scientific and medical scans) uniformly black, and a clip to 255 turns
+    32-bit data white. Conventions kept: floats within [0, 1] are mapped from [0, 1], integers within [0, 255]
+    are kept as they are. A 16-bit greyscale PNG's transparent value (tRNS) becomes an alpha channel."""
+    transparent = image.info.get("transparency")
+    wide = image if image.mode in ("I", "F") else image.convert("I")
+    extrema = wide.getextrema()  # one band: (min, max)
+    low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+    if image.mode == "F" and low >= 0.0 and high <= 1.0:
+        low, high = 0.0, 1.0
+    elif low >= 0 and high <= 255:
+        low, high = 0.0, 255.0
+    scale = 255.0 / (high - low) if high > low else 0.0
+    grey = wide.point(lambda v: v * scale - low * scale).convert("L")
+    if not isinstance(transparent, int) or image.mode == "F":
+        return grey.convert("RGB")
+    # Alpha 0 where the sample equals the transparent value, else 255: |v - t| * 255, clipped to 8 bits.
+    above = wide.point(lambda v: v * 255 - transparent * 255).convert("L")
+    below = wide.point(lambda v: transparent * 255 - v * 255).convert("L")
+    rgba = grey.convert("RGBA")
+    rgba.putalpha(ImageChops.lighter(above, below))
+    return rgba
 
 
 def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:

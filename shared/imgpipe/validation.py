@@ -11,12 +11,17 @@ from __future__ import annotations
 import io
 import re
 import struct
+import time
 import unicodedata
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from imgpipe import structure
+from imgpipe.errors import Reason as Reason  # re-exported: callers import the refusal from here
+from imgpipe.errors import ValidationError as ValidationError
 
 
 class ImageFormat(StrEnum):
@@ -36,63 +41,22 @@ ALLOWED_FORMATS = frozenset(ImageFormat)
 _MIME_ALIASES = {"image/jpg": ImageFormat.JPEG, "image/pjpeg": ImageFormat.JPEG, "image/tif": ImageFormat.TIFF}
 
 
-class Reason(StrEnum):
-    """Why an image was refused. Values are stable: they are stored and counted."""
-
-    EMPTY = "empty"
-    TOO_LARGE = "too_large"
-    UNSUPPORTED_TYPE = "unsupported_type"  # declared type outside the allowlist
-    UNKNOWN_FORMAT = "unknown_format"  # the bytes are no image format we accept
-    TYPE_MISMATCH = "type_mismatch"  # declared one format, bytes are another
-    TRUNCATED = "truncated"
-    CORRUPT = "corrupt"
-    POLYGLOT = "polyglot"  # trailing data or embedded markup: the file is also something else
-    TOO_MANY_PIXELS = "too_many_pixels"
-    DIMENSION_TOO_LARGE = "dimension_too_large"
-    TOO_MANY_FRAMES = "too_many_frames"
-    BAD_FILENAME = "bad_filename"
-    SIZE_MISMATCH = "size_mismatch"  # a presigned upload's bytes differ in size from what was declared
-    CHECKSUM_MISMATCH = "checksum_mismatch"  # ... or from the SHA-256 the client declared
-    BAD_ENVELOPE = "bad_envelope"  # a Kafka record's claim-check JSON or headers are malformed
-    REFERENCE_NOT_ALLOWED = "reference_not_allowed"  # a claim-check names an object outside the staging prefix
-    REFERENCE_MISSING = "reference_missing"  # ... or one that does not exist
-    UNKNOWN_SOURCE = "unknown_source"  # a Kafka record from a source no tenant is configured for
-    MALWARE = "malware"  # GuardDuty Malware Protection for S3 tagged the raw object THREATS_FOUND
-    NOT_SCANNED = "not_scanned"  # a scan is required and GuardDuty could not scan it (UNSUPPORTED, FAILED, ...)
-
-    @property
-    def http_status(self) -> int:
-        return {
-            Reason.TOO_LARGE: 413,
-            Reason.UNSUPPORTED_TYPE: 415,
-            Reason.UNKNOWN_FORMAT: 415,
-            Reason.TYPE_MISMATCH: 415,
-            Reason.EMPTY: 400,
-            Reason.BAD_FILENAME: 400,
-        }.get(self, 422)
-
-
-class ValidationError(Exception):
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    @property
-    def http_status(self) -> int:
-        return self.reason.http_status
-
-
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 50_000_000  # per frame; a 24 MP camera image fits twice
     max_edge: int = 16_384  # also refuses 1 x 100 000 strips whose pixel count alone looks harmless
     max_frames: int = 100
+    # Wall-clock budget of validate + decode + renditions for one image (reason too_expensive). The slowest
+    # image the caps above admit takes about 2 s on one core (`make bench`); the processor's batch must fit
+    # batch_size x this in its timeout (checked by Terraform).
+    max_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if min(self.max_bytes, self.max_pixels, self.max_edge, self.max_frames) < 1:
             raise ValueError("every limit must be at least 1")
+        if not self.max_seconds > 0:
+            raise ValueError("max_seconds must be positive")
 
 
 EXIF_ORIENTATION = 0x0112
@@ -160,7 +124,7 @@ def sniff(data: bytes) -> ImageFormat:
         return ImageFormat.GIF
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return ImageFormat.WEBP
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF, BigTIFF
         return ImageFormat.TIFF
     if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
         return ImageFormat.AVIF
@@ -172,97 +136,9 @@ def sniff(data: bytes) -> ImageFormat:
 _MARKUP = re.compile(rb"<(?:script|html|body|iframe|svg|\?php)[\s>/]", re.IGNORECASE)
 
 
-def _check_structure(fmt: ImageFormat, data: bytes) -> None:
-    """Cheap end-of-file checks: truncation and data appended after the image (ZIP/HTML polyglots)."""
-    if fmt is ImageFormat.JPEG:
-        end = data.rfind(b"\xff\xd9")
-        if end == -1:
-            raise ValidationError(Reason.TRUNCATED, "JPEG has no end-of-image marker")
-        if data[end + 2 :].strip(b"\x00\r\n"):
-            raise ValidationError(Reason.POLYGLOT, f"{len(data) - end - 2} bytes follow the JPEG end marker")
-    elif fmt is ImageFormat.PNG:
-        end = data.rfind(b"IEND\xaeB`\x82")
-        if end == -1:
-            raise ValidationError(Reason.TRUNCATED, "PNG has no IEND chunk")
-        if len(data) > end + 8:
-            raise ValidationError(Reason.POLYGLOT, f"{len(data) - end - 8} bytes follow the PNG IEND chunk")
-    elif fmt is ImageFormat.WEBP:
-        declared = struct.unpack("<I", data[4:8])[0] + 8
-        if len(data) < declared:
-            raise ValidationError(Reason.TRUNCATED, f"WebP declares {declared} bytes, has {len(data)}")
-        if len(data) > declared + (declared & 1):
-            raise ValidationError(Reason.POLYGLOT, f"{len(data) - declared} bytes follow the WebP RIFF chunk")
-    elif fmt is ImageFormat.AVIF:
-        _check_boxes(data)
-    if _MARKUP.search(data):
-        raise ValidationError(Reason.POLYGLOT, "the file embeds HTML/script markup")
-
-
-def _check_boxes(data: bytes) -> None:
-    """ISO-BMFF (AVIF): top-level boxes must tile the file exactly."""
-    offset = 0
-    while offset < len(data):
-        if offset + 8 > len(data):
-            raise ValidationError(Reason.TRUNCATED, "AVIF ends inside a box header")
-        size = struct.unpack(">I", data[offset : offset + 4])[0]
-        if size == 1:
-            if offset + 16 > len(data):
-                raise ValidationError(Reason.TRUNCATED, "AVIF ends inside a box header")
-            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
-        elif size == 0:
-            size = len(data) - offset
-        if size < 8:
-            raise ValidationError(Reason.CORRUPT, "AVIF box with an impossible size")
-        if offset + size > len(data):
-            raise ValidationError(Reason.TRUNCATED, "AVIF ends inside a box")
-        offset += size
-
-
-def count_gif_frames(data: bytes, cap: int) -> int:
-    """Counts GIF image descriptors by walking the block structure, without decompressing anything.
-
-    Stops as soon as the count passes `cap`, so a GIF with a million one-pixel frames costs next to nothing.
-    """
-
-    def skip_sub_blocks(pos: int) -> int:
-        while True:
-            if pos >= len(data):
-                raise ValidationError(Reason.TRUNCATED, "GIF ends inside a data block")
-            length = data[pos]
-            pos += 1 + length
-            if length == 0:
-                return pos
-
-    if len(data) < 13:
-        raise ValidationError(Reason.TRUNCATED, "GIF header is incomplete")
-    flags = data[10]
-    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-    frames = 0
-    while True:
-        if pos >= len(data):
-            raise ValidationError(Reason.TRUNCATED, "GIF has no trailer")
-        block = data[pos]
-        if block == 0x3B:  # trailer
-            if data[pos + 1 :].strip(b"\x00"):
-                raise ValidationError(Reason.POLYGLOT, f"{len(data) - pos - 1} bytes follow the GIF trailer")
-            return frames
-        if block == 0x21:  # extension: label, then sub-blocks
-            pos = skip_sub_blocks(pos + 2)
-        elif block == 0x2C:  # image descriptor, optional local colour table, LZW code size, sub-blocks
-            frames += 1
-            if frames > cap:
-                return frames
-            if pos + 10 > len(data):
-                raise ValidationError(Reason.TRUNCATED, "GIF ends inside an image descriptor")
-            local = data[pos + 9]
-            pos += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
-            pos = skip_sub_blocks(pos + 1)
-        else:
-            raise ValidationError(Reason.CORRUPT, f"unexpected GIF block 0x{block:02x} at byte {pos}")
-
-
 def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None = None) -> ImageInfo:
-    """Validates an image from its bytes without decoding its pixels; raises ValidationError with a reason."""
+    """Validates an image from its bytes without decoding its pixels; raises ValidationError with a reason,
+    and nothing else whatever the bytes."""
     limits = limits or Limits()
     if not data:
         raise ValidationError(Reason.EMPTY, "the upload is empty")
@@ -272,25 +148,81 @@ def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None
     fmt = sniff(data)
     if declared is not None and declared is not fmt:
         raise ValidationError(Reason.TYPE_MISMATCH, f"declared {declared.mime_type} but the content is {fmt.value}")
-    _check_structure(fmt, data)
-
-    gif_frames = count_gif_frames(data, limits.max_frames) if fmt is ImageFormat.GIF else None
     try:
-        with warnings.catch_warnings():
-            # Our own caps below are stricter; Pillow's bomb warning must not leak into logs as noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[PIL_NAMES[fmt]]) as image:  # header only, no decode
-                width, height = image.size
-                mode = image.mode
-                if width < 1 or height < 1:
-                    raise ValidationError(Reason.CORRUPT, f"impossible dimensions {width}x{height}")
-                _check_dimensions(width, height, limits)
-                frames = gif_frames if gif_frames is not None else int(getattr(image, "n_frames", 1))
-                orientation = _orientation(image, fmt)
+        return _inspect(data, fmt, limits)
+    except ValidationError:
+        raise
     except Image.DecompressionBombError as err:
         raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
-    except (UnidentifiedImageError, SyntaxError, struct.error, ValueError, OSError, EOFError) as err:
+    except MemoryError:
+        raise ValidationError(Reason.TOO_EXPENSIVE, f"the {fmt.value} header needs more memory than allowed") from None
+    except ValueError as err:
+        if _is_metadata_bomb(err):
+            raise ValidationError(Reason.TOO_EXPENSIVE, f"the {fmt.value} metadata inflates too far: {err}") from None
         raise ValidationError(Reason.CORRUPT, f"the {fmt.value} header cannot be read: {err}") from None
+    except Exception as err:
+        raise ValidationError(
+            Reason.CORRUPT, f"the {fmt.value} header cannot be read: {type(err).__name__}: {err}"
+        ) from None
+
+
+def verify(data: bytes, declared_type: str | None = None, limits: Limits | None = None) -> ImageInfo:
+    """inspect(), then a decode of the first frame within the image's time budget: the verdict the processor
+    would reach on the pixels, for a client that waits for it (a direct upload). A JPEG is decoded at 1/8 scale:
+    every coefficient is still entropy-decoded, so truncation and corruption show, at a fraction of the cost."""
+    limits = limits or Limits()
+    deadline = time.monotonic() + limits.max_seconds
+    info = inspect(data, declared_type, limits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=[PIL_NAMES[info.format]]) as image:
+                if info.format is ImageFormat.JPEG:
+                    image.draft(None, (max(1, info.width // 8), max(1, info.height // 8)))
+                image.load()
+    except Image.DecompressionBombError as err:
+        raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
+    except MemoryError:
+        raise ValidationError(Reason.TOO_EXPENSIVE, f"the {info.format.value} image needs more memory") from None
+    except Exception as err:
+        raise decode_refusal(info.format, err) from None
+    if time.monotonic() > deadline:
+        raise ValidationError(Reason.TOO_EXPENSIVE, f"decoding took longer than the {limits.max_seconds:g} s budget")
+    return info
+
+
+def decode_refusal(fmt: ImageFormat, err: Exception) -> ValidationError:
+    """The refusal for a decoder's error: truncated when the decoder ran out of data, else corrupt; the error's
+    type stays in the message, so that a decoder bug is told apart from a broken file where it is stored."""
+    reason = Reason.TRUNCATED if "truncated" in str(err).lower() else Reason.CORRUPT
+    return ValidationError(reason, f"the {fmt.value} image cannot be decoded: {type(err).__name__}: {err}")
+
+
+def _is_metadata_bomb(err: ValueError) -> bool:
+    """Pillow's refusal of compressed text and ICC chunks that inflate past its bounds (PngImagePlugin's
+    MAX_TEXT_CHUNK and MAX_TEXT_MEMORY): a decompression bomb in the metadata."""
+    text = str(err)
+    return "Decompressed data too large" in text or "Too much memory used in text chunks" in text
+
+
+def _inspect(data: bytes, fmt: ImageFormat, limits: Limits) -> ImageInfo:
+    shape = structure.walk(fmt.value, data, limits.max_frames)  # bounded by the caps, before any decoder runs
+    if shape.frames is not None and shape.frames > limits.max_frames:
+        raise ValidationError(Reason.TOO_MANY_FRAMES, f"more than {limits.max_frames} frames")
+    if _MARKUP.search(data):
+        raise ValidationError(Reason.POLYGLOT, "the file embeds HTML/script markup")
+    with warnings.catch_warnings():
+        # Our own caps below are stricter; Pillow's warnings (bombs, corrupt EXIF) must not leak into logs.
+        warnings.simplefilter("ignore")
+        with Image.open(io.BytesIO(data), formats=[PIL_NAMES[fmt]]) as image:  # header only, no decode
+            width, height = image.size
+            mode = image.mode
+            if width < 1 or height < 1:
+                raise ValidationError(Reason.CORRUPT, f"impossible dimensions {width}x{height}")
+            _check_dimensions(width, height, limits)
+            # Where the walker counted, Pillow must not: its count seeks through every frame.
+            frames = shape.frames if shape.frames is not None else int(getattr(image, "n_frames", 1))
+            orientation = _orientation(image, fmt)
     if frames > limits.max_frames:
         raise ValidationError(Reason.TOO_MANY_FRAMES, f"more than {limits.max_frames} frames")
     return ImageInfo(fmt, width, height, frames, mode, len(data), orientation)

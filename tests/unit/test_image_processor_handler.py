@@ -138,7 +138,7 @@ def test_a_hostile_image_is_rejected_not_retried(function: ModuleType, capsys: p
 
     assert status_of(item.image_id) is ImageStatus.REJECTED
     assert emitted_metrics(capsys.readouterr().out) == [
-        ("ImagesRejected", {"service": "image_processor", "reason": "truncated"}, [1.0])
+        ("ImagesRejected", {"service": "image_processor", "reason": "corrupt"}, [1.0])  # no PNG chunk at all
     ]
 
 
