@@ -40,11 +40,19 @@ logger = Logger(service="image_processor")
 copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="image_processor")
 tracer = Tracer(service="image_processor")
-batch = BatchProcessor(event_type=EventType.SQS)
+# With the function's logger, every failed message is logged once with its exception and the image's id.
+batch = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a logging.Logger
+# What an image may take besides its engine budget: reading the object, writing renditions and the item.
+IO_MARGIN_SECONDS = 5.0
 
 
 class MalformedMessage(ValueError):
     """The message is not an S3 event notification: retrying cannot help; it goes to the DLQ."""
+
+
+class NoTimeLeft(Exception):
+    """Too little of this invocation is left to give the next image its whole budget: the message is released
+    for another invocation, so that one slow image never times out its batch (and innocent images with it)."""
 
 
 @cache
@@ -55,7 +63,10 @@ def processor() -> ImageProcessor:
         raw_prefix=config.required("RAW_PREFIX"),
         processed_prefix=config.required("PROCESSED_PREFIX"),
         renditions=parse_renditions(config.optional("RENDITIONS_JSON")),
-        limits=Limits(max_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024)),
+        limits=Limits(
+            max_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),
+            max_seconds=config.integer("IMAGE_BUDGET_SECONDS", 10, 1, 300),
+        ),
         # required unless Terraform says no scan is set up (MALWARE_SCAN=observed): an unknown value is an error
         malware_scan=MalwareScan(config.optional("MALWARE_SCAN") or MalwareScan.REQUIRED.value),
     )
@@ -90,16 +101,29 @@ def object_keys(record: SQSRecord) -> list[str]:
     return keys
 
 
+def ensure_time_for_one_image(context: LambdaContext | None) -> None:
+    needed = processor().budget_seconds + IO_MARGIN_SECONDS
+    left = context.get_remaining_time_in_millis() / 1000 if context is not None else needed
+    if left < needed:
+        raise NoTimeLeft(f"{left:.1f} s left of this invocation, an image may need {needed:.0f} s: released")
+
+
 @tracer.capture_method
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     for key in object_keys(record):
         # Every line about this object carries its image's id as the correlation id (API, Kafka and export too).
         image_id = key.rsplit("/", 1)[-1]
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
+        ensure_time_for_one_image(lambda_context)
         result = processor().process_object(key)
         logger.info(
             "object handled",
-            extra={"image_id": result.image_id, "outcome": result.outcome.value, "detail": result.detail},
+            extra={
+                "image_id": result.image_id,
+                "outcome": result.outcome.value,
+                "reason": result.reason.value if result.reason else None,
+                "detail": result.detail,
+            },
         )
         if result.outcome is Outcome.PROCESSED:
             metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)

@@ -45,7 +45,8 @@ logger = Logger(service="kafka_ingest")
 copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
 metrics = Metrics(namespace="imgpipe", service="kafka_ingest")
 tracer = Tracer(service="kafka_ingest")
-batch = BatchProcessor(event_type=EventType.Kafka)
+# With the function's logger, every failed record is logged once with its exception (the give-ups included).
+batch = BatchProcessor(event_type=EventType.Kafka, logger=logger)  # type: ignore[arg-type]  # a logging.Logger
 _replayed: list[bool] = []  # set by the idempotency response hook for the record being handled
 
 

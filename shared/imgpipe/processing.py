@@ -105,6 +105,11 @@ class ImageProcessor:
         self._settings = settings or ProcessorSettings()
         self._clock = clock
 
+    @property
+    def budget_seconds(self) -> float:
+        """The most one image may take in the engine (validate + decode + renditions)."""
+        return self._settings.limits.max_seconds
+
     def process_object(self, key: str) -> Result:
         settings = self._settings
         if not key.startswith(settings.raw_prefix):

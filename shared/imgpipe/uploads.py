@@ -198,7 +198,7 @@ class UploadService:
     def direct_upload(
         self, data: bytes, content_type: str | None, filename: str | None, principal: Principal
     ) -> dict[str, Any]:
-        """PUT /v1/images: validated synchronously, then object + RECEIVED item, or nothing at all."""
+        """PUT /v1/images: validated synchronously (headers and pixels), then object + RECEIVED item, or nothing."""
         if len(data) > self._settings.direct_max_bytes:
             raise ApiError(
                 413,
@@ -212,7 +212,9 @@ class UploadService:
         # same allowlist; a specific type must match the bytes.
         declared = None if content_type.split(";", 1)[0].strip().lower() == ANY_IMAGE else content_type
         try:
-            info = validation.inspect(data, declared, self._settings.limits)
+            # The client waits for this answer: decode the pixels now (within the image's time budget), so that
+            # what the processor would refuse later is refused here, with its reason.
+            info = validation.verify(data, declared, self._settings.limits)
             clean_name = validation.clean_filename(filename) if filename else None
         except validation.ValidationError as err:
             raise ApiError.from_validation(err) from None

@@ -21,6 +21,7 @@ from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES, UploadService
 from scripts import stack
 from scripts.events import api_gateway_proxy_event
+from tests import adversarial
 from tests.emf import emitted_metrics
 from tests.imaging import animated_gif, handmade_png, png_chunk
 from tests.lambda_loader import FakeContext, load_handler
@@ -192,8 +193,24 @@ def stored_counts(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> t
         (animated_gif(101), "image/gif", 422, "too_many_frames"),
         (None, "image/png", 422, "truncated"),  # a PNG cut short
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + png_chunk(b"IEND", b""), "image/png", 422, "corrupt"),
+        (adversarial.png_with_undecodable_pixels(), "image/png", 422, "corrupt"),  # headers fine, pixels not
+        (adversarial.tiff_cut_after_first_page(), "image/tiff", 422, "truncated"),  # was a 500 (TypeError)
+        (adversarial.tiff_pages(20_000), "image/tiff", 422, "too_many_frames"),  # counted to 101, not 20 000
     ],
-    ids=["empty", "html", "png-as-jpeg", "text", "1x100000", "png-bomb", "gif-frames", "truncated", "corrupt"],
+    ids=[
+        "empty",
+        "html",
+        "png-as-jpeg",
+        "text",
+        "1x100000",
+        "png-bomb",
+        "gif-frames",
+        "truncated",
+        "corrupt",
+        "undecodable-pixels",
+        "tiff-cut-short",
+        "tiff-20000-pages",
+    ],
 )
 def test_refused_direct_uploads_write_nothing(
     api: ModuleType,

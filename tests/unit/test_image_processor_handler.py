@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -218,3 +219,68 @@ def test_an_unknown_malware_scan_setting_is_an_error_not_a_silent_default(
     function.processor.cache_clear()
     with pytest.raises(ValueError, match="maybe"):
         function.processor()
+
+
+class ContextWithTimeLeft(FakeContext):
+    def __init__(self, seconds: float) -> None:
+        super().__init__("image_processor")
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def failure_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The batch processor's one warning per failed message (it logs through the function's logger)."""
+    return [r for r in caplog.records if r.levelno == logging.WARNING and r.exc_info]
+
+
+def test_an_image_without_time_left_for_its_budget_is_released_not_started(
+    function: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    item = stored_image(png())
+    event = batch(s3_object_created(RAW, item.raw_key, 1), {"Event": "s3:TestEvent"})
+    # A 10 s engine budget plus 5 s for S3 and DynamoDB: 14 s left is not enough to start the image.
+    response = function.handler(event, ContextWithTimeLeft(14))
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == ["m0"]
+    assert status_of(item.image_id) is ImageStatus.RECEIVED  # untouched: another invocation takes it whole
+    [warning] = failure_warnings(caplog)
+    assert warning.exc_info is not None and warning.exc_info[0] is function.NoTimeLeft
+    assert "14.0 s left" in str(warning.exc_info[1])
+
+    assert function.handler(event, ContextWithTimeLeft(16))["batchItemFailures"] == []
+    assert status_of(item.image_id) is ImageStatus.PROCESSED
+
+
+def test_every_failed_message_is_logged_once_with_its_reason(
+    function: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = stored_image(png())
+    failed = invoke(function, batch("not json", s3_object_created(RAW, good.raw_key, 1)))
+    assert failed == ["m0"]
+    [warning] = failure_warnings(caplog)
+    assert warning.exc_info is not None and warning.exc_info[0] is function.MalformedMessage
+    assert "not JSON" in str(warning.exc_info[1])
+
+
+def test_an_expensive_attack_is_rejected_and_its_batch_neighbours_are_processed(
+    function: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests import adversarial
+
+    attack, cut_short, good = (
+        stored_image(adversarial.tiff_pages(50_000)),
+        stored_image(adversarial.tiff_cut_after_first_page()),
+        stored_image(png()),
+    )
+    assert invoke(function, batch(*(s3_object_created(RAW, i.raw_key, 1) for i in (attack, cut_short, good)))) == []
+    table = MetadataTable(boto3.client("dynamodb"), TABLE)
+    reasons = [table.get(i.image_id).reject_reason for i in (attack, cut_short)]  # type: ignore[union-attr]
+    assert reasons == ["too_many_frames", "truncated"]
+    assert status_of(good.image_id) is ImageStatus.PROCESSED
+    handled = [r for r in caplog.records if r.getMessage() == "object handled"]
+    assert [(r.image_id, r.reason) for r in handled] == [  # type: ignore[attr-defined]
+        (attack.image_id, "too_many_frames"),
+        (cut_short.image_id, "truncated"),
+        (good.image_id, None),
+    ]

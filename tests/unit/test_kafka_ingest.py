@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -210,7 +211,7 @@ def test_a_producer_retry_with_the_same_idempotency_key_is_stored_once(function:
 
 
 def test_a_transient_failure_is_reported_per_record_and_leaves_nothing(
-    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     function.service.cache_clear()
@@ -218,6 +219,9 @@ def test_a_transient_failure_is_reported_per_record_and_leaves_nothing(
     failures = invoke(function, [inline(3, png()), msk_record("images", 1, 4, None)])
 
     assert failures == [{"itemIdentifier": {"partition": "images-0", "offset": 3}}]
+    # The failure is logged once, with its cause, through the function's logger (not "logged below", then nothing).
+    [logged] = [r for r in caplog.records if r.levelno == logging.WARNING and r.exc_info]
+    assert logged.exc_info is not None and "ResourceNotFoundException" in repr(logged.exc_info[1])
     assert raw_keys() == []  # the object written before the failed item write was removed
     monkeypatch.setenv("TABLE_NAME", TABLE)
     function.service.cache_clear()

@@ -21,4 +21,6 @@ module "pipeline" {
   deletion_protection_enabled      = true
   dlq_redrive_allow_policy_enabled = true
   processor_trigger_enabled        = true
+  # A burst of expensive direct uploads waits in its own share; the account needs a limit above 100 + this.
+  api_reserved_concurrency = 50
 }

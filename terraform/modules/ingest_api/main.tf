@@ -492,7 +492,7 @@ resource "aws_lambda_function" "this" {
 
   #checkov:skip=CKV_AWS_117:The functions only call regional AWS APIs (S3, DynamoDB, KMS, Secrets Manager); a VPC would add NAT/endpoints and cold-start cost without isolating anything.
   #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan; AWS Signer is not used.
-  #checkov:skip=CKV_AWS_115:Concurrency is bounded in front of the functions (stage throttling, WAF per-IP rate limit); reserving it would carve capacity out of the account pool.
+  #checkov:skip=CKV_AWS_115:upload_api's reserved concurrency is a variable (set in prod; a default would fail on accounts below 100 + it); the authorizer is bounded in front (stage throttling, WAF per-IP rate limit).
   #checkov:skip=CKV_AWS_116:Both functions are invoked synchronously by API Gateway, which returns the error to the caller; a DLQ only applies to asynchronous invocations.
   function_name    = local.function_names[each.key]
   description      = each.value.description
@@ -506,6 +506,9 @@ resource "aws_lambda_function" "this" {
   memory_size      = each.value.memory_size
   timeout          = each.value.timeout
   kms_key_arn      = var.kms_key_arn
+  # A burst of expensive direct uploads (each decoded within its budget) then queues behind its own share
+  # instead of taking the account's concurrency from every other function.
+  reserved_concurrent_executions = each.key == "upload_api" && var.upload_api_reserved_concurrency != null ? var.upload_api_reserved_concurrency : -1
 
   environment {
     variables = each.value.environment

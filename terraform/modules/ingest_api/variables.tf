@@ -227,6 +227,17 @@ variable "upload_api_timeout_seconds" {
   }
 }
 
+variable "upload_api_reserved_concurrency" {
+  description = "Reserved concurrent executions of upload_api, so that a burst of expensive uploads cannot starve the account's other functions (null = unreserved). AWS keeps 100 of the account's concurrency unreserved: the account limit must exceed 100 + this."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.upload_api_reserved_concurrency == null || try(var.upload_api_reserved_concurrency >= 1 && floor(var.upload_api_reserved_concurrency) == var.upload_api_reserved_concurrency, false)
+    error_message = "upload_api_reserved_concurrency must be null or a whole number >= 1 (0 would stop the API)."
+  }
+}
+
 variable "api_authorizer_memory_mb" {
   description = "Memory of api_authorizer in MB (128-10240)."
   type        = number

@@ -84,20 +84,21 @@ module "identity" {
 module "ingest_api" {
   source = "../ingest_api"
 
-  name_prefix           = var.name_prefix
-  retention_days        = var.retention_days
-  kms_key_arn           = module.kms.key_arn
-  raw_bucket_name       = module.storage.raw_bucket_name
-  raw_bucket_arn        = module.storage.raw_bucket_arn
-  raw_prefix            = module.storage.raw_prefix
-  processed_bucket_name = module.storage.processed_bucket_name
-  processed_bucket_arn  = module.storage.processed_bucket_arn
-  table_name            = module.metadata.table_name
-  table_arn             = module.metadata.table_arn
-  cursor_key_arn        = module.kms.mac_key_arn
-  web_users             = one(module.identity[*].jwt)
-  quotas                = var.api_quotas
-  lambda_architecture   = var.lambda_architecture
+  name_prefix                     = var.name_prefix
+  retention_days                  = var.retention_days
+  kms_key_arn                     = module.kms.key_arn
+  raw_bucket_name                 = module.storage.raw_bucket_name
+  raw_bucket_arn                  = module.storage.raw_bucket_arn
+  raw_prefix                      = module.storage.raw_prefix
+  processed_bucket_name           = module.storage.processed_bucket_name
+  processed_bucket_arn            = module.storage.processed_bucket_arn
+  table_name                      = module.metadata.table_name
+  table_arn                       = module.metadata.table_arn
+  cursor_key_arn                  = module.kms.mac_key_arn
+  web_users                       = one(module.identity[*].jwt)
+  quotas                          = var.api_quotas
+  upload_api_reserved_concurrency = var.api_reserved_concurrency
+  lambda_architecture             = var.lambda_architecture
   functions = {
     for name in ["upload_api", "api_authorizer"] : name => {
       filename         = "${var.lambda_dist_dir}/${local.lambda_manifest[name].zip}"
@@ -137,6 +138,7 @@ module "processing" {
   }
   timeout_seconds       = var.processor_timeout_seconds
   reserved_concurrency  = var.processor_reserved_concurrency
+  image_budget_seconds  = var.processor_image_budget_seconds
   trigger_enabled       = var.processor_trigger_enabled
   trigger_through_alias = var.processor_trigger_through_alias
   malware_scan          = module.security.malware_scan

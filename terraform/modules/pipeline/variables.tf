@@ -122,6 +122,18 @@ variable "processor_reserved_concurrency" {
   default     = null
 }
 
+variable "api_reserved_concurrency" {
+  description = "Reserved concurrent executions of upload_api (modules/ingest_api upload_api_reserved_concurrency; null = unreserved)."
+  type        = number
+  default     = null
+}
+
+variable "processor_image_budget_seconds" {
+  description = "Wall-clock budget of one image in the processor's engine (modules/processing image_budget_seconds)."
+  type        = number
+  default     = 10
+}
+
 variable "processor_trigger_through_alias" {
   description = "Whether the processor's SQS mapping invokes its `live` alias (modules/processing trigger_through_alias). Only envs/local turns it off (an emulator quirk)."
   type        = bool

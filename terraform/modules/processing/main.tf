@@ -47,6 +47,7 @@ locals {
     KMS_KEY_ARN             = var.kms_key_arn
     RENDITIONS_JSON         = local.renditions_json
     MAX_UPLOAD_BYTES        = tostring(var.max_upload_bytes)
+    IMAGE_BUDGET_SECONDS    = tostring(var.image_budget_seconds)
     MALWARE_SCAN            = var.malware_scan
     POWERTOOLS_SERVICE_NAME = "image_processor"
     # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
@@ -210,6 +211,12 @@ resource "aws_lambda_event_source_mapping" "raw_events" {
     precondition {
       condition     = var.queue_visibility_timeout_seconds >= 6 * var.timeout_seconds
       error_message = "The raw-events queue's visibility timeout (${var.queue_visibility_timeout_seconds}s) must be at least 6 x the processor's timeout (${6 * var.timeout_seconds}s), or batches still in flight are delivered again."
+    }
+    precondition {
+      # The handler releases a message it has no time left for, so a batch never times out; this keeps a
+      # batch of worst-case images within one invocation, so that releasing stays the exception.
+      condition     = var.timeout_seconds >= var.batch_size * var.image_budget_seconds + 10
+      error_message = "The processor's timeout (${var.timeout_seconds}s) must fit batch_size (${var.batch_size}) x image_budget_seconds (${var.image_budget_seconds}s) + 10s: ${var.batch_size * var.image_budget_seconds + 10}s."
     }
   }
 }

@@ -188,6 +188,17 @@ variable "timeout_seconds" {
   }
 }
 
+variable "image_budget_seconds" {
+  description = "Wall-clock budget of one image in the engine (validate + decode + renditions); an image over it is REJECTED as too_expensive. The slowest image the caps admit takes ~1.2 s on one core (`make bench`, hostile)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.image_budget_seconds >= 1 && var.image_budget_seconds <= 300 && floor(var.image_budget_seconds) == var.image_budget_seconds
+    error_message = "image_budget_seconds must be a whole number between 1 and 300."
+  }
+}
+
 variable "reserved_concurrency" {
   description = "Reserved concurrent executions of the processor (caps its share of the account and guarantees it). null = unreserved."
   type        = number

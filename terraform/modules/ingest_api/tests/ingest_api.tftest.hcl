@@ -426,6 +426,43 @@ run "log_retention_rounds_down_to_a_cloudwatch_value" {
 # Functions
 ################################################################################
 
+run "upload_api_concurrency_is_unreserved_by_default_and_reserved_when_asked" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : f.reserved_concurrent_executions == -1])
+    error_message = "By default no function reserves concurrency (a default would fail on small accounts)."
+  }
+}
+
+run "upload_api_reserved_concurrency_applies_to_upload_api_only" {
+  command = plan
+
+  variables {
+    upload_api_reserved_concurrency = 7
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["upload_api"].reserved_concurrent_executions == 7
+    error_message = "upload_api must reserve the concurrency it is given."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["api_authorizer"].reserved_concurrent_executions == -1
+    error_message = "The authorizer must not reserve upload_api's concurrency."
+  }
+}
+
+run "upload_api_reserved_concurrency_zero_is_refused" {
+  command = plan
+
+  variables {
+    upload_api_reserved_concurrency = 0
+  }
+
+  expect_failures = [var.upload_api_reserved_concurrency]
+}
+
 run "functions_shape_tags_and_settings" {
   command = plan
 

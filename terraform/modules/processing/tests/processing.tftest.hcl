@@ -92,9 +92,11 @@ run "event_source_reports_partial_failures_with_configured_batching" {
   command = plan
 
   variables {
-    batch_size              = 8
-    batching_window_seconds = 3
-    maximum_concurrency     = 4
+    batch_size                       = 8
+    batching_window_seconds          = 3
+    maximum_concurrency              = 4
+    timeout_seconds                  = 90 # 8 images x a 10 s budget + 10 s
+    queue_visibility_timeout_seconds = 540
   }
 
   assert {
@@ -126,6 +128,38 @@ run "visibility_timeout_below_six_times_the_timeout_is_refused" {
   }
 
   expect_failures = [aws_lambda_event_source_mapping.raw_events]
+}
+
+run "the_image_budget_reaches_the_function" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.IMAGE_BUDGET_SECONDS == "10"
+    error_message = "The engine's per-image budget must reach the function (IMAGE_BUDGET_SECONDS)."
+  }
+}
+
+run "a_timeout_that_cannot_fit_a_batch_of_worst_case_images_is_refused" {
+  command = plan
+
+  variables {
+    timeout_seconds                  = 60
+    queue_visibility_timeout_seconds = 360
+    batch_size                       = 10
+    image_budget_seconds             = 10
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.raw_events]
+}
+
+run "an_image_budget_outside_its_range_is_refused" {
+  command = plan
+
+  variables {
+    image_budget_seconds = 0
+  }
+
+  expect_failures = [var.image_budget_seconds]
 }
 
 run "reserved_concurrency_zero_is_refused" {
