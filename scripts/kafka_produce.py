@@ -86,7 +86,8 @@ def send_file(
         return Sent(path, "inline", len(data))
     if staging is None:
         raise ProduceError(f"{path}: a claim-check needs the staging bucket (deploy the environment first)")
-    key = f"{staging.prefix}{source_id or 'producer'}/{time.strftime('%Y/%m/%d')}/{uuid.uuid4()}"
+    # A source stages under its own folder (the topic's, without a source-id): kafka_ingest refuses any other.
+    key = f"{staging.prefix}{source_id or topic}/{time.strftime('%Y/%m/%d')}/{uuid.uuid4()}"
     staging.s3.put_object(
         Bucket=staging.bucket,
         Key=key,

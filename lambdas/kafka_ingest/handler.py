@@ -14,6 +14,7 @@ import base64
 import json
 import time
 import warnings
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -35,6 +36,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, KafkaRecord, RecordRejected, SourceTenants
 from imgpipe.validation import Limits
@@ -67,7 +69,17 @@ def service() -> KafkaIngestService:
     )
     raw = ObjectStore(s3, raw_bucket, kms_key)
     return KafkaIngestService(
-        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")), raw, settings, staging=raw
+        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
+        raw,
+        settings,
+        staging=raw,
+        # Which image a record's dedup key stands for, written before the image: converges every retry.
+        claims=RequestClaims(
+            boto3.client("dynamodb"),
+            config.required("IDEMPOTENCY_TABLE"),
+            scope="kafka",
+            lifetime=timedelta(seconds=config.integer("IDEMPOTENCY_SECONDS", 7 * 86400, 60, 7 * 86400)),
+        ),
     )
 
 
@@ -158,7 +170,13 @@ def handle_record(record: KafkaEventRecord) -> None:
     parsed = kafka_record(record)
     logger.set_correlation_id(None)  # a record has no image until it is stored
     _replayed.clear()
-    outcome = ingest_once()(identity={"dedup_key": dedup_key(parsed)}, record=parsed)
+    conflict = service().conflict(parsed)
+    if conflict is not None:
+        # Not through the idempotency layer: it would replay the earlier record's outcome for these bytes.
+        report_rejection(parsed, conflict)
+        outcome: dict[str, Any] = {"rejected": {"reason": conflict.reason.value, "message": conflict.message}}
+    else:
+        outcome = ingest_once()(identity={"dedup_key": dedup_key(parsed)}, record=parsed)
     replayed = bool(_replayed)
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     if "stored" in outcome:

@@ -19,7 +19,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -47,6 +47,7 @@ from imgpipe.adapters.mac import KmsMac
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
+from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.auth import Principal, is_tenant_id
 from imgpipe.cursors import CursorCodec
@@ -109,6 +110,13 @@ def service() -> UploadService:
         processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
         cursors=CursorCodec(mac.sign, mac.verify),
         quotas=quotas(),
+        # Which image an Idempotency-Key stands for, written before the image: converges every retry.
+        claims=RequestClaims(
+            boto3.client("dynamodb"),
+            config.required("IDEMPOTENCY_TABLE"),
+            scope="api",
+            lifetime=timedelta(seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400)),
+        ),
     )
 
 
@@ -137,7 +145,7 @@ def idempotent_direct_upload() -> Callable[..., dict[str, Any]]:
         data_keyword_argument="request", config=idempotency_config(), persistence_store=persistence
     )
     def upload(request: dict[str, str], data: bytes, content_type: str | None, filename: str | None) -> dict[str, Any]:
-        return service().direct_upload(data, content_type, filename, principal())
+        return service().direct_upload(data, content_type, filename, principal(), request["idempotency_key"])
 
     return upload  # type: ignore[no-any-return]
 

@@ -31,6 +31,7 @@ class Reason(StrEnum):
     REFERENCE_NOT_ALLOWED = "reference_not_allowed"  # a claim-check names an object outside the staging prefix
     REFERENCE_MISSING = "reference_missing"  # ... or one that does not exist
     UNKNOWN_SOURCE = "unknown_source"  # a Kafka record from a source no tenant is configured for
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"  # a Kafka record reuses an earlier record's key with other bytes
     MALWARE = "malware"  # GuardDuty Malware Protection for S3 tagged the raw object THREATS_FOUND
     NOT_SCANNED = "not_scanned"  # a scan is required and GuardDuty could not scan it (UNSUPPORTED, FAILED, ...)
 

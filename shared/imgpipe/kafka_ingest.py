@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imgpipe import retention, validation
-from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters.metadata_table import ItemExists, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore, ObjectTooLarge
+from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.auth import is_tenant_id
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
@@ -148,27 +149,60 @@ class KafkaIngestService:
         settings: KafkaIngestSettings | None = None,
         staging: ObjectStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        claims: RequestClaims | None = None,
     ) -> None:
         self._table = table
         self._raw = raw
         self._staging = staging
         self._settings = settings or KafkaIngestSettings()
         self._clock = clock
+        self._claims = claims  # None: a retry after a crash between writes may store a second image
+
+    def conflict(self, record: KafkaRecord) -> RecordRejected | None:
+        """The refusal of a record whose dedup key an earlier record claimed with other bytes: checked before
+        the idempotency layer, which would otherwise replay the earlier record's outcome for it ("already
+        stored", and the new bytes lost without a word)."""
+        if self._claims is None:
+            return None
+        try:
+            key = record.dedup_key()
+        except RecordRejected:
+            return None  # ingest refuses it for its headers
+        claim = self._claims.find(key, self._clock())
+        if claim is None or claim.fingerprint == _fingerprint(record):
+            return None
+        return RecordRejected(
+            Reason.IDEMPOTENCY_CONFLICT,
+            "an earlier record with this source and idempotency-key carried other bytes; this one is not stored",
+        )
 
     def ingest(self, record: KafkaRecord) -> dict[str, Any]:
-        """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates)."""
-        record.dedup_key()  # the headers it reads must be valid too: a bad idempotency-key rejects the record
+        """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates).
+
+        Crash-consistent: the record's dedup key claims an image id before anything is written, so a retry,
+        whatever moment an earlier attempt died at (object, item, staged delete), converges on that image."""
+        dedup_key = record.dedup_key()  # its headers must be valid too: a bad idempotency-key rejects the record
         source_id = record.header("source-id")
         tenant = self._settings.tenants.tenant_of(source_id)  # before any object is read: no tenant, no work
+        fingerprint = _fingerprint(record)
+        stored = self._stored_by_an_earlier_attempt(record, dedup_key, fingerprint)
+        if stored is not None:
+            return stored
         payload = self._payload(record)
         try:
             info = validation.inspect(payload.data, payload.content_type, self._settings.limits)
             filename = validation.clean_filename(payload.filename) if payload.filename else None
         except validation.ValidationError as err:
+            self._discard_staged(payload.staged_key)  # a refused record's staged object has no further use
             raise RecordRejected(err.reason, err.message) from None
 
-        created = self._clock()
-        image_id = new_image_id(int(created.timestamp() * 1000))
+        now = self._clock()
+        image_id, created = new_image_id(int(now.timestamp() * 1000)), now
+        if self._claims is not None:
+            claim = self._claims.claim(dedup_key, image_id, fingerprint, now)
+            if claim.fingerprint != fingerprint:
+                raise RecordRejected(Reason.IDEMPOTENCY_CONFLICT, "another record claimed this key with other bytes")
+            image_id, created = claim.image_id, claim.created_at
         item = ImageItem.new(
             image_id,
             Source.KAFKA,
@@ -192,19 +226,44 @@ class KafkaIngestService:
         self._raw.put(item.raw_key, payload.data, info.format.mime_type, metadata={"image-id": image_id})
         try:
             self._table.put_new(item)
+        except ItemExists:
+            pass  # an earlier attempt of this record wrote it (claimed id): the same image
         except Exception:
             self._raw.delete(item.raw_key)  # never leave an object no item describes
             raise
-        if payload.staged_key is not None and self._staging is not None:
-            self._staging.delete(payload.staged_key)  # one copy of the image, under the raw prefix
-        return {
-            "image_id": image_id,
-            "tenant_id": tenant,
-            "raw_key": item.raw_key,
-            "size_bytes": info.size_bytes,
-            "format": info.format.value,
-            "claim_check": payload.staged_key is not None,
-        }
+        self._discard_staged(payload.staged_key)  # one copy of the image, under the raw prefix
+        return _stored(item, claim_check=payload.staged_key is not None)
+
+    def _stored_by_an_earlier_attempt(
+        self, record: KafkaRecord, dedup_key: str, fingerprint: str
+    ) -> dict[str, Any] | None:
+        """What an earlier attempt of this record stored, finishing what it left undone (the staged delete)."""
+        if self._claims is None:
+            return None
+        claim = self._claims.find(dedup_key, self._clock())
+        if claim is None:
+            return None
+        if claim.fingerprint != fingerprint:
+            raise RecordRejected(Reason.IDEMPOTENCY_CONFLICT, "another record claimed this key with other bytes")
+        item = self._table.get(claim.image_id, self._clock())
+        if item is None:
+            return None  # it died before its item: this attempt writes the claimed image
+        staged_key = self._staged_key(record)
+        self._discard_staged(staged_key)
+        return _stored(item, claim_check=staged_key is not None)
+
+    def _staged_key(self, record: KafkaRecord) -> str | None:
+        """The staged object a claim-check record names, if it is one this record may name; else None."""
+        if record.value.lstrip()[:1] != b"{":
+            return None
+        try:
+            return self._allowed_staged_key(record, json.loads(record.value))
+        except (ValueError, KeyError, RecordRejected, AttributeError, TypeError):
+            return None
+
+    def _discard_staged(self, key: str | None) -> None:
+        if key is not None and self._staging is not None:
+            self._staging.delete(key)
 
     def _payload(self, record: KafkaRecord) -> _Payload:
         value = record.value
@@ -235,25 +294,59 @@ class KafkaIngestService:
         for name in ("content_type", "filename"):
             if envelope.get(name) is not None and not isinstance(envelope[name], str):
                 raise RecordRejected(Reason.BAD_ENVELOPE, f'"{name}" must be a string')
-        bucket, _, key = envelope["s3_uri"].removeprefix("s3://").partition("/")
-        allowed = (
-            envelope["s3_uri"].startswith("s3://")
-            and settings.claim_check_bucket is not None
-            and self._staging is not None
-            and bucket == settings.claim_check_bucket
-            and key.startswith(settings.claim_check_prefix)
-            and len(key) > len(settings.claim_check_prefix)
-            and ".." not in key.split("/")
-        )
-        if not allowed or self._staging is None:
-            where = f"s3://{settings.claim_check_bucket}/{settings.claim_check_prefix}"
-            raise RecordRejected(Reason.REFERENCE_NOT_ALLOWED, f"claim-check objects must be under {where}")
+        key = self._allowed_staged_key(record, envelope)
+        staging = self._staging
+        if staging is None:  # refused above already; says so to the type checker
+            raise RecordRejected(Reason.REFERENCE_NOT_ALLOWED, "claim-check records are not accepted here")
         try:
-            data = self._staging.get(key, settings.max_claim_check_bytes)
+            data = staging.get(key, settings.max_claim_check_bytes)
         except ObjectTooLarge as err:
+            self._discard_staged(key)
             raise RecordRejected(Reason.TOO_LARGE, str(err)) from None
         if data is None:
             raise RecordRejected(Reason.REFERENCE_MISSING, f"{envelope['s3_uri']} does not exist (any more)")
         return _Payload(
             data, envelope.get("content_type") or record.header("content-type"), envelope.get("filename"), key
         )
+
+    def _allowed_staged_key(self, record: KafkaRecord, envelope: dict[str, Any]) -> str:
+        """The staging key an envelope names, if this record's source may name it: a source stages under
+        `<staging prefix><source-id>/` (the topic's name for records without one), so that one producer can
+        neither ingest nor delete another's staged images."""
+        settings = self._settings
+        owner = record.header("source-id") or record.topic
+        home = f"{settings.claim_check_prefix}{owner}/"
+        uri = str(envelope["s3_uri"])
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        allowed = (
+            uri.startswith("s3://")
+            and "/" not in owner  # "cam" must not reach into "cam/x"'s folder
+            and settings.claim_check_bucket is not None
+            and self._staging is not None
+            and bucket == settings.claim_check_bucket
+            and key.startswith(home)
+            and len(key) > len(home)
+            and ".." not in key.split("/")
+        )
+        if not allowed:
+            where = f"s3://{settings.claim_check_bucket}/{home}"
+            raise RecordRejected(
+                Reason.REFERENCE_NOT_ALLOWED, f"this source's claim-check objects must be under {where}"
+            )
+        return key
+
+
+def _fingerprint(record: KafkaRecord) -> str:
+    """What a record carried: its value (the image, or a claim-check envelope naming it)."""
+    return hashlib.sha256(record.value).hexdigest()
+
+
+def _stored(item: ImageItem, claim_check: bool) -> dict[str, Any]:
+    return {
+        "image_id": item.image_id,
+        "tenant_id": item.tenant_id,
+        "raw_key": item.raw_key,
+        "size_bytes": item.size_bytes,
+        "format": item.format,
+        "claim_check": claim_check,
+    }

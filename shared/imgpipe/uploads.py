@@ -24,6 +24,7 @@ from imgpipe import validation
 from imgpipe.adapters.metadata_table import MAX_PAGE, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
+from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.auth import Principal
 from imgpipe.cursors import CursorCodec, InvalidCursor, query_fingerprint
 from imgpipe.ids import is_image_id, new_image_id
@@ -119,6 +120,7 @@ class UploadService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cursors: CursorCodec | None = None,
         quotas: QuotaLedger | None = None,
+        claims: RequestClaims | None = None,
     ):
         self._table = table
         self._raw = raw
@@ -127,6 +129,7 @@ class UploadService:
         self._clock = clock
         self._cursors = cursors  # None: one page only (no next)
         self._quotas = quotas  # None: no daily upload quota
+        self._claims = claims  # None: a retry after a crash between writes may store a second image
 
     @contextmanager
     def _counted(self, principal: Principal, size_bytes: int) -> Iterator[None]:
@@ -142,11 +145,17 @@ class UploadService:
             self._quotas.release(reservation)
             raise
 
-    def _new_item(self, status: ImageStatus, principal: Principal, **fields: Any) -> ImageItem:
+    def _new_item(
+        self,
+        status: ImageStatus,
+        principal: Principal,
+        claim: tuple[str, datetime] | None = None,
+        **fields: Any,
+    ) -> ImageItem:
         """A new item of the caller's tenant with a server-generated id, its raw key (the tenant's, dated,
-        deterministic) and its expiry."""
-        created = self._clock()
-        image_id = new_image_id(int(created.timestamp() * 1000))
+        deterministic) and its expiry; with `claim` (image id, creation time), the item a request claimed."""
+        image_id, created = claim or (None, self._clock())
+        image_id = image_id or new_image_id(int(created.timestamp() * 1000))
         key = f"{self._settings.raw_prefix}{principal.tenant_id}/{created:%Y/%m/%d}/{image_id}"
         return ImageItem.new(
             image_id,
@@ -196,7 +205,12 @@ class UploadService:
         }
 
     def direct_upload(
-        self, data: bytes, content_type: str | None, filename: str | None, principal: Principal
+        self,
+        data: bytes,
+        content_type: str | None,
+        filename: str | None,
+        principal: Principal,
+        request_key: str | None = None,
     ) -> dict[str, Any]:
         """PUT /v1/images: validated synchronously (headers and pixels), then object + RECEIVED item, or nothing."""
         if len(data) > self._settings.direct_max_bytes:
@@ -219,9 +233,14 @@ class UploadService:
         except validation.ValidationError as err:
             raise ApiError.from_validation(err) from None
 
+        fingerprint = hashlib.sha256(b"\0".join([data, (content_type or "").encode(), (filename or "").encode()]))
+        claim = self._claim(principal, request_key, fingerprint.hexdigest())
+        if isinstance(claim, dict):
+            return claim  # an earlier attempt of this request stored the image: the same answer, nothing new
         item = self._new_item(
             ImageStatus.RECEIVED,
             principal,
+            claim,
             filename=clean_name,
             declared_type=info.format.mime_type,
             format=info.format.value,
@@ -238,6 +257,25 @@ class UploadService:
                 self._raw.delete(item.raw_key)  # never leave an object no item describes
                 raise
         return self._view(item)
+
+    def _claim(
+        self, principal: Principal, request_key: str | None, fingerprint: str
+    ) -> tuple[str, datetime] | dict[str, Any] | None:
+        """For a request with an Idempotency-Key: the (image id, creation time) it stands for, the same on every
+        attempt whatever moment an earlier one died at; or the stored image's view when an attempt finished."""
+        if request_key is None or self._claims is None:
+            return None
+        now = self._clock()
+        claim = self._claims.claim(
+            f"{principal.tenant_id}\0{request_key}", new_image_id(int(now.timestamp() * 1000)), fingerprint, now
+        )
+        if claim.fingerprint != fingerprint:
+            raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for another request")
+        if not claim.fresh:
+            stored = self._table.get(claim.image_id, now)
+            if stored is not None and stored.tenant_id == principal.tenant_id:
+                return self._view(stored)
+        return claim.image_id, claim.created_at
 
     def get_image(self, image_id: str, principal: Principal) -> dict[str, Any]:
         """One image of the caller's tenant. Another tenant's image answers exactly as one that does not exist

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
@@ -420,10 +422,10 @@ def test_a_retry_while_the_first_upload_still_runs_is_a_409(api: ModuleType, mon
     started, release = threading.Event(), threading.Event()
     real_upload = service.direct_upload
 
-    def slow_upload(*args: Any) -> dict[str, Any]:
+    def slow_upload(*args: Any, **kwargs: Any) -> dict[str, Any]:
         started.set()
         assert release.wait(10)
-        return real_upload(*args)
+        return real_upload(*args, **kwargs)
 
     monkeypatch.setattr(service, "direct_upload", slow_upload)
     data, key = png((23, 23)), {"Idempotency-Key": [f"slow-{uuid.uuid4()}"]}
@@ -469,3 +471,79 @@ def test_cors_headers_only_for_the_configured_origins(api: ModuleType, monkeypat
     # Without CORS_ALLOWED_ORIGINS (the default) no origin is ever allowed.
     response = respond(api, "GET", "/v1/images", headers={"Origin": ["https://app.example.com"]})
     assert "Access-Control-Allow-Origin" not in response["multiValueHeaders"]
+
+
+class Killed(BaseException):
+    """The process dies here (kill -9, a Lambda timeout or out-of-memory): no except or finally of the code
+    under test may act on it, as none would run."""
+
+
+def _kill_when_called(*_args: Any, **_kwargs: Any) -> None:
+    raise Killed
+
+
+def expire_in_progress_records(local_stack: stack.StackConfig, deployed: dict[str, Any]) -> int:
+    """What time does to a dead attempt's Powertools record: it expires, and the key may be used again."""
+    ddb, table = stack.aws_client(local_stack, "dynamodb"), deployed["api_idempotency_table_name"]
+    stale = [
+        item["id"]
+        for page in ddb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+        if item.get("status", {}).get("S") == "INPROGRESS"
+    ]
+    for key in stale:
+        ddb.delete_item(TableName=table, Key={"id": key})
+    return len(stale)
+
+
+def images_with_bytes(local_stack: stack.StackConfig, deployed: dict[str, Any], data: bytes) -> list[dict[str, Any]]:
+    ddb = stack.aws_client(local_stack, "dynamodb")
+    digest = hashlib.sha256(data).hexdigest()
+    return [
+        item
+        for page in ddb.get_paginator("scan").paginate(
+            TableName=deployed["metadata_table_name"],
+            FilterExpression="sha256 = :digest",
+            ExpressionAttributeValues={":digest": {"S": digest}},
+        )
+        for item in page["Items"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "dies",
+    ["after-the-claim", "after-the-object", "after-the-item"],
+)
+def test_a_retry_after_a_crash_between_any_two_writes_stores_exactly_one_image(
+    api: ModuleType,
+    deployed: dict[str, Any],
+    local_stack: stack.StackConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    dies: str,
+) -> None:
+    """docs/api.md: a repeat with the same Idempotency-Key and bytes stores nothing new — also when the first
+    attempt died between its writes (claim, object, item, idempotency record) and its record expired."""
+    data = png((40 + len(dies), 17))
+    key = {"Idempotency-Key": [f"crash-{dies}-{uuid.uuid4()}"]}
+    keys_before = set(raw_keys(local_stack, deployed))
+    service: UploadService = api.service()
+    with monkeypatch.context() as crash:
+        if dies == "after-the-claim":
+            crash.setattr(service._raw, "put", _kill_when_called)
+        elif dies == "after-the-object":
+            crash.setattr(service._table, "put_new", _kill_when_called)
+        else:  # the item is written; the idempotency record is never completed
+            crash.setattr(DynamoDBPersistenceLayer, "_update_record", _kill_when_called)
+        with pytest.raises(Killed):
+            put_image_response(api, data, headers=key)
+    assert expire_in_progress_records(local_stack, deployed) == 1
+
+    status, body = put_image(api, data, headers=key)
+
+    assert status == 201, body
+    [item] = images_with_bytes(local_stack, deployed, data)  # exactly one image
+    assert item["image_id"]["S"] == body["image_id"]
+    new_keys = set(raw_keys(local_stack, deployed)) - keys_before
+    assert new_keys == {item["raw_key"]["S"]}  # and no orphan object beside it
+    again = put_image_response(api, data, headers=key)
+    assert json.loads(again["body"])["image_id"] == body["image_id"]

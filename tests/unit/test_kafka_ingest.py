@@ -138,12 +138,20 @@ def test_inline_images_are_stored_with_their_coordinates(function: ModuleType) -
     assert head["ServerSideEncryption"] == "aws:kms" and head["ContentType"] == "image/png"
 
 
+def claim_check(
+    offset: int, key: str, source_id: str | None = "camera-1", idempotency_key: str | None = None
+) -> dict[str, Any]:
+    value = json.dumps({"s3_uri": f"s3://{RAW}/{key}", "content_type": "image/png"}).encode()
+    headers = [("source-id", source_id.encode())] if source_id else []
+    headers += [("idempotency-key", idempotency_key.encode())] if idempotency_key else []
+    return msk_record("images", 0, offset, value, headers)
+
+
 def test_claim_check_records_are_read_from_staging_and_the_staged_copy_removed(function: ModuleType) -> None:
     big = png((900, 700))
-    boto3.client("s3").put_object(Bucket=RAW, Key="staging/producer-a/big.png", Body=big)
-    envelope = json.dumps({"s3_uri": f"s3://{RAW}/staging/producer-a/big.png", "content_type": "image/png"})
+    boto3.client("s3").put_object(Bucket=RAW, Key="staging/camera-1/big.png", Body=big)
 
-    assert invoke(function, [msk_record("images", 0, 1, envelope.encode())]) == []
+    assert invoke(function, [claim_check(1, "staging/camera-1/big.png")]) == []
 
     [item] = items()
     assert int(item["size_bytes"]) == len(big) and int(item["width"]) == 900
@@ -164,7 +172,14 @@ BAD_RECORDS = [
         msk_record("images", 0, 19, json.dumps({"s3_uri": f"s3://{RAW}/staging/../raw/x"}).encode()),
         "reference_not_allowed",
     ),
-    (msk_record("images", 0, 20, json.dumps({"s3_uri": f"s3://{RAW}/staging/gone.png"}).encode()), "reference_missing"),
+    (
+        msk_record("images", 0, 20, json.dumps({"s3_uri": f"s3://{RAW}/staging/images/gone.png"}).encode()),
+        "reference_missing",
+    ),
+    # A source stages under its own folder (a record without source-id: its topic's): not another's.
+    (claim_check(21, "staging/camera-2/theirs.png", source_id="camera-1"), "reference_not_allowed"),
+    (claim_check(22, "staging/camera-1/mine.png", source_id=None), "reference_not_allowed"),
+    (claim_check(23, "staging/camera-1/x/theirs.png", source_id="camera-1/x"), "reference_not_allowed"),
 ]
 
 
@@ -320,3 +335,93 @@ def test_source_tenants_resolve_exact_names_then_the_longest_pattern() -> None:
         SourceTenants.parse(json.dumps({"x": "Not A Tenant"}), None)
     with pytest.raises(ValueError, match="DEFAULT_TENANT"):
         SourceTenants.parse(None, "../x")
+
+
+def test_another_sources_staged_image_is_neither_ingested_nor_deleted(function: ModuleType) -> None:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=RAW, Key="staging/camera-2/theirs.png", Body=png())
+    assert invoke(function, [claim_check(1, "staging/camera-2/theirs.png", source_id="camera-1")]) == []
+    assert items() == [] and raw_keys("staging/") == ["staging/camera-2/theirs.png"]
+    [reported] = rejects()
+    assert reported["reason"] == "reference_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("staged", "reason"),
+    [(b"not an image", "unknown_format"), (png()[:70], "truncated"), (png() + b"<script>x</script>", "polyglot")],
+    ids=["not-an-image", "truncated", "polyglot"],
+)
+def test_a_rejected_claim_checks_staged_object_is_deleted(function: ModuleType, staged: bytes, reason: str) -> None:
+    boto3.client("s3").put_object(Bucket=RAW, Key="staging/camera-1/bad", Body=staged)
+    assert invoke(function, [claim_check(1, "staging/camera-1/bad")]) == []
+    assert [r["reason"] for r in rejects()] == [reason]
+    assert raw_keys("staging/") == [] and items() == []
+
+
+def test_a_reused_idempotency_key_with_other_bytes_is_rejected_as_a_conflict(
+    function: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = inline(1, png(colour=(1, 2, 3)), idempotency_key="upload-7", source_id="camera-1")
+    same = inline(2, png(colour=(1, 2, 3)), idempotency_key="upload-7", source_id="camera-1")
+    other_bytes = inline(3, png(colour=(9, 9, 9)), idempotency_key="upload-7", source_id="camera-1")
+    capsys.readouterr()
+
+    assert invoke(function, [first, same, other_bytes]) == []
+
+    [stored] = items()
+    assert int(stored["kafka_offset"]) == 1  # the producer's retry (same bytes) is the same image
+    assert [(r["offset"], r["reason"]) for r in rejects()] == [(3, "idempotency_conflict")]
+    rejected = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "RecordsRejected"]
+    assert [m[1]["reason"] for m in rejected] == ["idempotency_conflict"]  # counted, not swallowed
+
+
+class Killed(BaseException):
+    """The process dies here: no except or finally of the code under test may act on it."""
+
+
+def _kill(*_args: Any, **_kwargs: Any) -> None:
+    raise Killed
+
+
+def _expire_in_progress_records() -> None:
+    ddb = boto3.client("dynamodb")
+    for item in ddb.scan(TableName=IDEMPOTENCY)["Items"]:
+        if item.get("status", {}).get("S") == "INPROGRESS":
+            ddb.delete_item(TableName=IDEMPOTENCY, Key={"id": item["id"]})
+
+
+@pytest.mark.parametrize("dies", ["after-the-claim", "after-the-object", "after-the-item", "after-the-staged-delete"])
+@pytest.mark.parametrize("kind", ["inline", "claim-check"])
+def test_a_retry_after_a_crash_between_any_two_writes_stores_exactly_one_image(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch, dies: str, kind: str
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    if kind == "inline":
+        record = inline(5, png(), idempotency_key="crash-1", source_id="camera-1")
+    else:
+        boto3.client("s3").put_object(Bucket=RAW, Key="staging/camera-1/crash.png", Body=png())
+        record = claim_check(5, "staging/camera-1/crash.png", idempotency_key="crash-1")
+    service = function.service()
+    with monkeypatch.context() as crash:
+        if dies == "after-the-claim":
+            crash.setattr(service._raw, "put", _kill)
+        elif dies == "after-the-object":
+            crash.setattr(service._table, "put_new", _kill)
+        elif dies == "after-the-item":
+            if kind == "inline":
+                crash.setattr(DynamoDBPersistenceLayer, "_update_record", _kill)
+            else:
+                crash.setattr(service._staging, "delete", _kill)
+        else:
+            crash.setattr(DynamoDBPersistenceLayer, "_update_record", _kill)
+        with pytest.raises(Killed):
+            invoke(function, [record])
+    _expire_in_progress_records()  # what time does to the dead attempt's record
+
+    assert invoke(function, [record]) == []
+
+    [stored] = items()  # exactly one image ...
+    assert raw_keys() == [stored["raw_key"]]  # ... no orphan beside it
+    assert raw_keys("staging/") == []  # and the staged copy gone
+    assert rejects() == []

@@ -46,7 +46,9 @@ def test_small_files_go_inline_and_large_ones_by_claim_check(tmp_path: Path) -> 
 
     (_, value, headers), (_, envelope, ref_headers) = producer.sent
     assert value == small.read_bytes() and headers["content-type"] == b"image/png"
-    assert b'"s3_uri": "s3://raw-bucket/staging/producer/' in envelope and "content-type" not in ref_headers
+    assert (
+        b'"s3_uri": "s3://raw-bucket/staging/images/' in envelope and "content-type" not in ref_headers
+    )  # the topic's folder
     [put] = s3.puts
     assert put["ServerSideEncryption"] == "aws:kms" and put["Body"] == big.read_bytes()
 

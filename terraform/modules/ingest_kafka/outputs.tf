@@ -80,3 +80,36 @@ output "queue_alarms" {
   description = "Each queue of this module with the alarm that watches its depth."
   value       = { (aws_sqs_queue.rejects.name) = aws_cloudwatch_metric_alarm.rejects.alarm_name }
 }
+
+output "claim_check_producer_policies" {
+  description = "Per source-id of kafka.source_tenants (exact names; the topic's name stands for records without one when default_tenant is set): the IAM policy a producer of that source needs to stage claim-check objects — s3:PutObject under <claim_check_prefix><source>/ only, SSE-KMS with the environment's key. kafka_ingest refuses a claim-check outside the record's own folder; with these, producers cannot even write into each other's folders. A \"prefix*\" source has no entry: give its producers their exact names."
+  value = {
+    for source in concat(
+      [for s in keys(var.kafka.source_tenants) : s if !endswith(s, "*")],
+      var.kafka.default_tenant == null ? [] : [var.kafka.topic],
+      ) : source => jsonencode({
+        Version = "2012-10-17"
+        Statement = [
+          {
+            Sid      = "StageOwnClaimChecks"
+            Effect   = "Allow"
+            Action   = ["s3:PutObject"]
+            Resource = "${var.raw_bucket_arn}/${var.claim_check_prefix}${source}/*"
+            Condition = {
+              StringEquals = {
+                "s3:x-amz-server-side-encryption"                = "aws:kms"
+                "s3:x-amz-server-side-encryption-aws-kms-key-id" = var.kms_key_arn
+              }
+            }
+          },
+          {
+            Sid       = "EncryptStagedObjectsWithTheEnvironmentKey"
+            Effect    = "Allow"
+            Action    = ["kms:GenerateDataKey"]
+            Resource  = var.kms_key_arn
+            Condition = { StringEquals = { "kms:ViaService" = "s3.${local.region}.${local.dns_suffix}" } }
+          },
+        ]
+    })
+  }
+}

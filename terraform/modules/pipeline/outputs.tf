@@ -261,6 +261,11 @@ output "kafka_event_source" {
   value       = try(module.ingest_kafka[0].event_source, null)
 }
 
+output "kafka_claim_check_producer_policies" {
+  description = "Per Kafka source-id: the IAM policy its producers attach to stage claim-check objects in their own folder only (modules/ingest_kafka), or {} without Kafka ingestion."
+  value       = try(module.ingest_kafka[0].claim_check_producer_policies, {})
+}
+
 output "kafka_rejects_queue_url" {
   description = "Queue of rejected / given-up Kafka records (reason and coordinates), or null."
   value       = try(module.ingest_kafka[0].rejects_queue_url, null)

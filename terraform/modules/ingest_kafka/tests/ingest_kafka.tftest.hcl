@@ -640,3 +640,45 @@ run "rejects_a_kafka_source_with_no_tenant" {
 
   expect_failures = [var.kafka]
 }
+
+run "each_source_may_stage_claim_checks_in_its_own_folder_only" {
+  command = plan
+
+  variables {
+    kafka = {
+      type               = "msk"
+      cluster_arn        = "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2"
+      topic              = "camera-images"
+      consumer_group_id  = "imgpipe-kafka-ingest"
+      subnet_ids         = ["subnet-0aaa"]
+      security_group_ids = ["sg-0ccc"]
+      vpc_id             = "vpc-0abc"
+      source_tenants     = { "camera-1" = "cameras", "partner-*" = "partners" }
+      default_tenant     = "cameras"
+    }
+  }
+
+  assert {
+    condition     = toset(keys(output.claim_check_producer_policies)) == toset(["camera-1", "camera-images"])
+    error_message = "One producer policy per exact source-id, plus the topic's for records without one; none for a prefix pattern."
+  }
+
+  assert {
+    condition = alltrue([
+      for source, policy in output.claim_check_producer_policies :
+      jsondecode(policy).Statement[0].Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/staging/${source}/*" &&
+      jsondecode(policy).Statement[0].Action == ["s3:PutObject"] &&
+      jsondecode(policy).Statement[0].Condition.StringEquals["s3:x-amz-server-side-encryption-aws-kms-key-id"] == var.kms_key_arn
+    ])
+    error_message = "A producer may only put objects into its own staging folder, encrypted with the environment's key."
+  }
+
+  assert {
+    condition = alltrue([
+      for policy in output.claim_check_producer_policies :
+      jsondecode(policy).Statement[1].Action == ["kms:GenerateDataKey"] && jsondecode(policy).Statement[1].Resource == var.kms_key_arn &&
+      jsondecode(policy).Statement[1].Condition.StringEquals["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    ])
+    error_message = "A producer may use the environment key only through S3, and only to encrypt."
+  }
+}
