@@ -104,8 +104,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     }
 
 
-def s3_object_created(bucket: str, key: str, size: int, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
-    """The body S3 sends a queue for one new object (key URL-encoded, as S3 does)."""
+def s3_object_created(
+    bucket: str, key: str, size: int, event_name: str = "ObjectCreated:Put", version_id: str | None = None
+) -> dict[str, Any]:
+    """The body S3 sends a queue for one new object (key URL-encoded, as S3 does; versionId in a versioned
+    bucket)."""
+    written: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": "0", "sequencer": "0"}
+    if version_id:
+        written["versionId"] = version_id
     return {
         "Records": [
             {
@@ -125,7 +131,7 @@ def s3_object_created(bucket: str, key: str, size: int, event_name: str = "Objec
                         "ownerIdentity": {"principalId": "LOCAL"},
                         "arn": f"arn:aws:s3:::{bucket}",
                     },
-                    "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": "0", "sequencer": "0"},
+                    "object": written,
                 },
             }
         ]

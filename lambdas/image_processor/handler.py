@@ -80,6 +80,12 @@ def processor() -> ImageProcessor:
 
 def object_keys(record: SQSRecord) -> list[str]:
     """The raw-bucket keys an S3 notification names (URL-decoded); [] for S3's test event."""
+    return [key for key, _version in object_versions(record)]
+
+
+def object_versions(record: SQSRecord) -> list[tuple[str, str | None]]:
+    """(key, version id) of each object an S3 notification names: the version is the one that was written,
+    which is what the processor reads, whatever is written under the key later."""
     try:
         body = json.loads(record.body)
     except ValueError:
@@ -91,13 +97,14 @@ def object_keys(record: SQSRecord) -> list[str]:
     if not isinstance(body.get("Records"), list):
         raise MalformedMessage("the message body has no S3 event records")
     bucket = config.required("RAW_BUCKET")
-    keys = []
+    keys: list[tuple[str, str | None]] = []
     for s3_record in S3Event(body).records:
         if not s3_record.event_name.startswith("ObjectCreated:"):
             continue
         if s3_record.s3.bucket.name != bucket:
             raise MalformedMessage(f"an event of bucket {s3_record.s3.bucket.name}, not {bucket}")
-        keys.append(unquote_plus(s3_record.s3.get_object.key))  # S3 sends keys form-encoded
+        written = s3_record.s3.get_object
+        keys.append((unquote_plus(written.key), written.version_id or None))  # S3 sends keys form-encoded
     return keys
 
 
@@ -110,12 +117,12 @@ def ensure_time_for_one_image(context: LambdaContext | None) -> None:
 
 @tracer.capture_method
 def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    for key in object_keys(record):
+    for key, version_id in object_versions(record):
         # Every line about this object carries its image's id as the correlation id (API, Kafka and export too).
         image_id = key.rsplit("/", 1)[-1]
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
         ensure_time_for_one_image(lambda_context)
-        result = processor().process_object(key)
+        result = processor().process_object(key, version_id)
         logger.info(
             "object handled",
             extra={

@@ -69,6 +69,9 @@ class ImageItem(BaseModel):
     created_day: str  # YYYY-MM-DD of created_at: partition key of the by_day GSI
     expires_at: int  # epoch seconds: DynamoDB TTL attribute
     raw_key: str
+    # The raw object's version the processor took (pinned at PROCESSING): any other version under the key (an
+    # upload form used twice) is ignored and deleted, and tags and bytes are read from this one only.
+    raw_version: str | None = None
     filename: str | None = None
     declared_type: str | None = None
     format: str | None = None

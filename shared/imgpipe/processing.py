@@ -110,7 +110,10 @@ class ImageProcessor:
         """The most one image may take in the engine (validate + decode + renditions)."""
         return self._settings.limits.max_seconds
 
-    def process_object(self, key: str) -> Result:
+    def process_object(self, key: str, version_id: str | None = None) -> Result:
+        """Processes the raw object `key` — its version `version_id`, the one the S3 event names, when given:
+        tags and bytes are read from that version, and the first version processed is pinned on the item, so
+        that bytes written later under the key (an upload form used twice) are never taken for the image."""
         settings = self._settings
         if not key.startswith(settings.raw_prefix):
             return Result(Outcome.SKIPPED, None, f"{key} is outside the raw prefix {settings.raw_prefix}")
@@ -130,23 +133,30 @@ class ImageProcessor:
             return Result(Outcome.SKIPPED, image_id, "no live item for this object: object deleted")
         if item.raw_key != key:
             return Result(Outcome.SKIPPED, image_id, f"the item's raw key is {item.raw_key}, not {key}")
+        if version_id and item.raw_version and item.raw_version != version_id:
+            return self._discard_later_version(image_id, key, version_id)
         if item.status is ImageStatus.PROCESSED:
             return Result(Outcome.SKIPPED, image_id, "already processed")
         if item.status is ImageStatus.REJECTED:
             self._raw.delete(key)
             return Result(Outcome.SKIPPED, image_id, "already rejected")
 
-        verdict = self._scan_verdict(key)  # before any write: a pending scan leaves everything as it was
+        verdict = self._scan_verdict(key, version_id)  # before any write: a pending scan leaves all as it was
 
         try:
-            self._table.transition(image_id, ImageStatus.PROCESSING, self._clock(), tenant_id=item.tenant_id)
+            self._table.transition(
+                image_id, ImageStatus.PROCESSING, self._clock(), tenant_id=item.tenant_id, pin_version=version_id
+            )
         except TransitionRefused:
+            pinned = self._table.get(image_id, self._clock())
+            if version_id and pinned is not None and pinned.raw_version not in (None, version_id):
+                return self._discard_later_version(image_id, key, version_id)  # another version won the pin
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it, or it expired")
         if verdict is not None:
             return self._reject(item, *verdict)
 
         try:
-            data = self._raw.get(key, settings.limits.max_bytes)
+            data = self._raw.get(key, settings.limits.max_bytes, version_id)
         except ObjectTooLarge as err:
             return self._reject(item, Reason.TOO_LARGE, str(err))
         if data is None:
@@ -198,9 +208,14 @@ class ImageProcessor:
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it first")
         return Result(Outcome.PROCESSED, image_id, f"{len(renditions)} renditions", processing_ms=timings)
 
-    def _scan_verdict(self, key: str) -> tuple[Reason, str] | None:
+    def _discard_later_version(self, image_id: str, key: str, version_id: str) -> Result:
+        self._raw.delete_version(key, version_id)
+        log.info("discarded version %s of %s: the image is another version of it", version_id, key)
+        return Result(Outcome.SKIPPED, image_id, "another version of the object is the image: this one deleted")
+
+    def _scan_verdict(self, key: str, version_id: str | None = None) -> tuple[Reason, str] | None:
         """None to go on; the refusal when GuardDuty found a threat or (scan required) could not scan."""
-        status = (self._raw.tags(key) or {}).get(SCAN_STATUS_TAG)
+        status = (self._raw.tags(key, version_id) or {}).get(SCAN_STATUS_TAG)
         if status == "THREATS_FOUND":
             return Reason.MALWARE, "GuardDuty Malware Protection found a threat in the object"
         if self._settings.malware_scan is MalwareScan.OBSERVED or status == "NO_THREATS_FOUND":

@@ -284,3 +284,49 @@ def test_an_expensive_attack_is_rejected_and_its_batch_neighbours_are_processed(
         (cut_short.image_id, "truncated"),
         (good.image_id, None),
     ]
+
+
+def test_only_the_version_an_event_names_is_processed_and_later_ones_are_deleted(function: ModuleType) -> None:
+    """Bytes written under an image's key after the fact (an upload form used twice) never become the image:
+    tags and bytes come from the event's version, and any other version is deleted."""
+    s3 = boto3.client("s3")
+    s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+    item = stored_image(png((200, 100)))
+    first = s3.head_object(Bucket=RAW, Key=item.raw_key)["VersionId"]
+    # A second object under the same key before the first event is handled: the current version is now it.
+    second = s3.put_object(Bucket=RAW, Key=item.raw_key, Body=png((50, 50)))["VersionId"]
+
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 1, version_id=first))) == []
+    stored = MetadataTable(boto3.client("dynamodb"), TABLE).get(item.image_id)
+    assert stored is not None and stored.status is ImageStatus.PROCESSED
+    assert (stored.width, stored.height, stored.raw_version) == (200, 100, first)  # the first bytes, pinned
+
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 1, version_id=second))) == []
+    versions = s3.list_object_versions(Bucket=RAW, Prefix=item.raw_key).get("Versions", [])
+    assert [v["VersionId"] for v in versions] == [first]  # the later version is gone
+    again = MetadataTable(boto3.client("dynamodb"), TABLE).get(item.image_id)
+    assert again == stored  # and the image untouched
+
+
+def test_the_malware_verdict_is_read_from_the_events_version(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MALWARE_SCAN", "required")
+    function.processor.cache_clear()
+    s3 = boto3.client("s3")
+    s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+    item = stored_image(png())
+    first = s3.head_object(Bucket=RAW, Key=item.raw_key)["VersionId"]
+    s3.put_object_tagging(
+        Bucket=RAW,
+        Key=item.raw_key,
+        VersionId=first,
+        Tagging={"TagSet": [{"Key": "GuardDutyMalwareScanStatus", "Value": "THREATS_FOUND"}]},
+    )
+    # A clean-looking object replaces it before the event is handled: its verdict must not stand for the first.
+    s3.put_object(Bucket=RAW, Key=item.raw_key, Body=png())
+    tag(item.raw_key, "NO_THREATS_FOUND")
+
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 1, version_id=first))) == []
+    stored = MetadataTable(boto3.client("dynamodb"), TABLE).get(item.image_id)
+    assert stored is not None and (stored.status, stored.reject_reason) == (ImageStatus.REJECTED, "malware")

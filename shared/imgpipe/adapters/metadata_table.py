@@ -68,12 +68,16 @@ class MetadataTable:
         now: datetime | None = None,
         *,
         tenant_id: str | None = None,
+        pin_version: str | None = None,
         **updates: Any,
     ) -> ImageItem:
         """Moves the item to `to` only from a state that may precede it, and only while it has not expired.
-        `tenant_id` (the item's) keeps its by_tenant_status key in step with the new status."""
+        `tenant_id` (the item's) keeps its by_tenant_status key in step with the new status. `pin_version`
+        records the raw object's version, refused when another version is recorded already."""
         if tenant_id:
             updates["tenant_status"] = tenant_status(tenant_id, to)
+        if pin_version:
+            updates["raw_version"] = pin_version
         allowed = sorted(sources_of(to))
         if not allowed:
             raise TransitionRefused(f"no state leads to {to}")
@@ -86,6 +90,10 @@ class MetadataTable:
             names[f"#u{i}"] = key
             values[f":u{i}"] = value.value if isinstance(value, ImageStatus) else value
             sets.append(f"#u{i} = :u{i}")
+        pinned = ""
+        if pin_version:
+            names["#pin"], values[":pin"] = "raw_version", pin_version
+            pinned = " AND (attribute_not_exists(#pin) OR #pin = :pin)"
         placeholders = []
         for i, state in enumerate(allowed):
             values[f":from{i}"] = state.value
@@ -95,7 +103,7 @@ class MetadataTable:
                 TableName=self._table,
                 Key=_to_attrs({"image_id": image_id}),
                 UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"#status IN ({', '.join(placeholders)}) AND #expires > :now",
+                ConditionExpression=f"#status IN ({', '.join(placeholders)}) AND #expires > :now" + pinned,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_attrs(values),
                 ReturnValues="ALL_NEW",

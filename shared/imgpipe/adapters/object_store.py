@@ -72,6 +72,10 @@ class ObjectStore:
         else:
             self._client.delete_object(Bucket=self._bucket, Key=key)
 
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Permanently deletes one version of the key (the others stay)."""
+        self._client.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+
     def versions_of(self, key: str) -> list[StoredVersion]:
         """Every version and delete marker of exactly this key (all pages)."""
         return [
@@ -104,10 +108,11 @@ class ObjectStore:
                     f"{len(response['Errors'])} versions not deleted, e.g. {first['Key']}: {first['Code']}"
                 )
 
-    def get(self, key: str, max_bytes: int) -> bytes | None:
-        """The object's bytes; None when it does not exist (any more). Refuses to read more than max_bytes."""
+    def get(self, key: str, max_bytes: int, version_id: str | None = None) -> bytes | None:
+        """The object's bytes (of `version_id`, else the current version); None when it does not exist (any
+        more). Refuses to read more than max_bytes."""
         try:
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            response = self._client.get_object(Bucket=self._bucket, Key=key, **_version(version_id))
         except ClientError as err:
             if err.response["Error"]["Code"] in _NOT_FOUND:
                 return None
@@ -118,10 +123,10 @@ class ObjectStore:
             raise ObjectTooLarge(key, length, max_bytes)
         return bytes(response["Body"].read())
 
-    def tags(self, key: str) -> dict[str, str] | None:
-        """The current version's tags; None when the key does not exist."""
+    def tags(self, key: str, version_id: str | None = None) -> dict[str, str] | None:
+        """The tags of `version_id` (else of the current version); None when it does not exist."""
         try:
-            response = self._client.get_object_tagging(Bucket=self._bucket, Key=key)
+            response = self._client.get_object_tagging(Bucket=self._bucket, Key=key, **_version(version_id))
         except ClientError as err:
             if err.response["Error"]["Code"] in _NOT_FOUND:
                 return None
@@ -177,3 +182,7 @@ class ObjectStore:
                 f"the S3 client for {self._bucket} does not presign with SigV4 on a regional endpoint "
                 "(use imgpipe.adapters.s3_client.s3_client)"
             )
+
+
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
