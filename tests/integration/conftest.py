@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from scripts import keys as key_admin
-from scripts import local_gateway, package, stack, tf
+from scripts import local_gateway, local_worker, package, stack, tf
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
 
@@ -49,3 +50,23 @@ def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dic
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_worker.SqsPoller:
+    """The local worker's poller of the processor's SQS mapping (as Terraform deployed it), driven poll by poll
+    by the tests (no background thread), so that every test decides when deliveries happen."""
+    found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    assert len(found.pollers) == 1, [p.mapping for p in found.pollers]
+    return found.pollers[0]
+
+
+WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages
+
+
+def drain_until(worker: local_worker.SqsPoller, done: Callable[[], bool], what: str) -> float:
+    started = time.monotonic()
+    while not done():
+        assert time.monotonic() - started < WAIT_S, f"not {what} within {WAIT_S}s: {worker.stats}"
+        worker.poll_once(wait_s=1)
+    return time.monotonic() - started

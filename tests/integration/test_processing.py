@@ -22,16 +22,9 @@ from scripts import local_worker, stack
 from scripts.events import s3_object_created
 from tests import sigv4
 from tests.imaging import photo_with_exif
+from tests.integration.conftest import drain_until
 
 pytestmark = pytest.mark.integration
-WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages
-
-
-@pytest.fixture(scope="module")
-def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_worker.SqsPoller:
-    found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
-    assert len(found.pollers) == 1, [p.mapping for p in found.pollers]
-    return found.pollers[0]
 
 
 @pytest.fixture
@@ -42,14 +35,6 @@ def s3(local_stack: stack.StackConfig) -> Any:
 @pytest.fixture
 def table(deployed: dict[str, Any], local_stack: stack.StackConfig) -> MetadataTable:
     return MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
-
-
-def drain_until(worker: local_worker.SqsPoller, done: Callable[[], bool], what: str) -> float:
-    started = time.monotonic()
-    while not done():
-        assert time.monotonic() - started < WAIT_S, f"not {what} within {WAIT_S}s: {worker.stats}"
-        worker.poll_once(wait_s=1)
-    return time.monotonic() - started
 
 
 def status_is(table: MetadataTable, image_id: str, status: ImageStatus) -> Callable[[], bool]:

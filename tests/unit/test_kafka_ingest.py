@@ -425,3 +425,40 @@ def test_a_retry_after_a_crash_between_any_two_writes_stores_exactly_one_image(
     assert raw_keys() == [stored["raw_key"]]  # ... no orphan beside it
     assert raw_keys("staging/") == []  # and the staged copy gone
     assert rejects() == []
+
+
+def test_the_adversarial_set_is_stored_or_refused_for_its_reason_and_nothing_is_retried(function: ModuleType) -> None:
+    from imgpipe.validation import ValidationError, sniff
+    from tests import adversarial
+
+    def declared(data: bytes) -> str:
+        try:
+            return sniff(data).mime_type
+        except ValidationError:
+            return "image/png"
+
+    s3 = boto3.client("s3")
+    cases = [*adversarial.attacks(), *adversarial.seeds()]
+    records = []
+    for offset, case in enumerate(cases):
+        if len(case.data) <= 64 * 1024:  # the fixture's MAX_INLINE_BYTES
+            headers = [("content-type", declared(case.data).encode()), ("source-id", b"camera-1")]
+            records.append(msk_record("images", 0, offset, case.data, headers))
+        else:
+            s3.put_object(Bucket=RAW, Key=f"staging/camera-1/{case.name}", Body=case.data)
+            envelope = {"s3_uri": f"s3://{RAW}/staging/camera-1/{case.name}", "content_type": declared(case.data)}
+            records.append(msk_record("images", 0, offset, json.dumps(envelope).encode(), [("source-id", b"camera-1")]))
+
+    assert invoke(function, records) == []  # every record decided: none retried
+
+    reported = []
+    while batch := rejects():
+        reported += batch
+    refused = {cases[r["offset"]].name: r["reason"] for r in reported}
+    stored = {cases[int(i["kafka_offset"])].name for i in items()}
+    for case in cases:
+        if case.reasons:
+            assert refused.get(case.name) in {r.value for r in case.reasons}, (case.name, refused.get(case.name))
+        else:
+            assert case.name in stored, (case.name, refused.get(case.name))
+    assert raw_keys("staging/") == []  # every staged object consumed, stored or refused
