@@ -133,6 +133,13 @@ class ImageProcessor:
             return Result(Outcome.SKIPPED, image_id, "no live item for this object: object deleted")
         if item.raw_key != key:
             return Result(Outcome.SKIPPED, image_id, f"the item's raw key is {item.raw_key}, not {key}")
+        if version_id is None and item.status is not ImageStatus.REJECTED:
+            # An event without a version (the emulator's notifications): the pinned version, else the current one.
+            if item.raw_version:
+                self._discard_other_versions(item)
+                version_id = item.raw_version
+            else:
+                version_id = self._raw.current_version(key)
         if version_id and item.raw_version and item.raw_version != version_id:
             return self._discard_later_version(image_id, key, version_id)
         if item.status is ImageStatus.PROCESSED:
@@ -207,6 +214,14 @@ class ImageProcessor:
         except TransitionRefused:
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it first")
         return Result(Outcome.PROCESSED, image_id, f"{len(renditions)} renditions", processing_ms=timings)
+
+    def _discard_other_versions(self, item: ImageItem) -> None:
+        """Deletes every version of the item's raw key but the pinned one (written later: not the image)."""
+        versions = self._raw.versions_of(item.raw_key)
+        others = [v for v in versions if v.key == item.raw_key and v.version_id != item.raw_version]
+        if others:
+            self._raw.delete_versions(others)
+            log.info("discarded %d later version(s) of %s", len(others), item.raw_key)
 
     def _discard_later_version(self, image_id: str, key: str, version_id: str) -> Result:
         self._raw.delete_version(key, version_id)

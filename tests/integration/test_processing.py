@@ -234,3 +234,44 @@ def _queue_empty(sqs: Any, url: str) -> bool:
     return (
         int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
     )
+
+
+def test_a_presigned_form_used_again_after_processing_does_not_replace_the_image(
+    base_url: str,
+    keys: dict[str, str],
+    worker: local_worker.SqsPoller,
+    table: MetadataTable,
+    s3: Any,
+    deployed: dict[str, Any],
+) -> None:
+    first = photo_with_exif(orientation=1, gps=False)
+    answer = requests.post(
+        f"{base_url}/v1/uploads",
+        json={"filename": "once.jpg", "content_type": "image/jpeg", "size_bytes": len(first)},
+        headers={"x-api-key": keys["good"]},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    created, form = answer.json(), answer.json()["upload"]
+
+    def send(data: bytes) -> None:
+        sent = requests.post(form["url"], data=form["fields"], files={"file": ("once.jpg", data)}, timeout=30)
+        assert sent.status_code in (200, 201, 204), sent.text
+
+    send(first)
+    drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed")
+    processed = table.get(created["image_id"])
+    assert processed is not None and processed.raw_version
+
+    # The form has not expired: other bytes (of the size the form allows) under the same key, after processing.
+    send(first[:-300] + bytes(b ^ 0x55 for b in first[-300:-2]) + first[-2:])
+    raw = deployed["raw_bucket_name"]
+
+    def only_the_first_version_left() -> bool:
+        listed = s3.list_object_versions(Bucket=raw, Prefix=form["fields"]["key"]).get("Versions", [])
+        return [v["VersionId"] for v in listed] == [processed.raw_version]
+
+    drain_until(worker, only_the_first_version_left, "the later version deleted")
+    body = s3.get_object(Bucket=raw, Key=form["fields"]["key"])["Body"].read()
+    assert body == first
+    assert table.get(created["image_id"]) == processed  # the image and its metadata untouched

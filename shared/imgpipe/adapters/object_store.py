@@ -144,6 +144,17 @@ class ObjectStore:
         moment: datetime = response["LastModified"]
         return moment
 
+    def current_version(self, key: str) -> str | None:
+        """The id of the key's current version; None when it does not exist or the bucket is not versioned."""
+        try:
+            response = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _NOT_FOUND:
+                return None
+            raise
+        version = response.get("VersionId")
+        return None if version in (None, "null") else str(version)
+
     def exists(self, key: str) -> bool:
         return self.last_modified(key) is not None
 
