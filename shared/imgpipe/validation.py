@@ -48,8 +48,8 @@ class Limits:
     max_edge: int = 16_384  # also refuses 1 x 100 000 strips whose pixel count alone looks harmless
     max_frames: int = 100
     # Wall-clock budget of validate + decode + renditions for one image (reason too_expensive). The slowest
-    # image the caps above admit takes about 2 s on one core (`make bench`); the processor's batch must fit
-    # batch_size x this in its timeout (checked by Terraform).
+    # image the caps above admit takes about 1.2 s on one core (`make bench` hostile); the processor's batch
+    # must fit batch_size x this in its timeout (checked by Terraform).
     max_seconds: float = 10.0
 
     def __post_init__(self) -> None:
