@@ -4,9 +4,7 @@ and the counters' atomicity under real concurrency against the emulator's Dynamo
 from __future__ import annotations
 
 import io
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,21 +12,16 @@ import pytest
 import requests
 from PIL import Image
 
-from scripts import keys, local_gateway, stack
+from scripts import keys, stack
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def url(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[str]:
-    server = local_gateway.make_server(local_gateway.build(local_stack, deployed), 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def url(base_url: str) -> str:
+    """The module's local gateway (conftest's base_url)."""
+    return base_url
 
 
 @pytest.fixture(scope="module")

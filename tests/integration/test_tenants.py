@@ -5,10 +5,8 @@ image is indistinguishable from one that does not exist. Two keys of one team se
 from __future__ import annotations
 
 import io
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,7 +17,7 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageStatus
-from scripts import keys, local_gateway, local_worker, stack
+from scripts import keys, local_worker, stack
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -35,14 +33,9 @@ def tenants(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[st
 
 
 @pytest.fixture(scope="module")
-def url(deployed: dict[str, Any], local_stack: stack.StackConfig, tenants: dict[str, str]) -> Iterator[str]:
-    server = local_gateway.make_server(local_gateway.build(local_stack, deployed), 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def url(base_url: str, tenants: dict[str, str]) -> str:
+    """The module's local gateway (conftest's base_url), once the tenants' keys exist."""
+    return base_url
 
 
 def png(seed: int) -> bytes:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import requests
 from jwt.algorithms import RSAAlgorithm
 from PIL import Image
 
-from scripts import keys, local_gateway, stack, users
+from scripts import keys, stack, users
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -33,14 +31,9 @@ TENANT_A, TENANT_B = f"web-a-{RUN}", f"web-b-{RUN}"
 
 
 @pytest.fixture(scope="module")
-def url(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[str]:
-    server = local_gateway.make_server(local_gateway.build(local_stack, deployed), 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def url(base_url: str) -> str:
+    """The module's local gateway (conftest's base_url)."""
+    return base_url
 
 
 @pytest.fixture(scope="module")
