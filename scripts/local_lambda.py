@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,13 +35,18 @@ class LocalContext:
     function_name: str
     invoked_function_arn: str
     memory_limit_in_mb: int
+    timeout_s: float = 3.0  # Lambda's default, when the deployed configuration names none
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = "local"
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        """What is left of the deployed timeout since the invocation started, as Lambda counts it: a function
+        that budgets its work by it (the processor releases an image it has no time left for) behaves here as
+        it would on AWS. The timeout itself is not enforced locally."""
+        return max(0, int((self.started + self.timeout_s - time.monotonic()) * 1000))
 
 
 class FunctionHost:
@@ -82,7 +88,11 @@ class FunctionHost:
         with self._lock:
             function, env, conf = self._load(name)
             context = LocalContext(
-                name, conf["FunctionArn"], int(conf.get("MemorySize", 128)), log_group_name=f"/aws/lambda/{name}"
+                name,
+                conf["FunctionArn"],
+                int(conf.get("MemorySize", 128)),
+                timeout_s=float(conf.get("Timeout", 3)),
+                log_group_name=f"/aws/lambda/{name}",
             )
             with self._environment(env):
                 return function(event, context)

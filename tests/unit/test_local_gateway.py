@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scripts import stack
 from scripts.local_gateway import (
     Authorizer,
     Gateway,
@@ -274,3 +276,34 @@ def test_throttling_is_read_from_the_stage_method_settings() -> None:
             }
 
     assert discover_throttling(Stage(), "api1", "live") == {"*/*": Throttle(50.0, 100)}
+
+
+class DeployedLambda:
+    """The two calls FunctionHost makes of the emulator's Lambda, for one deployed function."""
+
+    def __init__(self, timeout: int) -> None:
+        self.timeout = timeout
+
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+        arn = f"arn:aws:lambda:us-east-1:123456789012:function:{FunctionName}"
+        return {"FunctionArn": arn, "Handler": "handler.handler", "MemorySize": 256, "Timeout": self.timeout}
+
+    def list_tags(self, Resource: str) -> dict[str, Any]:
+        return {"Tags": {"imgpipe:function": "clock"}}
+
+
+def test_the_local_host_counts_the_deployed_timeout_down_as_lambda_does(tmp_path: Path) -> None:
+    """A function that budgets its work by the time left (the processor) sees its deployed timeout locally."""
+    (tmp_path / "clock").mkdir()
+    (tmp_path / "clock" / "handler.py").write_text(
+        "import time\n"
+        "def handler(event, context):\n"
+        "    before = context.get_remaining_time_in_millis()\n"
+        "    time.sleep(event['sleep'])\n"
+        "    return [before, context.get_remaining_time_in_millis(), context.memory_limit_in_mb]\n"
+    )
+    host = FunctionHost(DeployedLambda(timeout=7), stack.StackConfig(run_dir=tmp_path), functions_dir=tmp_path)
+    before, after, memory = host.invoke("imgpipe-local-clock", {"sleep": 0.3})
+    assert 6_500 < before <= 7_000 and before - after >= 300 and memory == 256
+    again, _, _ = host.invoke("imgpipe-local-clock", {"sleep": 0})
+    assert again > after  # each invocation has its own clock
