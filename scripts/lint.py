@@ -1,8 +1,9 @@
 """`make lint`: every static check, each named as it runs; exits non-zero if any fails.
 
 ruff (lint + format check), mypy (strict on the shared library), terraform fmt and validate on every env,
-checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed, and
-docs/security.md showing the authorization matrix as scripts/authz/matrix.yaml holds it.
+checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed,
+docs/security.md showing the authorization matrix as scripts/authz/matrix.yaml holds it, and every generated
+section of the docs (scripts/docs.py: terraform/README.md's module list and checkov skips) as the code has it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> int:
         run("mypy", [str(VENV_BIN / "mypy")]),
         run("terraform fmt -check", [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]),
         run("authorization matrix in docs/security.md", [sys.executable, "-m", "scripts.authz", "--check-docs"]),
+        run("generated sections of the docs", [sys.executable, "-m", "scripts.docs", "--check"]),
     ]
     for env in tf.ENVS:
         directory = tf.env_dir(env)
