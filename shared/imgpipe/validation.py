@@ -206,11 +206,13 @@ def _is_metadata_bomb(err: ValueError) -> bool:
 
 
 def _inspect(data: bytes, fmt: ImageFormat, limits: Limits) -> ImageInfo:
+    # Markup first: a file that carries a script is a polyglot whatever else is wrong with it (a web shell behind
+    # PNG magic is also a broken PNG, but that is not what an operator needs to know about it).
+    if _MARKUP.search(data):
+        raise ValidationError(Reason.POLYGLOT, "the file embeds HTML/script markup")
     shape = structure.walk(fmt.value, data, limits.max_frames)  # bounded by the caps, before any decoder runs
     if shape.frames is not None and shape.frames > limits.max_frames:
         raise ValidationError(Reason.TOO_MANY_FRAMES, f"more than {limits.max_frames} frames")
-    if _MARKUP.search(data):
-        raise ValidationError(Reason.POLYGLOT, "the file embeds HTML/script markup")
     with warnings.catch_warnings():
         # Our own caps below are stricter; Pillow's warnings (bombs, corrupt EXIF) must not leak into logs.
         warnings.simplefilter("ignore")
