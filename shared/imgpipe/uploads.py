@@ -110,6 +110,10 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
+# Item attributes that are the service's bookkeeping, not part of the API's Image (docs/api/openapi.yaml).
+_INTERNAL_FIELDS = frozenset({"raw_key", "raw_version", "created_day", "tenant_status"})
+
+
 class UploadService:
     def __init__(
         self,
@@ -319,7 +323,7 @@ class UploadService:
         return {"items": [self._view(i) for i in items], "next": next_cursor}
 
     def _view(self, item: ImageItem, with_links: bool = False) -> dict[str, Any]:
-        view = {k: v for k, v in item.to_record().items() if k not in ("raw_key", "created_day", "tenant_status")}
+        view = {k: v for k, v in item.to_record().items() if k not in _INTERNAL_FIELDS}
         if with_links and item.status is ImageStatus.PROCESSED and self._processed is not None:
             view["links"] = {
                 name: self._processed.presigned_get(rendition.key)

@@ -34,3 +34,26 @@ def test_undocumented_status_and_extra_fields_fail() -> None:
         assert_response_matches("GET", "/v1/images", 418, {})
     with pytest.raises(AssertionError, match="Additional properties"):
         assert_response_matches("GET", "/v1/images", 200, {"items": [], "next": None, "debug": "stack trace"})
+
+
+def test_an_items_bookkeeping_never_reaches_the_api() -> None:
+    """The processor's pinned object version, the raw key and the index keys are the service's, not the API's:
+    GET /v1/images/{id} answers the documented Image, which admits no other property."""
+    from imgpipe.auth import Principal
+    from imgpipe.ids import new_image_id
+    from imgpipe.models import ImageItem, ImageStatus, Source
+    from imgpipe.uploads import UploadService
+
+    image_id = new_image_id()
+    item = ImageItem.new(
+        image_id, Source.API, ImageStatus.PROCESSING, f"raw/acme/2026/12/02/{image_id}", tenant_id="acme"
+    ).model_copy(update={"raw_version": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"})
+
+    class OneItem:
+        def get(self, wanted: str, now: object = None) -> ImageItem | None:
+            return item if wanted == image_id else None
+
+    service = UploadService(OneItem(), raw=None)  # type: ignore[arg-type]  # reads only
+    view = service.get_image(image_id, Principal("key-1", "Acme", "acme"))
+    assert not {"raw_key", "raw_version", "created_day", "tenant_status"} & set(view)
+    assert_response_matches("GET", "/v1/images/{image_id}", 200, view)
