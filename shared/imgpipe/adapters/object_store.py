@@ -133,26 +133,24 @@ class ObjectStore:
             raise
         return {str(t["Key"]): str(t["Value"]) for t in response.get("TagSet", [])}
 
-    def last_modified(self, key: str) -> datetime | None:
-        """When the current version was written; None when the key does not exist."""
+    def _head(self, key: str) -> dict[str, Any] | None:
+        """HeadObject of the current version; None when the key does not exist."""
         try:
-            response = self._client.head_object(Bucket=self._bucket, Key=key)
+            response: dict[str, Any] = self._client.head_object(Bucket=self._bucket, Key=key)
         except ClientError as err:
             if err.response["Error"]["Code"] in _NOT_FOUND:
                 return None
             raise
-        moment: datetime = response["LastModified"]
-        return moment
+        return response
+
+    def last_modified(self, key: str) -> datetime | None:
+        """When the current version was written; None when the key does not exist."""
+        head = self._head(key)
+        return None if head is None else head["LastModified"]
 
     def current_version(self, key: str) -> str | None:
         """The id of the key's current version; None when it does not exist or the bucket is not versioned."""
-        try:
-            response = self._client.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as err:
-            if err.response["Error"]["Code"] in _NOT_FOUND:
-                return None
-            raise
-        version = response.get("VersionId")
+        version = (self._head(key) or {}).get("VersionId")
         return None if version in (None, "null") else str(version)
 
     def exists(self, key: str) -> bool:
