@@ -133,10 +133,6 @@ def process(
             return _process(data, info, specs, clock)
     except ValidationError:
         raise
-    except Image.DecompressionBombError as err:
-        raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
-    except MemoryError:
-        raise ValidationError(Reason.TOO_EXPENSIVE, f"the {info.format.value} image needs more memory") from None
     except Exception as err:
         raise validation.decode_refusal(info.format, err) from None
 

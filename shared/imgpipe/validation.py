@@ -180,11 +180,7 @@ def verify(data: bytes, declared_type: str | None = None, limits: Limits | None 
                 if info.format is ImageFormat.JPEG:
                     image.draft(None, (max(1, info.width // 8), max(1, info.height // 8)))
                 image.load()
-    except Image.DecompressionBombError as err:
-        raise ValidationError(Reason.TOO_MANY_PIXELS, str(err)) from None
-    except MemoryError:
-        raise ValidationError(Reason.TOO_EXPENSIVE, f"the {info.format.value} image needs more memory") from None
-    except Exception as err:
+    except Exception as err:  # a decoder's own error on hostile bytes is a refusal, not a crash
         raise decode_refusal(info.format, err) from None
     if time.monotonic() > deadline:
         raise ValidationError(Reason.TOO_EXPENSIVE, f"decoding took longer than the {limits.max_seconds:g} s budget")
@@ -192,8 +188,13 @@ def verify(data: bytes, declared_type: str | None = None, limits: Limits | None 
 
 
 def decode_refusal(fmt: ImageFormat, err: Exception) -> ValidationError:
-    """The refusal for a decoder's error: truncated when the decoder ran out of data, else corrupt; the error's
-    type stays in the message, so that a decoder bug is told apart from a broken file where it is stored."""
+    """The refusal for a decoder's error: Pillow's bomb check is too many pixels, memory too expensive; truncated
+    when the decoder ran out of data, else corrupt. The error's type stays in the message, so that a decoder bug
+    is told apart from a broken file where it is stored."""
+    if isinstance(err, Image.DecompressionBombError):
+        return ValidationError(Reason.TOO_MANY_PIXELS, str(err))
+    if isinstance(err, MemoryError):
+        return ValidationError(Reason.TOO_EXPENSIVE, f"the {fmt.value} image needs more memory")
     reason = Reason.TRUNCATED if "truncated" in str(err).lower() else Reason.CORRUPT
     return ValidationError(reason, f"the {fmt.value} image cannot be decoded: {type(err).__name__}: {err}")
 
