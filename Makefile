@@ -69,13 +69,13 @@ check-env:
 # ------------------------------------------------------------------------------------------- the two commands
 
 demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
-	@$(PY) -m scripts.demo
+	@$(PY) -m scripts.dev.demo
 
 test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
 	@$(PY) -m pytest
 
 report: up ## the BI reports on DuckDB over ENV=local's exports (tables here, charts in dist/report/index.html) [TENANT=id]
-	@$(PY) -m scripts.report $(if $(TENANT),--tenant "$(TENANT)")
+	@$(PY) -m scripts.dev.report $(if $(TENANT),--tenant "$(TENANT)")
 
 test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 	@$(PY) -m pytest tests/unit
@@ -83,61 +83,61 @@ test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 # ------------------------------------------------------------------------------------------- local stack
 
 up: $(PATH_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, run the API and the processor
-	@$(PY) -m scripts.stack up
-	@$(PY) -m scripts.package
-	@$(PY) -m scripts.tf deploy local
-	@$(PY) -m scripts.stack runtime
+	@$(PY) -m scripts.local.stack up
+	@$(PY) -m scripts.deploy.package
+	@$(PY) -m scripts.deploy.tf deploy local
+	@$(PY) -m scripts.local.stack runtime
 
 down: $(PATH_STAMP) ## stop the emulator and broker we started, and forget the local state
-	@$(PY) -m scripts.stack down
+	@$(PY) -m scripts.local.stack down
 	@rm -f terraform/envs/local/terraform.tfstate* terraform/envs/local/local.tfplan*
 
 status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker: state, ports, pid, uptime
-	@$(PY) -m scripts.stack status || true
+	@$(PY) -m scripts.local.stack status || true
 
 # ------------------------------------------------------------------------------------------- build & deploy
 
 package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
-	@$(PY) -m scripts.package
+	@$(PY) -m scripts.deploy.package
 
 plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|prod|cicd saved to a file, and its summary
-	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi
-	@$(PY) -m scripts.tf plan $(ENV)
+	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.deploy.package; fi
+	@$(PY) -m scripts.deploy.tf plan $(ENV)
 
 # No virtualenv: applying a saved plan needs terraform and the standard library only, so the pipeline's apply
 # stage (which holds deploy rights) installs nothing but Terraform. The venv's python when there is one.
 APPLY_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 apply: check-env ## apply exactly the plan `make plan ENV=` saved (prod and cicd ask unless AUTO_APPROVE=1)
-	@$(APPLY_PY) -m scripts.tf apply $(ENV)
+	@$(APPLY_PY) -m scripts.deploy.tf apply $(ENV)
 
 deploy: check-env $(PATH_STAMP) ## package, plan and apply that plan to ENV (prod and cicd ask unless AUTO_APPROVE=1)
-	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.package; fi
-	@$(PY) -m scripts.tf deploy $(ENV)
+	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.deploy.package; fi
+	@$(PY) -m scripts.deploy.tf deploy $(ENV)
 
 bootstrap: check-env $(PATH_STAMP) ## once per account: the state bucket and key of ENV=staging|prod|cicd, and its backend.hcl
-	@$(PY) -m scripts.bootstrap $(ENV)
+	@$(PY) -m scripts.deploy.bootstrap $(ENV)
 
 destroy: check-env $(PATH_STAMP) ## terraform destroy ENV
-	@$(PY) -m scripts.tf destroy $(ENV)
+	@$(PY) -m scripts.deploy.tf destroy $(ENV)
 
 smoke: check-env $(PATH_STAMP) ## smoke-test ENV's API end to end: IMGPIPE_API_KEY=<key> make smoke ENV=staging
-	@$(PY) -m scripts.smoke --env $(ENV)
+	@$(PY) -m scripts.ops.smoke --env $(ENV)
 
 key: check-env $(PATH_STAMP) ## issue an API key: make key KEY_ID=my-team OWNER="My team" [TENANT=team] [ENV=local]
 	@test -n "$(KEY_ID)" -a -n "$(OWNER)" || { echo 'usage: make key KEY_ID=<id> OWNER="<who>" [TENANT=<tenant>] [ENV=local]' >&2; exit 2; }
-	@$(PY) -m scripts.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV) $(if $(TENANT),--tenant "$(TENANT)")
+	@$(PY) -m scripts.ops.keys issue "$(KEY_ID)" "$(OWNER)" --env $(ENV) $(if $(TENANT),--tenant "$(TENANT)")
 
 revoke-key: check-env $(PATH_STAMP) ## revoke an API key: make revoke-key KEY_ID=my-team [ENV=local]
 	@test -n "$(KEY_ID)" || { echo 'usage: make revoke-key KEY_ID=<id> [ENV=local]' >&2; exit 2; }
-	@$(PY) -m scripts.keys revoke "$(KEY_ID)" --env $(ENV)
+	@$(PY) -m scripts.ops.keys revoke "$(KEY_ID)" --env $(ENV)
 
 user: check-env $(PATH_STAMP) ## add a web user to a tenant: make user USERNAME=alice TENANT=team-a [EMAIL=a@example.com] [ENV=local]
 	@test -n "$(USERNAME)" -a -n "$(TENANT)" || { echo 'usage: make user USERNAME=<name> TENANT=<tenant> [EMAIL=<address>] [ENV=local]' >&2; exit 2; }
-	@$(PY) -m scripts.users add "$(USERNAME)" --tenant "$(TENANT)" --env $(ENV) $(if $(EMAIL),--email "$(EMAIL)")
+	@$(PY) -m scripts.ops.users add "$(USERNAME)" --tenant "$(TENANT)" --env $(ENV) $(if $(EMAIL),--email "$(EMAIL)")
 
 disable-user: check-env $(PATH_STAMP) ## disable a web user and revoke its refresh tokens: make disable-user USERNAME=alice [ENV=local]
 	@test -n "$(USERNAME)" || { echo 'usage: make disable-user USERNAME=<name> [ENV=local]' >&2; exit 2; }
-	@$(PY) -m scripts.users disable "$(USERNAME)" --env $(ENV)
+	@$(PY) -m scripts.ops.users disable "$(USERNAME)" --env $(ENV)
 
 # ------------------------------------------------------------------------------------------- quality
 
@@ -152,7 +152,7 @@ lock: $(PATH_STAMP) ## regenerate requirements/*.lock with hashes (keeps every p
 	@echo "==> requirements/*.lock regenerated with hashes: review the diff (requirements/README.md)"
 
 lint: $(PATH_STAMP) $(CHECKOV_STAMP) ## ruff, mypy, terraform fmt/validate, checkov, tflint (where installed)
-	@$(PY) -m scripts.lint
+	@$(PY) -m scripts.dev.lint
 
 fmt: $(PATH_STAMP) ## format Python and Terraform in place
 	@$(VENV)/bin/ruff format .
@@ -160,15 +160,15 @@ fmt: $(PATH_STAMP) ## format Python and Terraform in place
 	@terraform fmt -recursive terraform
 
 bench: $(PATH_STAMP) ## benchmarks, each compared in the same run with a reference implementation
-	@$(PY) -m scripts.bench
+	@$(PY) -m scripts.dev.bench
 
 cost: $(PATH_STAMP) ## price a million images from `make bench`'s results: make cost [REGION=us-east-1] [IMAGES=1000000]
-	@$(PY) -m scripts.cost --region $(or $(REGION),us-east-1) --images $(or $(IMAGES),1000000)
+	@$(PY) -m scripts.dev.cost --region $(or $(REGION),us-east-1) --images $(or $(IMAGES),1000000)
 
 release: $(PATH_STAMP) ## tag v<version> (pyproject.toml) on a clean tree whose CHANGELOG has that version's section
-	@$(PY) -m scripts.release tag
+	@$(PY) -m scripts.deploy.release tag
 
 clean: ## stop the local stack, remove build outputs and virtualenvs
-	@if [ -x $(PY) ]; then $(PY) -m scripts.stack down; fi
+	@if [ -x $(PY) ]; then $(PY) -m scripts.local.stack down; fi
 	@rm -f terraform/envs/local/terraform.tfstate*
 	@rm -rf dist .build $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

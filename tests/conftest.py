@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from scripts import stack
+from scripts.local import stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from scripts import keys as key_admin
-from scripts import local_gateway, local_worker, package, stack, tf
+from scripts.deploy import package, tf
+from scripts.local import gateway as local_gateway
+from scripts.local import stack
+from scripts.local import worker as local_worker
+from scripts.local.event_sources.sqs import SqsPoller
+from scripts.ops import keys as key_admin
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
 
@@ -53,7 +57,7 @@ def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dic
 
 
 @pytest.fixture(scope="module")
-def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_worker.SqsPoller:
+def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> SqsPoller:
     """The local worker's poller of the processor's SQS mapping (as Terraform deployed it), driven poll by poll
     by the tests (no background thread), so that every test decides when deliveries happen."""
     found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
@@ -64,7 +68,7 @@ def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> local_wo
 WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages
 
 
-def drain_until(worker: local_worker.SqsPoller, done: Callable[[], bool], what: str) -> float:
+def drain_until(worker: SqsPoller, done: Callable[[], bool], what: str) -> float:
     started = time.monotonic()
     while not done():
         assert time.monotonic() - started < WAIT_S, f"not {what} within {WAIT_S}s: {worker.stats}"

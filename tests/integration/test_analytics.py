@@ -20,7 +20,9 @@ import requests
 from boto3.dynamodb.types import TypeDeserializer
 from PIL import Image
 
-from scripts import local_worker, report, stack
+from scripts.dev import report
+from scripts.local import stack
+from scripts.local import worker as local_worker
 
 pytestmark = pytest.mark.integration
 deserialise = TypeDeserializer().deserialize

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from imgpipe.adapters.key_registry import KeyAdmin
-from scripts import stack
-from tests.lambda_loader import FakeContext, load_handler
+from scripts.local import stack
+from scripts.local.lambda_host import LocalContext, load_handler
 
 pytestmark = pytest.mark.integration
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/PUT/v1/images"
@@ -69,7 +69,7 @@ def event(headers: dict[str, str]) -> dict[str, Any]:
 
 
 def test_valid_key_is_allowed_with_its_identity_in_the_context(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"x-api-key": keys["good"]}), FakeContext("api_authorizer"))
+    result = authorizer.handler(event({"x-api-key": keys["good"]}), LocalContext("api_authorizer", timeout_s=30))
     assert result["principalId"] == "team-a"
     assert result["context"] == {"key_id": "team-a", "owner": "Team A", "tenant_id": "team-a", "kind": "api_key"}
     statement = result["policyDocument"]["Statement"][0]
@@ -80,15 +80,17 @@ def test_valid_key_is_allowed_with_its_identity_in_the_context(authorizer: Modul
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": "garbage"}, {"x-api-key": "imgpipe_team-a_" + "A" * 43}])
 def test_missing_malformed_and_wrong_keys_are_unauthorized(authorizer: ModuleType, headers: dict[str, str]) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.handler(event(headers), FakeContext("api_authorizer"))
+        authorizer.handler(event(headers), LocalContext("api_authorizer", timeout_s=30))
 
 
 def test_revoked_key_is_denied(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"x-api-key": keys["revoked"]}), FakeContext("api_authorizer"))
+    result = authorizer.handler(event({"x-api-key": keys["revoked"]}), LocalContext("api_authorizer", timeout_s=30))
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     assert "context" not in result or not result["context"]
 
 
 def test_bearer_authorization_header_works_too(authorizer: ModuleType, keys: dict[str, str]) -> None:
-    result = authorizer.handler(event({"authorization": f"Bearer {keys['good']}"}), FakeContext("api_authorizer"))
+    result = authorizer.handler(
+        event({"authorization": f"Bearer {keys['good']}"}), LocalContext("api_authorizer", timeout_s=30)
+    )
     assert result["principalId"] == "team-a"

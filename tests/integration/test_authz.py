@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from scripts import iam_audit, stack, tf
-from scripts.authz import __main__ as cli
-from scripts.authz import documents, matrix
+from scripts.deploy import tf
+from scripts.local import stack
+from scripts.ops import iam_audit
+from scripts.ops.authz import __main__ as cli
+from scripts.ops.authz import documents, matrix
 
 pytestmark = pytest.mark.integration
 PREFIX = "imgpipe-local"
@@ -233,7 +235,7 @@ def test_a_plan_in_the_shape_of_staging_holds_the_opt_in_edges_too(deployed: dic
 
 
 def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matrix.Environment) -> None:
-    # What `python -m scripts.iam_audit --env staging` checks on a real account, here on the emulator's documents.
+    # What `python -m scripts.ops.iam_audit --env staging` checks on a real account, here on the emulator's documents.
     docs = environment.documents
     assert len([d for d in docs.resource_policies.values() if d]) >= 15  # key, buckets, queues, topic, aliases
     assert iam_audit.check_resource_policies(docs) == []

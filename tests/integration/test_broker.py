@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # re-exported from cimpl
 
-from scripts import stack
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

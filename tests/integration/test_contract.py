@@ -22,7 +22,8 @@ import requests
 import yaml
 from PIL import Image
 
-from scripts import local_worker, stack
+from scripts.local import stack
+from scripts.local import worker as local_worker
 from tests.openapi import SPEC_PATH, assert_response_matches, spec
 
 pytestmark = pytest.mark.integration

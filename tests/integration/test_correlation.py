@@ -18,8 +18,9 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from confluent_kafka import Producer
 from PIL import Image
 
-from scripts import local_worker, stack
-from scripts.kafka_produce import Staging, send_file
+from scripts.local import stack
+from scripts.local import worker as local_worker
+from scripts.ops.kafka_produce import Staging, send_file
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,8 @@ from imgpipe.errors import Reason, ValidationError
 from imgpipe.models import ImageStatus
 from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES
 from imgpipe.validation import sniff
-from scripts import local_worker, stack
+from scripts.local import stack
+from scripts.local.event_sources.sqs import SqsPoller
 from tests import adversarial
 from tests.integration.conftest import drain_until
 
@@ -73,7 +74,7 @@ def test_every_hostile_file_put_directly_is_answered_with_a_reason_or_stored(
 def test_every_hostile_file_behind_a_presigned_post_is_decided_and_its_neighbours_processed(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     deployed: dict[str, Any],
     local_stack: stack.StackConfig,
 ) -> None:

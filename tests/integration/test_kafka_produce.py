@@ -15,8 +15,8 @@ from confluent_kafka import Consumer, Message
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from PIL import Image
 
-from scripts import stack
-from scripts.kafka_produce import Staging, send_file
+from scripts.local import stack
+from scripts.ops.kafka_produce import Staging, send_file
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""`python -m scripts.keys` against the deployed environment's key table, as an operator runs it."""
+"""`python -m scripts.ops.keys` against the deployed environment's key table, as an operator runs it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from scripts import keys, stack, tf
+from scripts.deploy import tf
+from scripts.local import stack
+from scripts.ops import keys
 
 pytestmark = pytest.mark.integration
 

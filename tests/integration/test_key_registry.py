@@ -16,7 +16,7 @@ import pytest
 
 from imgpipe.adapters.key_registry import PEPPER_VERSION_TOKEN, KeyAdmin, KeyAdminError, KeyRegistry, NoPepper
 from imgpipe.auth import AuthError, AuthFailure, authenticate, key_id_of
-from scripts import stack
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """Least privilege, proven on what was deployed: every role of the local environment read back from the
-emulator's IAM, no finding by any rule of scripts.iam_audit, and each function's reach into the data stores
+emulator's IAM, no finding by any rule of scripts.ops.iam_audit, and each function's reach into the data stores
 exactly the design's — a role that gains another function's data, a wildcard or an unbound key grant fails."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from scripts import iam_audit, stack
+from scripts.local import stack
+from scripts.ops import iam_audit
 
 pytestmark = pytest.mark.integration
 P = "imgpipe-local"
@@ -105,5 +106,5 @@ def test_no_function_may_read_object_content_it_does_not_process(policies: list[
         if s.get("Effect") == "Allow" and "s3:GetObject" in iam_audit.as_list(s.get("Action"))
     }
     # the processor reads raw bytes, the API signs links to renditions, Kafka reads its claim-checks, the analyst
-    # reads exports (and nothing else: scripts/authz's matrix and the buckets' perimeter hold it there)
+    # reads exports (and nothing else: scripts/ops/authz's matrix and the buckets' perimeter hold it there)
     assert content_readers == {f"{P}-image_processor", f"{P}-upload_api", f"{P}-kafka_ingest", f"{P}-analyst"}

@@ -12,7 +12,8 @@ import pytest
 import requests
 from PIL import Image
 
-from scripts import local_gateway, stack
+from scripts.local import gateway as local_gateway
+from scripts.local import stack
 from tests import sigv4
 from tests.openapi import assert_response_matches
 

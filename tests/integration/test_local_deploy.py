@@ -11,7 +11,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from scripts import stack, tf
+from scripts.deploy import tf
+from scripts.local import stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 

@@ -20,10 +20,10 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from PIL import Image
 
-from scripts import stack
-from scripts.local_kafka import KafkaMapping, KafkaPoller
+from scripts.local import stack
+from scripts.local.event_sources.kafka import KafkaMapping, KafkaPoller
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests.conftest import free_port
-from tests.lambda_loader import FakeContext, load_handler
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ class InProcess:
         self.fail_offsets = fail_offsets or set()
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        response = self.function.handler(event, FakeContext(name))
+        response = self.function.handler(event, LocalContext(name, timeout_s=30))
         for records in event["records"].values():
             for record in records:
                 if (record["partition"], record["offset"]) in self.fail_offsets:
@@ -204,8 +204,8 @@ def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
     local_stack: stack.StackConfig, deployed: dict[str, Any], tmp_path: Any
 ) -> None:
     """No hand-written wiring: topic, group, batching and function come from the pipeline's outputs."""
-    from scripts import local_worker
-    from scripts.kafka_produce import Staging, send_file
+    from scripts.local import worker as local_worker
+    from scripts.ops.kafka_produce import Staging, send_file
 
     worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
     [kafka] = worker.kafka_pollers
@@ -252,7 +252,7 @@ def test_the_deployed_kafka_source_is_consumed_and_its_images_processed(
 def test_a_record_from_a_source_without_a_tenant_is_rejected_as_unknown_source(
     local_stack: stack.StackConfig, deployed: dict[str, Any]
 ) -> None:
-    from scripts import local_worker
+    from scripts.local import worker as local_worker
 
     worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
     [kafka] = worker.kafka_pollers
@@ -291,7 +291,7 @@ def test_200_images_inline_and_by_claim_check_over_3_partitions_are_stored_once_
     """The issue's load test on the deployed wiring: 150 inline + 50 claim-check images over 3 partitions, with
     hostile records interleaved; every image stored once and PROCESSED, every hostile record rejected with its
     reason and coordinates, nothing half-written."""
-    from scripts import local_worker
+    from scripts.local import worker as local_worker
     from tests.imaging import animated_gif, handmade_png
 
     worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)

@@ -10,7 +10,7 @@ import pytest
 from imgpipe.adapters.metadata_table import ItemExists, MetadataTable, TransitionRefused
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
-from scripts import stack
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

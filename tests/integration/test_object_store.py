@@ -12,7 +12,7 @@ import requests
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.ids import new_image_id
-from scripts import stack
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

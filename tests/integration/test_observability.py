@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts import stack
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

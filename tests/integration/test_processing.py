@@ -18,8 +18,9 @@ from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.models import ImageStatus
-from scripts import local_worker, stack
-from scripts.events import s3_object_created
+from scripts.local import stack
+from scripts.local.event_sources.sqs import SqsPoller
+from scripts.local.events import s3_object_created
 from tests import sigv4
 from tests.imaging import photo_with_exif
 from tests.integration.conftest import drain_until
@@ -66,9 +67,7 @@ def versions(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
     return counts
 
 
-def test_the_deployed_event_source_mapping_is_what_the_worker_runs(
-    worker: local_worker.SqsPoller, deployed: dict[str, Any]
-) -> None:
+def test_the_deployed_event_source_mapping_is_what_the_worker_runs(worker: SqsPoller, deployed: dict[str, Any]) -> None:
     mapping = worker.mapping
     assert mapping.function_name == deployed["processor_function_name"]
     assert mapping.queue_arn == deployed["raw_events_queue_arn"]
@@ -79,7 +78,7 @@ def test_the_deployed_event_source_mapping_is_what_the_worker_runs(
 def test_an_upload_through_the_api_is_processed_and_its_links_download(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
@@ -116,7 +115,7 @@ def test_an_upload_through_the_api_is_processed_and_its_links_download(
 def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
@@ -142,7 +141,7 @@ def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
 def test_a_crash_between_writes_is_retried_to_a_consistent_result(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
@@ -174,7 +173,7 @@ def test_a_crash_between_writes_is_retried_to_a_consistent_result(
 def test_hostile_bytes_behind_a_presigned_post_are_rejected_with_no_outputs(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
@@ -203,7 +202,7 @@ def test_hostile_bytes_behind_a_presigned_post_are_rejected_with_no_outputs(
 
 
 def test_a_poison_message_is_dead_lettered_after_max_receive_count(
-    worker: local_worker.SqsPoller, deployed: dict[str, Any], local_stack: stack.StackConfig
+    worker: SqsPoller, deployed: dict[str, Any], local_stack: stack.StackConfig
 ) -> None:
     sqs = stack.aws_client(local_stack, "sqs")
     marker = f"poison-{time.time_ns()}"
@@ -239,7 +238,7 @@ def _queue_empty(sqs: Any, url: str) -> bool:
 def test_a_presigned_form_used_again_after_processing_does_not_replace_the_image(
     base_url: str,
     keys: dict[str, str],
-    worker: local_worker.SqsPoller,
+    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],

@@ -12,7 +12,8 @@ import pytest
 import requests
 from PIL import Image
 
-from scripts import keys, stack
+from scripts.local import stack
+from scripts.ops import keys
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scripts import report
+from scripts.dev import report
 from tests.analytics_mix import NOW, write_known_mix
 
 pytestmark = pytest.mark.integration

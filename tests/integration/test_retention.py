@@ -16,7 +16,9 @@ import requests
 from confluent_kafka import Producer
 from PIL import Image
 
-from scripts import local_retention, local_worker, stack
+from scripts.local import stack
+from scripts.local import time_travel as local_retention
+from scripts.local import worker as local_worker
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.models import ImageStatus
-from scripts import local_worker, stack
+from scripts.local import stack
+from scripts.local import worker as local_worker
 
 pytestmark = pytest.mark.integration
 

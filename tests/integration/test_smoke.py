@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from scripts import local_worker, smoke, stack
+from scripts.local import stack
+from scripts.local import worker as local_worker
+from scripts.ops import smoke
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import stack
+from scripts.local import stack
 from tests.conftest import isolated_config
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts import bootstrap, stack, tf
+from scripts.deploy import bootstrap, tf
+from scripts.local import stack
 
 pytestmark = pytest.mark.integration
 

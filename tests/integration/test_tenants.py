@@ -17,7 +17,9 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageStatus
-from scripts import keys, local_worker, stack
+from scripts.local import stack
+from scripts.local import worker as local_worker
+from scripts.ops import keys
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration

@@ -21,12 +21,12 @@ from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.uploads import DIRECT_UPLOAD_MAX_BYTES, UploadService
-from scripts import stack
-from scripts.events import api_gateway_proxy_event
+from scripts.local import stack
+from scripts.local.events import api_gateway_proxy_event
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests import adversarial
 from tests.emf import emitted_metrics
 from tests.imaging import animated_gif, handmade_png, png_chunk
-from tests.lambda_loader import FakeContext, load_handler
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def respond(
 ) -> dict[str, Any]:
     """The handler's whole proxy response, its body checked against the OpenAPI document."""
     event = api_gateway_proxy_event(method, path, authorizer=authorizer, **kwargs)
-    response: dict[str, Any] = api.handler(event, FakeContext("upload_api"))
+    response: dict[str, Any] = api.handler(event, LocalContext("upload_api", timeout_s=30))
     assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert_response_matches(
         method, kwargs.get("resource") or path, response["statusCode"], json.loads(response["body"])
@@ -314,7 +314,7 @@ def test_a_body_marked_base64_that_is_not_is_400_and_stores_nothing(
         "PUT", "/v1/images", headers={"content-type": ["image/png"]}, authorizer=AUTH, body=body
     )
     event["isBase64Encoded"] = True
-    response = api.handler(event, FakeContext("upload_api"))
+    response = api.handler(event, LocalContext("upload_api", timeout_s=30))
     answer = json.loads(response["body"])
     assert_response_matches("PUT", "/v1/images", response["statusCode"], answer)
     assert (response["statusCode"], answer["error"]["code"]) == (400, "invalid_body")

@@ -22,7 +22,8 @@ import requests
 from jwt.algorithms import RSAAlgorithm
 from PIL import Image
 
-from scripts import keys, stack, users
+from scripts.local import stack
+from scripts.ops import keys, users
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration

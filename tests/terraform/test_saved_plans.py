@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import tf
+from scripts.deploy import tf
 
 pytestmark = pytest.mark.terraform
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import tf
+from scripts.deploy import tf
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
 pytestmark = pytest.mark.terraform

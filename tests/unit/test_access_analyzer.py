@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.authz import analyzer
+from scripts.ops.authz import analyzer
 
 RESPONSES = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "accessanalyzer" / "responses.json").read_text()

@@ -1,4 +1,4 @@
-"""The offline evaluator (scripts/authz/engine.py) against AWS's documented evaluation logic: each case names the
+"""The offline evaluator (scripts/ops/authz/engine.py) against AWS's documented evaluation logic: each case names the
 rule of the IAM User Guide ("Policy evaluation logic", "Condition operators", "Principal") or the KMS Developer
 Guide ("Key policies") it reproduces. Small synthetic documents, one fact each."""
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from scripts.authz import engine
-from scripts.authz.engine import POWER_USER_POLICY, Request, Role, Service, condition_holds, decide
+from scripts.ops.authz import engine
+from scripts.ops.authz.engine import POWER_USER_POLICY, Request, Role, Service, condition_holds, decide
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/imgpipe-prod-image_processor"

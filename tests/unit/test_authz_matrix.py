@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts.authz import documents, matrix
+from scripts.ops.authz import documents, matrix
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 PREFIX = "imgpipe-staging"

@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts import bootstrap
+from scripts.deploy import bootstrap
 
 
 @pytest.fixture

@@ -343,10 +343,10 @@ def test_the_apply_stage_needs_terraform_and_the_standard_library_only() -> None
         check=True,
     ).stdout
     assert "pip" not in dry_run and "venv" not in dry_run.replace("/nonexistent-venv", "")
-    assert dry_run.strip().splitlines()[-1].endswith("-m scripts.tf apply staging")
+    assert dry_run.strip().splitlines()[-1].endswith("-m scripts.deploy.tf apply staging")
     # ... and what it runs imports nothing outside the standard library (no site-packages at all: -S).
     probe = (
-        "import sys; sys.path[:0] = [sys.argv[1]]; import scripts.tf; "
+        "import sys; sys.path[:0] = [sys.argv[1]]; import scripts.deploy.tf; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'yaml', 'pydantic', 'moto')))"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts import cost
+from scripts.dev import cost
 from tests.conftest import REPO_ROOT
 
 BENCH = {
@@ -67,7 +67,7 @@ def test_total_scales_with_volume_and_is_the_sum_of_its_rows(bench_file: Path) -
     text = cost.render(1_000_000, "us-east-1", measured, million, source)
     total = float(re.search(r"^  total\s+([\d.]+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert total == pytest.approx(sum(c for _, c in million), abs=0.01)
-    assert "scripts/prices/us-east-1.json" in text and "make bench on 2026-12-01" in text
+    assert "scripts/dev/prices/us-east-1.json" in text and "make bench on 2026-12-01" in text
     assert all(line.price_key in prices for line, _ in million)
 
 

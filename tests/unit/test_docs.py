@@ -1,4 +1,4 @@
-"""scripts.docs: the generated sections of the docs follow the code, and a stale one fails `make lint`."""
+"""scripts.dev.docs: the generated sections of the docs follow the code, and a stale one fails `make lint`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import docs
+from scripts.dev import docs
 from tests.conftest import REPO_ROOT
 
 

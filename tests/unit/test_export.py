@@ -14,9 +14,9 @@ import pytest
 from imgpipe.export import EXPORT_COLUMNS, Change, MalformedChange, export_files, export_row
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, RenditionRecord, Source
-from scripts.events import dynamodb_stream_record
+from scripts.local.events import dynamodb_stream_record
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
-from tests.lambda_loader import FakeContext, load_handler
 
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images/stream/2026-12-01T00:00:00.000"
 AT = datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
@@ -158,8 +158,10 @@ def test_the_handler_writes_every_change_once_even_when_the_batch_is_retried(
         dynamodb_stream_record("REMOVE", key, None, processed(image), "302", AT, STREAM, by_ttl=True),
     )
     capsys.readouterr()
-    assert function.handler(event, FakeContext("metadata_export")) == {"batchItemFailures": []}
-    assert function.handler(event, FakeContext("metadata_export")) == {"batchItemFailures": []}  # redelivered
+    assert function.handler(event, LocalContext("metadata_export", timeout_s=30)) == {"batchItemFailures": []}
+    assert function.handler(event, LocalContext("metadata_export", timeout_s=30)) == {
+        "batchItemFailures": []
+    }  # redelivered
 
     rows = exported()
     assert [(r["sequence"], r["event"], r["status"]) for r in rows] == [
@@ -181,7 +183,9 @@ def test_a_failed_write_reports_the_first_record_of_that_file(
         dynamodb_stream_record("INSERT", {"image_id": image["image_id"]}, image, None, "400", AT, STREAM),
         dynamodb_stream_record("INSERT", {"image_id": image["image_id"]}, image, None, "401", AT, STREAM),
     )
-    assert function.handler(event, FakeContext("metadata_export")) == {"batchItemFailures": [{"itemIdentifier": "400"}]}
+    assert function.handler(event, LocalContext("metadata_export", timeout_s=30)) == {
+        "batchItemFailures": [{"itemIdentifier": "400"}]
+    }
 
 
 def test_a_malformed_record_is_skipped_not_retried_forever(function: ModuleType) -> None:
@@ -190,7 +194,7 @@ def test_a_malformed_record_is_skipped_not_retried_forever(function: ModuleType)
         dynamodb_stream_record("REMOVE", {"image_id": "x"}, None, None, "500", AT, STREAM),
         dynamodb_stream_record("INSERT", {"image_id": image["image_id"]}, image, None, "501", AT, STREAM),
     )
-    assert function.handler(event, FakeContext("metadata_export")) == {"batchItemFailures": []}
+    assert function.handler(event, LocalContext("metadata_export", timeout_s=30)) == {"batchItemFailures": []}
     assert [r["sequence"] for r in exported()] == ["501"]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scripts.iam_audit import RolePolicy, access_map, check
+from scripts.ops.iam_audit import RolePolicy, access_map, check
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 VIA_S3 = {"StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}}
@@ -105,7 +105,7 @@ def test_a_read_then_a_write_of_the_same_store_is_a_write() -> None:
 
 
 def resource_docs(key_statements: list[dict[str, Any]], **policies: Any) -> Any:
-    from scripts.authz.documents import Documents
+    from scripts.ops.authz.documents import Documents
 
     docs = Documents("123456789012", "us-east-1", "aws", "imgpipe-x", "aws", key_arn=KEY)
     docs.resource_policies[KEY] = {"Version": "2012-10-17", "Statement": key_statements}
@@ -118,7 +118,7 @@ ROOT = {"AWS": "arn:aws:iam::123456789012:root"}
 
 
 def resource_rules(docs: Any) -> list[str]:
-    from scripts.iam_audit import check_resource_policies
+    from scripts.ops.iam_audit import check_resource_policies
 
     return sorted(f.rule for f in check_resource_policies(docs))
 

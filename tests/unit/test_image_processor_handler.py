@@ -20,9 +20,9 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
-from scripts.events import s3_object_created, sqs_event
+from scripts.local.events import s3_object_created, sqs_event
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
-from tests.lambda_loader import FakeContext, load_handler
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:raw-events"
@@ -91,7 +91,7 @@ def batch(*bodies: Any) -> dict[str, Any]:
 
 
 def invoke(function: ModuleType, event: dict[str, Any]) -> list[str]:
-    response = function.handler(event, FakeContext("image_processor"))
+    response = function.handler(event, LocalContext("image_processor", timeout_s=30))
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 
@@ -221,15 +221,6 @@ def test_an_unknown_malware_scan_setting_is_an_error_not_a_silent_default(
         function.processor()
 
 
-class ContextWithTimeLeft(FakeContext):
-    def __init__(self, seconds: float) -> None:
-        super().__init__("image_processor")
-        self.seconds = seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
-
-
 def failure_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """The batch processor's one warning per failed message (it logs through the function's logger)."""
     return [r for r in caplog.records if r.levelno == logging.WARNING and r.exc_info]
@@ -241,14 +232,14 @@ def test_an_image_without_time_left_for_its_budget_is_released_not_started(
     item = stored_image(png())
     event = batch(s3_object_created(RAW, item.raw_key, 1), {"Event": "s3:TestEvent"})
     # A 10 s engine budget plus 5 s for S3 and DynamoDB: 14 s left is not enough to start the image.
-    response = function.handler(event, ContextWithTimeLeft(14))
+    response = function.handler(event, LocalContext("image_processor", timeout_s=14))
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == ["m0"]
     assert status_of(item.image_id) is ImageStatus.RECEIVED  # untouched: another invocation takes it whole
     [warning] = failure_warnings(caplog)
     assert warning.exc_info is not None and warning.exc_info[0] is function.NoTimeLeft
     assert "14.0 s left" in str(warning.exc_info[1])
 
-    assert function.handler(event, ContextWithTimeLeft(16))["batchItemFailures"] == []
+    assert function.handler(event, LocalContext("image_processor", timeout_s=16))["batchItemFailures"] == []
     assert status_of(item.image_id) is ImageStatus.PROCESSED
 
 

@@ -21,9 +21,9 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.kafka_ingest import KafkaRecord, RecordRejected
 from imgpipe.models import ImageStatus, Source
-from scripts.events import msk_event, msk_record
+from scripts.local.events import msk_event, msk_record
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
-from tests.lambda_loader import FakeContext, load_handler
 
 RAW, TABLE, IDEMPOTENCY = "raw-bucket", "images", "kafka-idempotency"
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "events" / "msk_sample.json"
@@ -84,7 +84,7 @@ def inline(offset: int, data: bytes, partition: int = 0, **headers: str) -> dict
 
 
 def invoke(function: ModuleType, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    response = function.handler(msk_event(records, CLUSTER), FakeContext("kafka_ingest"))
+    response = function.handler(msk_event(records, CLUSTER), LocalContext("kafka_ingest", timeout_s=30))
     return list(response["batchItemFailures"])
 
 
@@ -107,7 +107,7 @@ def rejects() -> list[dict[str, Any]]:
 def test_aws_documented_sample_event_is_read_and_its_text_value_rejected(function: ModuleType) -> None:
     event = json.loads(SAMPLE.read_text())
 
-    response = function.handler(event, FakeContext("kafka_ingest"))
+    response = function.handler(event, LocalContext("kafka_ingest", timeout_s=30))
 
     assert response["batchItemFailures"] == []
     [rejected] = rejects()

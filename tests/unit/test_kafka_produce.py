@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from scripts.kafka_produce import ProduceError, Staging, image_files, send_file
+from scripts.ops.kafka_produce import ProduceError, Staging, image_files, send_file
 
 
 class RecordingProducer:

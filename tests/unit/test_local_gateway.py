@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from scripts import stack
-from scripts.local_gateway import (
+from scripts.local import stack
+from scripts.local.gateway import (
     Authorizer,
     Gateway,
     GatewayResponses,
@@ -22,7 +22,7 @@ from scripts.local_gateway import (
     function_name_from_uri,
     template_pattern,
 )
-from scripts.local_lambda import FunctionHost, GatewayError
+from scripts.local.lambda_host import FunctionHost, GatewayError
 
 UPLOAD_URI = (
     "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"

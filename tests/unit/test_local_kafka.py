@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from scripts.local_kafka import KafkaMapping, KafkaPoller
+from scripts.local.event_sources.kafka import KafkaMapping, KafkaPoller
 
 
 class FakeMessage:
@@ -149,7 +149,7 @@ def test_an_invocation_error_or_a_foreign_identifier_fails_the_whole_batch() -> 
 
 
 def test_the_worker_runs_the_declared_kafka_source_only_when_no_mapping_exists() -> None:
-    from scripts.local_worker import kafka_mappings
+    from scripts.local.event_sources.kafka import kafka_mappings
 
     declared: dict[str, Any] = {
         "type": "self_managed",

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts.local_retention import SweepReport, midnight_after, parse_as_of, sweep_bucket, sweep_tables
+from scripts.local.time_travel import SweepReport, midnight_after, parse_as_of, sweep_bucket, sweep_tables
 
 NOW = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 

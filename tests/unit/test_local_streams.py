@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scripts.local_streams import StreamMapping, StreamPoller, declared_stream_mappings, lambda_record
+from scripts.local.event_sources.dynamodb_streams import (
+    StreamMapping,
+    StreamPoller,
+    declared_stream_mappings,
+    lambda_record,
+)
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/images/stream/2026-12-01T00:00:00.000"
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts.local_worker import SqsMapping, SqsPoller
+from scripts.local.event_sources.sqs import SqsMapping, SqsPoller
 
 
 class RecordingHost:

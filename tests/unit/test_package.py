@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import package
+from scripts.cli import REPO_ROOT
+from scripts.deploy import package
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lambdas"
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine values: EM_AARCH64, EM_X86_64
@@ -160,7 +161,7 @@ def test_a_version_that_is_not_semantic_is_refused(version: str, tmp_path: Path)
 def test_the_release_is_the_project_version() -> None:
     import tomllib
 
-    declared = tomllib.loads((package.REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert package.release_version() == declared
 
 

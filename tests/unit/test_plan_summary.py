@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scripts import plan_summary
+from scripts.deploy import plan_summary
 
 
 def resource(address: str, actions: list[str], before: Any = None, after: Any = None, **extra: Any) -> dict[str, Any]:

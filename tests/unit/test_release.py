@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import release
+from scripts.cli import REPO_ROOT
+from scripts.deploy import release
 
 CHANGELOG = """# Changelog
 
@@ -66,8 +67,8 @@ def test_refuses_an_undated_section_and_a_dirty_tree(repo: Path) -> None:
 
 
 def test_the_project_changelog_describes_the_project_version() -> None:
-    from scripts import package
+    from scripts.deploy import package
 
     version = package.release_version()
-    text = (release.REPO_ROOT / "CHANGELOG.md").read_text()
+    text = (REPO_ROOT / "CHANGELOG.md").read_text()
     assert release.changelog_section(text, version).startswith(f"## [{version}] - ")

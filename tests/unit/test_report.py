@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from imgpipe.export import Change
-from scripts import report
+from scripts.dev import report
 from tests.analytics_mix import NOW, changes_of, image, write_exports, write_known_mix
 
 

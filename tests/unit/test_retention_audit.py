@@ -16,8 +16,8 @@ from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, RenditionRecord, Source
 from imgpipe.retention_audit import AuditSettings, RetentionAudit
+from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
-from tests.lambda_loader import FakeContext, load_handler
 
 RAW, PROCESSED, TABLE = "raw", "processed", "images"
 
@@ -187,14 +187,16 @@ def test_the_handler_counts_purges_and_always_publishes_violations(
     processed_image(aws)
     capsys.readouterr()
 
-    quiet = function.handler(scheduled_event(datetime.now(UTC)), FakeContext("retention_audit"))
+    quiet = function.handler(scheduled_event(datetime.now(UTC)), LocalContext("retention_audit", timeout_s=30))
     assert quiet["purged_items"] == 0
     assert emitted_metrics(capsys.readouterr().out) == [
         ("RetentionPurged", {"service": "retention_audit"}, [0.0]),
         ("RetentionViolations", {"service": "retention_audit"}, [0.0]),  # a datapoint even when all is well
     ]
 
-    late = function.handler(scheduled_event(datetime.now(UTC) + timedelta(days=10)), FakeContext("retention_audit"))
+    late = function.handler(
+        scheduled_event(datetime.now(UTC) + timedelta(days=10)), LocalContext("retention_audit", timeout_s=30)
+    )
     out = capsys.readouterr().out
     assert late["purged_items"] == 1 and late["violations"] == 1
     assert ("RetentionViolations", {"service": "retention_audit"}, [1.0]) in emitted_metrics(out)
@@ -207,5 +209,7 @@ def test_without_the_local_flag_the_event_time_cannot_move_the_clock(
 ) -> None:
     monkeypatch.delenv("TRUST_EVENT_TIME", raising=False)
     processed_image(aws)
-    summary = function.handler(scheduled_event(datetime.now(UTC) + timedelta(days=30)), FakeContext("retention_audit"))
+    summary = function.handler(
+        scheduled_event(datetime.now(UTC) + timedelta(days=30)), LocalContext("retention_audit", timeout_s=30)
+    )
     assert summary["purged_items"] == 0 and items(aws) == 1

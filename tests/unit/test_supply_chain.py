@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import package
+from scripts.deploy import package
 from tests.conftest import REPO_ROOT
 
 LOCKS = sorted((REPO_ROOT / "requirements").glob("*.lock"))
@@ -27,7 +27,7 @@ def test_every_install_runs_pip_in_hash_checking_mode() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     installs = [line for line in makefile.splitlines() if "pip install" in line]
     assert len(installs) == 2 and all("--require-hashes -r requirements/" in line for line in installs)
-    source = (REPO_ROOT / "scripts" / "package.py").read_text()
+    source = (REPO_ROOT / "scripts" / "deploy" / "package.py").read_text()
     assert '"--require-hashes"' in source  # the Lambda wheels (tests/unit/test_package.py tampers one)
 
 

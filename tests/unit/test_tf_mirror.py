@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import tf
+from scripts.deploy import tf
 
 PLATFORM = "linux_amd64"
 
@@ -58,7 +58,7 @@ def test_unknown_env_is_refused() -> None:
 
 
 def test_local_env_points_terraform_at_the_stack(tmp_path: Path) -> None:
-    from scripts import stack
+    from scripts.local import stack
 
     cfg = stack.StackConfig(run_dir=tmp_path, moto_port=4999)
     environ = tf.run_env("local", cfg)

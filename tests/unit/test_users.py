@@ -1,4 +1,4 @@
-"""scripts/users against moto's cognito-idp in-process: users land in exactly one tenant group, never move."""
+"""scripts/ops/users against moto's cognito-idp in-process: users land in exactly one tenant group, never move."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from imgpipe.tokens import CognitoSettings, principal_of
-from scripts import users
+from scripts.ops import users
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Read side (KeyRegistry, the authorizer): one GetItem by key id, cached per key for at most max_age seconds, which
 bounds how long a revoked key keeps working; the pepper, which never changes, is read once per container.
-Write side (KeyAdmin, scripts/keys.py): an issue is a put conditional on the id being new, a revocation an update
+Write side (KeyAdmin, scripts/ops/keys.py): an issue is a put conditional on the id being new, a revocation an update
 conditional on the key existing; each touches its own key's item only, so concurrent issues and revocations can
 neither overwrite nor undo each other.
 """

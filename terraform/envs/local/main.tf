@@ -25,7 +25,7 @@ module "pipeline" {
   # The emulator's secrets vanish with it; no recovery window to wait out on `terraform destroy`.
   api_keys_secret_recovery_window_days = 0
   # An enabled SQS mapping makes moto receive each message itself and try to run the function through Docker,
-  # which fails and dead-letters it unprocessed. The local worker (scripts/local_worker.py) runs the mapping.
+  # which fails and dead-letters it unprocessed. The local worker (scripts/local/worker.py) runs the mapping.
   processor_trigger_enabled = false
   # moto reports the SQS mapping's FunctionArn as the version the alias resolved to (…:1), not the alias, so a
   # mapping on the alias would show a change on every plan. The local worker runs the source either way.
@@ -39,7 +39,7 @@ module "pipeline" {
     consumer_group_id = "imgpipe-local-kafka-ingest"
     auth              = "none"
     # Whose images each producer's records are (never the record's own say): make demo's producer, the tests',
-    # and records without a source-id (python -m scripts.kafka_produce without --source-id).
+    # and records without a source-id (python -m scripts.ops.kafka_produce without --source-id).
     source_tenants = {
       "demo" = "demo-kafka"
       "it"   = "it-kafka"
@@ -50,7 +50,7 @@ module "pipeline" {
   # moto refuses Kafka event source mappings; the local worker consumes what the module declares instead.
   kafka_create_event_source_mapping = false
   # Local time travel: the local runtime delivers the audit's scheduled event "N days later" and the audit takes
-  # that as its clock (scripts/local_retention.py). Off everywhere else: on AWS the audit uses the wall clock.
+  # that as its clock (scripts/local/time_travel.py). Off everywhere else: on AWS the audit uses the wall clock.
   retention_trust_event_time = true
   # moto empties a table's stream whenever a mapping is attached (enabled or not: it tries to run the function
   # through Docker on every write). The local worker delivers the stream as the module declares it instead.
@@ -81,7 +81,7 @@ module "pipeline" {
     }
   }
 
-  # Not relaxations: the opt-in principals, so that the authorization matrix (python -m scripts.authz, run by the
+  # Not relaxations: the opt-in principals, so that the authorization matrix (python -m scripts.ops.authz, run by the
   # integration tests) evaluates their edges locally too. The analyst role is assumable by the emulator's account
   # (moto's 123456789012); the break-glass role need not exist: the policies name it by ARN.
   analyst_principal_arns = ["arn:aws:iam::123456789012:root"]

@@ -6,6 +6,6 @@ output "pipeline" {
 }
 
 output "perimeter" {
-  description = "Who besides the pipeline's roles reaches its data (modules/pipeline's perimeter output), on its own so that a saved plan shows it before apply: python -m scripts.authz --plan reads it."
+  description = "Who besides the pipeline's roles reaches its data (modules/pipeline's perimeter output), on its own so that a saved plan shows it before apply: python -m scripts.ops.authz --plan reads it."
   value       = module.pipeline.perimeter
 }

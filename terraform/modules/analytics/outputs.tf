@@ -4,7 +4,7 @@ output "function_name" {
 }
 
 output "event_source" {
-  description = "What metadata_export consumes, as declared: the local runtime (scripts/local_streams.py) delivers exactly this when create_event_source_mapping is off."
+  description = "What metadata_export consumes, as declared: the local runtime (scripts/local/event_sources/dynamodb_streams.py) delivers exactly this when create_event_source_mapping is off."
   value = {
     function_name              = aws_lambda_function.export.function_name
     stream_arn                 = var.table_stream_arn

@@ -189,7 +189,7 @@ locals {
     ])
     plan = concat(local.build_basics["plan"], local.state_access["plan"], [local.state_key_access], local.registry_read, [
       {
-        # IAM Access Analyzer validates every policy of the saved plan (scripts/authz/analyzer.py). Both actions
+        # IAM Access Analyzer validates every policy of the saved plan (scripts/ops/authz/analyzer.py). Both actions
         # read the documents they are given and nothing of the account; AWS offers no resource to scope them to.
         Sid      = "ValidatePlannedPolicies"
         Effect   = "Allow"

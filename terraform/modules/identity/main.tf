@@ -4,7 +4,7 @@
 #
 # A user's tenant is the one group named "tenant:<id>" it belongs to (Cognito writes groups into access tokens;
 # api_authorizer reads them, see shared/imgpipe/tokens.py). Groups and users are operational data like API keys,
-# managed by `make user` (scripts/users.py), not by Terraform.
+# managed by `make user` (scripts/ops/users.py), not by Terraform.
 
 data "aws_region" "current" {}
 

@@ -393,7 +393,7 @@ resource "aws_dynamodb_table" "api_keys" {
 resource "aws_secretsmanager_secret" "api_key_pepper" {
   #checkov:skip=CKV2_AWS_57:Every key's digest depends on the pepper: rotating it would revoke every API key at once. Keys are rotated instead (issue, then revoke).
   name                    = "${var.name_prefix}/api-key-pepper"
-  description             = "${var.name_prefix}: pepper of the API-key digests in ${var.name_prefix}-api-keys (written once by scripts/keys.py)"
+  description             = "${var.name_prefix}: pepper of the API-key digests in ${var.name_prefix}-api-keys (written once by scripts/ops/keys.py)"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.api_keys_secret_recovery_window_days
 
@@ -401,11 +401,11 @@ resource "aws_secretsmanager_secret" "api_key_pepper" {
 }
 
 # The registry of earlier releases (one JSON document of unpeppered hashes). Nothing reads it any more but
-# `python -m scripts.keys migrate`, which moves its keys into the table; it goes in the next release.
+# `python -m scripts.ops.keys migrate`, which moves its keys into the table; it goes in the next release.
 resource "aws_secretsmanager_secret" "api_keys" {
   #checkov:skip=CKV2_AWS_57:The secret is a registry of SHA-256 key hashes, not a credential; keys are issued and revoked by editing the registry, so automatic rotation has nothing to rotate.
   name                    = "${var.name_prefix}/api-keys"
-  description             = "${var.name_prefix}: legacy API-key registry, read only by scripts/keys.py migrate"
+  description             = "${var.name_prefix}: legacy API-key registry, read only by scripts/ops/keys.py migrate"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.api_keys_secret_recovery_window_days
 
@@ -519,7 +519,7 @@ resource "aws_lambda_function" "this" {
   }
 
   # imgpipe:function names the lambdas/ folder of the function's source: the local runtime
-  # (scripts/local_gateway.py) finds the code through it. It is applied last so no caller tag can replace it.
+  # (scripts/local/gateway.py) finds the code through it. It is applied last so no caller tag can replace it.
   tags = merge(var.tags, { Name = local.function_names[each.key] }, { "imgpipe:function" = each.key })
 
   # The log group must exist (encrypted, with retention) before the first invocation could create it, and the

@@ -102,7 +102,7 @@ output "web_users" {
 }
 
 output "api_keys_table_name" {
-  description = "DynamoDB table of the API keys' records (peppered digests only), written by scripts/keys.py."
+  description = "DynamoDB table of the API keys' records (peppered digests only), written by scripts/ops/keys.py."
   value       = aws_dynamodb_table.api_keys.name
 }
 
@@ -112,6 +112,6 @@ output "api_keys_table_arn" {
 }
 
 output "api_key_pepper_secret_name" {
-  description = "Secrets Manager secret holding the pepper of the key digests (written once by scripts/keys.py)."
+  description = "Secrets Manager secret holding the pepper of the key digests (written once by scripts/ops/keys.py)."
   value       = aws_secretsmanager_secret.api_key_pepper.name
 }

@@ -14,7 +14,7 @@ output "role_arn" {
 }
 
 output "event_source" {
-  description = "What the function consumes, as declared: the local Kafka event source (scripts/local_kafka.py) runs exactly this when create_event_source_mapping is off."
+  description = "What the function consumes, as declared: the local Kafka event source (scripts/local/event_sources/kafka.py) runs exactly this when create_event_source_mapping is off."
   value = {
     type                    = var.kafka.type
     bootstrap_servers       = var.kafka.bootstrap_servers

@@ -59,7 +59,7 @@ module "metadata" {
 }
 
 locals {
-  # Written by `make package` (scripts/package.py): per function its zip, base64 SHA-256 and architecture.
+  # Written by `make package` (scripts/deploy/package.py): per function its zip, base64 SHA-256 and architecture.
   lambda_manifest = jsondecode(file("${var.lambda_dist_dir}/manifest.json"))
 }
 
@@ -273,7 +273,7 @@ locals {
   # Role ARNs built from the names the modules give their roles (<name_prefix>-<function>, -analyst,
   # -malware-protection), not read from the roles: the key and bucket policies that name them are then known at
   # plan time (the reviewer sees them) and no role waits for the key it is named in. The precondition below holds
-  # the names to the roles' real ARNs at apply; scripts/authz proves the edges on the deployed documents.
+  # the names to the roles' real ARNs at apply; scripts/ops/authz proves the edges on the deployed documents.
   function_role_arns = { for name in local.deployed_functions : name => "${local.account_root_prefix}/${var.name_prefix}-${name}" }
   analyst_role_arn   = length(var.analyst_principal_arns) > 0 ? "${local.account_root_prefix}/${var.name_prefix}-analyst" : null
   malware_role_arn   = var.security.malware_protection ? "${local.account_root_prefix}/${var.name_prefix}-malware-protection" : null
@@ -292,7 +292,7 @@ locals {
     var.quicksight.service_role_arn, "${local.account_root_prefix}/service-role/aws-quicksight-service-role-v0"
   )
   readers_of_exports = compact([local.analyst_role_arn, local.quicksight_role_arn])
-  # Who may reach each bucket's objects (docs/security.md: the perimeter; scripts/authz/matrix.yaml: the edges).
+  # Who may reach each bucket's objects (docs/security.md: the perimeter; scripts/ops/authz/matrix.yaml: the edges).
   object_access_role_arns = {
     raw = compact([
       local.function_role_arns["upload_api"], try(local.function_role_arns["kafka_ingest"], null),

@@ -180,17 +180,17 @@ output "api_binary_media_types" {
 }
 
 output "api_keys_table_name" {
-  description = "DynamoDB table of the API keys (peppered digests), for scripts/keys.py."
+  description = "DynamoDB table of the API keys (peppered digests), for scripts/ops/keys.py."
   value       = module.ingest_api.api_keys_table_name
 }
 
 output "api_key_pepper_secret_name" {
-  description = "Secret holding the pepper of the API-key digests, for scripts/keys.py."
+  description = "Secret holding the pepper of the API-key digests, for scripts/ops/keys.py."
   value       = module.ingest_api.api_key_pepper_secret_name
 }
 
 output "api_keys_secret_name" {
-  description = "The legacy API-key registry secret (unpeppered hashes), read only by `python -m scripts.keys migrate`."
+  description = "The legacy API-key registry secret (unpeppered hashes), read only by `python -m scripts.ops.keys migrate`."
   value       = module.ingest_api.api_keys_secret_name
 }
 
@@ -332,7 +332,7 @@ output "api_custom_domain_target" {
 }
 
 output "authorization" {
-  description = "Every bucket's policy document, attached or not (envs/local declares but does not attach them): what `python -m scripts.authz` evaluates where the emulator cannot hold a policy."
+  description = "Every bucket's policy document, attached or not (envs/local declares but does not attach them): what `python -m scripts.ops.authz` evaluates where the emulator cannot hold a policy."
   value = {
     bucket_policies = module.storage.bucket_policies
   }

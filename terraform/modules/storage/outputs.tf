@@ -114,6 +114,6 @@ output "bucket_arns" {
 }
 
 output "bucket_policies" {
-  description = "Each bucket's policy document (JSON) by bucket name, attached or not (enforce_bucket_policy): what scripts/authz evaluates where an emulator cannot hold the policy."
+  description = "Each bucket's policy document (JSON) by bucket name, attached or not (enforce_bucket_policy): what scripts/ops/authz evaluates where an emulator cannot hold the policy."
   value       = { for k, name in local.buckets : name => jsonencode(local.bucket_policies[k]) }
 }

@@ -312,6 +312,6 @@ run "plan_and_apply_use_the_environments_state" {
         output.build_variables[stage].IMGPIPE_ENV == "prod"
       )
     ]) && !contains(keys(output.build_variables["test"]), "TF_STATE_BUCKET")
-    error_message = "Plan and apply name the environment's state (scripts/tf.py reads TF_STATE_*); the test stage has none."
+    error_message = "Plan and apply name the environment's state (scripts/deploy/tf.py reads TF_STATE_*); the test stage has none."
   }
 }

@@ -1,0 +1,1 @@
+"""Developer tools: lint, generated docs, the demo, the BI report, benchmarks and the cost model."""

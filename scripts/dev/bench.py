@@ -1,0 +1,518 @@
+"""`make bench`: benchmarks, each run side by side with a reference in the same run, reported as ratios.
+
+    python -m scripts.dev.bench [engine] [hostile] [upload] [throughput] [kafka]      (all by default)
+
+engine      the processing engine (imgpipe.engine, Pillow) against a pyvips cascade doing the same renditions,
+            on generated inputs (24 MP JPEG ~10 MB, 12 MP JPEG, 12 MP PNG, 12 MP WebP, animated GIF), each
+            implementation in its own process pinned to one core (VIPS_CONCURRENCY=1); time per image, peak RSS
+            of a cold single run; plus the processor's cold import time and zip size. Needs no stack.
+upload      p50/p99 of PUT /v1/images (1 MB JPEG) through the local API gateway — authorizer, validation,
+            S3 put, DynamoDB put — against a bare S3 PutObject of the same bytes to the same emulator.
+throughput  images/minute from upload to PROCESSED through the local stack (API, S3 events, SQS, local worker,
+            processor), against what the engine alone could do on this machine's cores.
+hostile     the slowest file of the adversarial set (tests/adversarial.py: structure attacks, and decompression
+            bombs within the caps) through validate + process on one core, against the median of a normal 24 MP
+            JPEG in the same run (target: no input <= 10 MiB costs more than 2x that photo). Needs no stack.
+kafka       records/s of ~100 KB images through the local Kafka event source and kafka_ingest into the emulator,
+            against the same S3 + DynamoDB writes in a tight loop (target ratio >= 0.8).
+            upload, throughput and kafka need `make up`; without it they are skipped with a message.
+What each run measured is also merged into dist/bench/results.json (`python -m scripts.dev.cost` prices it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from scripts.cli import REPO_ROOT, CliError, command
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
+RESULTS_FILE = "dist/bench/results.json"
+# What this run measured, by benchmark: merged into RESULTS_FILE at the end (a benchmark not run keeps its last).
+RESULTS: dict[str, dict[str, Any]] = {}
+
+
+def save_results(path: Any = None) -> Any:
+    import json
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    target = Path(path or REPO_ROOT / RESULTS_FILE)
+    merged = json.loads(target.read_text()) if target.is_file() else {}
+    stamp = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count()}
+    merged.update({name: {**stamp, **values} for name, values in RESULTS.items()})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def _time(call: Callable[[], Any], rounds: int) -> list[float]:
+    call()  # warm: imports, connections, caches
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def one_megabyte_jpeg() -> bytes:
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (1500, 1125), os.urandom(1500 * 1125 * 3))  # random: JPEG cannot shrink it
+    buffer = io.BytesIO()
+    noise.save(buffer, format="JPEG", quality=75)  # about 1 MB
+    return buffer.getvalue()
+
+
+def bench_upload_put() -> int:
+    import requests
+
+    from scripts.deploy import tf
+    from scripts.local import stack
+    from scripts.ops import keys
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    except tf.TfError as err:
+        print(f"bench upload: skipped: {err}", file=sys.stderr)
+        return 0
+    if "rest_api_id" not in outputs or not stack.http_ready(cfg.api_port):
+        print("bench upload: skipped: the local API is not running (run `make up`)", file=sys.stderr)
+        return 0
+    data = one_megabyte_jpeg()
+    key = keys.admin_for(outputs, cfg).issue(f"bench-{int(time.time())}", "make bench")
+    session = requests.Session()
+    url = f"http://127.0.0.1:{cfg.api_port}/v1/images"
+    headers = {"x-api-key": key, "Content-Type": "image/jpeg"}
+
+    def through_api() -> None:
+        response = session.put(url, data=data, headers=headers, timeout=60)
+        assert response.status_code == 201, response.text
+
+    s3 = stack.aws_client(cfg, "s3")
+    bucket, kms_key = str(outputs["raw_bucket_name"]), str(outputs["kms_key_arn"])
+
+    def bare_put() -> None:
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"raw/bench/{time.time_ns()}",
+            Body=data,
+            ContentType="image/jpeg",
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=kms_key,
+        )
+
+    print(f"bench upload_put: {len(data) / 1e6:.2f} MB JPEG, {ROUNDS} rounds each (after one warm-up)")
+    api_p50, api_p99 = _percentiles(_time(through_api, ROUNDS))
+    s3_p50, s3_p99 = _percentiles(_time(bare_put, ROUNDS))
+    RESULTS["upload"] = {"api_p50_ms": api_p50, "api_p99_ms": api_p99, "s3_put_p50_ms": s3_p50}
+    print(f"  PUT /v1/images via local gateway   p50 {api_p50:7.1f} ms   p99 {api_p99:7.1f} ms")
+    print(f"  bare S3 PutObject (reference)       p50 {s3_p50:7.1f} ms   p99 {s3_p99:7.1f} ms")
+    print(f"  ratio (API / reference)             p50 {api_p50 / s3_p50:7.2f} x   p99 {api_p99 / s3_p99:7.2f} x")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- engine
+
+ENGINE_ROUNDS = int(os.environ.get("BENCH_ENGINE_ROUNDS", "5"))
+TARGETS = {"jpeg_24mp": 1.0, "png_12mp": 1.3}  # engine / pyvips time ratio, from the processing issue
+
+
+def synthetic_photo(width: int, height: int, grain: int, seed: int = 7) -> Any:
+    """Smooth gradients and shapes (compressible, like a scene) plus grain (which is what makes photos big)."""
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)  # noqa: S311 -- reproducible test content, not secrets
+    base = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge(
+        "RGB", (base, base.rotate(90).resize((width, height)), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(min(width, height) // 20, min(width, height) // 4)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
+    image = image.filter(ImageFilter.GaussianBlur(3))
+    if grain:
+        noise = Image.merge("RGB", [Image.effect_noise((width, height), grain) for _ in range(3)])
+        image = Image.blend(image, noise, 0.25)
+    return image
+
+
+def engine_inputs(directory: Any) -> dict[str, Any]:
+    """The benchmark's inputs, generated once per run (deterministic content)."""
+    from PIL import Image
+
+    made = {}
+
+    def save(name: str, image: Any, fmt: str, **options: Any) -> None:
+        path = directory / f"{name}.{fmt.lower()}"
+        image.save(path, format=fmt, **options)
+        made[name] = path
+
+    save("jpeg_24mp", synthetic_photo(6000, 4000, grain=44), "JPEG", quality=93)
+    twelve = synthetic_photo(4000, 3000, grain=40)
+    save("jpeg_12mp", twelve, "JPEG", quality=90)
+    save("png_12mp", synthetic_photo(4000, 3000, grain=0), "PNG")
+    save("webp_12mp", twelve, "WEBP", quality=85)
+    frames = [
+        synthetic_photo(480, 360, grain=0, seed=n).convert("P", palette=Image.Palette.ADAPTIVE) for n in range(24)
+    ]
+    path = directory / "gif_animated.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    made["gif_animated"] = path
+    return made
+
+
+def _engine_run(impl: str, path: Any, rounds: int, cpu: int) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    env = {**os.environ, "VIPS_CONCURRENCY": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "scripts.dev.bench_engine", impl, str(path), str(rounds), str(cpu)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{impl} on {path.name} failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cold_import_ms(runs: int = 5) -> float:
+    """Median time to import the processor's handler in a fresh interpreter (what a cold start pays)."""
+    import subprocess
+
+    handler = REPO_ROOT / "lambdas" / "image_processor" / "handler.py"
+    code = (
+        "import importlib.util, time; t = time.perf_counter(); "
+        f"spec = importlib.util.spec_from_file_location('handler', {str(handler)!r}); "
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    # As Lambda runs it: with LAMBDA_TASK_ROOT set, the X-Ray SDK (under Powertools' Tracer) takes its local
+    # sampler instead of building a botocore X-Ray client at import (~115 ms that no Lambda cold start pays).
+    env = {
+        **os.environ,
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "LAMBDA_TASK_ROOT": str(handler.parent),
+        "AWS_LAMBDA_FUNCTION_NAME": "imgpipe-bench-image_processor",
+    }
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def bench_engine() -> int:
+    import tempfile
+    from pathlib import Path
+
+    from scripts.deploy import package
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as tmp:
+        print("bench engine: generating inputs ...", flush=True)
+        inputs = engine_inputs(Path(tmp))
+        print(
+            f"bench engine: imgpipe.engine (Pillow) vs pyvips cascade, 4 renditions each, core {cpu} only, "
+            f"{ENGINE_ROUNDS} rounds after a warm-up; peak RSS of one cold run"
+        )
+        print(
+            f"  {'input':<14}{'bytes':>11}  {'imgpipe ms':>10}  {'pyvips ms':>10}  {'ratio':>6}  "
+            f"{'imgpipe RSS':>11}  {'pyvips RSS':>10}  target"
+        )
+        for name, path in inputs.items():
+            ours = _engine_run("imgpipe", path, ENGINE_ROUNDS, cpu)
+            ref = _engine_run("pyvips", path, ENGINE_ROUNDS, cpu)
+            ours_rss = _engine_run("imgpipe", path, 0, cpu)["peak_rss_mb"]
+            ref_rss = _engine_run("pyvips", path, 0, cpu)["peak_rss_mb"]
+            ours_ms, ref_ms = statistics.median(ours["ms"]), statistics.median(ref["ms"])
+            RESULTS.setdefault("engine", {})[name] = {"ms": ours_ms, "pyvips_ms": ref_ms, "bytes": path.stat().st_size}
+            ratio = ours_ms / ref_ms
+            target = TARGETS.get(name)
+            verdict = "" if target is None else f"<= {target}: {'met' if ratio <= target else 'MISSED'}"
+            print(
+                f"  {name:<14}{path.stat().st_size:>11}  {ours_ms:>10.1f}  {ref_ms:>10.1f}  {ratio:>6.2f}  "
+                f"{ours_rss:>8.1f} MB  {ref_rss:>7.1f} MB  {verdict}"
+            )
+    import_ms = cold_import_ms()
+    print(f"  image_processor cold import (median of 5 fresh interpreters): {import_ms:.0f} ms   target <= 150 ms")
+    built = {b.function: b for b in package.build(REPO_ROOT / "lambdas", REPO_ROOT / "dist" / "lambda", "arm64")}
+    size = built["image_processor"].size
+    # AWS states Lambda package limits in MiB ("50 MB" zipped = 52,428,800 bytes); both units shown.
+    print(
+        f"  image_processor.zip (arm64): {size} bytes = {size / 2**20:.2f} MiB ({size / 1e6:.2f} MB)   target <= 10 MiB"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- hostile
+
+HOSTILE_TARGET = 2.0  # worst input / normal 24 MP photo, from the hostile-input issue
+
+
+def _engine_ms(data: bytes, rounds: int) -> float:
+    from imgpipe import engine
+    from imgpipe.validation import ValidationError
+
+    def once() -> None:
+        with contextlib.suppress(ValidationError):
+            engine.process(data)
+
+    return statistics.median(_time(once, rounds))
+
+
+def bench_hostile() -> int:
+    from tests import adversarial
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    os.sched_setaffinity(0, {cpu})
+    print("bench hostile: generating the adversarial set and a 24 MP photo ...", flush=True)
+    photo = io.BytesIO()
+    synthetic_photo(6000, 4000, grain=44).save(photo, "JPEG", quality=93)
+    reference_ms = _engine_ms(photo.getvalue(), ENGINE_ROUNDS)
+    groups = {"structure attacks": adversarial.attacks(), "bombs within the caps": adversarial.at_the_caps()}
+    print(f"bench hostile: validate + process on core {cpu}, median of 3 after a warm-up; 24 MP JPEG reference")
+    print(f"  {'reference: 24 MP JPEG':<36}{len(photo.getvalue()):>11}  {reference_ms:>9.1f} ms")
+    worst: dict[str, tuple[float, str]] = {}
+    for group, cases in groups.items():
+        for case in cases:
+            ms = _engine_ms(case.data, 3)
+            print(f"  {case.name:<36}{len(case.data):>11}  {ms:>9.1f} ms  {ms / reference_ms:>6.2f} x")
+            worst[group] = max(worst.get(group, (0.0, "")), (ms, case.name))
+    for group, (ms, name) in worst.items():
+        ratio = ms / reference_ms
+        verdict = "met" if ratio <= HOSTILE_TARGET else "MISSED"
+        print(f"  worst of {group:<27}{ratio:>6.2f} x ({name})   target <= {HOSTILE_TARGET}: {verdict}")
+        RESULTS.setdefault("hostile", {})[group] = {"worst_ms": ms, "worst": name, "ratio": round(ratio, 2)}
+    RESULTS["hostile"]["reference_24mp_jpeg_ms"] = reference_ms
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- throughput
+
+THROUGHPUT_IMAGES = int(os.environ.get("BENCH_THROUGHPUT_IMAGES", "24"))
+
+
+def bench_throughput() -> int:
+    """Uploads a burst of 8 MP JPEGs through the local API and times them until every one is PROCESSED."""
+    import tempfile
+    from pathlib import Path
+
+    import requests
+
+    from scripts.deploy import tf
+    from scripts.local import stack
+    from scripts.ops import keys
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    except tf.TfError as err:
+        print(f"bench throughput: skipped: {err}", file=sys.stderr)
+        return 0
+    if "processor_function_name" not in outputs or not stack.http_ready(cfg.worker_port):
+        print("bench throughput: skipped: the local worker is not running (run `make up`)", file=sys.stderr)
+        return 0
+    key = keys.admin_for(outputs, cfg).issue(f"bench-tp-{int(time.time())}", "make bench")
+    buffer = io.BytesIO()
+    synthetic_photo(3264, 2448, grain=40).save(buffer, format="JPEG", quality=85)
+    data = buffer.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.jpg"
+        path.write_bytes(data)
+        engine_ms = statistics.median(_engine_run("imgpipe", path, 3, sorted(os.sched_getaffinity(0))[-1])["ms"])
+    session = requests.Session()
+    base = f"http://127.0.0.1:{cfg.api_port}"
+    headers = {"x-api-key": key, "Content-Type": "image/jpeg"}
+    # One image through first, untimed: a worker just started by `make up` spends its first seconds importing
+    # and loading the function (measured: 61.5 vs 173.8 images/min without and with this warm-up).
+    warm = session.put(f"{base}/v1/images", params={"filename": "warm.jpg"}, data=data, headers=headers, timeout=60)
+    assert warm.status_code == 201, warm.text
+    warm_deadline = time.perf_counter() + 120
+    while time.perf_counter() < warm_deadline:
+        warm_status = session.get(
+            f"{base}/v1/images/{warm.json()['image_id']}", headers={"x-api-key": key}, timeout=60
+        ).json()["status"]
+        if warm_status in ("PROCESSED", "REJECTED"):
+            break
+        time.sleep(0.5)
+    started = time.perf_counter()
+    ids = []
+    for n in range(THROUGHPUT_IMAGES):
+        response = session.put(
+            f"{base}/v1/images", params={"filename": f"tp{n}.jpg"}, data=data, headers=headers, timeout=60
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["image_id"])
+    pending = set(ids)
+    while pending and time.perf_counter() - started < 600:
+        for image_id in list(pending):
+            status = session.get(f"{base}/v1/images/{image_id}", headers={"x-api-key": key}, timeout=60).json()[
+                "status"
+            ]
+            if status in ("PROCESSED", "REJECTED"):
+                pending.discard(image_id)
+        print(
+            f"\r  {len(ids) - len(pending)}/{len(ids)} processed ({time.perf_counter() - started:.0f}s)",
+            end="",
+            flush=True,
+        )
+        time.sleep(0.5)
+    print()
+    elapsed = time.perf_counter() - started
+    cores = len(os.sched_getaffinity(0))
+    per_minute = (len(ids) - len(pending)) / elapsed * 60
+    ceiling = cores * 60_000 / engine_ms
+    RESULTS["throughput"] = {
+        "images_per_minute": per_minute,
+        "engine_ms": engine_ms,
+        "worker_cores": cores,
+        "image_bytes": len(data),
+    }
+    print(
+        f"bench throughput: {len(ids)} x {len(data) / 1e6:.1f} MB 8 MP JPEG, upload → PROCESSED through the local stack"
+    )
+    print(f"  end to end                 {per_minute:7.1f} images/min ({elapsed:.1f} s)")
+    print(f"  engine ceiling ({cores} cores)   {ceiling:7.1f} images/min (engine alone {engine_ms:.0f} ms per image)")
+    print(f"  ratio                      {per_minute / ceiling:7.2f}")
+    return 0 if not pending else 1
+
+
+# ---------------------------------------------------------------------------------------------- kafka
+
+KAFKA_RECORDS = int(os.environ.get("BENCH_KAFKA_RECORDS", "600"))
+
+
+def bench_kafka() -> int:
+    """Records/s of ~100 KB images through the local Kafka event source into the emulator (consume, MSK event,
+    kafka_ingest: validate, idempotency record, S3 put, DynamoDB put, commit) against the same S3 + DynamoDB
+    writes in a tight loop."""
+    from confluent_kafka import Producer
+
+    from imgpipe.adapters.metadata_table import MetadataTable
+    from imgpipe.adapters.object_store import ObjectStore
+    from imgpipe.ids import new_image_id
+    from imgpipe.models import ImageItem, ImageStatus, Source
+    from scripts.deploy import tf
+    from scripts.local import stack
+    from scripts.local.event_sources.kafka import KafkaMapping, KafkaPoller, ensure_topic
+    from scripts.local.lambda_host import FunctionHost
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        outputs = tf.outputs("local", tf.run_env("local", cfg))
+    except tf.TfError as err:
+        print(f"bench kafka: skipped: {err}", file=sys.stderr)
+        return 0
+    source = outputs.get("kafka_event_source")
+    if not isinstance(source, dict):
+        print("bench kafka: skipped: no Kafka source deployed (run `make up`)", file=sys.stderr)
+        return 0
+    buffer = io.BytesIO()
+    synthetic_photo(640, 480, grain=40).save(buffer, format="JPEG", quality=90)  # about 100 KB
+    data = buffer.getvalue()
+    topic = f"bench-{int(time.time())}"
+    ensure_topic(cfg.kafka_bootstrap, topic, partitions=3)
+    producer = Producer({"bootstrap.servers": cfg.kafka_bootstrap, "acks": "all"})
+    for n in range(KAFKA_RECORDS):
+        producer.produce(topic, value=data, partition=n % 3, headers=[("content-type", b"image/jpeg")])
+    producer.flush(30)
+
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a log line per record would be most of the output
+    host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
+    mapping = KafkaMapping(
+        str(source["function_name"]),
+        cfg.kafka_bootstrap,
+        (topic,),
+        f"bench-{topic}",
+        batch_size=int(source["batch_size"]),
+        batching_window_s=float(source["batching_window_seconds"]),
+    )
+    poller = KafkaPoller(mapping, host, log=lambda _m: None)
+    poller.start()
+    quiet = contextlib.redirect_stdout(io.StringIO())  # the function's EMF metric documents
+    quiet.__enter__()
+    first_batch = 0
+    while first_batch == 0:  # joining the group and the first fetch are not ingestion work: untimed
+        first_batch = poller.poll_once()
+    started = time.perf_counter()
+    while poller.stats.records < KAFKA_RECORDS:
+        poller.poll_once()
+    kafka_s = time.perf_counter() - started
+    timed = KAFKA_RECORDS - first_batch
+    poller.close()
+    quiet.__exit__(None, None, None)
+
+    raw = ObjectStore(stack.aws_client(cfg, "s3"), str(outputs["raw_bucket_name"]), str(outputs["kms_key_arn"]))
+    table = MetadataTable(stack.aws_client(cfg, "dynamodb"), str(outputs["metadata_table_name"]))
+    started = time.perf_counter()
+    for _ in range(KAFKA_RECORDS):
+        image_id = new_image_id()
+        item = ImageItem.new(image_id, Source.KAFKA, ImageStatus.RECEIVED, f"bench/{image_id}")
+        raw.put(item.raw_key, data, "image/jpeg")
+        table.put_new(item)
+    loop_s = time.perf_counter() - started
+    print(
+        f"bench kafka: {KAFKA_RECORDS} x {len(data) / 1e3:.0f} KB JPEG records, 3 partitions, "
+        f"batch {mapping.batch_size}"
+    )
+    RESULTS["kafka"] = {
+        "records_per_s": timed / kafka_s,
+        "record_bytes": len(data),
+        "loop_records_per_s": KAFKA_RECORDS / loop_s,
+    }
+    print(f"  local Kafka event source -> kafka_ingest   {timed / kafka_s:7.1f} records/s")
+    print(f"  tight loop S3 put + DynamoDB put           {KAFKA_RECORDS / loop_s:7.1f} records/s (reference)")
+    ratio = (timed / kafka_s) / (KAFKA_RECORDS / loop_s)
+    print(f"  ratio                                      {ratio:7.2f}   target >= 0.8")
+    return 0
+
+
+BENCHMARKS = {
+    "engine": bench_engine,
+    "hostile": bench_hostile,
+    "upload": bench_upload_put,
+    "throughput": bench_throughput,
+    "kafka": bench_kafka,
+}
+
+
+@command()
+def main(argv: list[str] | None = None) -> int:
+    chosen = (argv if argv is not None else sys.argv[1:]) or list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        raise CliError(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    status = 0
+    for name in chosen:
+        status |= BENCHMARKS[name]()
+    if RESULTS:
+        print(f"bench: results in {save_results()} (price them: python -m scripts.dev.cost)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

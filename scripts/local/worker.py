@@ -1,0 +1,188 @@
+"""Local event-source worker: runs the SQS event source mappings Terraform deployed into the emulator.
+
+    python -m scripts.local.worker serve --port 8081     (started in the background by `make up`)
+
+What Lambda's poller does on AWS, done here because moto cannot run functions: every SQS mapping found in the
+emulator's Lambda (function, queue, batch size, batching window, ReportBatchItemFailures) gets a poller that
+receives batches from the emulator's real queue, invokes the function in-process with the SQS event shape
+(scripts/local/lambda_host.py), deletes what succeeded, and makes what failed visible again. The queue's own redrive
+policy then moves a message that keeps failing to its DLQ after maxReceiveCount receives — nothing is re-declared.
+
+Differences from AWS, on purpose: failed messages become visible again after IMGPIPE_LOCAL_RETRY_SECONDS (2 s)
+instead of the queue's visibility timeout, so retries and dead-lettering take seconds locally; and mappings
+run whatever their state, because envs/local creates them disabled (an enabled mapping makes moto itself
+receive and try to invoke through Docker on every SendMessage, which dead-letters messages unprocessed).
+GET /status on the port answers what each poller did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from scripts.local import outputs as deployed
+from scripts.local import stack
+from scripts.local.event_sources.dynamodb_streams import (
+    StreamPoller,
+    declared_stream_mappings,
+    discover_stream_mappings,
+)
+from scripts.local.event_sources.kafka import KafkaPoller, ensure_topic, kafka_mappings
+from scripts.local.event_sources.sqs import SqsPoller, discover_sqs_mappings
+from scripts.local.lambda_host import FunctionHost
+
+
+def run_stream_forever(poller: StreamPoller, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            if poller.poll_once() == 0:
+                stop.wait(1)  # Lambda polls each shard about once a second
+        except Exception as err:  # emulator restarting: report, resume from the checkpoints kept
+            poller.stats.last_error = f"{type(err).__name__}: {err}"
+            print(f"local-worker: stream {poller.mapping.stream_arn} failed: {err!r}", flush=True)
+            stop.wait(2)
+
+
+def run_kafka_forever(poller: KafkaPoller, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            poller.poll_once()
+        except Exception as err:  # broker restarting: report, reconnect, resume from committed offsets
+            poller.stats.last_error = f"{type(err).__name__}: {err}"
+            poller.log(f"local-kafka: {poller.mapping.topics} failed: {err!r}")
+            poller.close()
+            stop.wait(2)
+    poller.close()
+
+
+@dataclass
+class Worker:
+    pollers: list[SqsPoller]
+    kafka_pollers: list[KafkaPoller] = field(default_factory=list)
+    stream_pollers: list[StreamPoller] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> list[threading.Thread]:
+        threads = (
+            [
+                threading.Thread(target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}", daemon=True)
+                for p in self.pollers
+            ]
+            + [
+                threading.Thread(target=run_kafka_forever, args=(k, self.stop), name=f"kafka-{n}", daemon=True)
+                for n, k in enumerate(self.kafka_pollers)
+            ]
+            + [
+                threading.Thread(
+                    target=run_stream_forever, args=(p, self.stop), name=f"stream-{p.mapping.uuid}", daemon=True
+                )
+                for p in self.stream_pollers
+            ]
+        )
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers],
+            "kafka": [{**asdict(k.mapping), **asdict(k.stats)} for k in self.kafka_pollers],
+            "streams": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.stream_pollers],
+        }
+
+
+def build(cfg: stack.StackConfig, retry_seconds: int | None = None, outputs: dict[str, Any] | None = None) -> Worker:
+    """Pollers for everything deployed: SQS mappings read from the emulator, the Kafka source from `outputs`
+    (what the deploy recorded for ENV=local when not given)."""
+    lambda_client = stack.aws_client(cfg, "lambda")
+    sqs = stack.aws_client(cfg, "sqs")
+    host = FunctionHost(lambda_client, cfg)
+    retry = retry_seconds if retry_seconds is not None else int(os.environ.get("IMGPIPE_LOCAL_RETRY_SECONDS", "2"))
+    region = cfg.client_env()["AWS_DEFAULT_REGION"]
+    if outputs is None:
+        outputs = deployed.read(cfg)
+    kafka = []
+    for mapping in kafka_mappings(outputs):
+        ensure_topic(mapping.bootstrap_servers, mapping.topics[0])
+        kafka.append(KafkaPoller(mapping, host, sqs=sqs))
+    streams = stack.aws_client(cfg, "dynamodbstreams")
+    return Worker(
+        [SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)],
+        kafka,
+        [
+            StreamPoller(m, host, streams)
+            for m in discover_stream_mappings(lambda_client) + declared_stream_mappings(outputs)
+        ],
+    )
+
+
+def make_status_server(worker: Worker, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(worker.status(), indent=2).encode()
+            self.send_response(200 if self.path.rstrip("/") in ("", "/status") else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.local.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["serve", "mappings"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("IMGPIPE_WORKER_PORT", "8081")))
+    args = parser.parse_args(argv)
+    cfg = stack.StackConfig.from_env()
+    worker = build(cfg)
+    if args.command == "mappings":
+        for poller in worker.pollers:
+            m = poller.mapping
+            print(
+                f"{m.queue_arn.rsplit(':', 1)[1]} -> {m.function_name} (batch {m.batch_size}, window "
+                f"{m.batching_window_s}s, partial failures {'on' if m.report_batch_item_failures else 'off'}, "
+                f"{m.state.lower()} in the emulator)"
+            )
+        for kafka in worker.kafka_pollers:
+            k = kafka.mapping
+            print(
+                f"kafka {','.join(k.topics)} @ {k.bootstrap_servers} (group {k.consumer_group_id}) "
+                f"-> {k.function_name} (batch {k.batch_size}, window {k.batching_window_s:g}s, "
+                f"from {k.starting_position.lower()})"
+            )
+        for stream in worker.stream_pollers:
+            sm = stream.mapping
+            print(
+                f"stream {sm.stream_arn.split(':table/', 1)[1]} -> {sm.function_name} (batch {sm.batch_size}, from "
+                f"{sm.starting_position.lower()}, partial failures {'on' if sm.report_batch_item_failures else 'off'})"
+            )
+        return 0
+    worker.start()
+    names = [f"{p.mapping.queue_arn.rsplit(':', 1)[1]} -> {p.mapping.function_name}" for p in worker.pollers]
+    names += [f"kafka {','.join(k.mapping.topics)} -> {k.mapping.function_name}" for k in worker.kafka_pollers]
+    names += [
+        f"stream {p.mapping.stream_arn.split('/')[1]} -> {p.mapping.function_name}" for p in worker.stream_pollers
+    ]
+    print(f"local-worker: polling {len(names)} source(s): {', '.join(names) or 'none deployed'}", flush=True)
+    server = make_status_server(worker, args.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        worker.stop.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
