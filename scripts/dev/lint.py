@@ -2,6 +2,7 @@
 
 ruff (lint + format check), mypy (strict on the shared library), terraform fmt and validate on every env,
 checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed,
+import-linter's contracts (pyproject.toml: the layers of scripts/, no cycles, a library that imports no tooling),
 docs/security.md showing the authorization matrix as scripts/ops/authz/matrix.yaml holds it, and every generated
 section of the docs (scripts/dev/docs.py: terraform/README.md's module list and checkov skips) as the code has it.
 """
@@ -37,6 +38,7 @@ def main() -> int:
         run("ruff check", [str(VENV_BIN / "ruff"), "check", "."]),
         run("ruff format --check", [str(VENV_BIN / "ruff"), "format", "--check", "--quiet", "."]),
         run("mypy", [str(VENV_BIN / "mypy")]),
+        run("import contracts (layers of scripts/, no cycles)", [str(VENV_BIN / "lint-imports"), "--no-cache"]),
         run("terraform fmt -check", [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]),
         run("authorization matrix in docs/security.md", [sys.executable, "-m", "scripts.ops.authz", "--check-docs"]),
         run("generated sections of the docs", [sys.executable, "-m", "scripts.dev.docs", "--check"]),
