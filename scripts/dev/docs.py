@@ -4,19 +4,23 @@
     python -m scripts.dev.docs --check      exit 1 naming each section that differs (run by `make lint`)
 
 A generated section lies between `<!-- generated:NAME ... -->` and `<!-- generated:NAME:end -->`; the text
-around it is written by hand. Sections today (terraform/README.md): `modules` (every module under
+around it is written by hand. Sections today: in terraform/README.md, `modules` (every module under
 terraform/modules with the first sentence of its own README) and `checkov-skips` (every inline
-`#checkov:skip=` by check and module, with its count).
+`#checkov:skip=` by check and module, with its count); in every module's README, `inputs` and `outputs` (the
+tables of variables.tf and outputs.tf, parsed with python-hcl2, as terraform-docs would write them).
+A module whose README lacks the markers fails the check: a new module cannot ship without its tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from scripts.cli import REPO_ROOT, command
 
@@ -92,19 +96,84 @@ def checkov_skips_table(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-# (document, section) -> generator of the section's body from the repository at a root.
-SECTIONS: dict[tuple[Path, str], Callable[[Path], str]] = {
-    (TERRAFORM_README, "modules"): modules_table,
-    (TERRAFORM_README, "checkov-skips"): checkov_skips_table,
-}
+def _blocks(path: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The `variable` or `output` blocks of a .tf file, by name, in file order."""
+    import hcl2  # only the docs need an HCL parser; the rest of the tooling drives the terraform CLI
+
+    if not path.is_file():
+        return []
+    options = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=False)
+    try:
+        with path.open() as handle:
+            parsed = hcl2.load(handle, serialization_options=options)
+    except Exception as err:  # lark's parse errors share no public base class
+        raise DocsError(f"cannot parse {path}: {err}") from err
+    return [next(iter(block.items())) for block in parsed.get(kind, [])]
+
+
+def _expression(value: Any) -> str:
+    """An HCL value as Terraform would print it: expressions unwrapped, literals as JSON."""
+    if isinstance(value, str):
+        return value[2:-1] if value.startswith("${") and value.endswith("}") else json.dumps(value)
+    return json.dumps(value, separators=(", ", ": "))
+
+
+def _cell(text: str) -> str:
+    """One table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _prose(text: str) -> str:
+    """A description as Markdown shows it: `<name_prefix>` stays text instead of vanishing as an HTML tag."""
+    return _cell(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _type(value: Any) -> str:
+    """A variable's type constraint as written (`string`, `list(object({...}))`)."""
+    return value[2:-1] if isinstance(value, str) and value.startswith("${") else str(value)
+
+
+def inputs_table(module: Path) -> str:
+    lines = ["| Name | Description | Type | Default | Required |", "| --- | --- | --- | --- | :---: |"]
+    for name, body in _blocks(module / "variables.tf", "variable"):
+        kind = _type(body["type"]) if "type" in body else "any"
+        default = f"`{_cell(_expression(body['default']))}`" if "default" in body else "n/a"
+        required = "no" if "default" in body else "yes"
+        description = _prose(str(body.get("description", "")))
+        lines.append(f"| `{name}` | {description} | `{_cell(kind)}` | {default} | {required} |")
+    return "\n".join(lines) + "\n"
+
+
+def outputs_table(module: Path) -> str:
+    lines = ["| Name | Description |", "| --- | --- |"]
+    for name, body in _blocks(module / "outputs.tf", "output"):
+        sensitive = " (sensitive)" if body.get("sensitive") is True else ""
+        lines.append(f"| `{name}` | {_prose(str(body.get('description', '')))}{sensitive} |")
+    return "\n".join(lines) + "\n"
+
+
+def sections(root: Path) -> Iterator[tuple[Path, str, Callable[[], str]]]:
+    """(document, section, generator of its body) for every generated section of the repository at root."""
+    yield TERRAFORM_README, "modules", lambda: modules_table(root)
+    yield TERRAFORM_README, "checkov-skips", lambda: checkov_skips_table(root)
+    for module in sorted(p for p in (root / "terraform" / "modules").iterdir() if p.is_dir()):
+        readme = module.relative_to(root) / "README.md"
+        yield readme, "inputs", lambda module=module: inputs_table(module)  # type: ignore[misc]
+        yield readme, "outputs", lambda module=module: outputs_table(module)  # type: ignore[misc]
 
 
 def render(root: Path) -> dict[Path, str]:
     """Every document with generated sections, as it should read now."""
     documents: dict[Path, str] = {}
-    for (document, name), generate in SECTIONS.items():
-        text = documents.get(document) or (root / document).read_text()
-        documents[document] = replace_section(text, name, generate(root))
+    for document, name, generate in sections(root):
+        if document not in documents:
+            if not (root / document).is_file():
+                raise DocsError(f"{document} is missing: every module documents itself")
+            documents[document] = (root / document).read_text()
+        try:
+            documents[document] = replace_section(documents[document], name, generate())
+        except DocsError as err:
+            raise DocsError(f"{document}: {err}") from None
     return documents
 
 
@@ -113,7 +182,7 @@ def stale(root: Path) -> list[str]:
     rendered = render(root)
     return [
         f"{document}: section {name!r}"
-        for (document, name) in SECTIONS
+        for document, name, _ in sections(root)
         if _section((root / document).read_text(), name) != _section(rendered[document], name)
     ]
 

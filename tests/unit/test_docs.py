@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -25,11 +26,16 @@ def test_the_committed_docs_are_what_the_code_generates() -> None:
 def test_a_new_module_or_checkov_skip_makes_the_docs_stale_until_they_are_written(repo: Path) -> None:
     module = repo / "terraform" / "modules" / "thumbnails"
     module.mkdir()
-    (module / "README.md").write_text("# thumbnails\n\nSmall previews on demand: a CloudFront function.\n")
+    (module / "README.md").write_text(
+        "# thumbnails\n\nSmall previews on demand: a CloudFront function.\n\n"
+        + "".join(f"{docs._start(name)}\n{docs._end(name)}\n" for name in ("inputs", "outputs"))
+    )
     (module / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  #checkov:skip=CKV_AWS_999:a reason\n}\n')
     assert docs.stale(repo) == [
         "terraform/README.md: section 'modules'",
         "terraform/README.md: section 'checkov-skips'",
+        "terraform/modules/thumbnails/README.md: section 'inputs'",
+        "terraform/modules/thumbnails/README.md: section 'outputs'",
     ]
     for document, text in docs.render(repo).items():
         (repo / document).write_text(text)
@@ -65,3 +71,46 @@ def test_a_document_without_the_markers_is_an_error_not_a_silent_pass() -> None:
 )
 def test_a_modules_summary_is_the_first_sentence_of_its_readme(readme: str, sentence: str) -> None:
     assert docs.first_sentence(readme) == sentence
+
+
+def test_a_new_variable_or_output_makes_its_module_readme_stale_until_written(repo: Path) -> None:
+    module = repo / "terraform" / "modules" / "metadata"
+    (module / "variables.tf").write_text(
+        (module / "variables.tf").read_text()
+        + '\nvariable "read_capacity" {\n  description = "Reads per <second>; | is a pipe."\n'
+        + "  type        = map(list(number))\n  default     = { a = [1, 2] }\n}\n"
+    )
+    (module / "outputs.tf").write_text(
+        (module / "outputs.tf").read_text() + '\noutput "stream" {\n  description = "The stream."\n'
+        '  value       = "x"\n  sensitive   = true\n}\n'
+    )
+    assert docs.stale(repo) == [
+        "terraform/modules/metadata/README.md: section 'inputs'",
+        "terraform/modules/metadata/README.md: section 'outputs'",
+    ]
+    for document, text in docs.render(repo).items():
+        (repo / document).write_text(text)
+    assert docs.stale(repo) == []
+    readme = (module / "README.md").read_text()
+    assert (
+        '| `read_capacity` | Reads per &lt;second&gt;; \\| is a pipe. | `map(list(number))` | `{"a": [1, 2]}` | no |'
+        in readme
+    )
+    assert "| `stream` | The stream. (sensitive) |" in readme
+
+
+def test_every_variable_and_output_of_every_module_is_in_its_readme() -> None:
+    for module in (REPO_ROOT / "terraform" / "modules").iterdir():
+        readme = (module / "README.md").read_text()
+        for kind, source in (("variable", "variables.tf"), ("output", "outputs.tf")):
+            declared = re.findall(rf'^{kind} "([a-z0-9_]+)"', (module / source).read_text(), re.MULTILINE)
+            assert declared, f"{module.name}/{source} declares no {kind}"
+            missing = [name for name in declared if f"| `{name}` |" not in readme]
+            assert not missing, f"{module.name}/README.md lacks {missing}"
+
+
+def test_a_module_readme_without_the_table_markers_fails_the_check(repo: Path) -> None:
+    readme = repo / "terraform" / "modules" / "kms" / "README.md"
+    readme.write_text("# kms\n\nThe environment's key.\n")
+    with pytest.raises(docs.DocsError, match=r"modules/kms/README.md.*'inputs'"):
+        docs.stale(repo)
