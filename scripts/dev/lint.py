@@ -1,22 +1,28 @@
 """`make lint`: every static check, each named as it runs; exits non-zero if any fails.
 
-ruff (lint + format check), mypy (strict on the shared library), terraform fmt and validate on every env,
+    python -m scripts.dev.lint                 every check (make lint)
+    python -m scripts.dev.lint --only ruff,mypy   some of them (the pre-commit hooks call it this way)
+
+ruff (lint + format check), mypy (strict on the shared library), import-linter's contracts (pyproject.toml: the
+layers of scripts/, no cycles, a library that imports no tooling), terraform fmt and validate on every env,
 checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed,
-import-linter's contracts (pyproject.toml: the layers of scripts/, no cycles, a library that imports no tooling),
 docs/security.md showing the authorization matrix as scripts/ops/authz/matrix.yaml holds it, and every generated
-section of the docs (scripts/dev/docs.py: terraform/README.md's module list and checkov skips) as the code has it.
+section of the docs (scripts/dev/docs.py: module tables, the module list, checkov skips) as the code has it.
+The checks are defined once, here: .pre-commit-config.yaml runs each of them by its id.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from scripts.cli import REPO_ROOT
+from scripts.cli import REPO_ROOT, CliError, command
 from scripts.deploy import tf
 
 VENV_BIN = Path(sys.executable).parent
@@ -33,16 +39,8 @@ def run(label: str, cmd: list[str], cwd: Path = REPO_ROOT, env: dict[str, str] |
     return out.returncode == 0
 
 
-def main() -> int:
-    results = [
-        run("ruff check", [str(VENV_BIN / "ruff"), "check", "."]),
-        run("ruff format --check", [str(VENV_BIN / "ruff"), "format", "--check", "--quiet", "."]),
-        run("mypy", [str(VENV_BIN / "mypy")]),
-        run("import contracts (layers of scripts/, no cycles)", [str(VENV_BIN / "lint-imports"), "--no-cache"]),
-        run("terraform fmt -check", [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]),
-        run("authorization matrix in docs/security.md", [sys.executable, "-m", "scripts.ops.authz", "--check-docs"]),
-        run("generated sections of the docs", [sys.executable, "-m", "scripts.dev.docs", "--check"]),
-    ]
+def terraform_validate() -> list[bool]:
+    results = []
     for env in tf.ENVS:
         directory = tf.env_dir(env)
         try:
@@ -53,35 +51,68 @@ def main() -> int:
             results.append(False)
             continue
         results.append(
-            run(
-                f"terraform validate envs/{env}",
-                [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"],
-            )
+            run(f"terraform validate envs/{env}", [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"])
         )
-    results.append(
-        run(
-            "checkov",
-            [
-                str(CHECKOV),
-                "--directory",
-                "terraform",
-                "--framework",
-                "terraform",
-                "--quiet",
-                "--compact",
-                "--skip-download",
-            ],
-            # offline: don't fetch the policy-id mapping from the platform (it only prints tracebacks here)
-            env={"BC_SKIP_MAPPING": "TRUE"},
-        )
-    )
-    tflint = shutil.which("tflint")
-    if tflint:
-        config = str(REPO_ROOT / "terraform" / ".tflint.hcl")
-        results.append(run("tflint --init", [tflint, "--init", "--config", config], cwd=REPO_ROOT / "terraform"))
-        results.append(run("tflint", [tflint, "--recursive", "--config", config], cwd=REPO_ROOT / "terraform"))
-    else:
+    return results
+
+
+def checkov() -> list[bool]:
+    argv = [str(CHECKOV), "--directory", "terraform", "--framework", "terraform", "--quiet", "--compact"]
+    # offline: don't fetch the policy-id mapping from the platform (it only prints tracebacks here)
+    return [run("checkov", [*argv, "--skip-download"], env={"BC_SKIP_MAPPING": "TRUE"})]
+
+
+def tflint() -> list[bool]:
+    binary = shutil.which("tflint")
+    if not binary:
         print("lint: tflint not installed here; skipped (CI on CodeBuild runs it with .tflint.hcl)")
+        return []
+    config = str(REPO_ROOT / "terraform" / ".tflint.hcl")
+    return [
+        run("tflint --init", [binary, "--init", "--config", config], cwd=REPO_ROOT / "terraform"),
+        run("tflint", [binary, "--recursive", "--config", config], cwd=REPO_ROOT / "terraform"),
+    ]
+
+
+def _single(label: str, argv: Callable[[], list[str]]) -> Callable[[], list[bool]]:
+    return lambda: [run(label, argv())]
+
+
+# id -> the check; the ids are what `--only` and the pre-commit hooks name.
+CHECKS: dict[str, Callable[[], list[bool]]] = {
+    "ruff": _single("ruff check", lambda: [str(VENV_BIN / "ruff"), "check", "."]),
+    "ruff-format": _single(
+        "ruff format --check", lambda: [str(VENV_BIN / "ruff"), "format", "--check", "--quiet", "."]
+    ),
+    "mypy": _single("mypy", lambda: [str(VENV_BIN / "mypy")]),
+    "import-contracts": _single(
+        "import contracts (layers of scripts/, no cycles)", lambda: [str(VENV_BIN / "lint-imports"), "--no-cache"]
+    ),
+    "terraform-fmt": _single(
+        "terraform fmt -check", lambda: [tf.terraform_bin(), "fmt", "-check", "-recursive", "terraform"]
+    ),
+    "authz-docs": _single(
+        "authorization matrix in docs/security.md", lambda: [sys.executable, "-m", "scripts.ops.authz", "--check-docs"]
+    ),
+    "generated-docs": _single(
+        "generated sections of the docs", lambda: [sys.executable, "-m", "scripts.dev.docs", "--check"]
+    ),
+    "terraform-validate": terraform_validate,
+    "checkov": checkov,
+    "tflint": tflint,
+}
+
+
+@command()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.dev.lint", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated check ids: {', '.join(CHECKS)}")
+    args = parser.parse_args(argv)
+    chosen = args.only.split(",") if args.only else list(CHECKS)
+    unknown = [name for name in chosen if name not in CHECKS]
+    if unknown:
+        raise CliError(f"unknown check(s) {unknown}: choose from {', '.join(CHECKS)}")
+    results = [ok for name in chosen for ok in CHECKS[name]()]
     failed = results.count(False)
     print(f"lint: {failed} of {len(results)} checks failed" if failed else f"lint: all {len(results)} checks ok")
     return 1 if failed else 0
