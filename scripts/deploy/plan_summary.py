@@ -59,6 +59,11 @@ class Summary:
         return sum(1 for change in self.changes if change.action in actions)
 
     @property
+    def operations(self) -> int:
+        """What an apply reports complete, one line each: a replace is a destroy and a create."""
+        return self.count("create", "update", "delete") + 2 * self.count("replace")
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.changes or self.outputs_changed)
 
@@ -152,13 +157,19 @@ def _line(change: Change) -> str:
     return text
 
 
-def render_text(summary: Summary, title: str = "") -> str:
+def render_text(summary: Summary, title: str = "", max_changes: int | None = None) -> str:
+    """The headline, every change holding data at risk, then the other changes (at most max_changes of them:
+    a first deploy of the whole stack is a count, not a page of creates)."""
     lines = [f"{title}: {summary.headline()}" if title else summary.headline()]
     at_risk = [c for c in summary.changes if c.loses_data]
     if at_risk:
         lines.append(f"!! {len(at_risk)} resource(s) holding data or keys would be destroyed or replaced:")
         lines += [f"   {_line(c)}" for c in at_risk]
-    lines += [f"  {_line(c)}" for c in summary.changes if not c.loses_data]
+    others = [c for c in summary.changes if not c.loses_data]
+    if max_changes is not None and len(others) > max_changes:
+        lines.append(f"  ({len(others)} more changes: the full list is in the plan's summary file)")
+    else:
+        lines += [f"  {_line(c)}" for c in others]
     if summary.outputs_changed:
         lines.append(f"  outputs changing: {', '.join(summary.outputs_changed)}")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ ENV=local points the AWS provider at the local stack (moto unless AWS_ENDPOINT_U
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -232,7 +233,9 @@ def read_saved_plan(directory: Path, planfile: Path, environ: dict[str, str]) ->
     return plan_summary.summarise(json.loads(shown.stdout))
 
 
-def summarise_saved_plan(env: str, directory: Path, planfile: Path, environ: dict[str, str]) -> plan_summary.Summary:
+def summarise_saved_plan(
+    env: str, directory: Path, planfile: Path, environ: dict[str, str], max_changes: int | None = None
+) -> plan_summary.Summary:
     """Prints the summary of a saved plan and writes its full text and Markdown summary beside it."""
     full_text, markdown = summary_paths(planfile)
     summary = read_saved_plan(directory, planfile, environ)
@@ -244,7 +247,7 @@ def summarise_saved_plan(env: str, directory: Path, planfile: Path, environ: dic
     )
     full_text.write_text(text.stdout)
     markdown.write_text(plan_summary.render_markdown(summary, f"Terraform plan for ENV={env}"))
-    print(plan_summary.render_text(summary, f"ENV={env}"), end="")
+    print(plan_summary.render_text(summary, f"ENV={env}", max_changes), end="")
     print(f"    full plan: {_shown(full_text)}  summary: {_shown(markdown)}", flush=True)
     return summary
 
@@ -270,6 +273,12 @@ def saved_plan_field(env: str, environ: dict[str, str], planfile: Path, field: s
 
 def plan(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> bool:
     """Saves a plan to planfile and summarises it when it has changes; returns True when it has changes."""
+    return _plan(env, environ, planfile, root) is not None
+
+
+def _plan(
+    env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT, max_changes: int | None = None
+) -> plan_summary.Summary | None:
     directory = init_env(env, environ, root)
     for stale in summary_paths(planfile):  # never leave the review of an older plan next to a new one
         stale.unlink(missing_ok=True)
@@ -278,16 +287,53 @@ def plan(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_RO
     if out.returncode == 1:
         raise TfError(f"terraform plan failed for ENV={env}:\n{out.stdout}{out.stderr}")
     if out.returncode == 2:  # "no changes" is one line from the caller
-        summarise_saved_plan(env, directory, planfile, environ)
-    return out.returncode == 2
+        return summarise_saved_plan(env, directory, planfile, environ, max_changes)
+    return None
 
 
-def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_ROOT) -> None:
-    """Applies exactly the saved plan. Terraform itself refuses one made against an older state ("stale")."""
+_COMPLETE = re.compile(r": (Creation|Modifications|Destruction) complete after ")
+PROGRESS_EVERY_S = 10.0
+
+
+class Progress:
+    """One line for a whole apply: n/N operations complete and the time taken, rewritten in place on a terminal,
+    a line every PROGRESS_EVERY_S seconds in a log (CI), so a 200-resource apply is not 700 lines."""
+
+    def __init__(self, total: int, label: str, tty: bool | None = None) -> None:
+        self.total, self.label, self.done = total, label, 0
+        self.started = self.last_shown = time.monotonic()
+        self.tty = sys.stdout.isatty() if tty is None else tty
+
+    def line(self) -> str:
+        return f"{self.label}: {self.done}/{self.total} resources applied ({time.monotonic() - self.started:.0f}s)"
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if self.tty:
+            print(f"\r{self.line()}", end="", flush=True)
+        elif now - self.last_shown >= PROGRESS_EVERY_S:
+            print(self.line(), flush=True)
+            self.last_shown = now
+
+    def finish(self) -> None:
+        print(f"\r{self.line()}" if self.tty else self.line(), flush=True)
+
+
+def apply(
+    env: str,
+    environ: dict[str, str],
+    planfile: Path,
+    root: Path = REPO_ROOT,
+    *,
+    log: Path | None = None,
+    operations: int = 0,
+) -> None:
+    """Applies exactly the saved plan. Terraform itself refuses one made against an older state ("stale").
+
+    Streamed as it runs, or, with `log`, written there whole while one progress line counts the operations."""
     directory = env_dir(env, root)
-    args = ["apply", "-input=false", *_color_flag(), str(planfile.resolve())]
-    # Streamed as it runs (an apply takes minutes), and its errors kept for the exception: a caller that
-    # captures stdout (a test, a build log) still gets what failed.
+    args = ["apply", "-input=false", *(["-no-color"] if log else _color_flag()), str(planfile.resolve())]
     process = subprocess.Popen(
         [terraform_bin(), f"-chdir={directory}", *args],
         env=environ,
@@ -295,16 +341,31 @@ def apply(env: str, environ: dict[str, str], planfile: Path, root: Path = REPO_R
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Its errors are kept for the exception: a caller that captures stdout (a test, a build log) or reads only
+    # the progress line still gets what failed.
     errors: list[str] = []
+    progress = Progress(operations, f"==> terraform apply ENV={env}") if log else None
     assert process.stdout is not None
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        if errors or "Error:" in line:
-            errors.append(line.rstrip())
+    with log.open("a") if log else contextlib.nullcontext() as sink:
+        for line in process.stdout:
+            if sink is None:
+                print(line, end="", flush=True)
+            else:
+                sink.write(line)
+            if progress and _COMPLETE.search(line):
+                progress.step()
+            if errors or "Error:" in line:
+                errors.append(line.rstrip())
+    if progress:
+        progress.finish()
     if process.wait() != 0:
         detail = "\n".join(errors[-60:])
-        raise TfError(f"terraform apply failed for ENV={env}" + (f":\n{detail}" if detail else ""))
+        where = f"\n(the whole log: {_shown(log)})" if log else ""
+        raise TfError(f"terraform apply failed for ENV={env}" + (f":\n{detail}" if detail else "") + where)
 
+
+# A quiet deploy lists a plan's changes only up to this many (an upgrade's few changes, not a first deploy's 200).
+BRIEF_PLAN_CHANGES = 20
 
 # Applied only after a typed "yes" (or AUTO_APPROVE=1): prod, and cicd, which holds prod's deployer.
 CONFIRMED_ENVS = ("prod", "cicd")
@@ -364,20 +425,31 @@ def forget_state_of_a_lost_emulator(environ: dict[str, str], root: Path = REPO_R
     return True
 
 
-def deploy(env: str, environ: dict[str, str], auto_approve: bool, root: Path = REPO_ROOT) -> bool:
-    """plan → apply that saved plan; returns False when there was nothing to apply."""
+def deploy(
+    env: str, environ: dict[str, str], auto_approve: bool, root: Path = REPO_ROOT, log: Path | None = None
+) -> bool:
+    """plan → apply that saved plan; returns False when there was nothing to apply.
+
+    With `log` (`make up`: ENV=local without VERBOSE=1), Terraform's apply goes to that file and the terminal
+    gets the plan's headline, its changes when they are few, and one progress line."""
     planfile = env_dir(env, root) / f"{env}.tfplan"
     started = time.time()
     if env == "local":
         forget_state_of_a_lost_emulator(environ, root)
     print(f"==> terraform plan ENV={env}", flush=True)
-    if not plan(env, environ, planfile, root):
+    summary = _plan(env, environ, planfile, root, max_changes=BRIEF_PLAN_CHANGES if log else None)
+    if summary is None:
         print(f"==> ENV={env} is up to date: nothing to apply ({time.time() - started:.1f}s)")
         planfile.unlink(missing_ok=True)
         return False
     confirm(env, auto_approve)
-    print(f"==> terraform apply ENV={env}", flush=True)
-    apply(env, environ, planfile, root)
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"terraform apply ENV={env} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+        print(f"==> terraform apply ENV={env} (log: {_shown(log)}; VERBOSE=1 shows it here)", flush=True)
+    else:
+        print(f"==> terraform apply ENV={env}", flush=True)
+    apply(env, environ, planfile, root, log=log, operations=summary.operations)
     for done in (planfile, *summary_paths(planfile)):
         done.unlink(missing_ok=True)
     print(f"==> ENV={env} deployed in {time.time() - started:.1f}s")
@@ -447,7 +519,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise TfError(f"no saved plan at {planfile}: run `make plan ENV={args.env}` first")
             summarise_saved_plan(args.env, init_env(args.env, environ), planfile, environ)
     elif args.command == "deploy":
-        deploy(args.env, environ, auto_approve)
+        quiet = args.env == "local" and os.environ.get("VERBOSE", "") in ("", "0")
+        log = stack.StackConfig.from_env().run_dir / "terraform-local.log" if quiet else None
+        deploy(args.env, environ, auto_approve, log=log)
         if args.env == "local":
             # The local runtime reads what was deployed from this file (it never runs Terraform itself).
             deployed.write(stack.StackConfig.from_env(), outputs("local", environ))
