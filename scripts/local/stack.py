@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -217,6 +218,33 @@ def is_ours(record: Record) -> bool:
     return live is not None and live[: len(record.argv)] == record.argv
 
 
+def recognise_own(cfg: StackConfig) -> StackConfig:
+    """The endpoints `stack env` exported are this stack's own emulator and broker, not external ones: in a shell
+    that ran `eval "$(... stack env)"`, status, up and down still manage the processes they started."""
+    moto = _own_port(cfg, "moto", cfg.external_aws_endpoint)
+    if moto is not None:
+        cfg = dataclasses.replace(cfg, external_aws_endpoint=None, moto_port=moto)
+    tansu = _own_port(cfg, "tansu", cfg.external_kafka_bootstrap)
+    if tansu is not None:
+        cfg = dataclasses.replace(cfg, external_kafka_bootstrap=None, kafka_port=tansu)
+    return cfg
+
+
+def _own_port(cfg: StackConfig, name: str, endpoint: str | None) -> int | None:
+    record = Record.load(record_path(cfg, name))
+    if not endpoint or record is None or not is_ours(record):
+        return None
+    served = {f"127.0.0.1:{record.port}", f"localhost:{record.port}"}
+    return record.port if endpoint.removeprefix("http://").removeprefix("tcp://").rstrip("/") in served else None
+
+
+# Said by `make down`: everything the emulator and broker held lives in their memory only.
+LOST_ON_DOWN = (
+    "lost with them: every image, rendition and metadata item, API keys and web users, Kafka records and "
+    "consumer offsets; `make up` deploys a fresh, empty stack"
+)
+
+
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -383,6 +411,7 @@ def _stop(record: Record, grace_s: float = 5.0) -> None:
 
 
 def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
+    stopped_state = False
     for name in ("worker", "gateway", "moto", "tansu"):
         rec_file = record_path(cfg, name)
         record = Record.load(rec_file)
@@ -391,11 +420,14 @@ def down(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
         if is_ours(record):
             _stop(record)
             log(f"{name}: stopped (pid {record.pid})")
+            stopped_state = stopped_state or name in ("moto", "tansu")
         else:
             log(f"{name}: was not running (stale record for pid {record.pid} removed)")
         rec_file.unlink(missing_ok=True)
     # What was deployed lived in the emulator just stopped (or in one this stack does not own).
     outputs.forget(cfg)
+    if stopped_state:
+        log(LOST_ON_DOWN)
 
 
 def restart_runtime(cfg: StackConfig, log: Callable[[str], None] = print) -> None:
@@ -432,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.local.stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status", "env", "runtime"])
     args = parser.parse_args(argv)
-    cfg = StackConfig.from_env()
+    cfg = recognise_own(StackConfig.from_env())
     if args.command == "up":
         up(cfg)
     elif args.command == "down":

@@ -44,6 +44,12 @@ def test_up_status_refuse_twice_kill_recover_down(tmp_path: Path) -> None:
         report = {s.name: s for s in stack.status(cfg)}
         assert report["moto"].port == cfg.moto_port and report["moto"].uptime_s is not None
 
+        # A shell that ran `eval "$(python -m scripts.local.stack env)"` exports these very endpoints: they are
+        # still this stack's own processes, not external ones.
+        exported = stack.StackConfig.from_env({**cfg.client_env(), "IMGPIPE_RUN_DIR": str(cfg.run_dir)})
+        assert states(exported) == {"moto": "external", "tansu": "external"}
+        assert states(stack.recognise_own(exported)) == {"moto": "running", "tansu": "running"}
+
         # A second `up` must not start another process.
         stack.up(cfg, log=messages.append)
         again = {n: stack.Record.load(stack.record_path(cfg, n)) for n in ("moto", "tansu")}
@@ -63,6 +69,7 @@ def test_up_status_refuse_twice_kill_recover_down(tmp_path: Path) -> None:
         stack.down(cfg, log=messages.append)
     assert all(wait_gone(pid) for pid in pids)
     assert states(cfg) == {"moto": "stopped", "tansu": "stopped"}
+    assert messages[-1] == stack.LOST_ON_DOWN  # `make down` says what went with the emulator
     assert not list(cfg.run_dir.glob("*.json"))
     assert (cfg.run_dir / "moto.log").is_file()
 
@@ -83,9 +90,18 @@ def test_down_leaves_processes_it_did_not_start_alone(tmp_path: Path) -> None:
     # A record naming a live process that is not ours (PID reuse): down must not signal it.
     stranger = stack.Record("moto", os.getpid(), cfg.moto_port, time.time(), ["/not/our/moto"])
     stranger.save(stack.record_path(cfg, "moto"))
-    stack.down(cfg, log=lambda _m: None)
+    said: list[str] = []
+    stack.down(cfg, log=said.append)
     assert stack._cmdline(os.getpid()) is not None
     assert not stack.record_path(cfg, "moto").exists()
+    assert stack.LOST_ON_DOWN not in said  # nothing of ours held any state
+
+    # Nor is someone else's emulator at the exported address taken for ours.
+    assert stack.recognise_own(
+        stack.StackConfig.from_env(
+            {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{cfg.moto_port}", "IMGPIPE_RUN_DIR": str(cfg.run_dir)}
+        )
+    ).external_aws_endpoint
 
 
 def test_external_endpoints_skip_the_embedded_services(tmp_path: Path) -> None:
