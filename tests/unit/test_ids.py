@@ -27,6 +27,8 @@ def test_ids_sort_by_creation_time_and_do_not_repeat() -> None:
 @pytest.mark.parametrize(
     "candidate",
     ["", "../raw/x", str(uuid.uuid4()), new_image_id().upper(), new_image_id() + "x", "raw/" + new_image_id()],
+    # named, not shown: the values are fresh each run and every xdist worker must collect the same test ids
+    ids=["empty", "path", "uuid4", "upper-case", "suffixed", "prefixed"],
 )
 def test_anything_but_a_canonical_uuid7_is_not_an_image_id(candidate: str) -> None:
     assert not is_image_id(candidate)
