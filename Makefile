@@ -71,14 +71,16 @@ check-env:
 demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
 	@$(PY) -m scripts.dev.demo
 
+# Workers for pytest-xdist: one per core (the tests of the deployed stack share one worker and one deploy).
+PYTEST_WORKERS ?= auto
 test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 report: up ## the BI reports on DuckDB over ENV=local's exports (tables here, charts in dist/report/index.html) [TENANT=id]
 	@$(PY) -m scripts.dev.report $(if $(TENANT),--tenant "$(TENANT)")
 
 test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
-	@$(PY) -m pytest tests/unit
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) tests/unit
 
 # ------------------------------------------------------------------------------------------- local stack
 

@@ -63,3 +63,35 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield
+
+
+# What takes longest goes first, so that under pytest-xdist (`make test`: -n auto --dist loadgroup) no worker is
+# left with a long suite while the others idle; without xdist the order changes nothing a test may rely on.
+_FIRST = ("tests/integration", "tests/e2e", "tests/terraform")
+DEPLOYED_STACK_GROUP = "deployed-stack"
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist groups: every module that uses the session's deployed stack runs on one worker (the stack is deployed
+    once, a few minutes, not once per worker); each other integration or e2e module runs whole on one worker (its
+    module fixtures, a broker or a copy of the checkout, are set up once). Terraform suites and unit tests are
+    spread test by test."""
+    sharing = {_module(item) for item in items if "deployed" in getattr(item, "fixturenames", ())}
+    for item in items:
+        module = _module(item)
+        if module in sharing:
+            item.add_marker(pytest.mark.xdist_group(DEPLOYED_STACK_GROUP))
+        elif module.startswith(("tests/integration", "tests/e2e")):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        if module in sharing:
+            return 0
+        return next((i + 1 for i, prefix in enumerate(_FIRST) if module.startswith(prefix)), len(_FIRST) + 1)
+
+    items.sort(key=rank)  # stable: a module's tests stay together and in order
