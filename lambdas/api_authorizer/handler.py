@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
@@ -25,10 +24,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.key_registry import KeyRegistry, NoPepper
 from imgpipe.auth import AuthError, AuthFailure, Principal, authenticate, credential_of, key_id_of
+from imgpipe.runtime import FunctionRuntime
 from imgpipe.tokens import CognitoSettings, TokenError, TokenVerifier
 
-logger = Logger(service="api_authorizer")
-tracer = Tracer(service="api_authorizer")
+fn = FunctionRuntime.for_service("api_authorizer", metrics=False)
+logger, tracer = fn.logger, fn.tracer
 
 
 @cache
@@ -85,8 +85,7 @@ def _response(
     )
 
 
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)  # key_id of one request must not label the next
+@fn.handler()
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     try:

@@ -17,41 +17,31 @@ import hashlib
 import json
 import os
 import re
-import warnings
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgpipe import config
+from imgpipe import config, idempotency
+from imgpipe.adapters import environment
 from imgpipe.adapters.mac import KmsMac
-from imgpipe.adapters.metadata_table import MetadataTable
-from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
-from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.auth import Principal, is_tenant_id
 from imgpipe.cursors import CursorCodec
 from imgpipe.quotas import QuotaExceeded, QuotaPolicy
+from imgpipe.runtime import FunctionRuntime
 from imgpipe.uploads import ApiError, UploadService, UploadSettings
 
 UPLOAD_ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # refusals counted as UploadsRejected
@@ -73,14 +63,8 @@ def cors() -> CORSConfig | None:
     )
 
 
-# Reads publish no metrics, which is expected, not worth a warning in every read's log.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-logger = Logger(service="upload_api")
-# The library's own lines (imgpipe.*) come out as this function's structured lines, with its keys.
-copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
-metrics = Metrics(namespace="imgpipe", service="upload_api")
-tracer = Tracer(service="upload_api")
+fn = FunctionRuntime.for_service("upload_api")
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 app = APIGatewayRestResolver(cors=cors())
 
 
@@ -88,66 +72,48 @@ app = APIGatewayRestResolver(cors=cors())
 def quotas() -> QuotaLedger:
     """Counters in the API's state table (the idempotency table); QUOTAS as Terraform wrote it, checked now."""
     return QuotaLedger(
-        boto3.client("dynamodb"), config.required("IDEMPOTENCY_TABLE"), QuotaPolicy.from_json(config.optional("QUOTAS"))
+        environment.dynamodb(), config.required("IDEMPOTENCY_TABLE"), QuotaPolicy.from_json(config.optional("QUOTAS"))
     )
 
 
 @cache
 def service() -> UploadService:
-    kms_key = config.required("KMS_KEY_ARN")
     s3 = s3_client()
     settings = UploadSettings(
         raw_prefix=config.required("RAW_PREFIX"),
-        max_upload_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),
-        retention_days=config.integer("RETENTION_DAYS", 7, 1, 7),
+        max_upload_bytes=environment.max_upload_bytes(),
+        retention_days=environment.retention_days(),
         presign_seconds=config.integer("PRESIGN_SECONDS", 300, 1, 900),
     )
     mac = KmsMac(boto3.client("kms"), config.required("CURSOR_KEY_ID"))
     return UploadService(
-        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
-        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
+        environment.metadata_table(),
+        environment.object_store("RAW_BUCKET", s3),
         settings,
-        processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        processed=environment.object_store("PROCESSED_BUCKET", s3),
         cursors=CursorCodec(mac.sign, mac.verify),
         quotas=quotas(),
         # Which image an Idempotency-Key stands for, written before the image: converges every retry.
-        claims=RequestClaims(
-            boto3.client("dynamodb"),
-            config.required("IDEMPOTENCY_TABLE"),
-            scope="api",
-            lifetime=timedelta(seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400)),
-        ),
+        claims=environment.request_claims("api", idempotency_seconds()),
     )
+
+
+def idempotency_seconds() -> int:
+    return idempotency.seconds(3600, 86400)
 
 
 @cache
 def idempotency_config() -> IdempotencyConfig:
-    return IdempotencyConfig(
-        # The caller's tenant is part of the key: one tenant's Idempotency-Key never replays another's answer.
-        event_key_jmespath="[tenant_id, idempotency_key]",
-        payload_validation_jmespath="body_sha256",
-        hash_function="sha256",
-        expires_after_seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400),
-        response_hook=mark_replayed,
-    )
-
-
-def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    app.append_context(idempotent_replay=True)  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
-    return response
+    # The caller's tenant is part of the key: one tenant's Idempotency-Key never replays another's answer.
+    return idempotency.settings("[tenant_id, idempotency_key]", idempotency_seconds(), "body_sha256")
 
 
 @cache
-def idempotent_direct_upload() -> Callable[..., dict[str, Any]]:
-    persistence = DynamoDBPersistenceLayer(table_name=config.required("IDEMPOTENCY_TABLE"))
-
-    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-        data_keyword_argument="request", config=idempotency_config(), persistence_store=persistence
-    )
+def idempotent_direct_upload() -> idempotency.Once[dict[str, Any]]:
     def upload(request: dict[str, str], data: bytes, content_type: str | None, filename: str | None) -> dict[str, Any]:
         return service().direct_upload(data, content_type, filename, principal(), request["idempotency_key"])
 
-    return upload  # type: ignore[no-any-return]
+    return idempotency.Once(upload, idempotency_config(), data_keyword_argument="request")
 
 
 def principal() -> Principal:
@@ -207,6 +173,7 @@ def direct_upload() -> Response[str]:
     content_type = event.headers.get("content-type") or event.headers.get("Content-Type")
     filename = event.get_query_string_value("filename")
     idempotency_key = event.headers.get(IDEMPOTENCY_HEADER.lower()) or event.headers.get(IDEMPOTENCY_HEADER)
+    replayed = False
     if idempotency_key is None:
         result = service().direct_upload(data, content_type, filename, principal())
     elif not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
@@ -219,12 +186,13 @@ def direct_upload() -> Response[str]:
                 b"\0".join([data, (content_type or "").encode(), (filename or "").encode()])
             ).hexdigest(),
         }
-        result = idempotent_direct_upload()(request=request, data=data, content_type=content_type, filename=filename)
+        run = idempotent_direct_upload()(
+            app.lambda_context, request=request, data=data, content_type=content_type, filename=filename
+        )
+        result, replayed = run.value, run.replayed
     follow(result["image_id"])
-    logger.info(
-        "image stored", extra={"status": result["status"], "replayed": bool(app.context.get("idempotent_replay"))}
-    )
-    if app.context.get("idempotent_replay"):
+    logger.info("image stored", extra={"status": result["status"], "replayed": replayed})
+    if replayed:
         return Response(
             status_code=201,
             content_type=content_types.APPLICATION_JSON,
@@ -301,10 +269,6 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
     return reply(status, {"error": {"code": code, "message": message, "request_id": request_id}})
 
 
-# clear_state: keys appended for one request (image_id) must not leak into the next warm invocation's lines.
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@fn.handler(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency_config().register_lambda_context(context)  # in-progress records expire with this invocation
     return app.resolve(event, context)
