@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -23,10 +23,10 @@ from imgpipe import config
 from imgpipe.adapters import environment
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.ids import is_image_id
-from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
-from imgpipe.renditions import parse_renditions
 from imgpipe.runtime import NAMESPACE, FunctionRuntime
-from imgpipe.validation import Limits
+
+if TYPE_CHECKING:
+    from imgpipe.processing import ImageProcessor
 
 fn = FunctionRuntime.for_service("image_processor")
 logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
@@ -47,6 +47,12 @@ class NoTimeLeft(Exception):
 
 @cache
 def processor() -> ImageProcessor:
+    # The engine (Pillow) and the models (pydantic) when the first object is processed, not at init: a batch
+    # of S3 test events or malformed messages never loads them.
+    from imgpipe.processing import ImageProcessor, MalwareScan, ProcessorSettings
+    from imgpipe.renditions import parse_renditions
+    from imgpipe.validation import Limits
+
     s3 = s3_client()
     settings = ProcessorSettings(
         raw_prefix=config.required("RAW_PREFIX"),
@@ -112,6 +118,8 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
         ensure_time_for_one_image(lambda_context)
         result = processor().process_object(key, version_id)
+        from imgpipe.processing import Outcome  # loaded with processor()
+
         logger.info(
             "object handled",
             extra={

@@ -14,22 +14,24 @@ import base64
 import json
 import time
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config, idempotency
 from imgpipe.adapters import environment
 from imgpipe.adapters.s3_client import s3_client
-from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, KafkaRecord, RecordRejected, SourceTenants
 from imgpipe.runtime import NAMESPACE, FunctionRuntime
-from imgpipe.validation import Limits
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from imgpipe.kafka_ingest import KafkaIngestService, KafkaRecord, RecordRejected
 
 fn = FunctionRuntime.for_service("kafka_ingest")
 logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
@@ -39,6 +41,10 @@ batch = BatchProcessor(event_type=EventType.Kafka, logger=logger)  # type: ignor
 
 @cache
 def service() -> KafkaIngestService:
+    # The use case (validation and Pillow, the item model and pydantic) on the first record, not at init.
+    from imgpipe.kafka_ingest import KafkaIngestService, KafkaIngestSettings, SourceTenants
+    from imgpipe.validation import Limits
+
     raw = environment.object_store("RAW_BUCKET", s3_client())
     settings = KafkaIngestSettings(
         raw_prefix=config.required("RAW_PREFIX"),
@@ -81,6 +87,8 @@ def ingest_once() -> idempotency.Once[dict[str, Any]]:
 
 
 def ingest(identity: dict[str, str], record: KafkaRecord) -> dict[str, Any]:
+    from imgpipe.kafka_ingest import RecordRejected
+
     try:
         return {"stored": service().ingest(record)}
     except RecordRejected as rejected:
@@ -110,6 +118,8 @@ def report_rejection(record: KafkaRecord, rejected: RecordRejected) -> None:
 
 
 def kafka_record(record: KafkaEventRecord) -> KafkaRecord:
+    from imgpipe.kafka_ingest import KafkaRecord
+
     raw = record.raw_event
     return KafkaRecord(
         topic=record.topic,
@@ -126,6 +136,8 @@ def kafka_record(record: KafkaEventRecord) -> KafkaRecord:
 
 
 def dedup_key(record: KafkaRecord) -> str:
+    from imgpipe.kafka_ingest import RecordRejected
+
     try:
         return record.dedup_key()
     except RecordRejected:

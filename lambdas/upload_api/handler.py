@@ -15,13 +15,12 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config, idempotency
@@ -36,7 +35,11 @@ from imgpipe.quotas import QuotaPolicy
 from imgpipe.routes import errors, images, uploads
 from imgpipe.routes.common import Api, principal
 from imgpipe.runtime import FunctionRuntime
-from imgpipe.uploads import UploadService, UploadSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from imgpipe.uploads import UploadService
 
 
 def cors() -> CORSConfig | None:
@@ -68,6 +71,9 @@ def quotas() -> QuotaLedger:
 
 @cache
 def service() -> UploadService:
+    # The use cases (pydantic, the item model) with the first request, not at init.
+    from imgpipe.uploads import UploadService, UploadSettings
+
     s3 = s3_client()
     settings = UploadSettings(
         raw_prefix=config.required("RAW_PREFIX"),

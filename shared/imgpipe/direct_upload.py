@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from imgpipe.uploads import ApiError
+from imgpipe.api_error import ApiError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: safe to hash, log and compare

@@ -3,7 +3,8 @@ dedup key) do: Powertools idempotency on the function's DynamoDB table, keys and
 and each call telling whether it ran or replayed the first call's saved answer.
 
 Powertools is imported on first use: a function builds its idempotent call when a request first needs one, and
-a cold start that serves none (a read, a key-less upload) does not pay for the import.
+a cold start that serves none (a read, a key-less upload) does not pay for the import. For the same reason its
+two refusals are raised as this module's own exceptions, which a caller can name without importing Powertools.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ def seconds(default: int, most: int) -> int:
     return config.integer("IDEMPOTENCY_SECONDS", default, 60, most)
 
 
+class InProgress(Exception):
+    """A call with this key is still running (or died without finishing and has not expired yet)."""
+
+
+class KeyReused(Exception):
+    """This key was already used with another payload."""
+
+
 @dataclass(frozen=True)
 class Run(Generic[T]):
     value: T
@@ -51,8 +60,8 @@ class Run(Generic[T]):
 class Once(Generic[T]):
     """function, run at most once per key (the jmespath of `settings` over the argument named
     data_keyword_argument) on the table named by IDEMPOTENCY_TABLE. A call with the key of a finished call
-    returns its saved answer (replayed); with the key of a running one raises IdempotencyAlreadyInProgressError;
-    with the key of another payload raises IdempotencyValidationError."""
+    returns its saved answer (replayed); with the key of a running one raises InProgress; with the key of another
+    payload raises KeyReused."""
 
     def __init__(
         self,
@@ -81,6 +90,16 @@ class Once(Generic[T]):
         a timeout then runs again instead of waiting out the whole expiry); None outside Lambda."""
         if lambda_context is not None:
             self.config.register_lambda_context(lambda_context)
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         self._replay = False
-        value = self._call(**kwargs)
+        try:
+            value = self._call(**kwargs)
+        except IdempotencyAlreadyInProgressError as err:
+            raise InProgress(str(err)) from err
+        except IdempotencyValidationError as err:
+            raise KeyReused(str(err)) from err
         return Run(value, self._replay)

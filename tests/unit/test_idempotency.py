@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
 from imgpipe import idempotency
 from imgpipe.adapters import environment
@@ -55,7 +54,7 @@ def test_the_first_call_runs_and_a_repeat_replays_its_answer(table: str) -> None
 def test_the_same_key_with_another_payload_is_refused(table: str) -> None:
     calls, once = counted()
     once(None, request={"key": "k1", "digest": "d1"}, data="a")
-    with pytest.raises(IdempotencyValidationError):
+    with pytest.raises(idempotency.KeyReused):
         once(None, request={"key": "k1", "digest": "d2"}, data="a")
     assert calls == ["a"]
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from imgpipe.api_error import ApiError
 from imgpipe.auth import Principal, is_tenant_id
-from imgpipe.uploads import ApiError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent

@@ -7,16 +7,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
+from imgpipe.api_error import ApiError
 from imgpipe.direct_upload import IDEMPOTENCY_HEADER
+from imgpipe.idempotency import InProgress, KeyReused
 from imgpipe.quotas import QuotaExceeded
 from imgpipe.routes import uploads
 from imgpipe.routes.common import Api, error_response
-from imgpipe.uploads import ApiError
 
 
 def router(api: Api) -> APIGatewayRouter:
@@ -44,12 +41,12 @@ def router(api: Api) -> APIGatewayRouter:
         response.headers["Retry-After"] = str(err.retry_after_seconds)
         return response
 
-    @router.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
+    @router.exception_handler(InProgress)  # type: ignore[untyped-decorator]
     def idempotency_in_progress(_: Exception) -> Response[str]:
         message = f"a request with this {IDEMPOTENCY_HEADER} is still running; retry later"
         return answer(409, "idempotency_in_progress", message)
 
-    @router.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
+    @router.exception_handler(KeyReused)  # type: ignore[untyped-decorator]
     def idempotency_key_reused(_: Exception) -> Response[str]:
         message = f"this {IDEMPOTENCY_HEADER} was already used for a different upload"
         return answer(422, "idempotency_key_reused", message)

@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from imgpipe.api_error import ApiError
 from imgpipe.direct_upload import IDEMPOTENCY_HEADER, DirectUpload
 from imgpipe.routes.common import Api, follow, principal, reply
-from imgpipe.uploads import ApiError
 
 ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # their refusals count as UploadsRejected
 
