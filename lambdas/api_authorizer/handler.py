@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
@@ -25,10 +24,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters.key_registry import KeyRegistry, NoPepper
 from imgpipe.auth import AuthError, AuthFailure, Principal, authenticate, credential_of, key_id_of
-from imgpipe.tokens import CognitoSettings, TokenError, TokenVerifier
+from imgpipe.runtime import FunctionRuntime
 
-logger = Logger(service="api_authorizer")
-tracer = Tracer(service="api_authorizer")
+if TYPE_CHECKING:
+    from imgpipe.tokens import TokenVerifier
+
+fn = FunctionRuntime.for_service("api_authorizer", metrics=False)
+logger, tracer = fn.logger, fn.tracer
 
 
 @cache
@@ -48,6 +50,9 @@ def verifier() -> TokenVerifier | None:
     issuer = config.optional("JWT_ISSUER")
     if not issuer:
         return None
+    # PyJWT and cryptography on the first bearer token: a cold start that serves API keys never loads them.
+    from imgpipe.tokens import CognitoSettings, TokenVerifier
+
     client_ids = (config.optional("JWT_CLIENT_IDS") or "").split(",")
     return TokenVerifier(CognitoSettings.for_pool(issuer, client_ids, config.optional("JWT_JWKS_URL")))
 
@@ -64,6 +69,8 @@ def principal_of(headers: Mapping[str, str]) -> Principal:
     tokens = verifier()
     if tokens is None:
         raise AuthError(AuthFailure.INVALID)
+    from imgpipe.tokens import TokenError
+
     try:
         return tokens.verify(credential.value)  # JwksUnavailable propagates: a 500, never an allow
     except TokenError as err:
@@ -85,8 +92,7 @@ def _response(
     )
 
 
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)  # key_id of one request must not label the next
+@fn.handler()
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     try:

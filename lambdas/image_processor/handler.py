@@ -8,14 +8,10 @@ A message fails (and is retried) only for transient errors: bad images end as RE
 from __future__ import annotations
 
 import json
-import warnings
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -24,22 +20,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
-from imgpipe.adapters.metadata_table import MetadataTable
-from imgpipe.adapters.object_store import ObjectStore
+from imgpipe.adapters import environment
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.ids import is_image_id
-from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
-from imgpipe.renditions import parse_renditions
-from imgpipe.validation import Limits
+from imgpipe.runtime import NAMESPACE, FunctionRuntime
 
-# A batch of test events or skipped objects has nothing to count; that is not worth a warning per invocation.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
+if TYPE_CHECKING:
+    from imgpipe.processing import ImageProcessor
 
-logger = Logger(service="image_processor")
-# The library's lines (imgpipe.processing's rejections, ...) as this function's structured lines, with its keys.
-copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
-metrics = Metrics(namespace="imgpipe", service="image_processor")
-tracer = Tracer(service="image_processor")
+fn = FunctionRuntime.for_service("image_processor")
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 # With the function's logger, every failed message is logged once with its exception and the image's id.
 batch = BatchProcessor(event_type=EventType.SQS, logger=logger)  # type: ignore[arg-type]  # a logging.Logger
 # What an image may take besides its engine budget: reading the object, writing renditions and the item.
@@ -57,23 +47,28 @@ class NoTimeLeft(Exception):
 
 @cache
 def processor() -> ImageProcessor:
-    kms_key = config.required("KMS_KEY_ARN")
+    # The engine (Pillow) and the models (pydantic) when the first object is processed, not at init: a batch
+    # of S3 test events or malformed messages never loads them.
+    from imgpipe.processing import ImageProcessor, MalwareScan, ProcessorSettings
+    from imgpipe.renditions import parse_renditions
+    from imgpipe.validation import Limits
+
     s3 = s3_client()
     settings = ProcessorSettings(
         raw_prefix=config.required("RAW_PREFIX"),
         processed_prefix=config.required("PROCESSED_PREFIX"),
         renditions=parse_renditions(config.optional("RENDITIONS_JSON")),
         limits=Limits(
-            max_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),
+            max_bytes=environment.max_upload_bytes(),
             max_seconds=config.integer("IMAGE_BUDGET_SECONDS", 10, 1, 300),
         ),
         # required unless Terraform says no scan is set up (MALWARE_SCAN=observed): an unknown value is an error
         malware_scan=MalwareScan(config.optional("MALWARE_SCAN") or MalwareScan.REQUIRED.value),
     )
     return ImageProcessor(
-        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
-        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
-        ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        environment.metadata_table(),
+        environment.object_store("RAW_BUCKET", s3),
+        environment.object_store("PROCESSED_BUCKET", s3),
         settings,
     )
 
@@ -123,6 +118,8 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
         ensure_time_for_one_image(lambda_context)
         result = processor().process_object(key, version_id)
+        from imgpipe.processing import Outcome  # loaded with processor()
+
         logger.info(
             "object handled",
             extra={
@@ -138,13 +135,11 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None
             metrics.add_metric(name="ProcessingTime", unit=MetricUnit.Milliseconds, value=total)
         elif result.outcome is Outcome.REJECTED and result.reason is not None:
             # Its own EMF document: a batch may reject for several reasons, and dimensions are per document.
-            with single_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1, namespace="imgpipe") as metric:
+            with single_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
                 metric.add_dimension(name="service", value="image_processor")
                 metric.add_dimension(name="reason", value=result.reason.value)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@fn.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=batch, context=context)

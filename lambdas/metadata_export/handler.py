@@ -9,33 +9,29 @@ numbers, so what was already written is rewritten identically, never duplicated.
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
+from imgpipe.adapters import environment
 from imgpipe.adapters.object_store import ObjectStore
-from imgpipe.adapters.s3_client import s3_client
 from imgpipe.export import Change, MalformedChange, export_files, export_row
+from imgpipe.runtime import FunctionRuntime
 
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-logger = Logger(service="metadata_export")
-metrics = Metrics(namespace="imgpipe", service="metadata_export")
-tracer = Tracer(service="metadata_export")
+fn = FunctionRuntime.for_service("metadata_export")
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 TTL_PRINCIPAL = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 @cache
 def analytics() -> ObjectStore:
-    return ObjectStore(s3_client(), config.required("ANALYTICS_BUCKET"), config.required("KMS_KEY_ARN"))
+    return environment.object_store("ANALYTICS_BUCKET")
 
 
 def change_of(record: DynamoDBRecord) -> Change:
@@ -52,9 +48,7 @@ def change_of(record: DynamoDBRecord) -> Change:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@fn.handler()
 @event_source(data_class=DynamoDBStreamEvent)
 def handler(event: DynamoDBStreamEvent, context: LambdaContext) -> dict[str, Any]:
     changes = []

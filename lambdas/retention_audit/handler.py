@@ -11,43 +11,37 @@ the function can make it purge early.
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgpipe import config
-from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.adapters import environment
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.s3_client import s3_client
 from imgpipe.retention_audit import AuditSettings, RetentionAudit
+from imgpipe.runtime import FunctionRuntime
 
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-logger = Logger(service="retention_audit")
-metrics = Metrics(namespace="imgpipe", service="retention_audit")
-tracer = Tracer(service="retention_audit")
+fn = FunctionRuntime.for_service("retention_audit")
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 
 
 @cache
 def audit() -> RetentionAudit:
     kms_key = config.required("KMS_KEY_ARN")
     s3 = s3_client()
-    table_name = config.required("TABLE_NAME")
     extra = json.loads(config.optional("EXTRA_BUCKETS_JSON") or "[]")
     return RetentionAudit(
-        MetadataTable(boto3.client("dynamodb"), table_name),
-        table_name,
-        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
-        ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        environment.metadata_table(),
+        config.required("TABLE_NAME"),
+        environment.object_store("RAW_BUCKET", s3),
+        environment.object_store("PROCESSED_BUCKET", s3),
         AuditSettings(
-            retention_days=config.integer("RETENTION_DAYS", 7, 1, 7),
+            retention_days=environment.retention_days(),
             grace=timedelta(hours=config.integer("GRACE_HOURS", 48, 0, 168)),
             lookback_days=config.integer("LOOKBACK_DAYS", 30, 1, 365),
         ),
@@ -61,9 +55,7 @@ def audit_time(event: EventBridgeEvent) -> datetime:
     return datetime.now(UTC)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@fn.handler()
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     report = audit().run(audit_time(event))

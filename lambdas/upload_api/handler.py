@@ -1,4 +1,5 @@
-"""upload_api: the HTTP ingestion API behind API Gateway (REST). Thin: parse → imgpipe.uploads → response.
+"""upload_api: the HTTP ingestion API behind API Gateway (REST). Thin: the routes (imgpipe.routes: uploads,
+images, errors) parse the request, call imgpipe.uploads and shape the answer; this module wires them.
 
 Routes: POST /v1/uploads, PUT /v1/images, GET /v1/images/{image_id}, GET /v1/images. The caller was
 authenticated by the API's Lambda authorizer, whose context names the API key (key_id); requests without it
@@ -11,52 +12,34 @@ is refused (422), and a retry while the first request still runs gets 409.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import os
-import re
-import warnings
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgpipe import config
+from imgpipe import config, idempotency
+from imgpipe.adapters import environment
 from imgpipe.adapters.mac import KmsMac
-from imgpipe.adapters.metadata_table import MetadataTable
-from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
-from imgpipe.adapters.request_claims import RequestClaims
 from imgpipe.adapters.s3_client import s3_client
-from imgpipe.auth import Principal, is_tenant_id
+from imgpipe.auth import Principal
 from imgpipe.cursors import CursorCodec
-from imgpipe.quotas import QuotaExceeded, QuotaPolicy
-from imgpipe.uploads import ApiError, UploadService, UploadSettings
+from imgpipe.direct_upload import IDEMPOTENCY_HEADER, DirectUpload
+from imgpipe.quotas import QuotaPolicy
+from imgpipe.routes import errors, images, uploads
+from imgpipe.routes.common import Api, principal
+from imgpipe.runtime import FunctionRuntime
 
-UPLOAD_ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # refusals counted as UploadsRejected
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: safe to hash, log and compare
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from imgpipe.uploads import UploadService
 
 
 def cors() -> CORSConfig | None:
@@ -73,14 +56,8 @@ def cors() -> CORSConfig | None:
     )
 
 
-# Reads publish no metrics, which is expected, not worth a warning in every read's log.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-logger = Logger(service="upload_api")
-# The library's own lines (imgpipe.*) come out as this function's structured lines, with its keys.
-copy_config_to_registered_loggers(source_logger=logger, include={"imgpipe"})
-metrics = Metrics(namespace="imgpipe", service="upload_api")
-tracer = Tracer(service="upload_api")
+fn = FunctionRuntime.for_service("upload_api")
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 app = APIGatewayRestResolver(cors=cors())
 
 
@@ -88,223 +65,67 @@ app = APIGatewayRestResolver(cors=cors())
 def quotas() -> QuotaLedger:
     """Counters in the API's state table (the idempotency table); QUOTAS as Terraform wrote it, checked now."""
     return QuotaLedger(
-        boto3.client("dynamodb"), config.required("IDEMPOTENCY_TABLE"), QuotaPolicy.from_json(config.optional("QUOTAS"))
+        environment.dynamodb(), config.required("IDEMPOTENCY_TABLE"), QuotaPolicy.from_json(config.optional("QUOTAS"))
     )
 
 
 @cache
 def service() -> UploadService:
-    kms_key = config.required("KMS_KEY_ARN")
+    # The use cases (pydantic, the item model) with the first request, not at init.
+    from imgpipe.uploads import UploadService, UploadSettings
+
     s3 = s3_client()
     settings = UploadSettings(
         raw_prefix=config.required("RAW_PREFIX"),
-        max_upload_bytes=config.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 10 * 1024 * 1024),
-        retention_days=config.integer("RETENTION_DAYS", 7, 1, 7),
+        max_upload_bytes=environment.max_upload_bytes(),
+        retention_days=environment.retention_days(),
         presign_seconds=config.integer("PRESIGN_SECONDS", 300, 1, 900),
     )
     mac = KmsMac(boto3.client("kms"), config.required("CURSOR_KEY_ID"))
     return UploadService(
-        MetadataTable(boto3.client("dynamodb"), config.required("TABLE_NAME")),
-        ObjectStore(s3, config.required("RAW_BUCKET"), kms_key),
+        environment.metadata_table(),
+        environment.object_store("RAW_BUCKET", s3),
         settings,
-        processed=ObjectStore(s3, config.required("PROCESSED_BUCKET"), kms_key),
+        processed=environment.object_store("PROCESSED_BUCKET", s3),
         cursors=CursorCodec(mac.sign, mac.verify),
         quotas=quotas(),
         # Which image an Idempotency-Key stands for, written before the image: converges every retry.
-        claims=RequestClaims(
-            boto3.client("dynamodb"),
-            config.required("IDEMPOTENCY_TABLE"),
-            scope="api",
-            lifetime=timedelta(seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400)),
-        ),
+        claims=environment.request_claims("api", idempotency_seconds()),
     )
+
+
+def idempotency_seconds() -> int:
+    return idempotency.seconds(3600, 86400)
 
 
 @cache
 def idempotency_config() -> IdempotencyConfig:
-    return IdempotencyConfig(
-        # The caller's tenant is part of the key: one tenant's Idempotency-Key never replays another's answer.
-        event_key_jmespath="[tenant_id, idempotency_key]",
-        payload_validation_jmespath="body_sha256",
-        hash_function="sha256",
-        expires_after_seconds=config.integer("IDEMPOTENCY_SECONDS", 3600, 60, 86400),
-        response_hook=mark_replayed,
-    )
-
-
-def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    app.append_context(idempotent_replay=True)  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
-    return response
+    # The caller's tenant is part of the key: one tenant's Idempotency-Key never replays another's answer.
+    return idempotency.settings("[tenant_id, idempotency_key]", idempotency_seconds(), "body_sha256")
 
 
 @cache
-def idempotent_direct_upload() -> Callable[..., dict[str, Any]]:
-    persistence = DynamoDBPersistenceLayer(table_name=config.required("IDEMPOTENCY_TABLE"))
+def idempotent_direct_upload() -> idempotency.Once[dict[str, Any]]:
+    def upload(request: dict[str, str], upload: DirectUpload, caller: Principal) -> dict[str, Any]:
+        key = request["idempotency_key"]
+        return service().direct_upload(upload.data, upload.content_type, upload.filename, caller, key)
 
-    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-        data_keyword_argument="request", config=idempotency_config(), persistence_store=persistence
-    )
-    def upload(request: dict[str, str], data: bytes, content_type: str | None, filename: str | None) -> dict[str, Any]:
-        return service().direct_upload(data, content_type, filename, principal(), request["idempotency_key"])
-
-    return upload  # type: ignore[no-any-return]
-
-
-def principal() -> Principal:
-    """The caller as the authorizer established it; without a tenant the request reaches nothing (fail closed)."""
-    context = app.current_event.request_context.authorizer.raw_event or {}
-    key_id, owner, tenant_id = context.get("key_id"), context.get("owner"), context.get("tenant_id")
-    if not key_id or not is_tenant_id(tenant_id):
-        raise ApiError(401, "unauthorized", "Unauthorized")  # what API Gateway answers without credentials
-    return Principal(str(key_id), str(owner or key_id), str(tenant_id), str(context.get("kind") or "api_key"))
-
-
-def reply(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
-
-
-def follow(image_id: str) -> None:
-    """From here on this request's lines are the image's: its id is the correlation id, as it is downstream
-    (processor, Kafka ingest, export), and API Gateway's request id stays as request_id."""
-    logger.append_keys(image_id=image_id, request_id=logger.get_correlation_id())
-    logger.set_correlation_id(image_id)
+    return idempotency.Once(upload, idempotency_config(), data_keyword_argument="request")
 
 
 def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every request of a tenant counts against its requests per minute, before any route runs."""
-    quotas().count_request(principal().tenant_id, datetime.now(UTC))
+    quotas().count_request(principal(app.current_event).tenant_id, datetime.now(UTC))
     return next_middleware(app)
 
 
+# Through the module's names, looked up on each request: what a test replaces here, the routes use.
+api = Api(fn, service=lambda: service(), direct_uploads=lambda: idempotent_direct_upload())
+for module in (uploads, images, errors):
+    app.include_router(module.router(api))
 app.use(middlewares=[rate_limit])
 
 
-@app.post("/v1/uploads")
-@tracer.capture_method
-def request_upload() -> Response[str]:
-    try:
-        body = json.loads(app.current_event.body or "")
-    except ValueError:
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    result = service().request_upload(body, principal())
-    follow(result["image_id"])
-    logger.info("upload presigned", extra={"status": result["status"]})
-    metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
-    return reply(201, result)
-
-
-@app.put("/v1/images")
-@tracer.capture_method
-def direct_upload() -> Response[str]:
-    event = app.current_event
-    raw = event.body or ""
-    try:
-        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("latin-1", "replace")
-    except binascii.Error:
-        raise ApiError(400, "invalid_body", "the body is marked base64 but is not valid base64") from None
-    content_type = event.headers.get("content-type") or event.headers.get("Content-Type")
-    filename = event.get_query_string_value("filename")
-    idempotency_key = event.headers.get(IDEMPOTENCY_HEADER.lower()) or event.headers.get(IDEMPOTENCY_HEADER)
-    if idempotency_key is None:
-        result = service().direct_upload(data, content_type, filename, principal())
-    elif not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        raise ApiError(400, "invalid_request", f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters")
-    else:
-        request = {
-            "tenant_id": principal().tenant_id,
-            "idempotency_key": idempotency_key,
-            "body_sha256": hashlib.sha256(
-                b"\0".join([data, (content_type or "").encode(), (filename or "").encode()])
-            ).hexdigest(),
-        }
-        result = idempotent_direct_upload()(request=request, data=data, content_type=content_type, filename=filename)
-    follow(result["image_id"])
-    logger.info(
-        "image stored", extra={"status": result["status"], "replayed": bool(app.context.get("idempotent_replay"))}
-    )
-    if app.context.get("idempotent_replay"):
-        return Response(
-            status_code=201,
-            content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(result),
-            headers={"Idempotent-Replayed": "true"},
-        )
-    metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
-    return reply(201, result)
-
-
-@app.get("/v1/images/<image_id>")
-@tracer.capture_method
-def get_image(image_id: str) -> Response[str]:
-    caller = principal()
-    follow(image_id)
-    return reply(200, service().get_image(image_id, caller))
-
-
-@app.get("/v1/images")
-@tracer.capture_method
-def list_images() -> Response[str]:
-    caller = principal()
-    q = app.current_event.get_query_string_value
-    return reply(200, service().list_images(caller, q("status"), q("since"), q("limit"), q("next")))
-
-
-@app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-def api_error(err: ApiError) -> Response[str]:
-    event = app.current_event
-    if (event.http_method, event.resource) in UPLOAD_ROUTES and 400 <= err.status < 500 and err.status != 401:
-        metrics.add_dimension(name="reason", value=err.code)
-        metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
-    logger.info("request refused", extra={"status": err.status, "code": err.code})
-    return error_response(err.status, err.code, err.message)
-
-
-@app.exception_handler(QuotaExceeded)  # type: ignore[untyped-decorator]
-def quota_exceeded(err: QuotaExceeded) -> Response[str]:
-    logger.info("quota reached", extra={"code": err.code, "retry_after": err.retry_after_seconds})
-    metrics.add_dimension(name="reason", value=err.code)
-    metrics.add_metric(name="QuotaRefusals", unit=MetricUnit.Count, value=1)
-    response = error_response(429, err.code, err.message)
-    response.headers["Retry-After"] = str(err.retry_after_seconds)
-    return response
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
-def idempotency_in_progress(_: Exception) -> Response[str]:
-    return error_response(
-        409, "idempotency_in_progress", f"a request with this {IDEMPOTENCY_HEADER} is still running; retry later"
-    )
-
-
-@app.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
-def idempotency_key_reused(_: Exception) -> Response[str]:
-    return error_response(
-        422, "idempotency_key_reused", f"this {IDEMPOTENCY_HEADER} was already used for a different upload"
-    )
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(err: Exception) -> Response[str]:
-    logger.exception("unhandled error")  # the stack trace goes to the log, never to the client
-    return error_response(500, "internal_error", "the request could not be completed")
-
-
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    return error_response(404, "not_found", "no such route")
-
-
-def error_response(status: int, code: str, message: str) -> Response[str]:
-    request_id = app.current_event.request_context.request_id
-    return reply(status, {"error": {"code": code, "message": message, "request_id": request_id}})
-
-
-# clear_state: keys appended for one request (image_id) must not leak into the next warm invocation's lines.
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@fn.handler(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency_config().register_lambda_context(context)  # in-progress records expire with this invocation
     return app.resolve(event, context)

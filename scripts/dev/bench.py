@@ -1,6 +1,6 @@
 """`make bench`: benchmarks, each run side by side with a reference in the same run, reported as ratios.
 
-    python -m scripts.dev.bench [engine] [hostile] [upload] [throughput] [kafka]      (all by default)
+    python -m scripts.dev.bench [engine] [hostile] [upload] [throughput] [kafka] [imports]      (all by default)
 
 engine      the processing engine (imgpipe.engine, Pillow) against a pyvips cascade doing the same renditions,
             on generated inputs (24 MP JPEG ~10 MB, 12 MP JPEG, 12 MP PNG, 12 MP WebP, animated GIF), each
@@ -15,6 +15,8 @@ hostile     the slowest file of the adversarial set (tests/adversarial.py: struc
             JPEG in the same run (target: no input <= 10 MiB costs more than 2x that photo). Needs no stack.
 kafka       records/s of ~100 KB images through the local Kafka event source and kafka_ingest into the emulator,
             against the same S3 + DynamoDB writes in a tight loop (target ratio >= 0.8).
+imports     each handler's cold import (a fresh interpreter, as Lambda's init runs it) against a bare
+            `import boto3` in the same run, interleaved; median of BENCH_IMPORT_RUNS (target: <= 2x). No stack.
             upload, throughput and kafka need `make up`; without it they are skipped with a message.
 What each run measured is also merged into dist/bench/results.json (`python -m scripts.dev.cost` prices it).
 """
@@ -491,12 +493,49 @@ def bench_kafka() -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- imports
+
+IMPORT_RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "9"))
+IMPORT_TARGET = 2.0  # a handler's cold import / a bare `import boto3` (issue #20)
+
+
+def bench_imports() -> int:
+    import subprocess
+    from pathlib import Path
+
+    lambdas = Path(__file__).resolve().parent.parent / "lambdas"
+    timed = "import time; t = time.perf_counter(); {}; print((time.perf_counter() - t) * 1000)"
+    load = "import importlib.util as u; s = u.spec_from_file_location('h', {!r}); "
+    load += "s.loader.exec_module(u.module_from_spec(s))"
+    codes = {"boto3": timed.format("import boto3")}
+    codes |= {p.parent.name: timed.format(load.format(str(p))) for p in sorted(lambdas.glob("*/handler.py"))}
+    samples: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(IMPORT_RUNS):  # interleaved: load on the machine falls on the reference and the handlers alike
+        for name, code in codes.items():
+            # As Lambda's init runs it: tracing on, a task root (the X-Ray SDK's local sampler), no settings read.
+            env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "false"}
+            env |= {"LAMBDA_TASK_ROOT": str(lambdas / name), "AWS_LAMBDA_FUNCTION_NAME": f"imgpipe-{name}"}
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+            samples[name].append(float(out.stdout.strip().splitlines()[-1]))
+    reference = statistics.median(samples.pop("boto3"))
+    print(f"bench imports: cold import, median of {IMPORT_RUNS} fresh interpreters each, against a bare `import boto3`")
+    print(f"  import boto3 (reference)   {reference:7.0f} ms")
+    RESULTS["imports"] = {"boto3_ms": reference}
+    for name, runs in samples.items():
+        ms = statistics.median(runs)
+        verdict = "meets" if ms / reference <= IMPORT_TARGET else "MISSES"
+        print(f"  {name:<26} {ms:7.0f} ms   {ms / reference:5.2f}x   {verdict} <= {IMPORT_TARGET:g}x")
+        RESULTS["imports"][name] = {"ms": ms, "ratio": round(ms / reference, 2)}
+    return 0
+
+
 BENCHMARKS = {
     "engine": bench_engine,
     "hostile": bench_hostile,
     "upload": bench_upload_put,
     "throughput": bench_throughput,
     "kafka": bench_kafka,
+    "imports": bench_imports,
 }
 
 

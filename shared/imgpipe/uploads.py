@@ -25,6 +25,7 @@ from imgpipe.adapters.metadata_table import MAX_PAGE, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
 from imgpipe.adapters.request_claims import RequestClaims
+from imgpipe.api_error import ApiError as ApiError  # re-exported: the use cases raise it
 from imgpipe.auth import Principal
 from imgpipe.cursors import CursorCodec, InvalidCursor, query_fingerprint
 from imgpipe.ids import is_image_id, new_image_id
@@ -36,20 +37,6 @@ from imgpipe.retention import DEFAULT_RETENTION_DAYS
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 ANY_IMAGE = "image/*"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-class ApiError(Exception):
-    """An error the API answers with {error: {code, message, request_id}} and this status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    @classmethod
-    def from_validation(cls, err: validation.ValidationError) -> ApiError:
-        return cls(err.http_status, err.reason.value, err.message)
 
 
 @dataclass(frozen=True)

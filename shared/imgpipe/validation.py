@@ -16,12 +16,16 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from imgpipe import structure
 from imgpipe.errors import Reason as Reason  # re-exported: callers import the refusal from here
 from imgpipe.errors import ValidationError as ValidationError
+
+# Pillow is imported by the functions that read an image: upload_api serves reads and presigned uploads
+# without loading it at cold start.
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 class ImageFormat(StrEnum):
@@ -80,6 +84,8 @@ class ImageInfo:
 
 
 def _orientation(image: Image.Image, fmt: ImageFormat) -> int:
+    from PIL import Image
+
     """The EXIF orientation still to apply, from the raw EXIF block the header carried (image.getexif() would
     decode the pixels of some formats to look further). Pillow turns a TIFF upright itself: its size is
     already as displayed."""
@@ -139,6 +145,8 @@ _MARKUP = re.compile(rb"<(?:script|html|body|iframe|svg|\?php)[\s>/]", re.IGNORE
 def inspect(data: bytes, declared_type: str | None = None, limits: Limits | None = None) -> ImageInfo:
     """Validates an image from its bytes without decoding its pixels; raises ValidationError with a reason,
     and nothing else whatever the bytes."""
+    from PIL import Image
+
     limits = limits or Limits()
     if not data:
         raise ValidationError(Reason.EMPTY, "the upload is empty")
@@ -170,6 +178,8 @@ def verify(data: bytes, declared_type: str | None = None, limits: Limits | None 
     """inspect(), then a decode of the first frame within the image's time budget: the verdict the processor
     would reach on the pixels, for a client that waits for it (a direct upload). A JPEG is decoded at 1/8 scale:
     every coefficient is still entropy-decoded, so truncation and corruption show, at a fraction of the cost."""
+    from PIL import Image
+
     limits = limits or Limits()
     deadline = time.monotonic() + limits.max_seconds
     info = inspect(data, declared_type, limits)
@@ -191,6 +201,8 @@ def decode_refusal(fmt: ImageFormat, err: Exception) -> ValidationError:
     """The refusal for a decoder's error: Pillow's bomb check is too many pixels, memory too expensive; truncated
     when the decoder ran out of data, else corrupt. The error's type stays in the message, so that a decoder bug
     is told apart from a broken file where it is stored."""
+    from PIL import Image
+
     if isinstance(err, Image.DecompressionBombError):
         return ValidationError(Reason.TOO_MANY_PIXELS, str(err))
     if isinstance(err, MemoryError):
@@ -207,6 +219,8 @@ def _is_metadata_bomb(err: ValueError) -> bool:
 
 
 def _inspect(data: bytes, fmt: ImageFormat, limits: Limits) -> ImageInfo:
+    from PIL import Image
+
     # Markup first: a file that carries a script is a polyglot whatever else is wrong with it (a web shell behind
     # PNG magic is also a broken PNG, but that is not what an operator needs to know about it).
     if _MARKUP.search(data):

@@ -70,9 +70,13 @@ def test_every_deployed_function_traces_actively_through_powertools(local_stack:
     assert functions and all(f["TracingConfig"]["Mode"] == "Active" for f in functions), [
         (f["FunctionName"], f.get("TracingConfig")) for f in functions
     ]
-    for function in functions:  # and the code behind each sends its segments through Powertools Tracer
+    # and the code behind each sends its segments through Powertools Tracer, set up once in imgpipe.runtime
+    runtime = (REPO_ROOT / "shared" / "imgpipe" / "runtime.py").read_text()
+    assert "Tracer(service=" in runtime and "self.tracer.capture_lambda_handler" in runtime
+    assert "aws_xray_sdk" not in runtime  # the SDK (maintenance mode) stays behind Powertools
+    for function in functions:
         source = (
             REPO_ROOT / "lambdas" / function["FunctionName"].removeprefix("imgpipe-local-") / "handler.py"
         ).read_text()
-        assert "Tracer(service=" in source and "@tracer.capture_lambda_handler" in source, function["FunctionName"]
-        assert "aws_xray_sdk" not in source  # the SDK (maintenance mode) stays behind Powertools
+        assert "FunctionRuntime.for_service(" in source and "@fn.handler(" in source, function["FunctionName"]
+        assert "aws_xray_sdk" not in source
