@@ -129,7 +129,9 @@ def test_the_model_uses_the_modules_configuration() -> None:
     ingest_api = (REPO_ROOT / "terraform" / "modules" / "ingest_api" / "main.tf").read_text()
     assert re.search(r"ttl_seconds\s*=\s*0\n", ingest_api) and cost.AUTHORIZER_CALLS_PER_REQUEST == 1
     assert int(default_of("analytics", "batch_size")) == cost.EXPORT_BATCH_SIZE
-    assert "memory_size      = 512" in (REPO_ROOT / "terraform" / "modules" / "analytics" / "main.tf").read_text()
+    assert re.search(
+        r"memory_size\s+= 512\n", (REPO_ROOT / "terraform" / "modules" / "analytics" / "main.tf").read_text()
+    )
     from imgpipe.renditions import DEFAULT_RENDITIONS
 
     assert len(DEFAULT_RENDITIONS) == cost.RENDITIONS

@@ -14,10 +14,7 @@ locals {
   region     = data.aws_region.current.name
   dns_suffix = data.aws_partition.current.dns_suffix
 
-  function_name  = "${var.name_prefix}-metadata_export"
-  log_group_name = "/aws/lambda/${local.function_name}"
-  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-  log_retention  = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
+  function_name = "${var.name_prefix}-metadata_export"
 
   export_prefix = "exports/v1/"
   schema        = jsondecode(file("${path.module}/export_schema.json"))
@@ -39,6 +36,7 @@ locals {
     ) if !startswith(f, "_")
   }
 
+  # The module adds WriteOwnLogs (its log group) and WriteTraces (X-Ray) after these.
   export_statements = [
     {
       Sid      = "ReadTheTableStream"
@@ -68,34 +66,12 @@ locals {
         StringEquals = { "kms:ViaService" = [for s in ["s3", "sqs", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
       }
     },
-    {
-      Sid      = "WriteOwnLogs"
-      Effect   = "Allow"
-      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-      Resource = "${local.log_group_arn}:*"
-    },
-    {
-      # X-Ray trace submission has no resource-level permissions.
-      Sid      = "WriteTraces"
-      Effect   = "Allow"
-      Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-      Resource = "*"
-    },
   ]
 }
 
 ################################################################################
 # Export: stream -> metadata_export -> analytics bucket
 ################################################################################
-
-resource "aws_cloudwatch_log_group" "export" {
-  #checkov:skip=CKV_AWS_338:Logs name export files and image ids; kept no longer than retention_days (at most 7).
-  name              = local.log_group_name
-  retention_in_days = local.log_retention
-  kms_key_id        = var.kms_key_arn
-
-  tags = merge(var.tags, { Name = local.log_group_name })
-}
 
 # Batches the stream source gives up on (after retries and bisection): their shard and sequence numbers.
 resource "aws_sqs_queue" "export_failures" {
@@ -107,81 +83,39 @@ resource "aws_sqs_queue" "export_failures" {
   tags = merge(var.tags, { Name = "${var.name_prefix}-export-failures" })
 }
 
-resource "aws_iam_role" "export" {
-  name                 = local.function_name
-  description          = "${local.function_name}: execution role"
-  max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.${local.dns_suffix}" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
+module "function" {
+  source = "../lambda_function"
 
-  tags = merge(var.tags, { Name = local.function_name })
-}
-
-resource "aws_iam_role_policy" "export" {
-  name   = "${local.function_name}-least-privilege"
-  role   = aws_iam_role.export.name
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.export_statements })
-}
-
-resource "aws_lambda_function" "export" {
-  #checkov:skip=CKV_AWS_117:Calls only regional AWS APIs (S3); no VPC resource to reach.
-  #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan.
-  #checkov:skip=CKV_AWS_116:Invoked by a stream event source mapping, whose given-up batches go to its on-failure destination; a function DLQ only applies to asynchronous invocations.
-  #checkov:skip=CKV_AWS_115:A stream invokes at most one batch per shard at a time; reserving concurrency would only risk throttling the export.
-  function_name    = local.function_name
-  description      = "${var.name_prefix}: metadata changes -> analytics exports"
-  role             = aws_iam_role.export.arn
-  runtime          = "python3.12"
-  handler          = "handler.handler"
-  architectures    = [var.lambda_architecture]
-  filename         = var.function.filename
-  source_code_hash = var.function.source_code_hash
-  publish          = true
-  memory_size      = 512
-  timeout          = 120
-  kms_key_arn      = var.kms_key_arn
-
-  environment {
-    variables = {
-      ANALYTICS_BUCKET        = var.analytics_bucket_name
-      EXPORT_PREFIX           = local.export_prefix
-      KMS_KEY_ARN             = var.kms_key_arn
-      POWERTOOLS_SERVICE_NAME = "metadata_export"
-      # X-Ray keeps traces 30 days, whatever the retention: no return values or error text there.
-      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
-      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
-      LOG_LEVEL                          = var.log_level
-    }
+  name         = local.function_name
+  description  = "${var.name_prefix}: metadata changes -> analytics exports"
+  package      = var.function
+  architecture = var.lambda_architecture
+  memory_size  = 512
+  timeout      = 120
+  # Not reserved: a stream invokes at most one batch per shard at a time, and reserving would only risk
+  # throttling the export.
+  kms_key_arn = var.kms_key_arn
+  # Logs name export files and image ids: kept no longer than retention_days (at most 7).
+  log_retention_days = var.retention_days
+  environment_variables = {
+    ANALYTICS_BUCKET        = var.analytics_bucket_name
+    EXPORT_PREFIX           = local.export_prefix
+    KMS_KEY_ARN             = var.kms_key_arn
+    POWERTOOLS_SERVICE_NAME = "metadata_export"
+    # X-Ray keeps traces 30 days, whatever the retention: no return values or error text there.
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+    POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+    LOG_LEVEL                          = var.log_level
   }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  tags = merge(var.tags, { Name = local.function_name }, { "imgpipe:function" = "metadata_export" })
-
-  depends_on = [aws_cloudwatch_log_group.export, aws_iam_role_policy.export]
-}
-
-# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
-# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
-resource "aws_lambda_alias" "live" {
-  name             = "live"
-  description      = "What the triggers invoke: the version the last apply published"
-  function_name    = aws_lambda_function.export.function_name
-  function_version = aws_lambda_function.export.version
+  policy_statements = local.export_statements
+  function_tags     = { "imgpipe:function" = "metadata_export" }
+  tags              = var.tags
 }
 
 resource "aws_lambda_event_source_mapping" "stream" {
   count = var.create_event_source_mapping ? 1 : 0
 
-  function_name                      = aws_lambda_alias.live.arn
+  function_name                      = module.function.alias_arn
   event_source_arn                   = var.table_stream_arn
   starting_position                  = "TRIM_HORIZON" # nothing the stream still holds is skipped at creation
   batch_size                         = var.batch_size
