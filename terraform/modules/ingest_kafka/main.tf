@@ -3,20 +3,16 @@
 # consumes. Wrong records are reported with their coordinates (never their bytes) to the rejects queue, which is
 # also the event source's on-failure destination for records that keep failing transiently.
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
   dns_suffix = data.aws_partition.current.dns_suffix
 
-  function_name  = "${var.name_prefix}-kafka_ingest"
-  log_group_name = "/aws/lambda/${local.function_name}"
-  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-  log_retention  = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
+  function_name = "${var.name_prefix}-kafka_ingest"
+  # The MSK brokers' log group (a new cluster only) keeps the same bound as the function's.
+  log_retention = max([for d in [1, 3, 5, 7] : d if d <= var.retention_days]...)
 
   is_msk        = var.kafka.type == "msk"
   new_cluster   = var.new_msk_cluster != null
@@ -31,6 +27,7 @@ locals {
   msk_cluster_path = local.is_msk ? split(":cluster/", local.cluster_arn)[1] : ""
   msk_arn_base     = local.is_msk ? split(":cluster/", local.cluster_arn)[0] : ""
 
+  # The module adds WriteOwnLogs (its log group) and WriteTraces (X-Ray) after these.
   statements = concat(
     [
       {
@@ -80,19 +77,6 @@ locals {
           StringEquals = { "kms:ViaService" = [for s in concat(["s3", "dynamodb", "sqs", "lambda"], local.own_scram ? ["secretsmanager"] : []) : "${s}.${local.region}.${local.dns_suffix}"] }
         }
       },
-      {
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${local.log_group_arn}:*"
-      },
-      {
-        # X-Ray trace submission has no resource-level permissions.
-        Sid      = "WriteTraces"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = "*"
-      },
     ],
     local.is_msk ? [
       {
@@ -135,15 +119,6 @@ locals {
   )
 }
 
-resource "aws_cloudwatch_log_group" "this" {
-  #checkov:skip=CKV_AWS_338:Logs describe image-derived data, which is never kept longer than retention_days (at most 7).
-  name              = local.log_group_name
-  retention_in_days = local.log_retention
-  kms_key_id        = var.kms_key_arn
-
-  tags = merge(var.tags, { Name = local.log_group_name })
-}
-
 resource "aws_sqs_queue" "rejects" {
   name                              = "${var.name_prefix}-kafka-rejects"
   message_retention_seconds         = var.retention_days * 86400
@@ -177,98 +152,48 @@ resource "aws_dynamodb_table" "idempotency" {
   tags = merge(var.tags, { Name = "${var.name_prefix}-kafka-idempotency" })
 }
 
-resource "aws_iam_role" "this" {
-  name                 = local.function_name
-  description          = "${local.function_name}: execution role"
-  max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.${local.dns_suffix}" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
+module "function" {
+  source = "../lambda_function"
 
-  tags = merge(var.tags, { Name = local.function_name })
-}
-
-resource "aws_iam_role_policy" "this" {
-  name   = "${local.function_name}-least-privilege"
-  role   = aws_iam_role.this.name
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.statements })
-}
-
-resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_117:Only the event source's pollers need the brokers' VPC (source_access_configuration); the function calls regional AWS APIs.
-  #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan.
-  #checkov:skip=CKV_AWS_116:Invoked by a Kafka event source mapping, whose failed records go to its on-failure destination (the rejects queue); a function DLQ only applies to asynchronous invocations.
-  function_name    = local.function_name
-  description      = "${var.name_prefix}: Kafka records -> raw images + metadata"
-  role             = aws_iam_role.this.arn
-  runtime          = "python3.12"
-  handler          = "handler.handler"
-  architectures    = [var.lambda_architecture]
-  filename         = var.function.filename
-  source_code_hash = var.function.source_code_hash
-  publish          = true
-  memory_size      = var.memory_mb
-  timeout          = var.timeout_seconds
-  kms_key_arn      = var.kms_key_arn
+  name         = local.function_name
+  description  = "${var.name_prefix}: Kafka records -> raw images + metadata"
+  package      = var.function
+  architecture = var.lambda_architecture
+  memory_size  = var.memory_mb
+  timeout      = var.timeout_seconds
   # A Kafka source invokes at most once per partition at a time; reserving caps or guarantees that share.
-  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
-
-  environment {
-    variables = {
-      RAW_BUCKET              = var.raw_bucket_name
-      RAW_PREFIX              = var.raw_prefix
-      CLAIM_CHECK_PREFIX      = var.claim_check_prefix
-      SOURCE_TENANTS_JSON     = jsonencode(var.kafka.source_tenants)
-      DEFAULT_TENANT          = var.kafka.default_tenant == null ? "" : var.kafka.default_tenant
-      TABLE_NAME              = var.table_name
-      IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
-      IDEMPOTENCY_SECONDS     = tostring(var.retention_days * 86400)
-      REJECTS_QUEUE_URL       = aws_sqs_queue.rejects.url
-      KMS_KEY_ARN             = var.kms_key_arn
-      RETENTION_DAYS          = tostring(var.retention_days)
-      MAX_INLINE_BYTES        = tostring(var.max_inline_bytes)
-      POWERTOOLS_SERVICE_NAME = "kafka_ingest"
-      # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
-      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
-      POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
-      LOG_LEVEL                          = var.log_level
-    }
+  reserved_concurrency = var.reserved_concurrency
+  kms_key_arn          = var.kms_key_arn
+  # Logs describe image-derived data, which is never kept longer than retention_days (at most 7).
+  log_retention_days = var.retention_days
+  environment_variables = {
+    RAW_BUCKET              = var.raw_bucket_name
+    RAW_PREFIX              = var.raw_prefix
+    CLAIM_CHECK_PREFIX      = var.claim_check_prefix
+    SOURCE_TENANTS_JSON     = jsonencode(var.kafka.source_tenants)
+    DEFAULT_TENANT          = var.kafka.default_tenant == null ? "" : var.kafka.default_tenant
+    TABLE_NAME              = var.table_name
+    IDEMPOTENCY_TABLE       = aws_dynamodb_table.idempotency.name
+    IDEMPOTENCY_SECONDS     = tostring(var.retention_days * 86400)
+    REJECTS_QUEUE_URL       = aws_sqs_queue.rejects.url
+    KMS_KEY_ARN             = var.kms_key_arn
+    RETENTION_DAYS          = tostring(var.retention_days)
+    MAX_INLINE_BYTES        = tostring(var.max_inline_bytes)
+    POWERTOOLS_SERVICE_NAME = "kafka_ingest"
+    # X-Ray keeps traces 30 days, whatever the retention: no return values or error text (image metadata) there.
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+    POWERTOOLS_TRACER_CAPTURE_ERROR    = "false"
+    LOG_LEVEL                          = var.log_level
   }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  tags = merge(var.tags, { Name = local.function_name }, { "imgpipe:function" = "kafka_ingest" })
-
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
-
-  lifecycle {
-    precondition {
-      condition     = var.claim_check_prefix != var.raw_prefix && !startswith(var.claim_check_prefix, var.raw_prefix) && !startswith(var.raw_prefix, var.claim_check_prefix)
-      error_message = "claim_check_prefix and raw_prefix must not overlap: staged objects would be processed as raw images."
-    }
-  }
-}
-
-# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
-# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
-resource "aws_lambda_alias" "live" {
-  name             = "live"
-  description      = "What the triggers invoke: the version the last apply published"
-  function_name    = aws_lambda_function.this.function_name
-  function_version = aws_lambda_function.this.version
+  policy_statements = local.statements
+  function_tags     = { "imgpipe:function" = "kafka_ingest" }
+  tags              = var.tags
 }
 
 resource "aws_lambda_event_source_mapping" "kafka" {
   count = var.create_event_source_mapping ? 1 : 0
 
-  function_name                      = aws_lambda_alias.live.arn
+  function_name                      = module.function.alias_arn
   event_source_arn                   = local.is_msk ? local.cluster_arn : null
   topics                             = [var.kafka.topic]
   starting_position                  = var.starting_position
