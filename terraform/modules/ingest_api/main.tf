@@ -26,159 +26,117 @@ locals {
   # expires. "execution" is the group API Gateway writes execution logs to; its name is fixed by AWS
   # (API-Gateway-Execution-Logs_<api id>/<stage>) and would otherwise be auto-created unencrypted, kept forever.
   # WAF requires its log group name to start with "aws-waf-logs-".
+  # The functions' own log groups are module.function's.
   log_groups = merge(
-    { for k, name in local.function_names : k => "/aws/lambda/${name}" },
     {
       access    = "/aws/apigateway/${local.api_name}/${var.stage_name}/access"
       execution = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
     },
     var.waf_enabled ? { waf = "aws-waf-logs-${local.api_name}" } : {},
   )
-  # Built from names (known at plan time) for the function policies.
-  function_log_group_arns = {
-    for k, name in local.function_names :
-    k => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${name}"
-  }
-
   raw_objects_arn = "${var.raw_bucket_arn}/${var.raw_prefix}*"
 
-  lambda_assume_role_policy = {
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.${local.dns_suffix}" }
-      Action    = "sts:AssumeRole"
-    }]
-  }
+  # Each function's own statements; the module adds WriteOwnLogs (its log group) and WriteTraces (X-Ray, whose
+  # "*" is the only one in the function policies: trace submission has no resource-level permissions).
+  function_statements = {
+    upload_api = [
+      {
+        # Direct uploads (PUT) and presigned POSTs (signed with this role's credentials) write raw objects.
+        Sid      = "WriteRawObjects"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = local.raw_objects_arn
+      },
+      {
+        # Compensating delete: a direct upload whose metadata item cannot be written removes its object again,
+        # every version of it (ObjectStore.delete).
+        Sid      = "DeleteRawObjectsOnFailedUpload"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+        Resource = local.raw_objects_arn
+      },
+      {
+        # ObjectStore.delete lists the versions of the one key it removes; listing is limited to the raw prefix.
+        Sid      = "ListRawObjectVersionsUnderPrefix"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucketVersions"]
+        Resource = var.raw_bucket_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["${var.raw_prefix}*"] }
+        }
+      },
+      {
+        # GET /v1/images/{id} returns presigned GET links to renditions, signed with this role's credentials.
+        Sid      = "ReadProcessedObjects"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "${var.processed_bucket_arn}/*"
+      },
+      {
+        Sid      = "ReadWriteImageMetadata"
+        Effect   = "Allow"
+        Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+        Resource = [var.table_arn, "${var.table_arn}/index/*"]
+      },
+      {
+        # Powertools idempotency records for retried PUT /v1/images with an Idempotency-Key header.
+        Sid      = "ReadWriteIdempotencyRecords"
+        Effect   = "Allow"
+        Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Resource = aws_dynamodb_table.idempotency.arn
+      },
+      {
+        # SSE-KMS writes (data keys) and reads of CMK-encrypted objects and items, and Lambda's decryption of the
+        # function's CMK-encrypted environment at cold start.
+        Sid      = "UseEnvironmentKey"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
+        }
+      },
+      {
+        # Pagination cursors are authenticated with a MAC whose key stays in KMS (imgpipe.cursors).
+        Sid      = "SignAndVerifyCursors"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateMac", "kms:VerifyMac"]
+        Resource = var.cursor_key_arn
+      },
+    ]
 
-  # X-Ray trace submission has no resource-level permissions: "*" is the only resource AWS accepts for these
-  # two actions, and the only "*" in the function policies.
-  xray_statement = {
-    Sid      = "WriteTraces"
-    Effect   = "Allow"
-    Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    Resource = "*"
-  }
-
-  function_policies = {
-    upload_api = {
-      Version = "2012-10-17"
-      Statement = [
-        {
-          # Direct uploads (PUT) and presigned POSTs (signed with this role's credentials) write raw objects.
-          Sid      = "WriteRawObjects"
-          Effect   = "Allow"
-          Action   = ["s3:PutObject"]
-          Resource = local.raw_objects_arn
-        },
-        {
-          # Compensating delete: a direct upload whose metadata item cannot be written removes its object again,
-          # every version of it (ObjectStore.delete).
-          Sid      = "DeleteRawObjectsOnFailedUpload"
-          Effect   = "Allow"
-          Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-          Resource = local.raw_objects_arn
-        },
-        {
-          # ObjectStore.delete lists the versions of the one key it removes; listing is limited to the raw prefix.
-          Sid      = "ListRawObjectVersionsUnderPrefix"
-          Effect   = "Allow"
-          Action   = ["s3:ListBucketVersions"]
-          Resource = var.raw_bucket_arn
-          Condition = {
-            StringLike = { "s3:prefix" = ["${var.raw_prefix}*"] }
+    api_authorizer = [
+      {
+        # One key's record at a time, by its id: never a scan, never a write.
+        Sid      = "ReadKeyRecords"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem"]
+        Resource = aws_dynamodb_table.api_keys.arn
+      },
+      {
+        Sid      = "ReadKeyPepper"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = aws_secretsmanager_secret.api_key_pepper.arn
+      },
+      {
+        # Decrypt only through DynamoDB (the key table), Secrets Manager (the pepper) and Lambda, which decrypts
+        # the function's own CMK-encrypted environment with the execution role at cold start. Never directly.
+        Sid      = "DecryptKeyRecordsPepperAndEnvironment"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = {
+            "kms:ViaService" = [
+              "dynamodb.${local.region}.${local.dns_suffix}",
+              "secretsmanager.${local.region}.${local.dns_suffix}",
+              "lambda.${local.region}.${local.dns_suffix}",
+            ]
           }
-        },
-        {
-          # GET /v1/images/{id} returns presigned GET links to renditions, signed with this role's credentials.
-          Sid      = "ReadProcessedObjects"
-          Effect   = "Allow"
-          Action   = ["s3:GetObject"]
-          Resource = "${var.processed_bucket_arn}/*"
-        },
-        {
-          Sid      = "ReadWriteImageMetadata"
-          Effect   = "Allow"
-          Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-          Resource = [var.table_arn, "${var.table_arn}/index/*"]
-        },
-        {
-          # Powertools idempotency records for retried PUT /v1/images with an Idempotency-Key header.
-          Sid      = "ReadWriteIdempotencyRecords"
-          Effect   = "Allow"
-          Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-          Resource = aws_dynamodb_table.idempotency.arn
-        },
-        {
-          # SSE-KMS writes (data keys) and reads of CMK-encrypted objects and items, and Lambda's decryption of the
-          # function's CMK-encrypted environment at cold start.
-          Sid      = "UseEnvironmentKey"
-          Effect   = "Allow"
-          Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
-          Resource = var.kms_key_arn
-          Condition = {
-            StringEquals = { "kms:ViaService" = [for s in ["s3", "dynamodb", "lambda"] : "${s}.${local.region}.${local.dns_suffix}"] }
-          }
-        },
-        {
-          # Pagination cursors are authenticated with a MAC whose key stays in KMS (imgpipe.cursors).
-          Sid      = "SignAndVerifyCursors"
-          Effect   = "Allow"
-          Action   = ["kms:GenerateMac", "kms:VerifyMac"]
-          Resource = var.cursor_key_arn
-        },
-        {
-          Sid      = "WriteOwnLogs"
-          Effect   = "Allow"
-          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-          Resource = "${local.function_log_group_arns["upload_api"]}:*"
-        },
-        local.xray_statement,
-      ]
-    }
-
-    api_authorizer = {
-      Version = "2012-10-17"
-      Statement = [
-        {
-          # One key's record at a time, by its id: never a scan, never a write.
-          Sid      = "ReadKeyRecords"
-          Effect   = "Allow"
-          Action   = ["dynamodb:GetItem"]
-          Resource = aws_dynamodb_table.api_keys.arn
-        },
-        {
-          Sid      = "ReadKeyPepper"
-          Effect   = "Allow"
-          Action   = ["secretsmanager:GetSecretValue"]
-          Resource = aws_secretsmanager_secret.api_key_pepper.arn
-        },
-        {
-          # Decrypt only through DynamoDB (the key table), Secrets Manager (the pepper) and Lambda, which decrypts
-          # the function's own CMK-encrypted environment with the execution role at cold start. Never directly.
-          Sid      = "DecryptKeyRecordsPepperAndEnvironment"
-          Effect   = "Allow"
-          Action   = ["kms:Decrypt"]
-          Resource = var.kms_key_arn
-          Condition = {
-            StringEquals = {
-              "kms:ViaService" = [
-                "dynamodb.${local.region}.${local.dns_suffix}",
-                "secretsmanager.${local.region}.${local.dns_suffix}",
-                "lambda.${local.region}.${local.dns_suffix}",
-              ]
-            }
-          }
-        },
-        {
-          Sid      = "WriteOwnLogs"
-          Effect   = "Allow"
-          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-          Resource = "${local.function_log_group_arns["api_authorizer"]}:*"
-        },
-        local.xray_statement,
-      ]
-    }
+        }
+      },
+    ]
   }
 
   # Environment variables exactly as the handlers read them (lambdas/*/handler.py, imgpipe.config).
@@ -335,8 +293,8 @@ locals {
     request_validation = local.request_validation
     routes             = local.routes
     integration        = local.integration
-    upload_api_uri     = aws_lambda_alias.live["upload_api"].invoke_arn
-    authorizer_uri     = aws_lambda_alias.live["api_authorizer"].invoke_arn
+    upload_api_uri     = module.function["upload_api"].alias_invoke_arn
+    authorizer_uri     = module.function["api_authorizer"].alias_invoke_arn
     gateway_responses  = { for k, r in local.gateway_responses : k => [r.status_code, local.gateway_response_templates[k]] }
     cors               = [local.cors_response_template, local.cors_static_headers, { for k, c in local.cors_resources : k => c.methods }]
     ids = concat(
@@ -468,74 +426,29 @@ resource "aws_cloudwatch_log_group" "this" {
 # Functions: one role each, least privilege
 ################################################################################
 
-resource "aws_iam_role" "function" {
-  for_each = local.function_names
-
-  name                 = each.value
-  description          = "${each.value}: execution role"
-  assume_role_policy   = jsonencode(local.lambda_assume_role_policy)
-  max_session_duration = 3600
-
-  tags = merge(var.tags, { Name = each.value })
-}
-
-resource "aws_iam_role_policy" "function" {
-  for_each = local.function_names
-
-  name   = "${each.value}-least-privilege"
-  role   = aws_iam_role.function[each.key].name
-  policy = jsonencode(local.function_policies[each.key])
-}
-
-resource "aws_lambda_function" "this" {
+module "function" {
+  source   = "../lambda_function"
   for_each = local.function_settings
 
-  #checkov:skip=CKV_AWS_117:The functions only call regional AWS APIs (S3, DynamoDB, KMS, Secrets Manager); a VPC would add NAT/endpoints and cold-start cost without isolating anything.
-  #checkov:skip=CKV_AWS_272:Zips are built reproducibly by scripts/package and pinned by source_code_hash in the reviewed plan; AWS Signer is not used.
-  #checkov:skip=CKV_AWS_115:upload_api's reserved concurrency is a variable (set in prod; a default would fail on accounts below 100 + it); the authorizer is bounded in front (stage throttling, WAF per-IP rate limit).
-  #checkov:skip=CKV_AWS_116:Both functions are invoked synchronously by API Gateway, which returns the error to the caller; a DLQ only applies to asynchronous invocations.
-  function_name    = local.function_names[each.key]
-  description      = each.value.description
-  role             = aws_iam_role.function[each.key].arn
-  runtime          = "python3.12"
-  handler          = "handler.handler"
-  architectures    = [var.lambda_architecture]
-  filename         = var.functions[each.key].filename
-  source_code_hash = var.functions[each.key].source_code_hash
-  publish          = true
-  memory_size      = each.value.memory_size
-  timeout          = each.value.timeout
-  kms_key_arn      = var.kms_key_arn
+  name         = local.function_names[each.key]
+  description  = each.value.description
+  package      = var.functions[each.key]
+  architecture = var.lambda_architecture
+  memory_size  = each.value.memory_size
+  timeout      = each.value.timeout
   # A burst of expensive direct uploads (each decoded within its budget) then queues behind its own share
-  # instead of taking the account's concurrency from every other function.
-  reserved_concurrent_executions = each.key == "upload_api" && var.upload_api_reserved_concurrency != null ? var.upload_api_reserved_concurrency : -1
-
-  environment {
-    variables = each.value.environment
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
+  # instead of taking the account's concurrency from every other function. The authorizer is bounded in front
+  # (stage throttling, WAF per-IP rate limit).
+  reserved_concurrency = each.key == "upload_api" ? var.upload_api_reserved_concurrency : null
+  kms_key_arn          = var.kms_key_arn
+  # Logs describe image-derived data, which is never kept longer than retention_days (at most 7).
+  log_retention_days    = var.retention_days
+  environment_variables = each.value.environment
+  policy_statements     = local.function_statements[each.key]
   # imgpipe:function names the lambdas/ folder of the function's source: the local runtime
-  # (scripts/local_gateway.py) finds the code through it. It is applied last so no caller tag can replace it.
-  tags = merge(var.tags, { Name = local.function_names[each.key] }, { "imgpipe:function" = each.key })
-
-  # The log group must exist (encrypted, with retention) before the first invocation could create it, and the
-  # role must carry its policy before the function can use it.
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.function]
-}
-
-# Every trigger invokes the alias, never $LATEST: each apply that changes the code publishes an immutable version
-# and moves `live` to it, so a rollback is one alias update (docs/operations.md), and the previous versions stay.
-resource "aws_lambda_alias" "live" {
-  for_each = aws_lambda_function.this
-
-  name             = "live"
-  description      = "What the triggers invoke: the version the last apply published"
-  function_name    = each.value.function_name
-  function_version = each.value.version
+  # (scripts/local_gateway.py) finds the code through it.
+  function_tags = { "imgpipe:function" = each.key }
+  tags          = var.tags
 }
 
 ################################################################################
@@ -601,7 +514,7 @@ resource "aws_api_gateway_authorizer" "api_key" {
   name                             = "${local.api_name}-key"
   rest_api_id                      = aws_api_gateway_rest_api.this.id
   type                             = local.authorizer.type
-  authorizer_uri                   = aws_lambda_alias.live["api_authorizer"].invoke_arn
+  authorizer_uri                   = module.function["api_authorizer"].alias_invoke_arn
   identity_source                  = local.authorizer.identity_source
   authorizer_result_ttl_in_seconds = local.authorizer.ttl_seconds
 }
@@ -626,7 +539,7 @@ resource "aws_api_gateway_integration" "this" {
   http_method             = aws_api_gateway_method.this[each.key].http_method
   type                    = local.integration.type
   integration_http_method = local.integration.http_method
-  uri                     = aws_lambda_alias.live["upload_api"].invoke_arn
+  uri                     = module.function["upload_api"].alias_invoke_arn
   timeout_milliseconds    = local.integration.timeout_milliseconds
 }
 
@@ -755,8 +668,8 @@ resource "aws_api_gateway_method_settings" "all" {
 resource "aws_lambda_permission" "upload_api" {
   statement_id  = "AllowInvokeFromIngestApi"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["upload_api"].function_name
-  qualifier     = aws_lambda_alias.live["upload_api"].name
+  function_name = module.function["upload_api"].function_name
+  qualifier     = module.function["upload_api"].alias_name
   principal     = "apigateway.${local.dns_suffix}"
   # <execution arn>/<stage>/<method>/<path>: only this API's stage, only below /v1.
   source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/${var.stage_name}/*/v1/*"
@@ -765,8 +678,8 @@ resource "aws_lambda_permission" "upload_api" {
 resource "aws_lambda_permission" "api_authorizer" {
   statement_id  = "AllowInvokeFromIngestApiAuthorizer"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["api_authorizer"].function_name
-  qualifier     = aws_lambda_alias.live["api_authorizer"].name
+  function_name = module.function["api_authorizer"].function_name
+  qualifier     = module.function["api_authorizer"].alias_name
   principal     = "apigateway.${local.dns_suffix}"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/authorizers/${aws_api_gateway_authorizer.api_key.id}"
 }
