@@ -321,12 +321,12 @@ GRANTED_APART = {"iam", "ec2"}  # scoped statements of their own in the apply ro
 def test_the_apply_role_covers_every_service_the_stack_uses() -> None:
     services = set(re.findall(r'"([a-z0-9-]+)"', CICD_MAIN.split("deploy_services = [", 1)[1].split("]", 1)[0]))
     used: dict[str, str] = {}
-    for main_tf in (REPO_ROOT / "terraform" / "modules").glob("*/main.tf"):
-        if main_tf.parent.name == "cicd":
+    for tf_file in (REPO_ROOT / "terraform" / "modules").glob("*/*.tf"):
+        if tf_file.parent.name == "cicd":
             continue
-        for resource_type in re.findall(r'^resource "(aws_[a-z0-9_]+)"', main_tf.read_text(), re.MULTILINE):
+        for resource_type in re.findall(r'^resource "(aws_[a-z0-9_]+)"', tf_file.read_text(), re.MULTILINE):
             prefix = next((p for p in SERVICE_OF if resource_type.startswith(p)), None)
-            assert prefix, f"{resource_type} ({main_tf.parent.name}): map it to its IAM service in SERVICE_OF"
+            assert prefix, f"{resource_type} ({tf_file.parent.name}): map it to its IAM service in SERVICE_OF"
             used[resource_type] = SERVICE_OF[prefix]
     needed = set(used.values()) - GRANTED_APART
     assert needed <= services, f"the apply role lacks {sorted(needed - services)}"
