@@ -20,7 +20,8 @@ import yaml
 from tests.conftest import REPO_ROOT
 
 CI_DIR = REPO_ROOT / "ci"
-CICD_MAIN = (REPO_ROOT / "terraform" / "modules" / "cicd" / "main.tf").read_text()
+# The cicd module, every file of it (main.tf is split by concern: artifacts.tf, build.tf, pipeline.tf, source.tf).
+CICD_MAIN = "".join(p.read_text() for p in sorted((REPO_ROOT / "terraform" / "modules" / "cicd").glob("*.tf")))
 STAGES = re.findall(r'"(\w+)"', re.search(r"stages\s*=\s*toset\(\[([^\]]*)\]\)", CICD_MAIN).group(1))  # type: ignore[union-attr]
 TOP_LEVEL = {"version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache"}
 ENV_KEYS = {"shell", "variables", "parameter-store", "exported-variables", "secrets-manager", "git-credential-helper"}
