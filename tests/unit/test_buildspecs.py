@@ -20,7 +20,8 @@ import yaml
 from tests.conftest import REPO_ROOT
 
 CI_DIR = REPO_ROOT / "ci"
-CICD_MAIN = (REPO_ROOT / "terraform" / "modules" / "cicd" / "main.tf").read_text()
+# The cicd module, every file of it (main.tf is split by concern: artifacts.tf, build.tf, pipeline.tf, source.tf).
+CICD_MAIN = "".join(p.read_text() for p in sorted((REPO_ROOT / "terraform" / "modules" / "cicd").glob("*.tf")))
 STAGES = re.findall(r'"(\w+)"', re.search(r"stages\s*=\s*toset\(\[([^\]]*)\]\)", CICD_MAIN).group(1))  # type: ignore[union-attr]
 TOP_LEVEL = {"version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache"}
 ENV_KEYS = {"shell", "variables", "parameter-store", "exported-variables", "secrets-manager", "git-credential-helper"}
@@ -321,12 +322,12 @@ GRANTED_APART = {"iam", "ec2"}  # scoped statements of their own in the apply ro
 def test_the_apply_role_covers_every_service_the_stack_uses() -> None:
     services = set(re.findall(r'"([a-z0-9-]+)"', CICD_MAIN.split("deploy_services = [", 1)[1].split("]", 1)[0]))
     used: dict[str, str] = {}
-    for main_tf in (REPO_ROOT / "terraform" / "modules").glob("*/main.tf"):
-        if main_tf.parent.name == "cicd":
+    for tf_file in (REPO_ROOT / "terraform" / "modules").glob("*/*.tf"):
+        if tf_file.parent.name == "cicd":
             continue
-        for resource_type in re.findall(r'^resource "(aws_[a-z0-9_]+)"', main_tf.read_text(), re.MULTILINE):
+        for resource_type in re.findall(r'^resource "(aws_[a-z0-9_]+)"', tf_file.read_text(), re.MULTILINE):
             prefix = next((p for p in SERVICE_OF if resource_type.startswith(p)), None)
-            assert prefix, f"{resource_type} ({main_tf.parent.name}): map it to its IAM service in SERVICE_OF"
+            assert prefix, f"{resource_type} ({tf_file.parent.name}): map it to its IAM service in SERVICE_OF"
             used[resource_type] = SERVICE_OF[prefix]
     needed = set(used.values()) - GRANTED_APART
     assert needed <= services, f"the apply role lacks {sorted(needed - services)}"

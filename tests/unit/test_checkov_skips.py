@@ -12,13 +12,12 @@ from tests.conftest import REPO_ROOT
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$")
 # check id -> how many resources skip it (each line's reason is in the .tf file next to the resource)
 PINNED = {
-    "CKV_AWS_338": 6,  # log groups kept <= retention_days (at most 7), not a year
-    "CKV_AWS_272": 5,  # Lambda code signing
-    "CKV_AWS_117": 5,  # functions outside a VPC: they reach only AWS APIs
-    "CKV_AWS_116": 5,  # function DLQs: failures go to the event sources' own DLQs/destinations
+    "CKV_AWS_338": 2,  # log groups kept <= retention_days (at most 7), not a year
+    "CKV_AWS_272": 1,  # Lambda code signing
+    "CKV_AWS_117": 1,  # functions outside a VPC: they reach only AWS APIs
+    "CKV_AWS_116": 1,  # function DLQs: failures go to the event sources' own DLQs/destinations
     "CKV_AWS_304": 1,  # the rotation interval is a validated variable (1-90 days) checkov cannot read
     "CKV_AWS_28": 2,  # no PITR on the idempotency tables (records live at most a day)
-    "CKV_AWS_115": 2,  # no reserved concurrency where the API throttles or a stream bounds it
     "CKV_AWS_252": 1,  # no SNS per trail log file
     "CKV_AWS_225": 1,  # API caching of per-caller answers
     "CKV_AWS_18": 2,  # no S3 server access logs (the trail records object access): images, pipeline artifacts

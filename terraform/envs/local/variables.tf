@@ -43,7 +43,7 @@ variable "lambda_dist_dir" {
 }
 
 variable "kafka_bootstrap_servers" {
-  description = "The embedded (or KAFKA_BOOTSTRAP_SERVERS) broker, set by scripts/tf from the local stack."
+  description = "The embedded (or KAFKA_BOOTSTRAP_SERVERS) broker, set by scripts/deploy/tf from the local stack."
   type        = string
   default     = "127.0.0.1:19092"
 }

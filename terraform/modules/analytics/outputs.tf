@@ -1,12 +1,12 @@
 output "function_name" {
   description = "Name of the metadata_export function."
-  value       = aws_lambda_function.export.function_name
+  value       = module.function.function_name
 }
 
 output "event_source" {
   description = "What metadata_export consumes, as declared: the local runtime (scripts/local/event_sources/dynamodb_streams.py) delivers exactly this when create_event_source_mapping is off."
   value = {
-    function_name              = aws_lambda_function.export.function_name
+    function_name              = module.function.function_name
     stream_arn                 = var.table_stream_arn
     batch_size                 = var.batch_size
     starting_position          = "TRIM_HORIZON"
@@ -57,7 +57,7 @@ output "alarm_names" {
 
 output "timeout_seconds" {
   description = "The export function's timeout (the observability module alarms on a p99 duration near it)."
-  value       = aws_lambda_function.export.timeout
+  value       = module.function.timeout
 }
 
 
@@ -68,5 +68,5 @@ output "queue_alarms" {
 
 output "role_arn" {
   description = "ARN of metadata_export's execution role (the analytics bucket's perimeter lets it write exports)."
-  value       = aws_iam_role.export.arn
+  value       = module.function.role_arn
 }

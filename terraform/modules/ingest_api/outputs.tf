@@ -25,17 +25,17 @@ output "execution_arn" {
 
 output "function_names" {
   description = "Lambda function names by lambdas/ folder name (upload_api, api_authorizer)."
-  value       = { for k, f in aws_lambda_function.this : k => f.function_name }
+  value       = { for k, f in module.function : k => f.function_name }
 }
 
 output "function_arns" {
   description = "Lambda function ARNs by lambdas/ folder name (upload_api, api_authorizer)."
-  value       = { for k, f in aws_lambda_function.this : k => f.arn }
+  value       = { for k, f in module.function : k => f.function_arn }
 }
 
 output "function_role_arns" {
   description = "Execution role ARNs by lambdas/ folder name (upload_api, api_authorizer)."
-  value       = { for k, r in aws_iam_role.function : k => r.arn }
+  value       = { for k, f in module.function : k => f.role_arn }
 }
 
 output "api_keys_secret_arn" {
@@ -55,7 +55,7 @@ output "binary_media_types" {
 
 output "log_group_names" {
   description = "Log groups of the module: upload_api, api_authorizer (functions), access (stage access log), execution (API Gateway execution log) and, with WAF, waf."
-  value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
+  value       = merge({ for k, f in module.function : k => f.log_group_name }, { for k, g in aws_cloudwatch_log_group.this : k => g.name })
 }
 
 output "log_retention_days" {
@@ -85,7 +85,7 @@ output "idempotency_table_kms_key_arn" {
 
 output "function_timeouts" {
   description = "Each function's timeout in seconds (the observability module alarms on a p99 duration near it)."
-  value       = { for k, f in aws_lambda_function.this : k => f.timeout }
+  value       = { for k, f in module.function : k => f.timeout }
 }
 
 output "custom_domain_target" {

@@ -101,7 +101,7 @@ variable "table_arn" {
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of both functions: arm64 (cheaper, default) or x86_64. Must match the architecture the zips were built for (scripts/package --arch)."
+  description = "Instruction set of both functions: arm64 (cheaper, default) or x86_64. Must match the architecture the zips were built for (scripts/deploy/package --arch)."
   type        = string
   default     = "arm64"
 
@@ -112,7 +112,7 @@ variable "lambda_architecture" {
 }
 
 variable "functions" {
-  description = "Deployment packages built outside Terraform (scripts/package), keyed by the lambdas/ folder name: exactly \"upload_api\" and \"api_authorizer\". filename is the zip path, source_code_hash its base64 SHA-256 (manifest.json, or filebase64sha256(filename))."
+  description = "Deployment packages built outside Terraform (scripts/deploy/package), keyed by the lambdas/ folder name: exactly \"upload_api\" and \"api_authorizer\". filename is the zip path, source_code_hash its base64 SHA-256 (manifest.json, or filebase64sha256(filename))."
   type = map(object({
     filename         = string
     source_code_hash = string

@@ -1,16 +1,16 @@
 output "function_name" {
   description = "Name of the kafka_ingest function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the kafka_ingest function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "event_source" {
@@ -24,7 +24,7 @@ output "event_source" {
     batch_size              = var.batch_size
     batching_window_seconds = var.batching_window_seconds
     starting_position       = var.starting_position
-    function_name           = aws_lambda_function.this.function_name
+    function_name           = module.function.function_name
     on_failure_queue_url    = aws_sqs_queue.rejects.url
     mapping_created         = var.create_event_source_mapping
   }
@@ -67,7 +67,7 @@ output "vpc_endpoint_ids" {
 
 output "timeout_seconds" {
   description = "The function's timeout (the observability module alarms on a p99 duration near it)."
-  value       = aws_lambda_function.this.timeout
+  value       = module.function.timeout
 }
 
 

@@ -69,6 +69,11 @@ variable "claim_check_prefix" {
     condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.claim_check_prefix))
     error_message = "claim_check_prefix must be a non-empty relative key prefix ending with \"/\"."
   }
+
+  validation {
+    condition     = var.claim_check_prefix != var.raw_prefix && !startswith(var.claim_check_prefix, var.raw_prefix) && !startswith(var.raw_prefix, var.claim_check_prefix)
+    error_message = "claim_check_prefix and raw_prefix must not overlap: staged objects would be processed as raw images."
+  }
 }
 
 variable "table_name" {
@@ -103,7 +108,7 @@ variable "lambda_architecture" {
 }
 
 variable "function" {
-  description = "Deployment package built by scripts/package: filename of the zip and its base64 SHA-256."
+  description = "Deployment package built by scripts/deploy/package: filename of the zip and its base64 SHA-256."
   type = object({
     filename         = string
     source_code_hash = string

@@ -1,16 +1,16 @@
 output "function_name" {
   description = "Name of the image_processor function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the image_processor function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "event_source_mapping_uuid" {
@@ -30,12 +30,12 @@ output "renditions_json" {
 
 output "log_group_name" {
   description = "The function's log group (KMS-encrypted, retention <= retention_days)."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.function.log_group_name
 }
 
 output "log_retention_days" {
   description = "Retention of the function's log group."
-  value       = local.log_retention_days
+  value       = module.function.log_retention_days
 }
 
 output "alarm_names" {
@@ -43,7 +43,7 @@ output "alarm_names" {
   value = [
     aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
     aws_cloudwatch_metric_alarm.backlog_age.alarm_name,
-    aws_cloudwatch_metric_alarm.errors.alarm_name,
+    module.function.alarm_names["errors"],
   ]
 }
 
@@ -61,7 +61,7 @@ output "event_source" {
 
 output "timeout_seconds" {
   description = "The function's timeout (the observability module alarms on a p99 duration near it)."
-  value       = aws_lambda_function.this.timeout
+  value       = module.function.timeout
 }
 
 output "queue_alarms" {

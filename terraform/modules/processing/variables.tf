@@ -154,7 +154,7 @@ variable "lambda_architecture" {
 }
 
 variable "function" {
-  description = "Deployment package built outside Terraform (scripts/package): filename of the zip and source_code_hash = its base64 SHA-256."
+  description = "Deployment package built outside Terraform (scripts/deploy/package): filename of the zip and source_code_hash = its base64 SHA-256."
   type = object({
     filename         = string
     source_code_hash = string

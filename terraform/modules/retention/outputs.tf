@@ -1,6 +1,6 @@
 output "function_name" {
   description = "Name of the retention_audit function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "schedule_rule_name" {
@@ -20,15 +20,15 @@ output "audited_buckets" {
 
 output "alarm_names" {
   description = "Alarms of the retention guarantee: violations (or no report), audit errors."
-  value       = [aws_cloudwatch_metric_alarm.violations.alarm_name, aws_cloudwatch_metric_alarm.errors.alarm_name]
+  value       = [aws_cloudwatch_metric_alarm.violations.alarm_name, module.function.alarm_names["errors"]]
 }
 
 output "timeout_seconds" {
   description = "The function's timeout (the observability module alarms on a p99 duration near it)."
-  value       = aws_lambda_function.this.timeout
+  value       = module.function.timeout
 }
 
 output "role_arn" {
   description = "ARN of the audit's execution role (the buckets' perimeter lets it purge objects)."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }

@@ -94,7 +94,7 @@ variable "lambda_architecture" {
 }
 
 variable "function" {
-  description = "Deployment package built by scripts/package: filename of the zip and its base64 SHA-256."
+  description = "Deployment package built by scripts/deploy/package: filename of the zip and its base64 SHA-256."
   type = object({
     filename         = string
     source_code_hash = string

@@ -116,18 +116,18 @@ run "the_export_reads_the_stream_with_partial_failures_bisection_and_an_on_failu
     condition = (
       aws_sqs_queue.export_failures.message_retention_seconds == 604800 &&
       aws_sqs_queue.export_failures.kms_master_key_id == var.kms_key_arn &&
-      aws_cloudwatch_log_group.export.retention_in_days == 7 &&
-      aws_cloudwatch_log_group.export.kms_key_id == var.kms_key_arn &&
-      aws_lambda_function.export.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false"
+      module.function.log_group.retention_in_days == 7 &&
+      module.function.log_group.kms_key_id == var.kms_key_arn &&
+      module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false"
     )
     error_message = "Queue and logs encrypted and bounded by the retention; no responses in X-Ray."
   }
 
   assert {
     condition = (
-      one([for s in jsondecode(aws_iam_role_policy.export.policy).Statement : s.Resource if s.Sid == "WriteExportFiles"]) == "arn:aws:s3:::imgpipe-test-analytics-123456789012/exports/v1/*" &&
-      one([for s in jsondecode(aws_iam_role_policy.export.policy).Statement : s.Resource if s.Sid == "ReadTheTableStream"]) == "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images/stream/*" &&
-      alltrue([for s in jsondecode(aws_iam_role_policy.export.policy).Statement : alltrue([for a in flatten([s.Action]) : !endswith(a, "*")]) && (s.Resource != "*" || s.Sid == "WriteTraces")])
+      one([for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "WriteExportFiles"]) == "arn:aws:s3:::imgpipe-test-analytics-123456789012/exports/v1/*" &&
+      one([for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "ReadTheTableStream"]) == "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images/stream/*" &&
+      alltrue([for s in jsondecode(module.function.iam_role_policy.policy).Statement : alltrue([for a in flatten([s.Action]) : !endswith(a, "*")]) && (s.Resource != "*" || s.Sid == "WriteTraces")])
     )
     error_message = "The export writes only under exports/, reads only its table's stream, and uses no wildcards."
   }
@@ -286,7 +286,7 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
   command = plan
 
   override_resource {
-    target          = aws_lambda_alias.live
+    target          = module.function.aws_lambda_alias.live
     override_during = plan
     values = {
       arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-metadata_export:live"
@@ -295,9 +295,9 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
 
   assert {
     condition = (
-      aws_lambda_function.export.publish && aws_lambda_alias.live.name == "live" &&
-      aws_lambda_alias.live.function_name == aws_lambda_function.export.function_name &&
-      aws_lambda_event_source_mapping.stream[0].function_name == aws_lambda_alias.live.arn
+      module.function.lambda_function.publish && module.function.lambda_alias.name == "live" &&
+      module.function.lambda_alias.function_name == module.function.lambda_function.function_name &&
+      aws_lambda_event_source_mapping.stream[0].function_name == module.function.lambda_alias.arn
     )
     error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
   }

@@ -75,7 +75,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_function.this["upload_api"]
+  target          = module.function["upload_api"].aws_lambda_function.this
   override_during = plan
   values = {
     arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api"
@@ -84,7 +84,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_alias.live["upload_api"]
+  target          = module.function["upload_api"].aws_lambda_alias.live
   override_during = plan
   values = {
     arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-upload_api:live"
@@ -93,7 +93,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_alias.live["api_authorizer"]
+  target          = module.function["api_authorizer"].aws_lambda_alias.live
   override_during = plan
   values = {
     arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer:live"
@@ -102,7 +102,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_function.this["api_authorizer"]
+  target          = module.function["api_authorizer"].aws_lambda_function.this
   override_during = plan
   values = {
     arn        = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-api_authorizer"
@@ -192,7 +192,7 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
   assert {
     condition = alltrue([
       for i in aws_api_gateway_integration.this :
-      i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == aws_lambda_alias.live["upload_api"].invoke_arn
+      i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == module.function["upload_api"].lambda_alias.invoke_arn
     ])
     error_message = "Every integration must be AWS_PROXY (POST) to upload_api."
   }
@@ -212,7 +212,7 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
       aws_api_gateway_authorizer.api_key.type == "REQUEST" &&
       aws_api_gateway_authorizer.api_key.identity_source == "context.httpMethod" &&
       aws_api_gateway_authorizer.api_key.authorizer_result_ttl_in_seconds == 0 &&
-      aws_api_gateway_authorizer.api_key.authorizer_uri == aws_lambda_alias.live["api_authorizer"].invoke_arn
+      aws_api_gateway_authorizer.api_key.authorizer_uri == module.function["api_authorizer"].lambda_alias.invoke_arn
     )
     error_message = "The authorizer must be a REQUEST authorizer asked on every request (no header identity source, no cache: either credential header works and a revocation is not cached), backed by api_authorizer."
   }
@@ -358,19 +358,19 @@ run "log_groups_with_retention_days_7" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_log_group.this)) == toset(["upload_api", "api_authorizer", "access", "execution", "waf"])
+    condition     = toset(keys(merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this))) == toset(["upload_api", "api_authorizer", "access", "execution", "waf"])
     error_message = "Function, access, execution and WAF log groups must be created by the module."
   }
 
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 7 && g.kms_key_id == var.kms_key_arn])
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 7 && g.kms_key_id == var.kms_key_arn])
     error_message = "retention_days 7: every log group keeps 7 days and is encrypted with the CMK."
   }
 
   assert {
     condition = (
-      aws_cloudwatch_log_group.this["upload_api"].name == "/aws/lambda/imgpipe-test-upload_api" &&
-      aws_cloudwatch_log_group.this["api_authorizer"].name == "/aws/lambda/imgpipe-test-api_authorizer" &&
+      module.function["upload_api"].log_group.name == "/aws/lambda/imgpipe-test-upload_api" &&
+      module.function["api_authorizer"].log_group.name == "/aws/lambda/imgpipe-test-api_authorizer" &&
       aws_cloudwatch_log_group.this["execution"].name == "API-Gateway-Execution-Logs_a1b2c3d4e5/live" &&
       aws_cloudwatch_log_group.this["waf"].name == "aws-waf-logs-imgpipe-test-api"
     )
@@ -386,7 +386,7 @@ run "log_groups_with_retention_days_3" {
   }
 
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 3 && g.retention_in_days <= var.retention_days && g.kms_key_id == var.kms_key_arn])
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 3 && g.retention_in_days <= var.retention_days && g.kms_key_id == var.kms_key_arn])
     error_message = "retention_days 3: every log group keeps 3 days, KMS-encrypted."
   }
 }
@@ -399,12 +399,12 @@ run "log_groups_with_retention_days_1" {
   }
 
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 1 && g.kms_key_id == var.kms_key_arn])
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 1 && g.kms_key_id == var.kms_key_arn])
     error_message = "retention_days 1: every log group keeps 1 day, KMS-encrypted."
   }
 
   assert {
-    condition     = aws_lambda_function.this["upload_api"].environment[0].variables.RETENTION_DAYS == "1"
+    condition     = module.function["upload_api"].lambda_function.environment[0].variables.RETENTION_DAYS == "1"
     error_message = "upload_api must receive RETENTION_DAYS."
   }
 }
@@ -417,7 +417,7 @@ run "log_retention_rounds_down_to_a_cloudwatch_value" {
   }
 
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.retention_in_days == 5]) && output.log_retention_days == 5
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 5]) && output.log_retention_days == 5
     error_message = "retention_days 6 is no CloudWatch value: logs must keep 5 days (never longer than the data)."
   }
 }
@@ -430,7 +430,7 @@ run "upload_api_concurrency_is_unreserved_by_default_and_reserved_when_asked" {
   command = plan
 
   assert {
-    condition     = alltrue([for f in aws_lambda_function.this : f.reserved_concurrent_executions == -1])
+    condition     = alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.reserved_concurrent_executions == -1])
     error_message = "By default no function reserves concurrency (a default would fail on small accounts)."
   }
 }
@@ -443,12 +443,12 @@ run "upload_api_reserved_concurrency_applies_to_upload_api_only" {
   }
 
   assert {
-    condition     = aws_lambda_function.this["upload_api"].reserved_concurrent_executions == 7
+    condition     = module.function["upload_api"].lambda_function.reserved_concurrent_executions == 7
     error_message = "upload_api must reserve the concurrency it is given."
   }
 
   assert {
-    condition     = aws_lambda_function.this["api_authorizer"].reserved_concurrent_executions == -1
+    condition     = module.function["api_authorizer"].lambda_function.reserved_concurrent_executions == -1
     error_message = "The authorizer must not reserve upload_api's concurrency."
   }
 }
@@ -467,13 +467,13 @@ run "functions_shape_tags_and_settings" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_lambda_function.this)) == toset(["upload_api", "api_authorizer"])
+    condition     = toset(keys({ for k, m in module.function : k => m.lambda_function })) == toset(["upload_api", "api_authorizer"])
     error_message = "Both functions must be created."
   }
 
   assert {
     condition = alltrue([
-      for k, f in aws_lambda_function.this :
+      for k, f in { for k, m in module.function : k => m.lambda_function } :
       f.function_name == "imgpipe-test-${k}" && f.runtime == "python3.12" && f.handler == "handler.handler" &&
       f.architectures == tolist(["arm64"]) && f.tracing_config[0].mode == "Active" && f.kms_key_arn == var.kms_key_arn &&
       f.filename == var.functions[k].filename && f.source_code_hash == var.functions[k].source_code_hash
@@ -483,19 +483,19 @@ run "functions_shape_tags_and_settings" {
 
   assert {
     condition = alltrue([
-      for k, f in aws_lambda_function.this :
+      for k, f in { for k, m in module.function : k => m.lambda_function } :
       f.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && f.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
     ])
     error_message = "X-Ray keeps traces 30 days: no function may capture responses or errors (image metadata) into them."
   }
 
   assert {
-    condition     = alltrue([for k, f in aws_lambda_function.this : try(f.tags["imgpipe:function"], "") == k])
+    condition     = alltrue([for k, f in { for k, m in module.function : k => m.lambda_function } : try(f.tags["imgpipe:function"], "") == k])
     error_message = "Every function must carry the imgpipe:function tag naming its lambdas/ folder."
   }
 
   assert {
-    condition = aws_lambda_function.this["upload_api"].environment[0].variables == tomap({
+    condition = module.function["upload_api"].lambda_function.environment[0].variables == tomap({
       RAW_BUCKET                         = "imgpipe-test-raw-123456789012"
       PROCESSED_BUCKET                   = "imgpipe-test-processed-123456789012"
       TABLE_NAME                         = "imgpipe-test-images"
@@ -519,7 +519,7 @@ run "functions_shape_tags_and_settings" {
   }
 
   assert {
-    condition = aws_lambda_function.this["api_authorizer"].environment[0].variables == tomap({
+    condition = module.function["api_authorizer"].lambda_function.environment[0].variables == tomap({
       API_KEYS_TABLE                     = "imgpipe-test-api-keys"
       API_KEY_PEPPER_SECRET_ID           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-key-pepper-GhIjKl"
       API_KEYS_CACHE_SECONDS             = "60"
@@ -535,8 +535,8 @@ run "functions_shape_tags_and_settings" {
 
   assert {
     condition = (
-      aws_lambda_function.this["upload_api"].memory_size == 1024 && aws_lambda_function.this["upload_api"].timeout == 29 &&
-      aws_lambda_function.this["api_authorizer"].memory_size == 256 && aws_lambda_function.this["api_authorizer"].timeout == 5
+      module.function["upload_api"].lambda_function.memory_size == 1024 && module.function["upload_api"].lambda_function.timeout == 29 &&
+      module.function["api_authorizer"].lambda_function.memory_size == 256 && module.function["api_authorizer"].lambda_function.timeout == 5
     )
     error_message = "Default sizing: upload_api 1024 MB / 29 s, api_authorizer 256 MB / 5 s."
   }
@@ -560,9 +560,9 @@ run "web_users_reach_the_authorizer" {
 
   assert {
     condition = (
-      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz" &&
-      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_CLIENT_IDS == "4pq0example1client2id3,second-client" &&
-      aws_lambda_function.this["api_authorizer"].environment[0].variables.JWT_JWKS_URL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz" &&
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_CLIENT_IDS == "4pq0example1client2id3,second-client" &&
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_JWKS_URL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
     )
     error_message = "The pool's issuer, client ids and JWKS URL must reach api_authorizer."
   }
@@ -607,7 +607,7 @@ run "quotas_per_tenant_reach_upload_api" {
   }
 
   assert {
-    condition = jsondecode(aws_lambda_function.this["upload_api"].environment[0].variables.QUOTAS) == {
+    condition = jsondecode(module.function["upload_api"].lambda_function.environment[0].variables.QUOTAS) == {
       default = { uploads_per_day = 500, bytes_per_day = 10737418240, requests_per_minute = 600 }
       tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
     }
@@ -658,28 +658,28 @@ run "function_settings_follow_variables" {
   }
 
   assert {
-    condition     = alltrue([for f in aws_lambda_function.this : f.architectures == tolist(["x86_64"])])
+    condition     = alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.architectures == tolist(["x86_64"])])
     error_message = "lambda_architecture must reach both functions."
   }
 
   assert {
     condition = (
-      aws_lambda_function.this["upload_api"].environment[0].variables.MAX_UPLOAD_BYTES == "5242880" &&
-      aws_lambda_function.this["upload_api"].environment[0].variables.PRESIGN_SECONDS == "900" &&
-      aws_lambda_function.this["upload_api"].environment[0].variables.RAW_PREFIX == "incoming/raw/" &&
-      aws_lambda_function.this["upload_api"].environment[0].variables.LOG_LEVEL == "WARNING"
+      module.function["upload_api"].lambda_function.environment[0].variables.MAX_UPLOAD_BYTES == "5242880" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.PRESIGN_SECONDS == "900" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.RAW_PREFIX == "incoming/raw/" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.LOG_LEVEL == "WARNING"
     )
     error_message = "Upload settings must reach upload_api's environment."
   }
 
   assert {
-    condition     = alltrue([for k, f in aws_lambda_function.this : try(f.tags["imgpipe:function"], "") == k && try(f.tags["team"], "") == "media"])
+    condition     = alltrue([for k, f in { for k, m in module.function : k => m.lambda_function } : try(f.tags["imgpipe:function"], "") == k && try(f.tags["team"], "") == "media"])
     error_message = "Caller tags are added, but can never replace the imgpipe:function tag."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource if s.Sid == "WriteRawObjects"
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource if s.Sid == "WriteRawObjects"
     ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/incoming/raw/*"
     error_message = "PutObject must follow raw_prefix."
   }
@@ -710,7 +710,7 @@ run "idempotency_table_is_encrypted_expiring_and_private_to_upload_api" {
 
   assert {
     condition = flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement : [k, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "idempotency")])
       ]
     ]) == ["upload_api", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-idempotency"]
@@ -719,8 +719,8 @@ run "idempotency_table_is_encrypted_expiring_and_private_to_upload_api" {
 
   assert {
     condition = (
-      aws_lambda_function.this["upload_api"].environment[0].variables.IDEMPOTENCY_SECONDS == "600" &&
-      aws_lambda_function.this["upload_api"].environment[0].variables.CORS_ALLOWED_ORIGINS == "https://app.example.com,http://localhost:3000"
+      module.function["upload_api"].lambda_function.environment[0].variables.IDEMPOTENCY_SECONDS == "600" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.CORS_ALLOWED_ORIGINS == "https://app.example.com,http://localhost:3000"
     )
     error_message = "idempotency_seconds and cors_allowed_origins must reach upload_api."
   }
@@ -745,7 +745,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement :
         !contains(flatten([s.Resource]), "*") || toset(flatten([s.Action])) == toset(["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
       ]
@@ -755,7 +755,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement : s.Effect == "Allow" && !anytrue([for a in flatten([s.Action]) : strcontains(a, "*")])
       ]
     ]))
@@ -764,7 +764,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement : [k, s.Resource] if contains(flatten([s.Action]), "s3:PutObject")
       ]
     ]) == ["upload_api", "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"]
@@ -773,7 +773,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement : [k, s.Resource] if contains(flatten([s.Action]), "secretsmanager:GetSecretValue")
       ]
     ]) == ["api_authorizer", "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/api-key-pepper-GhIjKl"]
@@ -782,7 +782,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement : [k, s.Action, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "api-keys")])
       ]
     ]) == ["api_authorizer", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-keys"]
@@ -791,7 +791,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s
       if contains(flatten([s.Action]), "s3:ListBucketVersions")
       ]) == {
       Sid       = "ListRawObjectVersionsUnderPrefix"
@@ -805,7 +805,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource
       if contains(flatten([s.Action]), "s3:DeleteObjectVersion")
     ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
     error_message = "Compensating deletes must be limited to the raw prefix."
@@ -813,7 +813,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource
       if contains(flatten([s.Action]), "s3:GetObject")
     ]) == "arn:aws:s3:::imgpipe-test-processed-123456789012/*"
     error_message = "upload_api reads (signs links to) processed objects only."
@@ -821,7 +821,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Resource
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource
       if contains(flatten([s.Action]), "dynamodb:Query")
       ]) == [
       "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images",
@@ -832,7 +832,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement :
         s.Resource == (s.Sid == "SignAndVerifyCursors" ? var.cursor_key_arn : var.kms_key_arn)
         if anytrue([for a in flatten([s.Action]) : startswith(a, "kms:")])
@@ -843,14 +843,14 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["upload_api"].policy).Statement : s.Action if s.Sid == "SignAndVerifyCursors"
-    ]) == ["kms:GenerateMac", "kms:VerifyMac"] && aws_lambda_function.this["upload_api"].environment[0].variables.CURSOR_KEY_ID == var.cursor_key_arn
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Action if s.Sid == "SignAndVerifyCursors"
+    ]) == ["kms:GenerateMac", "kms:VerifyMac"] && module.function["upload_api"].lambda_function.environment[0].variables.CURSOR_KEY_ID == var.cursor_key_arn
     error_message = "upload_api signs and verifies its cursors with the cursor key, and nothing else with it."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.function["api_authorizer"].policy).Statement : s.Condition
+      for s in jsondecode(module.function["api_authorizer"].iam_role_policy.policy).Statement : s.Condition
       if contains(flatten([s.Action]), "kms:Decrypt")
     ]) == { StringEquals = { "kms:ViaService" = ["dynamodb.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"] } }
     error_message = "The authorizer may decrypt only through DynamoDB (key table), Secrets Manager (pepper) and Lambda (its own environment)."
@@ -858,7 +858,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue([
-      for k, p in aws_iam_role_policy.function :
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } :
       one([for s in jsondecode(p.policy).Statement : s.Resource if contains(flatten([s.Action]), "logs:PutLogEvents")]) ==
       "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/imgpipe-test-${k}:*"
     ])
@@ -867,7 +867,7 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue(flatten([
-      for k, p in aws_iam_role_policy.function : [
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
         for s in jsondecode(p.policy).Statement :
         !anytrue([for a in flatten([s.Action]) : startswith(a, "s3:") || (startswith(a, "dynamodb:") && s.Sid != "ReadKeyRecords")])
       ] if k == "api_authorizer"
@@ -877,14 +877,14 @@ run "function_policies_are_least_privilege" {
 
   assert {
     condition = alltrue([
-      for k, r in aws_iam_role.function :
+      for k, r in { for k, m in module.function : k => m.iam_role } :
       r.name == "imgpipe-test-${k}" && jsondecode(r.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
     ])
     error_message = "One role per function, assumable by Lambda only."
   }
 
   assert {
-    condition     = alltrue([for k, p in aws_iam_role_policy.function : p.role == aws_iam_role.function[k].name && p.role == "imgpipe-test-${k}"])
+    condition     = alltrue([for k, p in { for k, m in module.function : k => m.iam_role_policy } : p.role == module.function[k].iam_role.name && p.role == "imgpipe-test-${k}"])
     error_message = "Each policy must be attached to its own function's role."
   }
 }
@@ -1033,7 +1033,7 @@ run "waf_can_be_disabled" {
   assert {
     condition = (
       length(aws_wafv2_web_acl.this) == 0 && length(aws_wafv2_web_acl_association.this) == 0 &&
-      length(aws_wafv2_web_acl_logging_configuration.this) == 0 && !contains(keys(aws_cloudwatch_log_group.this), "waf")
+      length(aws_wafv2_web_acl_logging_configuration.this) == 0 && !contains(keys(merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this)), "waf")
     )
     error_message = "waf_enabled = false must remove the web ACL, its association, logging and log group."
   }
@@ -1315,8 +1315,8 @@ run "triggers_invoke_the_live_alias_of_a_published_version" {
 
   assert {
     condition = (
-      alltrue([for f in aws_lambda_function.this : f.publish]) &&
-      alltrue([for k, a in aws_lambda_alias.live : a.name == "live" && a.function_name == "imgpipe-test-${k}"]) &&
+      alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.publish]) &&
+      alltrue([for k, a in { for k, m in module.function : k => m.lambda_alias } : a.name == "live" && a.function_name == "imgpipe-test-${k}"]) &&
       aws_lambda_permission.upload_api.qualifier == "live" && aws_lambda_permission.api_authorizer.qualifier == "live" &&
       endswith(aws_api_gateway_authorizer.api_key.authorizer_uri, ":live/invocations") &&
       alltrue([for i in aws_api_gateway_integration.this : endswith(i.uri, ":live/invocations")])

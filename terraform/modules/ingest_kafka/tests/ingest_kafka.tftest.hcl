@@ -41,7 +41,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_function.this
+  target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-kafka_ingest"
@@ -92,21 +92,21 @@ run "msk_source_is_consumed_with_iam_scoped_to_its_cluster_topic_and_group" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"
     ]) == "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2/camera-images"
     error_message = "ReadData must be granted on the one topic only."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "UseTheConsumerGroup"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "UseTheConsumerGroup"
     ]) == "arn:aws:kafka:us-east-1:123456789012:group/images/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2/imgpipe-kafka-ingest"
     error_message = "Group permissions must name the one consumer group."
   }
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement :
       s.Resource != "*" if !contains(["WriteTraces", "PlaceNetworkInterfaces"], s.Sid)
     ])
     error_message = "Only X-Ray and the VPC network-interface actions may use Resource \"*\"."
@@ -114,7 +114,7 @@ run "msk_source_is_consumed_with_iam_scoped_to_its_cluster_topic_and_group" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement :
       alltrue([for a in flatten([s.Action]) : !endswith(a, "*")])
     ])
     error_message = "No wildcard actions (kafka-cluster:* in particular)."
@@ -126,21 +126,21 @@ run "data_permissions_are_prefix_and_table_scoped" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "WriteRawImages"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "WriteRawImages"
     ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
     error_message = "The function writes raw images under the raw prefix only."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadAndRemoveStagedClaimChecks"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "ReadAndRemoveStagedClaimChecks"
     ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/staging/*"
     error_message = "Claim-checks are read only under the staging prefix."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "WriteNewImageItems"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Action if s.Sid == "WriteNewImageItems"
     ]) == ["dynamodb:PutItem"]
     error_message = "The function only creates items."
   }
@@ -153,8 +153,8 @@ run "everything_is_encrypted_and_kept_no_longer_than_the_retention" {
     condition = (
       aws_sqs_queue.rejects.kms_master_key_id == var.kms_key_arn &&
       aws_dynamodb_table.idempotency.server_side_encryption[0].kms_key_arn == var.kms_key_arn &&
-      aws_lambda_function.this.kms_key_arn == var.kms_key_arn &&
-      aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn
+      module.function.lambda_function.kms_key_arn == var.kms_key_arn &&
+      module.function.log_group.kms_key_id == var.kms_key_arn
     )
     error_message = "Queue, idempotency table, function environment and logs must use the environment's CMK."
   }
@@ -162,20 +162,20 @@ run "everything_is_encrypted_and_kept_no_longer_than_the_retention" {
   assert {
     condition = (
       aws_sqs_queue.rejects.message_retention_seconds == 604800 &&
-      aws_cloudwatch_log_group.this.retention_in_days == 7 &&
-      aws_lambda_function.this.environment[0].variables.IDEMPOTENCY_SECONDS == "604800" &&
+      module.function.log_group.retention_in_days == 7 &&
+      module.function.lambda_function.environment[0].variables.IDEMPOTENCY_SECONDS == "604800" &&
       one(aws_dynamodb_table.idempotency.ttl).enabled
     )
     error_message = "Nothing may outlive the 7-day retention."
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
+    condition     = module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
     error_message = "X-Ray keeps traces 30 days: no responses or errors may be captured into them."
   }
 
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.tags["imgpipe:function"] == "kafka_ingest"
+    condition     = module.function.lambda_function.tracing_config[0].mode == "Active" && module.function.lambda_function.tags["imgpipe:function"] == "kafka_ingest"
     error_message = "Tracing on; imgpipe:function names the code folder."
   }
 }
@@ -249,7 +249,7 @@ run "self_managed_with_scram_reads_its_secret_and_runs_in_the_vpc" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadBrokerCredentials"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "ReadBrokerCredentials"
     ]) == var.kafka.scram_secret_arn
     error_message = "The function may read only the broker secret it was given."
   }
@@ -332,7 +332,7 @@ run "self_managed_scram_without_a_secret_gets_one_here_encrypted_valueless_and_r
 
   assert {
     condition = contains(
-      one([for st in jsondecode(aws_iam_role_policy.this.policy).Statement : st.Condition.StringEquals["kms:ViaService"] if st.Sid == "UseEnvironmentKey"]),
+      one([for st in jsondecode(module.function.iam_role_policy.policy).Statement : st.Condition.StringEquals["kms:ViaService"] if st.Sid == "UseEnvironmentKey"]),
       "secretsmanager.us-east-1.amazonaws.com"
     )
     error_message = "The function may decrypt the secret made here, through Secrets Manager only."
@@ -340,7 +340,7 @@ run "self_managed_scram_without_a_secret_gets_one_here_encrypted_valueless_and_r
 
   assert {
     condition = (
-      one([for st in jsondecode(aws_iam_role_policy.this.policy).Statement : st.Resource if st.Sid == "ReadBrokerCredentials"]) == "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf" &&
+      one([for st in jsondecode(module.function.iam_role_policy.policy).Statement : st.Resource if st.Sid == "ReadBrokerCredentials"]) == "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf" &&
       output.scram_secret_arn == "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-test/kafka-scram-AbCdEf"
     )
     error_message = "Only kafka_ingest's role reads the secret, and the event source is given the same one."
@@ -397,7 +397,7 @@ run "overlapping_claim_check_prefix_is_refused" {
     claim_check_prefix = "raw/staging/"
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [var.claim_check_prefix]
 }
 
 run "pollers_reach_sts_and_lambda_through_interface_endpoints_without_nat" {
@@ -526,7 +526,7 @@ run "a_new_msk_cluster_is_private_encrypted_iam_only_and_keeps_data_no_longer_th
   assert {
     condition = (
       aws_lambda_event_source_mapping.kafka[0].event_source_arn == "arn:aws:kafka:us-east-1:123456789012:cluster/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1" &&
-      one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"]) == "arn:aws:kafka:us-east-1:123456789012:topic/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1/camera-images" &&
+      one([for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "ReadTheTopic"]) == "arn:aws:kafka:us-east-1:123456789012:topic/imgpipe-test-images/99999999-8888-7777-6666-555555555555-1/camera-images" &&
       output.event_source.cluster_arn == aws_msk_cluster.this[0].arn
     )
     error_message = "The mapping, the IAM grants and the declared source all name the created cluster."
@@ -594,7 +594,7 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
   command = plan
 
   override_resource {
-    target          = aws_lambda_alias.live
+    target          = module.function.aws_lambda_alias.live
     override_during = plan
     values = {
       arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-kafka_ingest:live"
@@ -603,9 +603,9 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
 
   assert {
     condition = (
-      aws_lambda_function.this.publish && aws_lambda_alias.live.name == "live" &&
-      aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
-      aws_lambda_event_source_mapping.kafka[0].function_name == aws_lambda_alias.live.arn
+      module.function.lambda_function.publish && module.function.lambda_alias.name == "live" &&
+      module.function.lambda_alias.function_version == module.function.lambda_function.version &&
+      aws_lambda_event_source_mapping.kafka[0].function_name == module.function.lambda_alias.arn
     )
     error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
   }
@@ -616,8 +616,8 @@ run "a_source_without_a_tenant_is_refused_and_the_map_reaches_the_function" {
 
   assert {
     condition = (
-      aws_lambda_function.this.environment[0].variables.DEFAULT_TENANT == "cameras" &&
-      aws_lambda_function.this.environment[0].variables.SOURCE_TENANTS_JSON == "{}"
+      module.function.lambda_function.environment[0].variables.DEFAULT_TENANT == "cameras" &&
+      module.function.lambda_function.environment[0].variables.SOURCE_TENANTS_JSON == "{}"
     )
     error_message = "The function learns each record's tenant from the module's configuration."
   }

@@ -410,7 +410,7 @@ run "every_function_and_every_queue_is_alarmed_and_every_alarm_notifies_the_topi
 }
 
 # The data perimeter (docs/security.md): who may reach each bucket's objects and use the key, by role ARN built
-# from the role names; scripts/authz evaluates the same documents against the matrix on the deployed stack.
+# from the role names; scripts/ops/authz evaluates the same documents against the matrix on the deployed stack.
 run "the_perimeter_names_exactly_each_buckets_roles_and_the_keys_users" {
   command = plan
 

@@ -24,7 +24,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target          = aws_lambda_function.this
+  target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-image_processor"
@@ -58,32 +58,32 @@ run "function_defaults_are_secure_and_sized_for_one_vcpu" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.this.architectures == tolist(["arm64"]) && aws_lambda_function.this.memory_size == 1769
+    condition     = module.function.lambda_function.architectures == tolist(["arm64"]) && module.function.lambda_function.memory_size == 1769
     error_message = "The processor must default to arm64 and 1769 MB (one full vCPU for a single-threaded engine)."
   }
 
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
+    condition     = module.function.lambda_function.tracing_config[0].mode == "Active" && module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false" && module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_ERROR == "false"
     error_message = "X-Ray tracing must be active, and capture no responses or errors (traces are kept 30 days)."
   }
 
   assert {
-    condition     = aws_lambda_function.this.kms_key_arn == var.kms_key_arn && aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn
+    condition     = module.function.lambda_function.kms_key_arn == var.kms_key_arn && module.function.log_group.kms_key_id == var.kms_key_arn
     error_message = "The function environment and its log group must be encrypted with the environment's CMK."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.this.retention_in_days == 7
+    condition     = module.function.log_group.retention_in_days == 7
     error_message = "Log retention must not exceed retention_days (7)."
   }
 
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    condition     = module.function.lambda_function.reserved_concurrent_executions == -1
     error_message = "Without reserved_concurrency the function must be unreserved (-1), never 0 (which stops it)."
   }
 
   assert {
-    condition     = aws_lambda_function.this.tags["imgpipe:function"] == "image_processor"
+    condition     = module.function.lambda_function.tags["imgpipe:function"] == "image_processor"
     error_message = "The function must carry imgpipe:function = image_processor (the local runtime finds its code by it)."
   }
 }
@@ -134,7 +134,7 @@ run "the_image_budget_reaches_the_function" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.IMAGE_BUDGET_SECONDS == "10"
+    condition     = module.function.lambda_function.environment[0].variables.IMAGE_BUDGET_SECONDS == "10"
     error_message = "The engine's per-image budget must reach the function (IMAGE_BUDGET_SECONDS)."
   }
 }
@@ -181,7 +181,7 @@ run "iam_policy_is_scoped_to_prefixes_table_queue_and_key" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement :
       s.Resource != "*" if s.Sid != "WriteTraces"
     ])
     error_message = "Only X-Ray trace submission may use Resource \"*\"."
@@ -189,7 +189,7 @@ run "iam_policy_is_scoped_to_prefixes_table_queue_and_key" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement :
       alltrue([for a in flatten([s.Action]) : !endswith(a, "*")])
     ])
     error_message = "No wildcard actions."
@@ -197,30 +197,30 @@ run "iam_policy_is_scoped_to_prefixes_table_queue_and_key" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteRenditions"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteRenditions"
       ]).Resource == "arn:aws:s3:::imgpipe-test-processed-123456789012/renditions/*" && one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteRenditions"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteRenditions"
     ]).Action == ["s3:PutObject"]
     error_message = "The processor may only PutObject under the processed prefix."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadAndDeleteRawObjects"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "ReadAndDeleteRawObjects"
     ]).Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
     error_message = "Raw objects may only be read and deleted under the raw prefix."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadAndUpdateImageMetadata"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "ReadAndUpdateImageMetadata"
     ]).Action == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     error_message = "The processor reads and updates items; it never puts, deletes or scans."
   }
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "UseEnvironmentKey"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "UseEnvironmentKey"
     ]).Resource == var.kms_key_arn
     error_message = "KMS permissions must name the environment's CMK only."
   }
@@ -234,7 +234,7 @@ run "default_renditions_reach_the_function_as_json" {
   command = plan
 
   assert {
-    condition     = [for r in jsondecode(aws_lambda_function.this.environment[0].variables.RENDITIONS_JSON) : "${r.name}:${r.max_edge}:${r.format}"] == ["large:1280:jpeg", "medium:640:jpeg", "thumb:160:jpeg", "large_webp:1280:webp"]
+    condition     = [for r in jsondecode(module.function.lambda_function.environment[0].variables.RENDITIONS_JSON) : "${r.name}:${r.max_edge}:${r.format}"] == ["large:1280:jpeg", "medium:640:jpeg", "thumb:160:jpeg", "large_webp:1280:webp"]
     error_message = "Default renditions must be 1280/640/160 JPEG and 1280 WebP, in that order."
   }
 }
@@ -249,7 +249,7 @@ run "custom_rendition_with_operations" {
   }
 
   assert {
-    condition = jsondecode(aws_lambda_function.this.environment[0].variables.RENDITIONS_JSON)[0] == {
+    condition = jsondecode(module.function.lambda_function.environment[0].variables.RENDITIONS_JSON)[0] == {
       name       = "square", max_edge = 256, format = "avif", quality = 50
       operations = { crop_aspect = [1, 1], grayscale = true, autocontrast = false, blur_radius = 0, sharpen = false, watermark = "imgpipe" }
     }
@@ -293,13 +293,13 @@ run "alarms_watch_dlq_backlog_and_errors" {
       aws_cloudwatch_metric_alarm.dlq_not_empty.dimensions.QueueName == var.dlq_name &&
       aws_cloudwatch_metric_alarm.dlq_not_empty.threshold == 0 &&
       aws_cloudwatch_metric_alarm.backlog_age.dimensions.QueueName == var.queue_name &&
-      aws_cloudwatch_metric_alarm.errors.dimensions.FunctionName == "imgpipe-test-image_processor"
+      module.function.alarms["errors"].dimensions.FunctionName == "imgpipe-test-image_processor"
     )
     error_message = "Alarms must watch the DLQ (any message), the queue's backlog age and the function's errors."
   }
 
   assert {
-    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.dlq_not_empty, aws_cloudwatch_metric_alarm.backlog_age, aws_cloudwatch_metric_alarm.errors] : a.alarm_actions == toset(var.alarm_actions)])
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.dlq_not_empty, aws_cloudwatch_metric_alarm.backlog_age, module.function.alarms["errors"]] : a.alarm_actions == toset(var.alarm_actions)])
     error_message = "Every alarm must notify alarm_actions."
   }
 }
@@ -309,8 +309,8 @@ run "the_malware_verdict_is_required_unless_said_otherwise_and_readable" {
 
   assert {
     condition = (
-      aws_lambda_function.this.environment[0].variables.MALWARE_SCAN == "required" &&
-      anytrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains(flatten([s.Action]), "s3:GetObjectTagging") && s.Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"])
+      module.function.lambda_function.environment[0].variables.MALWARE_SCAN == "required" &&
+      anytrue([for s in jsondecode(module.function.iam_role_policy.policy).Statement : contains(flatten([s.Action]), "s3:GetObjectTagging") && s.Resource == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"])
     )
     error_message = "By default the processor waits for GuardDuty's verdict, and may read tags under the raw prefix only."
   }
@@ -330,7 +330,7 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
   command = plan
 
   override_resource {
-    target          = aws_lambda_alias.live
+    target          = module.function.aws_lambda_alias.live
     override_during = plan
     values = {
       arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-image_processor:live"
@@ -339,9 +339,9 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
 
   assert {
     condition = (
-      aws_lambda_function.this.publish && aws_lambda_alias.live.name == "live" &&
-      aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
-      aws_lambda_event_source_mapping.raw_events.function_name == aws_lambda_alias.live.arn
+      module.function.lambda_function.publish && module.function.lambda_alias.name == "live" &&
+      module.function.lambda_alias.function_version == module.function.lambda_function.version &&
+      aws_lambda_event_source_mapping.raw_events.function_name == module.function.lambda_alias.arn
     )
     error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
   }

@@ -32,7 +32,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_function.this
+  target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-retention_audit"
@@ -40,7 +40,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_alias.live
+  target          = module.function.aws_lambda_alias.live
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:imgpipe-test-retention_audit:live"
@@ -66,8 +66,8 @@ run "the_audit_runs_hourly_on_the_wall_clock_and_bounds_every_image_bucket" {
   assert {
     condition = (
       aws_cloudwatch_event_rule.schedule.schedule_expression == "rate(60 minutes)" &&
-      aws_cloudwatch_event_target.audit.arn == aws_lambda_alias.live.arn &&
-      aws_lambda_function.this.publish && aws_lambda_alias.live.function_version == aws_lambda_function.this.version &&
+      aws_cloudwatch_event_target.audit.arn == module.function.lambda_alias.arn &&
+      module.function.lambda_function.publish && module.function.lambda_alias.function_version == module.function.lambda_function.version &&
       aws_lambda_permission.schedule.qualifier == "live" &&
       aws_lambda_permission.schedule.principal == "events.amazonaws.com" &&
       aws_lambda_permission.schedule.source_arn == aws_cloudwatch_event_rule.schedule.arn
@@ -77,10 +77,10 @@ run "the_audit_runs_hourly_on_the_wall_clock_and_bounds_every_image_bucket" {
 
   assert {
     condition = (
-      aws_lambda_function.this.environment[0].variables.TRUST_EVENT_TIME == "false" &&
-      aws_lambda_function.this.environment[0].variables.RETENTION_DAYS == "7" &&
-      aws_lambda_function.this.environment[0].variables.GRACE_HOURS == "48" &&
-      aws_lambda_function.this.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false"
+      module.function.lambda_function.environment[0].variables.TRUST_EVENT_TIME == "false" &&
+      module.function.lambda_function.environment[0].variables.RETENTION_DAYS == "7" &&
+      module.function.lambda_function.environment[0].variables.GRACE_HOURS == "48" &&
+      module.function.lambda_function.environment[0].variables.POWERTOOLS_TRACER_CAPTURE_RESPONSE == "false"
     )
     error_message = "By default the audit's clock is the wall clock (no time travel on AWS), window 7 days, grace 48 h."
   }
@@ -92,11 +92,11 @@ run "the_audit_runs_hourly_on_the_wall_clock_and_bounds_every_image_bucket" {
 
   assert {
     condition = (
-      aws_lambda_function.this.reserved_concurrent_executions == 1 &&
-      aws_lambda_function.this.tracing_config[0].mode == "Active" &&
-      aws_lambda_function.this.kms_key_arn == var.kms_key_arn &&
-      aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn &&
-      aws_cloudwatch_log_group.this.retention_in_days <= var.retention_days
+      module.function.lambda_function.reserved_concurrent_executions == 1 &&
+      module.function.lambda_function.tracing_config[0].mode == "Active" &&
+      module.function.lambda_function.kms_key_arn == var.kms_key_arn &&
+      module.function.log_group.kms_key_id == var.kms_key_arn &&
+      module.function.log_group.retention_in_days <= var.retention_days
     )
     error_message = "One audit at a time, traced, CMK-encrypted, its own logs bounded by the retention."
   }
@@ -111,7 +111,7 @@ run "permissions_are_scoped_to_the_image_buckets_and_the_table" {
 
   assert {
     condition = one([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "PurgeImageObjectVersions"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "PurgeImageObjectVersions"
       ]) == [
       "arn:aws:s3:::imgpipe-test-raw-123456789012/*",
       "arn:aws:s3:::imgpipe-test-processed-123456789012/*",
@@ -122,15 +122,15 @@ run "permissions_are_scoped_to_the_image_buckets_and_the_table" {
 
   assert {
     condition = (
-      one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "FindExpiredItemsByDay"]) == "${var.table_arn}/index/by_day" &&
-      one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "DeleteExpiredItems"]) == ["dynamodb:DeleteItem"]
+      one([for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Resource if s.Sid == "FindExpiredItemsByDay"]) == "${var.table_arn}/index/by_day" &&
+      one([for s in jsondecode(module.function.iam_role_policy.policy).Statement : s.Action if s.Sid == "DeleteExpiredItems"]) == ["dynamodb:DeleteItem"]
     )
     error_message = "The table: query the by_day index and delete items, nothing else (no Scan, no writes)."
   }
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement :
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement :
       alltrue([for a in flatten([s.Action]) : !endswith(a, "*")]) && (s.Resource != "*" || s.Sid == "WriteTraces")
     ])
     error_message = "No wildcard actions; only X-Ray may use Resource \"*\"."
