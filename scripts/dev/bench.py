@@ -78,22 +78,36 @@ def one_megabyte_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def bench_upload_put() -> int:
-    import requests
-
+def deployed_stack(
+    bench: str, ready: Callable[[dict[str, Any], Any], bool], what: str
+) -> tuple[Any, dict[str, Any]] | None:
+    """The local stack's config and ENV=local's outputs when `ready` says the bench can run on them; else None,
+    with a line saying why the bench is skipped (benches that need `make up` never fail without it)."""
     from scripts.deploy import tf
     from scripts.local import stack
-    from scripts.ops import keys
 
     cfg = stack.StackConfig.from_env()
     try:
         outputs = tf.outputs("local", tf.run_env("local", cfg))
     except tf.TfError as err:
-        print(f"bench upload: skipped: {err}", file=sys.stderr)
+        print(f"bench {bench}: skipped: {err}", file=sys.stderr)
+        return None
+    if not ready(outputs, cfg):
+        print(f"bench {bench}: skipped: no {what} is running (run `make up`)", file=sys.stderr)
+        return None
+    return cfg, outputs
+
+
+def bench_upload_put() -> int:
+    import requests
+
+    from scripts.local import stack
+    from scripts.ops import keys
+
+    found = deployed_stack("upload", lambda o, c: "rest_api_id" in o and stack.http_ready(c.api_port), "local API")
+    if found is None:
         return 0
-    if "rest_api_id" not in outputs or not stack.http_ready(cfg.api_port):
-        print("bench upload: skipped: the local API is not running (run `make up`)", file=sys.stderr)
-        return 0
+    cfg, outputs = found
     data = one_megabyte_jpeg()
     key = keys.admin_for(outputs, cfg).issue(f"bench-{int(time.time())}", "make bench")
     session = requests.Session()
@@ -325,19 +339,15 @@ def bench_throughput() -> int:
 
     import requests
 
-    from scripts.deploy import tf
     from scripts.local import stack
     from scripts.ops import keys
 
-    cfg = stack.StackConfig.from_env()
-    try:
-        outputs = tf.outputs("local", tf.run_env("local", cfg))
-    except tf.TfError as err:
-        print(f"bench throughput: skipped: {err}", file=sys.stderr)
+    found = deployed_stack(
+        "throughput", lambda o, c: "processor_function_name" in o and stack.http_ready(c.worker_port), "local worker"
+    )
+    if found is None:
         return 0
-    if "processor_function_name" not in outputs or not stack.http_ready(cfg.worker_port):
-        print("bench throughput: skipped: the local worker is not running (run `make up`)", file=sys.stderr)
-        return 0
+    cfg, outputs = found
     key = keys.admin_for(outputs, cfg).issue(f"bench-tp-{int(time.time())}", "make bench")
     buffer = io.BytesIO()
     synthetic_photo(3264, 2448, grain=40).save(buffer, format="JPEG", quality=85)
@@ -418,21 +428,15 @@ def bench_kafka() -> int:
     from imgpipe.adapters.object_store import ObjectStore
     from imgpipe.ids import new_image_id
     from imgpipe.models import ImageItem, ImageStatus, Source
-    from scripts.deploy import tf
     from scripts.local import stack
     from scripts.local.event_sources.kafka import KafkaMapping, KafkaPoller, ensure_topic
     from scripts.local.lambda_host import FunctionHost
 
-    cfg = stack.StackConfig.from_env()
-    try:
-        outputs = tf.outputs("local", tf.run_env("local", cfg))
-    except tf.TfError as err:
-        print(f"bench kafka: skipped: {err}", file=sys.stderr)
+    found = deployed_stack("kafka", lambda o, _c: isinstance(o.get("kafka_event_source"), dict), "Kafka source")
+    if found is None:
         return 0
-    source = outputs.get("kafka_event_source")
-    if not isinstance(source, dict):
-        print("bench kafka: skipped: no Kafka source deployed (run `make up`)", file=sys.stderr)
-        return 0
+    cfg, outputs = found
+    source = outputs["kafka_event_source"]
     buffer = io.BytesIO()
     synthetic_photo(640, 480, grain=40).save(buffer, format="JPEG", quality=90)  # about 100 KB
     data = buffer.getvalue()
