@@ -161,8 +161,8 @@ fmt: $(PATH_STAMP) ## format Python and Terraform in place
 	@$(VENV)/bin/ruff check --fix --quiet .
 	@terraform fmt -recursive terraform
 
-bench: $(PATH_STAMP) ## benchmarks, each compared in the same run with a reference implementation
-	@$(PY) -m scripts.dev.bench
+bench: $(PATH_STAMP) ## benchmarks, each against a reference in the same run [ONLY="engine hostile imports upload throughput kafka"]
+	@$(PY) -m scripts.dev.bench $(ONLY)
 
 cost: $(PATH_STAMP) ## price a million images from `make bench`'s results: make cost [REGION=us-east-1] [IMAGES=1000000]
 	@$(PY) -m scripts.dev.cost --region $(or $(REGION),us-east-1) --images $(or $(IMAGES),1000000)

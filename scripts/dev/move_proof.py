@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                 if planfile.is_file()
                 else plan_summary.Summary()
             )
-    moved = summary.count("move")
     lost = [c for c in summary.changes if c.action in ("delete", "replace")]
-    print(f"move proof: {summary.headline()} ({moved} moved)")
+    print(f"move proof: {summary.headline()}")
     for change in lost:
         print(f"  {change.action} {change.address}", file=sys.stderr)
     return 1 if lost else 0
