@@ -505,9 +505,8 @@ IMPORT_TARGET = 2.0  # a handler's cold import / a bare `import boto3` (issue #2
 
 def bench_imports() -> int:
     import subprocess
-    from pathlib import Path
 
-    lambdas = Path(__file__).resolve().parent.parent / "lambdas"
+    lambdas = REPO_ROOT / "lambdas"
     timed = "import time; t = time.perf_counter(); {}; print((time.perf_counter() - t) * 1000)"
     load = "import importlib.util as u; s = u.spec_from_file_location('h', {!r}); "
     load += "s.loader.exec_module(u.module_from_spec(s))"
