@@ -228,7 +228,14 @@ def install_dependencies(
         shutil.rmtree(staging, ignore_errors=True)
         pinned = ", ".join(line.split(" ", 1)[0] for line in lines)
         raise PackageError(f"pip could not fetch {pinned} for {arch}:\n{out.stderr.strip()}")
-    staging.replace(target)  # atomic: a half-filled cache folder is never taken for a full one
+    try:
+        staging.replace(target)  # atomic: a half-filled cache folder is never taken for a full one
+    except OSError:
+        # Another build (a parallel test worker, a second `make package`) filled the same key first: the
+        # contents are the same pins, so keep its folder and drop ours.
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():
+            raise
     return target
 
 

@@ -254,3 +254,31 @@ def test_lock_lines_are_read_strictly(tmp_path: Path, line: str, error: str) -> 
     lock.write_text(line + "\n")
     with pytest.raises(package.PackageError, match=error):
         package.read_locked(lock)
+
+
+def test_a_dependency_cache_filled_meanwhile_by_another_build_is_taken_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two builds (parallel test workers, two `make package`) install the same pins at once: the second to
+    finish finds the folder taken, keeps the first one's and leaves no half-built folder behind."""
+    import subprocess
+
+    cache, pins, hashes = tmp_path / "cache", {"pillow": "12.0.0"}, {"pillow": ("0" * 64,)}
+    other_builds_folder: list[Path] = []
+
+    def pip(cmd: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        (Path(cmd[cmd.index("--target") + 1]) / "ours.txt").write_text("installed by this build")
+        for finished in other_builds_folder:  # the other build finishes while this one installs
+            finished.mkdir()
+            (finished / "theirs.txt").write_text("installed by the other build")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(package.subprocess, "run", pip)
+    alone = package.install_dependencies(pins, "arm64", cache, hashes)  # where the pins' folder goes
+    assert alone is not None and (alone / "ours.txt").is_file()
+    shutil.rmtree(alone)
+
+    other_builds_folder.append(alone)
+    found = package.install_dependencies(pins, "arm64", cache, hashes)
+    assert found == alone and (found / "theirs.txt").is_file() and not (found / "ours.txt").exists()
+    assert [p.name for p in cache.iterdir()] == [found.name]  # this build's staging folder is gone
