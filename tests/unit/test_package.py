@@ -263,7 +263,8 @@ def test_a_dependency_cache_filled_meanwhile_by_another_build_is_taken_not_an_er
     finish finds the folder taken, keeps the first one's and leaves no half-built folder behind."""
     import subprocess
 
-    cache, pins, hashes = tmp_path / "cache", {"pillow": "12.0.0"}, {"pillow": ("0" * 64,)}
+    cache, pins = tmp_path / "cache", {"pillow": "12.0.0"}
+    hashes: dict[str, tuple[str, ...]] = {"pillow": ("0" * 64,)}
     other_builds_folder: list[Path] = []
 
     def pip(cmd: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -273,7 +274,7 @@ def test_a_dependency_cache_filled_meanwhile_by_another_build_is_taken_not_an_er
             (finished / "theirs.txt").write_text("installed by the other build")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(package.subprocess, "run", pip)
+    monkeypatch.setattr(subprocess, "run", pip)  # the pip install package runs
     alone = package.install_dependencies(pins, "arm64", cache, hashes)  # where the pins' folder goes
     assert alone is not None and (alone / "ours.txt").is_file()
     shutil.rmtree(alone)
