@@ -101,8 +101,10 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert "ENV=local: Plan: 0 to add, 2 to change, 0 to destroy." in upgrade.stdout, upgrade.stdout
         changed = sorted(line for line in upgrade.stdout.splitlines() if line.startswith("    ~ "))
         assert len(changed) == 2, changed
-        assert 'aws_lambda_alias.live["upload_api"]  [function_version]' in changed[0], changed
-        assert 'aws_lambda_function.this["upload_api"]' in changed[1] and "source_code_hash" in changed[1], changed
+        # the function of upload_api (modules/lambda_function, one instance per function of ingest_api)
+        assert 'function["upload_api"].aws_lambda_alias.live  [function_version]' in changed[0], changed
+        assert 'function["upload_api"].aws_lambda_function.this' in changed[1], changed
+        assert "source_code_hash" in changed[1], changed
         assert "ENV=local deployed in" in upgrade.stdout
         again = make(checkout, "deploy", "ENV=local", **ports)
         assert again.returncode == 0, again.stdout + again.stderr
