@@ -167,7 +167,7 @@ def render_text(summary: Summary, title: str = "", max_changes: int | None = Non
         lines += [f"   {_line(c)}" for c in at_risk]
     others = [c for c in summary.changes if not c.loses_data]
     if max_changes is not None and len(others) > max_changes:
-        lines.append(f"  ({len(others)} {'more ' if at_risk else ''}changes: listed in the summary file below)")
+        lines.append(f"  ({len(others)} {'more ' if at_risk else ''}changes, not listed here)")
     else:
         lines += [f"  {_line(c)}" for c in others]
     if summary.outputs_changed:

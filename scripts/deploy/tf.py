@@ -444,9 +444,14 @@ def deploy(
         return False
     confirm(env, auto_approve)
     if log:
+        # The plan's review files go once it is applied: its full text is kept in the log with the apply.
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"terraform apply ENV={env} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
-        print(f"==> terraform apply ENV={env} (log: {_shown(log)}; VERBOSE=1 shows it here)", flush=True)
+        full_text = summary_paths(planfile)[0]
+        plan_text = full_text.read_text() if full_text.is_file() else ""
+        log.write_text(f"terraform plan and apply ENV={env} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n{plan_text}\n")
+        print(
+            f"==> terraform apply ENV={env} (the plan and the apply: {_shown(log)}; VERBOSE=1 streams them)", flush=True
+        )
     else:
         print(f"==> terraform apply ENV={env}", flush=True)
     apply(env, environ, planfile, root, log=log, operations=summary.operations)
