@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from scripts.cli import REPO_ROOT
+from scripts.deploy import package
 from scripts.dev import commit_msg, lint
 
 
@@ -100,6 +101,18 @@ def test_renovate_covers_the_locks_the_provider_and_the_pipeline_tools() -> None
     for name, manager in pinned.items():
         found = re.search(manager["matchStrings"][0].replace("(?<", "(?P<"), variables)
         assert found and re.fullmatch(r"\d+\.\d+\.\d+", found["currentValue"]), name
+
+
+def test_the_bootstrap_lock_pins_the_uv_that_dev_lock_pins() -> None:
+    """pip installs uv from bootstrap.lock, and uv then installs dev.lock, which pins uv too: a bump of one alone
+    (a Renovate update of a single file) would leave two uvs fighting over the virtualenv."""
+    bootstrap = package.read_locked(REPO_ROOT / "requirements" / "bootstrap.lock")
+    dev = package.read_locked(REPO_ROOT / "requirements" / "dev.lock")
+    assert set(bootstrap) == {"uv"}
+    assert bootstrap["uv"] == dev["uv"]  # same version, same file hashes
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bootstrap.lock" in makefile
+    assert makefile.count("$(UV) pip install --quiet --python") == 2  # dev.lock and checkov.lock
 
 
 def test_the_license_pyproject_claims_is_shipped() -> None:
