@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,30 @@ def test_the_pre_commit_config_is_valid() -> None:
 def test_lint_names_an_unknown_check_instead_of_running_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert lint.main(["--only", "ruff,spelling"]) == 2
     assert "spelling" in capsys.readouterr().err
+
+
+def test_lint_runs_its_checks_at_once_and_prints_each_failure_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    both_started = threading.Barrier(2, timeout=10)  # one after another, the first check would wait here alone
+
+    def check(label: str, script: str) -> list[bool]:
+        both_started.wait()
+        return [lint.run(label, [sys.executable, "-c", script])]
+
+    monkeypatch.setattr(
+        lint,
+        "CHECKS",
+        {
+            "good": lambda: check("good", "pass"),
+            "bad": lambda: check("bad", "import sys; print('line one'); print('line two'); sys.exit(1)"),
+        },
+    )
+    assert lint.main([]) == 1
+    out = capsys.readouterr().out
+    assert "lint: good ... ok" in out
+    assert re.search(r"lint: bad \.\.\. FAILED \(\d+\.\ds\)\nline one\nline two\n", out), out
+    assert "lint: 1 of 2 checks failed" in out
 
 
 IMPERATIVE = ": use the imperative (e.g. 'Add', 'Fix')"
