@@ -215,7 +215,7 @@ def test_the_lambda_lock_records_a_hash_for_every_pin() -> None:
 
 
 def test_a_wheel_whose_bytes_differ_from_the_lock_is_refused(functions: Path, tmp_path: Path) -> None:
-    # Every sum recorded for wrapt replaced: pip finds the real wheel on the index and must refuse it.
+    # Every sum recorded for wrapt replaced: uv finds the real wheel on the index and must refuse it.
     text = LAMBDA_LOCK.read_text()
     tampered, in_wrapt = [], False
     for line in text.splitlines():
@@ -274,7 +274,7 @@ def test_a_dependency_cache_filled_meanwhile_by_another_build_is_taken_not_an_er
             (finished / "theirs.txt").write_text("installed by the other build")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(subprocess, "run", pip)  # the pip install package runs
+    monkeypatch.setattr(subprocess, "run", pip)  # the uv pip install package runs
     alone = package.install_dependencies(pins, "arm64", cache, hashes)  # where the pins' folder goes
     assert alone is not None and (alone / "ours.txt").is_file()
     shutil.rmtree(alone)
