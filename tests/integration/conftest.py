@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,14 @@ def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFa
     outputs["_root"] = root
     outputs["_environ"] = environ
     return outputs
+
+
+@pytest.fixture(scope="session")
+def second_plan(deployed: dict[str, Any]) -> tuple[bool, Path]:
+    """The deployed env planned again (whether it has changes, and the saved plan): one refresh of ~300 resources
+    against the emulator that the no-op check and the plan-based authorization check both read."""
+    planfile = deployed["_root"] / "again.tfplan"
+    return tf.plan("local", deployed["_environ"], planfile, root=deployed["_root"]), planfile
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from scripts.deploy import tf
 from scripts.local import stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
@@ -21,9 +20,9 @@ def client(cfg: stack.StackConfig, service: str) -> Any:
     return stack.aws_client(cfg, service)
 
 
-def test_second_plan_is_a_no_op(deployed: dict[str, Any]) -> None:
-    root: Path = deployed["_root"]
-    assert tf.plan("local", deployed["_environ"], root / "again.tfplan", root=root) is False
+def test_second_plan_is_a_no_op(second_plan: tuple[bool, Path]) -> None:
+    changed, planfile = second_plan
+    assert changed is False and planfile.is_file()
 
 
 @pytest.mark.parametrize("bucket_output", ["raw_bucket_name", "processed_bucket_name"])
