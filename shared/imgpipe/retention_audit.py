@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from imgpipe import retention
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.adapters.object_store import ObjectStore, StoredVersion
+from imgpipe.purge import purge_image_objects
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,8 @@ class RetentionAudit:
     def _purge_expired_items(self, now: datetime, report: AuditReport) -> None:
         settings = self._settings
         for item in self._table.expired(now, settings.retention_days + settings.lookback_days):
-            for store, key in [(self._raw, item.raw_key)] + [
-                (self._processed, r.key) for r in item.renditions.values()
-            ]:
-                versions = store.versions_of(key)
-                store.delete_versions(versions)
-                report.purged_versions[store.bucket] = report.purged_versions.get(store.bucket, 0) + len(versions)
+            for bucket, count in purge_image_objects(item, self._raw, self._processed).items():
+                report.purged_versions[bucket] = report.purged_versions.get(bucket, 0) + count
             if self._table.delete_expired(item.image_id, now):
                 report.purged_items += 1
                 expired_at = datetime.fromtimestamp(item.expires_at, now.tzinfo)
