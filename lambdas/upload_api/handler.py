@@ -1,7 +1,8 @@
 """upload_api: the HTTP ingestion API behind API Gateway (REST). Thin: the routes (imgpipe.routes: uploads,
 images, errors) parse the request, call imgpipe.uploads and shape the answer; this module wires them.
 
-Routes: POST /v1/uploads, PUT /v1/images, GET /v1/images/{image_id}, GET /v1/images. The caller was
+Routes: POST /v1/uploads, PUT /v1/images, GET /v1/images/{image_id}, GET /v1/images, DELETE /v1/images/{image_id}.
+The caller was
 authenticated by the API's Lambda authorizer, whose context names the API key (key_id); requests without it
 never reach this code on AWS, and are refused here as well so a misconfigured route fails closed.
 

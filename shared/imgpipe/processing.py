@@ -35,6 +35,7 @@ from imgpipe.adapters.metadata_table import MetadataTable, TransitionRefused
 from imgpipe.adapters.object_store import ObjectStore, ObjectTooLarge
 from imgpipe.ids import is_image_id
 from imgpipe.models import ImageItem, ImageStatus, RenditionRecord
+from imgpipe.purge import purge_key
 from imgpipe.renditions import DEFAULT_RENDITIONS, RenditionSpec
 from imgpipe.validation import Limits, Reason, ValidationError
 
@@ -212,6 +213,11 @@ class ImageProcessor:
                 renditions={name: r.model_dump() for name, r in renditions.items()},
             )
         except TransitionRefused:
+            if self._table.get(image_id, self._clock()) is None:
+                # Deleted by its tenant (or expired) while this ran: the purge could not know these renditions.
+                for record in renditions.values():
+                    purge_key(self._processed, record.key)
+                return Result(Outcome.SKIPPED, image_id, "the image was deleted while processed: renditions removed")
             return Result(Outcome.SKIPPED, image_id, "another attempt finished it first")
         return Result(Outcome.PROCESSED, image_id, f"{len(renditions)} renditions", processing_ms=timings)
 

@@ -30,6 +30,7 @@ from imgpipe.auth import Principal
 from imgpipe.cursors import CursorCodec, InvalidCursor, query_fingerprint
 from imgpipe.ids import is_image_id, new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
+from imgpipe.purge import purge_image_objects
 from imgpipe.retention import DEFAULT_RETENTION_DAYS
 
 # API Gateway hands a Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3 larger), so the
@@ -96,6 +97,9 @@ def parse_limit(value: str | None) -> int:
         raise ApiError(400, "invalid_request", f"limit must be a whole number from 1 to {MAX_PAGE}")
     return int(value)
 
+
+# Reads of an image that a processor moves on between each read and delete (RECEIVED, PROCESSING, PROCESSED).
+DELETE_ATTEMPTS = 3
 
 # Item attributes that are the service's bookkeeping, not part of the API's Image (docs/api/openapi.yaml).
 _INTERNAL_FIELDS = frozenset({"raw_key", "raw_version", "created_day", "tenant_status"})
@@ -275,6 +279,23 @@ class UploadService:
         if item is None or item.tenant_id != principal.tenant_id:
             raise ApiError(404, "not_found", "no such image (unknown, or past its retention)")
         return self._view(item, with_links=True)
+
+    def delete_image(self, image_id: str, principal: Principal) -> None:
+        """DELETE /v1/images/{image_id}: the image gone now rather than at the end of its retention, exactly as
+        the retention audit purges it (every version of its raw object and renditions, then its item, whose
+        removal the export records as a tombstone). Another tenant's image answers as one that does not exist.
+        Processing may finish while this runs: the item is deleted only in the status its objects were purged
+        in, else read again and purged again; renditions written after that are the processor's to remove."""
+        if self._processed is None:
+            raise RuntimeError("deleting images needs the processed bucket's store")
+        for _ in range(DELETE_ATTEMPTS):
+            item = self._table.get(image_id, self._clock()) if is_image_id(image_id) else None
+            if item is None or item.tenant_id != principal.tenant_id:
+                raise ApiError(404, "not_found", "no such image (unknown, or past its retention)")
+            purge_image_objects(item, self._raw, self._processed)
+            if self._table.delete_unchanged(item):
+                return
+        raise ApiError(409, "conflict", "the image kept changing while it was deleted; try again")
 
     def list_images(
         self, principal: Principal, status: str | None, since: str | None, limit: str | None, cursor: str | None

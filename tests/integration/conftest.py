@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -83,3 +85,13 @@ def drain_until(worker: SqsPoller, done: Callable[[], bool], what: str) -> float
         assert time.monotonic() - started < WAIT_S, f"not {what} within {WAIT_S}s: {worker.stats}"
         worker.poll_once(wait_s=1)
     return time.monotonic() - started
+
+
+def exported_rows(local_stack: stack.StackConfig, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    s3 = stack.aws_client(local_stack, "s3")
+    rows = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            body = gzip.decompress(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
+            rows += [json.loads(line) for line in body.splitlines()]
+    return rows

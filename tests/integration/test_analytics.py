@@ -23,6 +23,7 @@ from PIL import Image
 from scripts.dev import report
 from scripts.local import stack
 from scripts.local import worker as local_worker
+from tests.integration.conftest import exported_rows
 
 pytestmark = pytest.mark.integration
 deserialise = TypeDeserializer().deserialize
@@ -62,16 +63,6 @@ def test_the_glue_table_and_the_reports_are_deployed_from_the_schema_and_the_sql
     for q in queries:
         name = q["Name"].removeprefix("imgpipe-local-")
         assert q["QueryString"] == report.athena_sql(name, analytics["glue_database_name"]), name
-
-
-def exported_rows(local_stack: stack.StackConfig, bucket: str, prefix: str) -> list[dict[str, Any]]:
-    s3 = stack.aws_client(local_stack, "s3")
-    rows = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for entry in page.get("Contents", []):
-            body = gzip.decompress(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
-            rows += [json.loads(line) for line in body.splitlines()]
-    return rows
 
 
 def test_the_deployed_stream_mapping_exports_every_change_and_a_tombstone_on_purge(

@@ -280,7 +280,13 @@ def test_a_client_generated_from_the_spec_drives_every_operation(
     generated_client: Any, base_url: str, keys: dict[str, str]
 ) -> None:
     from imgpipe_api_client import AuthenticatedClient, Client
-    from imgpipe_api_client.api.default import get_v1_images, get_v1_images_image_id, post_v1_uploads, put_v1_images
+    from imgpipe_api_client.api.default import (
+        delete_v1_images_image_id,
+        get_v1_images,
+        get_v1_images_image_id,
+        post_v1_uploads,
+        put_v1_images,
+    )
     from imgpipe_api_client.models import Error, PresignedUpload, UploadRequest
     from imgpipe_api_client.models import Image as ImageModel
     from imgpipe_api_client.models.status import Status
@@ -307,6 +313,13 @@ def test_a_client_generated_from_the_spec_drives_every_operation(
             ),
         )
         assert isinstance(presigned, PresignedUpload) and presigned.status == Status.PENDING_UPLOAD
+
+        deleted = delete_v1_images_image_id.sync_detailed(client=client, image_id=str(stored.image_id))
+        assert deleted.status_code == 204
+        gone = get_v1_images_image_id.sync(client=client, image_id=str(stored.image_id))
+        assert isinstance(gone, Error) and gone.error.code == "not_found"
+        again = delete_v1_images_image_id.sync(client=client, image_id=str(stored.image_id))
+        assert isinstance(again, Error) and again.error.code == "not_found"
 
     with Client(base_url=base_url) as anonymous:
         refused = get_v1_images.sync(client=anonymous)

@@ -46,6 +46,8 @@ def test_each_function_reaches_exactly_its_own_data(
             f"s3:{raw}/raw/*": "write",
             f"s3:{raw}": "read",
             f"s3:{processed}/*": "read",  # presigned links to renditions
+            f"s3:{processed}/renditions/*": "write",  # DELETE /v1/images/{id} purges them
+            f"s3:{processed}": "read",  # the versions of the keys it purges
             f"dynamodb:{images}": "write",
             f"dynamodb:{images}/index/*": "write",  # one statement with the table; queries only, by the code
             f"dynamodb:{P}-api-idempotency": "write",
@@ -55,6 +57,7 @@ def test_each_function_reaches_exactly_its_own_data(
             f"s3:{raw}/raw/*": "write",
             f"s3:{raw}": "read",
             f"s3:{processed}/renditions/*": "write",
+            f"s3:{processed}": "read",  # the versions of renditions it purges (an image deleted while processed)
             f"dynamodb:{images}": "write",
             f"sqs:{P}-raw-events": "write",
             "kms:key": "use",

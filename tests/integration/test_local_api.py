@@ -39,6 +39,7 @@ def test_routes_are_discovered_from_the_deployed_api(deployed: dict[str, Any], l
         ("PUT", "/v1/images"),
         ("GET", "/v1/images"),
         ("GET", "/v1/images/{image_id}"),
+        ("DELETE", "/v1/images/{image_id}"),
     }
     assert all(r.authorizer is not None for r in gateway.routes)
 

@@ -20,6 +20,7 @@ from imgpipe.models import ImageStatus
 from scripts.local import stack
 from scripts.local import worker as local_worker
 from scripts.ops import keys
+from tests.integration.conftest import exported_rows
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -200,3 +201,55 @@ def test_since_takes_any_rfc_3339_offset_and_refuses_the_rest(
         assert (code, body["error"]["code"]) == (400, "invalid_request")
     code, body = listing(url, tenants["bolt-1"], "RECEIVED", limit="abc")
     assert code == 400 and "invalid literal" not in body["error"]["message"]
+
+
+def test_a_tenant_deletes_its_image_for_good_through_the_api_and_another_tenant_cannot(
+    url: str, tenants: dict[str, str], deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    """DELETE /v1/images/{image_id} on the deployed route: bolt's attempt answers as an unknown id and changes
+    nothing; acme's other key deletes it; every version of its objects and its item are gone, and the export
+    records a tombstone for it."""
+    image_id = put(url, tenants["acme-1"], png(77))["image_id"]
+    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    processor = next(p for p in worker.pollers if p.mapping.function_name == deployed["processor_function_name"])
+    [stream] = worker.stream_pollers
+    table = MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
+    started = time.monotonic()
+    while (item := table.get(image_id)) is None or item.status is not ImageStatus.PROCESSED:
+        assert time.monotonic() - started < WAIT_S, processor.stats
+        processor.poll_once(wait_s=1)
+    objects = [(deployed["raw_bucket_name"], item.raw_key)] + [
+        (deployed["processed_bucket_name"], r.key) for r in item.renditions.values()
+    ]
+    s3 = stack.aws_client(local_stack, "s3")
+
+    def versions() -> int:
+        found = 0
+        for bucket, key in objects:
+            listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+            found += len(listing.get("Versions", [])) + len(listing.get("DeleteMarkers", []))
+        return found
+
+    def delete(key: str, target: str) -> requests.Response:
+        return requests.delete(f"{url}/v1/images/{target}", headers={"x-api-key": key}, timeout=30)
+
+    assert versions() == 5  # the raw object and four renditions
+    foreign, unknown = delete(tenants["bolt-1"], image_id), delete(tenants["bolt-1"], new_image_id())
+    for refused in (foreign, unknown):
+        assert_response_matches("DELETE", "/v1/images/{image_id}", refused.status_code, refused.json())
+    assert (foreign.status_code, foreign.json()["error"]["message"]) == (404, unknown.json()["error"]["message"])
+    assert get(url, tenants["acme-1"], image_id)[0] == 200 and versions() == 5
+
+    deleted = delete(tenants["acme-2"], image_id)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert get(url, tenants["acme-1"], image_id)[0] == 404
+    assert table.get(image_id) is None and versions() == 0  # no version and no delete marker left
+    assert delete(tenants["acme-1"], image_id).status_code == 404
+
+    bucket, prefix = deployed["analytics"]["bucket_name"], deployed["analytics"]["export_prefix"]
+    started = time.monotonic()
+    while not [
+        r for r in exported_rows(local_stack, bucket, prefix) if r["image_id"] == image_id and r["event"] == "delete"
+    ]:
+        assert time.monotonic() - started < WAIT_S, stream.stats
+        stream.poll_once()

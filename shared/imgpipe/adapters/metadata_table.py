@@ -175,6 +175,24 @@ class MetadataTable:
                 found += [ImageItem.model_validate(_from_attrs(a)) for a in page.get("Items", [])]
         return found
 
+    def delete_unchanged(self, item: ImageItem) -> bool:
+        """Deletes the item only while it is still of its tenant and in the status it was read in (the caller
+        purged what that item records); False when it changed since (processed meanwhile: read it again) or
+        is gone already."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_to_attrs({"image_id": item.image_id}),
+                ConditionExpression="tenant_id = :tenant AND #status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_to_attrs({":tenant": item.tenant_id, ":status": item.status.value}),
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def delete_expired(self, image_id: str, now: datetime) -> bool:
         """Deletes the item only if it has expired by `now`; False when it is gone already or not expired."""
         try:

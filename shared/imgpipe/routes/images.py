@@ -1,4 +1,5 @@
-"""GET /v1/images/{image_id} and GET /v1/images: a caller's images, as its tenant may see them."""
+"""GET /v1/images/{image_id}, GET /v1/images and DELETE /v1/images/{image_id}: a caller's images, as its tenant
+may see them and remove them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def router(api: Api) -> APIGatewayRouter:
         caller = principal(router.current_event)
         follow(fn, image_id)
         return reply(200, api.service().get_image(image_id, caller))
+
+    @router.delete("/v1/images/<image_id>")
+    @fn.tracer.capture_method
+    def delete_image(image_id: str) -> Response[str]:
+        caller = principal(router.current_event)
+        follow(fn, image_id)
+        api.service().delete_image(image_id, caller)
+        fn.logger.info("image deleted by its tenant", extra={"tenant_id": caller.tenant_id})
+        return Response(status_code=204, body="")
 
     @router.get("/v1/images")
     @fn.tracer.capture_method

@@ -1,10 +1,11 @@
 locals {
   # The routes of docs/api/openapi.yaml. Each one: CUSTOM auth with the API-key authorizer, AWS_PROXY to upload_api.
   routes = {
-    "POST /v1/uploads"          = { resource = "uploads", method = "POST", path_params = [] }
-    "PUT /v1/images"            = { resource = "images", method = "PUT", path_params = [] }
-    "GET /v1/images"            = { resource = "images", method = "GET", path_params = [] }
-    "GET /v1/images/{image_id}" = { resource = "image", method = "GET", path_params = ["image_id"] }
+    "POST /v1/uploads"             = { resource = "uploads", method = "POST", path_params = [] }
+    "PUT /v1/images"               = { resource = "images", method = "PUT", path_params = [] }
+    "GET /v1/images"               = { resource = "images", method = "GET", path_params = [] }
+    "GET /v1/images/{image_id}"    = { resource = "image", method = "GET", path_params = ["image_id"] }
+    "DELETE /v1/images/{image_id}" = { resource = "image", method = "DELETE", path_params = ["image_id"] }
   }
   request_validation = { parameters = true, body = false }
 
@@ -63,7 +64,7 @@ locals {
   cors_resources = local.cors_enabled ? {
     "/v1/uploads"           = { resource_id = aws_api_gateway_resource.uploads.id, methods = "OPTIONS,POST" }
     "/v1/images"            = { resource_id = aws_api_gateway_resource.images.id, methods = "GET,OPTIONS,PUT" }
-    "/v1/images/{image_id}" = { resource_id = aws_api_gateway_resource.image.id, methods = "GET,OPTIONS" }
+    "/v1/images/{image_id}" = { resource_id = aws_api_gateway_resource.image.id, methods = "DELETE,GET,OPTIONS" }
   } : {}
 
   cors_static_headers = {

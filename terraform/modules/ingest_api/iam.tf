@@ -13,15 +13,15 @@ locals {
         Resource = local.raw_objects_arn
       },
       {
-        # Compensating delete: a direct upload whose metadata item cannot be written removes its object again,
-        # every version of it (ObjectStore.delete).
-        Sid      = "DeleteRawObjectsOnFailedUpload"
+        # Every version of an image's raw object: a direct upload whose item cannot be written (compensating
+        # delete), and DELETE /v1/images/{id} (imgpipe.purge).
+        Sid      = "DeleteRawObjects"
         Effect   = "Allow"
         Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
         Resource = local.raw_objects_arn
       },
       {
-        # ObjectStore.delete lists the versions of the one key it removes; listing is limited to the raw prefix.
+        # A purge lists the versions of the one key it removes; listing is limited to the raw prefix.
         Sid      = "ListRawObjectVersionsUnderPrefix"
         Effect   = "Allow"
         Action   = ["s3:ListBucketVersions"]
@@ -38,10 +38,34 @@ locals {
         Resource = "${var.processed_bucket_arn}/*"
       },
       {
+        # DELETE /v1/images/{id}: every version of each rendition, found by listing under the renditions prefix.
+        Sid      = "PurgeRenditions"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObjectVersion"]
+        Resource = "${var.processed_bucket_arn}/${var.processed_prefix}*"
+      },
+      {
+        Sid      = "ListRenditionVersionsUnderPrefix"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucketVersions"]
+        Resource = var.processed_bucket_arn
+        Condition = {
+          StringLike = { "s3:prefix" = ["${var.processed_prefix}*"] }
+        }
+      },
+      {
         Sid      = "ReadWriteImageMetadata"
         Effect   = "Allow"
         Action   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
         Resource = [var.table_arn, "${var.table_arn}/index/*"]
+      },
+      {
+        # DELETE /v1/images/{id}: the item, after its objects (conditional on its tenant and status). The table
+        # only: an index has no items of its own to delete.
+        Sid      = "DeleteImageMetadata"
+        Effect   = "Allow"
+        Action   = ["dynamodb:DeleteItem"]
+        Resource = var.table_arn
       },
       {
         # Powertools idempotency records for retried PUT /v1/images with an Idempotency-Key header.

@@ -80,6 +80,17 @@ variable "processed_bucket_arn" {
   }
 }
 
+variable "processed_prefix" {
+  description = "Key prefix of renditions in the processed bucket (module processing's processed_prefix). DELETE /v1/images/{image_id} purges renditions only below it."
+  type        = string
+  default     = "renditions/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.processed_prefix))
+    error_message = "processed_prefix must be a non-empty relative key prefix ending with \"/\"."
+  }
+}
+
 variable "table_name" {
   description = "Name of the image metadata table (module metadata)."
   type        = string

@@ -92,6 +92,7 @@ module "ingest_api" {
   raw_prefix                      = module.storage.raw_prefix
   processed_bucket_name           = module.storage.processed_bucket_name
   processed_bucket_arn            = module.storage.processed_bucket_arn
+  processed_prefix                = module.processing.processed_prefix
   table_name                      = module.metadata.table_name
   table_arn                       = module.metadata.table_arn
   cursor_key_arn                  = module.kms.mac_key_arn

@@ -67,10 +67,20 @@ locals {
       Condition = { StringLike = { "s3:prefix" = ["${var.raw_prefix}*"] } }
     },
     {
-      Sid      = "WriteRenditions"
+      # DeleteObjectVersion: renditions written for an image deleted while it was processed (its tenant's
+      # DELETE could not know them) are removed again, every version.
+      Sid      = "WriteAndPurgeRenditions"
       Effect   = "Allow"
-      Action   = ["s3:PutObject"]
+      Action   = ["s3:PutObject", "s3:DeleteObjectVersion"]
       Resource = "${var.processed_bucket_arn}/${var.processed_prefix}*"
+    },
+    {
+      # ...found by listing the versions of the one key it removes, only under the renditions prefix.
+      Sid       = "ListRenditionVersionsUnderPrefix"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucketVersions"]
+      Resource  = var.processed_bucket_arn
+      Condition = { StringLike = { "s3:prefix" = ["${var.processed_prefix}*"] } }
     },
     {
       Sid      = "ReadAndUpdateImageMetadata"

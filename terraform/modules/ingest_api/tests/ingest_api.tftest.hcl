@@ -173,8 +173,8 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_api_gateway_method.this)) == toset(["POST /v1/uploads", "PUT /v1/images", "GET /v1/images", "GET /v1/images/{image_id}"])
-    error_message = "The API must expose exactly POST /v1/uploads, PUT /v1/images, GET /v1/images and GET /v1/images/{image_id}."
+    condition     = toset(keys(aws_api_gateway_method.this)) == toset(["POST /v1/uploads", "PUT /v1/images", "GET /v1/images", "GET /v1/images/{image_id}", "DELETE /v1/images/{image_id}"])
+    error_message = "The API must expose exactly POST /v1/uploads, PUT /v1/images, GET /v1/images, GET /v1/images/{image_id} and DELETE /v1/images/{image_id}."
   }
 
   assert {
@@ -198,8 +198,11 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
   }
 
   assert {
-    condition     = aws_api_gateway_method.this["GET /v1/images/{image_id}"].request_parameters == tomap({ "method.request.path.image_id" = true })
-    error_message = "GET /v1/images/{image_id} must declare its path parameter."
+    condition = alltrue([
+      for route in ["GET /v1/images/{image_id}", "DELETE /v1/images/{image_id}"] :
+      aws_api_gateway_method.this[route].request_parameters == tomap({ "method.request.path.image_id" = true })
+    ])
+    error_message = "GET and DELETE /v1/images/{image_id} must declare their path parameter."
   }
 
   assert {
@@ -790,25 +793,36 @@ run "function_policies_are_least_privilege" {
   }
 
   assert {
-    condition = one([
-      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s
+    condition = [
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : [s.Resource, s.Condition]
       if contains(flatten([s.Action]), "s3:ListBucketVersions")
-      ]) == {
-      Sid       = "ListRawObjectVersionsUnderPrefix"
-      Effect    = "Allow"
-      Action    = ["s3:ListBucketVersions"]
-      Resource  = "arn:aws:s3:::imgpipe-test-raw-123456789012"
-      Condition = { StringLike = { "s3:prefix" = ["raw/*"] } }
-    }
-    error_message = "Listing versions must be limited to the raw bucket and the raw prefix."
+      ] == [
+      ["arn:aws:s3:::imgpipe-test-raw-123456789012", { StringLike = { "s3:prefix" = ["raw/*"] } }],
+      ["arn:aws:s3:::imgpipe-test-processed-123456789012", { StringLike = { "s3:prefix" = ["renditions/*"] } }],
+    ]
+    error_message = "Listing versions must be limited to the raw prefix of the raw bucket and the renditions prefix of the processed bucket."
   }
 
   assert {
-    condition = one([
+    condition = [
       for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource
       if contains(flatten([s.Action]), "s3:DeleteObjectVersion")
-    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*"
-    error_message = "Compensating deletes must be limited to the raw prefix."
+      ] == [
+      "arn:aws:s3:::imgpipe-test-raw-123456789012/raw/*",
+      "arn:aws:s3:::imgpipe-test-processed-123456789012/renditions/*",
+    ]
+    error_message = "Purges (a failed upload, DELETE /v1/images/{id}) must be limited to the raw and renditions prefixes."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource
+      if contains(flatten([s.Action]), "dynamodb:DeleteItem")
+      ] == [
+      "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-images",
+      aws_dynamodb_table.idempotency.arn,
+    ]
+    error_message = "upload_api deletes image items (DELETE /v1/images/{id}) on the table only, and its own idempotency records."
   }
 
   assert {

@@ -197,11 +197,25 @@ run "iam_policy_is_scoped_to_prefixes_table_queue_and_key" {
 
   assert {
     condition = one([
-      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteRenditions"
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteAndPurgeRenditions"
       ]).Resource == "arn:aws:s3:::imgpipe-test-processed-123456789012/renditions/*" && one([
-      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteRenditions"
-    ]).Action == ["s3:PutObject"]
-    error_message = "The processor may only PutObject under the processed prefix."
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "WriteAndPurgeRenditions"
+    ]).Action == ["s3:PutObject", "s3:DeleteObjectVersion"]
+    error_message = "The processor may only write and purge renditions, only under the processed prefix."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(module.function.iam_role_policy.policy).Statement : s
+      if contains(flatten([s.Action]), "s3:ListBucketVersions") && s.Resource == "arn:aws:s3:::imgpipe-test-processed-123456789012"
+      ]) == {
+      Sid       = "ListRenditionVersionsUnderPrefix"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucketVersions"]
+      Resource  = "arn:aws:s3:::imgpipe-test-processed-123456789012"
+      Condition = { StringLike = { "s3:prefix" = ["renditions/*"] } }
+    }
+    error_message = "The processor lists rendition versions only under the processed prefix."
   }
 
   assert {
