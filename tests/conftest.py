@@ -65,7 +65,7 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-# What takes longest goes first, so that under pytest-xdist (`make test`: -n auto --dist loadgroup) no worker is
+# What takes longest goes first, so that under pytest-xdist (`make test`: -n <cores + 1> --dist loadgroup) no worker is
 # left with a long suite while the others idle; without xdist the order changes nothing a test may rely on.
 _FIRST = ("tests/integration", "tests/e2e", "tests/terraform")
 DEPLOYED_STACK_GROUP = "deployed-stack"
