@@ -9,6 +9,8 @@ import copy
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from scripts.local import stack
 from scripts.ops import iam_audit
 from scripts.ops.authz import __main__ as cli
 from scripts.ops.authz import documents, matrix
+from scripts.ops.authz.engine import Role
 
 pytestmark = pytest.mark.integration
 PREFIX = "imgpipe-local"
@@ -180,8 +183,18 @@ def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
 
 
 def saved_plan(directory: Path, environ: dict[str, str], planfile: Path) -> dict[str, Any]:
+    # No refresh: this session applied the state minutes ago and second_plan already proves it matches the
+    # emulator; reading ~300 resources back again would only repeat that.
     subprocess.run(
-        [tf.terraform_bin(), f"-chdir={directory}", "plan", "-input=false", "-no-color", f"-out={planfile}"],
+        [
+            tf.terraform_bin(),
+            f"-chdir={directory}",
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-refresh=false",
+            f"-out={planfile}",
+        ],
         env=environ,
         check=True,
         capture_output=True,
@@ -274,13 +287,10 @@ environments = {
 """
 
 
-@pytest.fixture(scope="module")
-def with_pipeline_roles(
-    environment: matrix.Environment, tmp_path_factory: pytest.TempPathFactory
-) -> matrix.Environment:
+def pipeline_roles_from_terraform(work: Path) -> dict[str, Role]:
+    """envs/cicd's roles for staging, applied into an emulator of their own and read back."""
     from tests.conftest import copy_terraform_tree, isolated_config
 
-    work = tmp_path_factory.mktemp("cicd")
     directory = copy_terraform_tree(work) / "envs" / "cicd"
     with stack.running(isolated_config(work / "run"), log=lambda _msg: None) as cfg:
         (directory / "emulator_override.tf").write_text(CICD_OVERRIDE % {"endpoint": cfg.aws_endpoint})
@@ -305,7 +315,20 @@ def with_pipeline_roles(
             check=True,
             capture_output=True,
         )
-        roles = documents.roles_from_aws(stack.aws_client(cfg, "iam"), "imgpipe-staging")
+        return documents.roles_from_aws(stack.aws_client(cfg, "iam"), "imgpipe-staging")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pipeline_roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[dict[str, Role]]]:
+    """Started with the module's first test: the apply (mostly the AWS provider's waiters) needs nothing of the
+    deployed stack, so it runs while this module's other tests read and plan that stack."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(pipeline_roles_from_terraform, tmp_path_factory.mktemp("cicd"))
+
+
+@pytest.fixture(scope="module")
+def with_pipeline_roles(environment: matrix.Environment, pipeline_roles: Future[dict[str, Role]]) -> matrix.Environment:
+    roles = pipeline_roles.result(timeout=600)
     assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "plan", "apply")}
     renamed = copy.deepcopy(environment)
     for name, role in roles.items():
