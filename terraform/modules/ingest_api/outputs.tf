@@ -115,3 +115,8 @@ output "api_key_pepper_secret_name" {
   description = "Secrets Manager secret holding the pepper of the key digests (written once by scripts/ops/keys.py)."
   value       = aws_secretsmanager_secret.api_key_pepper.name
 }
+
+output "cors_allowed_origins" {
+  description = "Browser origins the API answers CORS for ([]: none)."
+  value       = var.cors_allowed_origins
+}

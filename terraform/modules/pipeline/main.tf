@@ -45,6 +45,7 @@ module "storage" {
   raw_eventbridge_notifications = var.security.malware_protection
   object_access_role_arns       = local.object_access_role_arns
   break_glass_role_arn          = var.perimeter.break_glass_role_arn
+  cors_allowed_origins          = var.web_origins
   tags                          = var.tags
 }
 
@@ -98,6 +99,7 @@ module "ingest_api" {
   cursor_key_arn                  = module.kms.mac_key_arn
   web_users                       = one(module.identity[*].jwt)
   quotas                          = var.api_quotas
+  cors_allowed_origins            = var.web_origins
   upload_api_reserved_concurrency = var.api_reserved_concurrency
   lambda_architecture             = var.lambda_architecture
   functions = {

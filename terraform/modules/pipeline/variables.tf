@@ -325,3 +325,10 @@ variable "api_quotas" {
   default  = {}
   nullable = false
 }
+
+variable "web_origins" {
+  description = "Origins of the web app (e.g. https://app.example.com): they may call the API from a browser (its CORS) and POST presigned upload forms to the raw bucket (the bucket's CORS, POST only). [] (default): no CORS anywhere. Validated by modules/ingest_api and modules/storage: exact origins, never \"*\"."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

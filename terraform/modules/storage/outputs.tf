@@ -117,3 +117,8 @@ output "bucket_policies" {
   description = "Each bucket's policy document (JSON) by bucket name, attached or not (enforce_bucket_policy): what scripts/ops/authz evaluates where an emulator cannot hold the policy."
   value       = { for k, name in local.buckets : name => jsonencode(local.bucket_policies[k]) }
 }
+
+output "raw_bucket_cors_origins" {
+  description = "Origins that may POST presigned upload forms to the raw bucket ([]: no CORS configuration)."
+  value       = sort(flatten([for c in aws_s3_bucket_cors_configuration.raw : [for r in c.cors_rule : r.allowed_origins]]))
+}

@@ -161,3 +161,18 @@ variable "break_glass_role_arn" {
     error_message = "break_glass_role_arn must be an IAM role ARN."
   }
 }
+
+variable "cors_allowed_origins" {
+  description = "Browser origins (the web app's) that may POST presigned upload forms to the raw bucket. [] (default) = no CORS configuration. Exact origins only (https://host[:port]; http only for localhost/127.0.0.1), never \"*\"."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for o in var.cors_allowed_origins :
+      can(regex("^https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$", o)) ||
+      can(regex("^http://(localhost|127\\.0\\.0\\.1)(:[0-9]{1,5})?$", o))
+    ])
+    error_message = "cors_allowed_origins entries must be exact lowercase origins such as \"https://app.example.com\" (http only for localhost/127.0.0.1), without a path or trailing slash; \"*\" is not allowed."
+  }
+}

@@ -261,6 +261,31 @@ run "the_api_is_wired_to_the_packages_and_protected_by_default" {
   }
 }
 
+run "no_web_origin_means_no_cors_anywhere" {
+  command = plan
+
+  assert {
+    condition     = length(module.storage.raw_bucket_cors_origins) == 0 && length(module.ingest_api.cors_allowed_origins) == 0
+    error_message = "Without web origins neither the raw bucket nor the API may answer CORS."
+  }
+}
+
+run "the_web_origins_reach_the_raw_bucket_and_the_api" {
+  command = plan
+
+  variables {
+    web_origins = ["https://app.example.com"]
+  }
+
+  assert {
+    condition = (
+      module.storage.raw_bucket_cors_origins == tolist(["https://app.example.com"]) &&
+      module.ingest_api.cors_allowed_origins == tolist(["https://app.example.com"])
+    )
+    error_message = "The web app's origins must be the raw bucket's CORS origins and the API's, both."
+  }
+}
+
 run "processing_consumes_the_raw_events_queue_with_six_times_its_timeout" {
   command = plan
 

@@ -608,3 +608,77 @@ run "rejects_a_perimeter_principal_that_is_not_a_role" {
 
   expect_failures = [var.object_access_role_arns]
 }
+
+run "no_cors_on_any_bucket_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket_cors_configuration.raw) == 0 && length(output.raw_bucket_cors_origins) == 0
+    error_message = "Without origins no bucket may have a CORS configuration."
+  }
+}
+
+run "the_web_origins_may_post_upload_forms_to_the_raw_bucket_only" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["https://app.example.com", "http://localhost:5173"]
+  }
+
+  assert {
+    condition     = aws_s3_bucket_cors_configuration.raw[0].bucket == "imgpipe-test-raw-123456789012"
+    error_message = "The CORS configuration must be the raw bucket's."
+  }
+
+  assert {
+    condition = (
+      length(aws_s3_bucket_cors_configuration.raw[0].cors_rule) == 1 &&
+      one(aws_s3_bucket_cors_configuration.raw[0].cors_rule).allowed_methods == toset(["POST"]) &&
+      one(aws_s3_bucket_cors_configuration.raw[0].cors_rule).allowed_origins == toset(["https://app.example.com", "http://localhost:5173"])
+    )
+    error_message = "One rule: POST only, from exactly the given origins."
+  }
+
+  assert {
+    condition = (
+      try(length(one(aws_s3_bucket_cors_configuration.raw[0].cors_rule).allowed_headers), 0) == 0 &&
+      try(length(one(aws_s3_bucket_cors_configuration.raw[0].cors_rule).expose_headers), 0) == 0
+    )
+    error_message = "The upload form needs no extra request header and reads no response header."
+  }
+
+  assert {
+    condition     = output.raw_bucket_cors_origins == tolist(["http://localhost:5173", "https://app.example.com"])
+    error_message = "The module must report the raw bucket's CORS origins."
+  }
+}
+
+run "rejects_a_wildcard_cors_origin" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["*"]
+  }
+
+  expect_failures = [var.cors_allowed_origins]
+}
+
+run "rejects_a_cors_origin_with_a_path" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["https://app.example.com/"]
+  }
+
+  expect_failures = [var.cors_allowed_origins]
+}
+
+run "rejects_plain_http_to_a_public_host" {
+  command = plan
+
+  variables {
+    cors_allowed_origins = ["http://app.example.com"]
+  }
+
+  expect_failures = [var.cors_allowed_origins]
+}
