@@ -5,14 +5,12 @@ never leaves a rendition behind."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
@@ -24,6 +22,7 @@ from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus
 from imgpipe.processing import ImageProcessor, MalwareScan, Outcome, ProcessorSettings
 from imgpipe.uploads import DELETE_ATTEMPTS, UploadService
+from tests.stores import image_table, versioned_buckets
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
 TEAM_A = Principal("key-a", "Team A", "team-a")
@@ -60,34 +59,18 @@ class Env:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = s3_client()  # SigV4 on the regional endpoint: what presigned POSTs need
-        kms_key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-        for bucket in (RAW, PROCESSED):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield Env(
-            s3,
-            MetadataTable(dynamodb, TABLE),
-            ObjectStore(s3, RAW, kms_key),
-            ObjectStore(s3, PROCESSED, kms_key),
-            datetime.now(UTC),
-        )
+def env(offline_aws: None) -> Env:
+    s3 = s3_client()  # SigV4 on the regional endpoint: what presigned POSTs need
+    kms_key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    versioned_buckets(s3, RAW, PROCESSED)
+    image_table(boto3.client("dynamodb"), TABLE)
+    return Env(
+        s3,
+        MetadataTable(boto3.client("dynamodb"), TABLE),
+        ObjectStore(s3, RAW, kms_key),
+        ObjectStore(s3, PROCESSED, kms_key),
+        datetime.now(UTC),
+    )
 
 
 def png() -> bytes:

@@ -32,6 +32,7 @@ from imgpipe.processing import (
 from imgpipe.renditions import DEFAULT_RENDITIONS
 from imgpipe.validation import Limits, Reason
 from tests.imaging import photo_with_exif
+from tests.stores import image_table, versioned_buckets
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
 
@@ -89,16 +90,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     with mock_aws():
         s3 = boto3.client("s3")
         kms_key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-        for bucket in (RAW, PROCESSED):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        versioned_buckets(s3, RAW, PROCESSED)
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        image_table(dynamodb, TABLE)
         yield Env(
             s3,
             MetadataTable(dynamodb, TABLE),

@@ -18,6 +18,7 @@ from imgpipe.models import ImageItem, ImageStatus, RenditionRecord, Source
 from imgpipe.retention_audit import AuditSettings, RetentionAudit
 from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
+from tests.stores import versioned_buckets
 
 RAW, PROCESSED, TABLE = "raw", "processed", "images"
 
@@ -31,9 +32,7 @@ def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     }.items():
         monkeypatch.setenv(name, value)
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-    for bucket in (RAW, PROCESSED):
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    versioned_buckets(s3, RAW, PROCESSED)
     dynamodb.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
