@@ -80,17 +80,8 @@ demo: up ## run the pipeline locally on the embedded emulator and broker, and sh
 # a deploy to the emulator, Lambda timeouts, a cache expiry), so an extra worker keeps the cores busy: on 2 cores,
 # 3 workers run the suite in 609 s against 761 s with 2. The tests of the deployed stack share one worker.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
-# Lint runs beside the tests rather than before them: its ~25 s of CPU fit in the first minutes, when the workers
-# mostly wait on deploys. Its report comes after the tests'; either failing fails the target.
-test: $(PATH_STAMP) $(CHECKOV_STAMP) browser ## make lint and every test (unit, terraform test suites, integration, e2e) at once
-	@lint_log=$$(mktemp); \
-	echo "==> make lint runs alongside the tests; its report follows theirs"; \
-	$(PY) -m scripts.dev.lint >"$$lint_log" 2>&1 & lint_pid=$$!; \
-	trap 'kill $$lint_pid 2>/dev/null; rm -f "$$lint_log"; exit 130' INT TERM; \
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup; tests=$$?; \
-	wait $$lint_pid; lint=$$?; cat "$$lint_log"; rm -f "$$lint_log"; \
-	[ $$lint -eq 0 ] || echo "make test: make lint failed (above)" >&2; \
-	exit $$(( tests ? tests : lint ))
+test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 report: up ## the BI reports on DuckDB over ENV=local's exports (tables here, charts in dist/report/index.html) [TENANT=id]
 	@$(PY) -m scripts.dev.report $(if $(TENANT),--tenant "$(TENANT)")
