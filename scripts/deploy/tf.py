@@ -104,6 +104,11 @@ def terraform_bin() -> str:
     return found
 
 
+def web_origins(cfg: stack.StackConfig) -> list[str]:
+    """The origins a browser shows for the local gateway: both names of the loopback address."""
+    return [f"http://127.0.0.1:{cfg.api_port}", f"http://localhost:{cfg.api_port}"]
+
+
 def run_env(env: str, cfg: stack.StackConfig | None = None) -> dict[str, str]:
     """Process environment for terraform in ENV: local talks to the local stack, others to real AWS."""
     environ = dict(os.environ)
@@ -113,6 +118,9 @@ def run_env(env: str, cfg: stack.StackConfig | None = None) -> dict[str, str]:
         local = cfg.client_env()
         environ["TF_VAR_endpoint_url"] = local["AWS_ENDPOINT_URL"]
         environ["TF_VAR_kafka_bootstrap_servers"] = cfg.kafka_bootstrap
+        # The local gateway serves the web app: its origin may POST upload forms to the raw bucket (moto answers
+        # CORS preflights from the bucket's rules) and call the API.
+        environ["TF_VAR_web_origins"] = json.dumps(web_origins(cfg))
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             if key in local:
                 environ.setdefault(key, local[key])

@@ -122,3 +122,43 @@ def test_raw_object_delivers_an_s3_event_to_the_queue(deployed: dict[str, Any], 
     assert records[0]["s3"]["bucket"]["name"] == deployed["raw_bucket_name"]
     # The notification is filtered to the raw prefix: other keys raise no event.
     assert all(r["s3"]["object"]["key"].startswith(deployed["raw_prefix"]) for r in seen)
+
+
+def preflight(local_stack: stack.StackConfig, bucket: str, origin: str) -> Any:
+    """What a browser asks before it POSTs an upload form to the bucket from a page of `origin`."""
+    import requests
+
+    return requests.options(
+        f"{local_stack.aws_endpoint}/{bucket}",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+
+
+def test_the_raw_bucket_answers_the_web_apps_preflight_and_no_other(
+    deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    """The deployed CORS rule (envs/local's web origins, from the local gateway's port) lets the page the
+    gateway serves POST upload forms to the raw bucket, and only POST; another origin is refused, and no other
+    bucket has rules. moto answers preflights from the bucket's rules as S3 does."""
+    from scripts.deploy import tf
+
+    raw = deployed["raw_bucket_name"]
+    for origin in tf.web_origins(local_stack):
+        allowed = preflight(local_stack, raw, origin)
+        assert allowed.status_code == 200, allowed.text
+        assert allowed.headers["Access-Control-Allow-Origin"] == origin
+        assert allowed.headers["Access-Control-Allow-Methods"] == "POST"
+    for stranger in ("http://127.0.0.1:1", "https://evil.example"):  # the loopback on another port, and a site
+        assert preflight(local_stack, raw, stranger).status_code == 403
+    s3 = client(local_stack, "s3")
+    rules = s3.get_bucket_cors(Bucket=raw)["CORSRules"]
+    assert [(r["AllowedMethods"], sorted(r["AllowedOrigins"])) for r in rules] == [
+        (["POST"], sorted(tf.web_origins(local_stack)))
+    ]
+    # moto answers any preflight to a bucket without rules (S3 refuses it): that no other bucket has rules is
+    # read back instead.
+    analytics = deployed["analytics"]
+    for other in (deployed["processed_bucket_name"], analytics["bucket_name"], analytics["results_bucket_name"]):
+        with pytest.raises(s3.exceptions.ClientError, match="NoSuchCORSConfiguration"):
+            s3.get_bucket_cors(Bucket=other)

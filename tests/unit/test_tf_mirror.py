@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,12 @@ def test_unknown_env_is_refused() -> None:
 def test_local_env_points_terraform_at_the_stack(tmp_path: Path) -> None:
     from scripts.local import stack
 
-    cfg = stack.StackConfig(run_dir=tmp_path, moto_port=4999)
+    cfg = stack.StackConfig(run_dir=tmp_path, moto_port=4999, api_port=8123)
     environ = tf.run_env("local", cfg)
     assert environ["TF_VAR_endpoint_url"] == "http://127.0.0.1:4999"
     assert environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] == "true"
+    # the local gateway's origin, under both loopback names, is the web app's
+    assert json.loads(environ["TF_VAR_web_origins"]) == ["http://127.0.0.1:8123", "http://localhost:8123"]
 
 
 def test_staging_env_is_left_to_the_real_credential_chain(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ module "pipeline" {
   retention_days      = var.retention_days
   lambda_architecture = var.lambda_architecture
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
+  web_origins         = var.web_origins
 
   # Emulator keys are thrown away with the emulator; 7 (the AWS minimum) keeps local teardown short.
   kms_deletion_window_in_days = 7

@@ -47,3 +47,9 @@ variable "kafka_bootstrap_servers" {
   type        = string
   default     = "127.0.0.1:19092"
 }
+
+variable "web_origins" {
+  description = "Origins of the web app as the local stack serves it: set by scripts/deploy/tf.py from the local gateway's port (IMGPIPE_API_PORT). The raw bucket lets them POST upload forms; the API answers their CORS."
+  type        = list(string)
+  default     = []
+}
