@@ -31,7 +31,11 @@ def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_p
         (tests / "integration" / f"{module}.py").write_text(
             "".join(f"def test_{n}(deployed): pass\n" for n in range(4))
         )
-    (tests / "unit" / "test_pure.py").write_text("".join(f"def test_{n}(): pass\n" for n in range(8)))
+    # Each unit test takes a moment, so that both workers are still taking tests when the group is done: which
+    # worker runs which test is otherwise a race that a loaded machine can give to one worker.
+    (tests / "unit" / "test_pure.py").write_text(
+        "import time\n" + "".join(f"def test_{n}(): time.sleep(0.3)\n" for n in range(8))
+    )
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider", "tests"],
         cwd=tmp_path,
