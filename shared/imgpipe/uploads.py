@@ -10,6 +10,7 @@ uploads create a PENDING_UPLOAD item first; bytes that later fail validation are
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as SchemaError
 
 from imgpipe import validation
-from imgpipe.adapters.metadata_table import MAX_PAGE, MetadataTable
+from imgpipe.adapters.metadata_table import MAX_PAGE, ItemExists, MetadataTable
 from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.adapters.quota_ledger import QuotaLedger
 from imgpipe.adapters.request_claims import RequestClaims
@@ -164,8 +165,13 @@ class UploadService:
             **fields,
         )
 
-    def request_upload(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        """POST /v1/uploads: a PENDING_UPLOAD item and a presigned POST bound to its key."""
+    def request_upload(
+        self, body: dict[str, Any], principal: Principal, request_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """POST /v1/uploads: a PENDING_UPLOAD item and a presigned POST bound to its key; and whether this answer
+        is a replay. With an Idempotency-Key, every repeat of the request stands for the same image: a fresh form
+        for the same object key while its bytes have not arrived (counted once, however often it is asked for),
+        409 `already_uploaded` once they have — a form that could replace bytes already taken is never handed out."""
         try:
             request = UploadRequest.model_validate(body)
         except SchemaError as err:
@@ -178,20 +184,53 @@ class UploadService:
         if request.size_bytes > self._settings.max_upload_bytes:
             raise ApiError(413, "too_large", f"{request.size_bytes} bytes exceeds {self._settings.max_upload_bytes}")
 
+        claimed: tuple[str, datetime] | None = None
+        if request_key is not None and self._claims is not None:
+            now = self._clock()
+            fingerprint = hashlib.sha256(
+                b"presigned\0" + json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
+            ).hexdigest()  # domain-separated: a direct upload's key and a form's never stand for each other
+            claim = self._claims.claim(
+                f"{principal.tenant_id}\0{request_key}", new_image_id(int(now.timestamp() * 1000)), fingerprint, now
+            )
+            if claim.fingerprint != fingerprint:
+                raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for another request")
+            stored = None if claim.fresh else self._table.get(claim.image_id, now)
+            if stored is not None:
+                return self._upload_form(stored), True
+            claimed = (claim.image_id, claim.created_at)  # new, or an earlier attempt died before its item
+
         item = self._new_item(
             ImageStatus.PENDING_UPLOAD,
             principal,
+            claimed,
             filename=filename,
             declared_type=fmt.mime_type,
             size_bytes=request.size_bytes,
             sha256=request.sha256.lower() if request.sha256 else None,
             attributes=request.metadata,
         )
-        with self._counted(principal, request.size_bytes):
-            post = self._raw.presigned_post(
-                item.raw_key, fmt.mime_type, self._settings.max_upload_bytes, self._settings.presign_seconds
+        answer = self._upload_form(item)  # signed before anything is written: a failure here leaves nothing
+        try:
+            with self._counted(principal, request.size_bytes):
+                self._table.put_new(item)
+        except ItemExists:
+            racing = self._table.get(item.image_id, self._clock()) if claimed else None
+            if racing is None:
+                raise
+            return self._upload_form(racing), True  # a concurrent attempt with the same key wrote it first
+        return answer, False
+
+    def _upload_form(self, item: ImageItem) -> dict[str, Any]:
+        if item.status is not ImageStatus.PENDING_UPLOAD:
+            raise ApiError(
+                409,
+                "already_uploaded",
+                f"the bytes of this upload have arrived: its image is {item.image_id} (GET /v1/images/{item.image_id})",
             )
-            self._table.put_new(item)
+        post = self._raw.presigned_post(
+            item.raw_key, str(item.declared_type), self._settings.max_upload_bytes, self._settings.presign_seconds
+        )
         return {
             "image_id": item.image_id,
             "status": item.status.value,

@@ -162,6 +162,37 @@ def test_presigned_upload_flow_with_a_plain_http_client(
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == deployed["kms_key_arn"]
 
 
+def test_a_retried_presign_with_an_idempotency_key_is_one_image_with_a_working_form(
+    api: ModuleType, local_stack: stack.StackConfig, deployed: dict[str, Any]
+) -> None:
+    data = png((48, 40))
+    body = json.dumps({"filename": "retry.png", "content_type": "image/png", "size_bytes": len(data)})
+    key = {"Idempotency-Key": [f"form-{uuid.uuid4()}"]}
+    first = respond(api, "POST", "/v1/uploads", body=body, headers=key)
+    again = respond(api, "POST", "/v1/uploads", body=body, headers=key)
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert again["multiValueHeaders"].get("Idempotent-Replayed") == ["true"]
+    assert "Idempotent-Replayed" not in first["multiValueHeaders"]
+    form, replayed_form = json.loads(first["body"]), json.loads(again["body"])
+    assert replayed_form["image_id"] == form["image_id"]
+    assert replayed_form["upload"]["fields"]["key"] == form["upload"]["fields"]["key"]
+
+    upload = replayed_form["upload"]  # the replay's form is a working one
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("retry.png", data)}, timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+    head = stack.aws_client(local_stack, "s3").head_object(
+        Bucket=deployed["raw_bucket_name"], Key=upload["fields"]["key"]
+    )
+    assert head["ContentLength"] == len(
+        data
+    )  # (after the bytes, a repeat is a 409: tests/unit/test_presigned_idempotency.py)
+
+    other = call(api, "POST", "/v1/uploads", body=body.replace("retry.png", "other.png"), headers=key)
+    assert (other[0], other[1]["error"]["code"]) == (422, "idempotency_key_reused")
+    bad = call(api, "POST", "/v1/uploads", body=body, headers={"Idempotency-Key": ["no spaces allowed"]})
+    assert (bad[0], bad[1]["error"]["code"]) == (400, "invalid_request")
+
+
 def test_direct_upload_limit_is_exact(api: ModuleType) -> None:
     status, body = put_image(api, padded_png(DIRECT_UPLOAD_MAX_BYTES))
     assert status == 201, body

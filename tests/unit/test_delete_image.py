@@ -92,9 +92,8 @@ def test_a_processed_image_goes_with_every_version_of_its_objects(env: Env) -> N
 
 
 def test_an_image_never_uploaded_goes_without_a_delete_marker(env: Env) -> None:
-    image_id = env.service().request_upload(
-        {"filename": "a.png", "content_type": "image/png", "size_bytes": 99}, TEAM_A
-    )["image_id"]
+    form, _ = env.service().request_upload({"filename": "a.png", "content_type": "image/png", "size_bytes": 99}, TEAM_A)
+    image_id = form["image_id"]
 
     env.service().delete_image(image_id, TEAM_A)
 

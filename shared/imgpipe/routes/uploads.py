@@ -1,4 +1,4 @@
-"""POST /v1/uploads (a presigned upload) and PUT /v1/images (a direct upload, idempotent by key)."""
+"""POST /v1/uploads (a presigned upload) and PUT /v1/images (a direct upload), each idempotent by key."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from imgpipe.api_error import ApiError
-from imgpipe.direct_upload import IDEMPOTENCY_HEADER, DirectUpload
+from imgpipe.direct_upload import IDEMPOTENCY_HEADER, DirectUpload, idempotency_key
 from imgpipe.routes.common import Api, follow, principal, reply
 
 ROUTES = {("POST", "/v1/uploads"), ("PUT", "/v1/images")}  # their refusals count as UploadsRejected
@@ -45,9 +45,13 @@ def router(api: Api) -> APIGatewayRouter:
     @router.post("/v1/uploads")
     @fn.tracer.capture_method
     def request_upload() -> Response[str]:
-        result = api.service().request_upload(json_object(router.current_event.body), principal(router.current_event))
+        event = router.current_event
+        request_key = idempotency_key(event.headers.get(IDEMPOTENCY_HEADER))
+        result, replayed = api.service().request_upload(json_object(event.body), principal(event), request_key)
         follow(fn, result["image_id"])
-        fn.logger.info("upload presigned", extra={"status": result["status"]})
+        fn.logger.info("upload presigned", extra={"status": result["status"], "replayed": replayed})
+        if replayed:  # the same image, a fresh form; nothing new was stored, so nothing is counted
+            return reply(201, result, headers={"Idempotent-Replayed": "true"})
         fn.metrics.add_metric(name="UploadsPresigned", unit=MetricUnit.Count, value=1)
         return reply(201, result)
 
