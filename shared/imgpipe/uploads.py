@@ -367,7 +367,7 @@ class UploadService:
         next_cursor = None
         if last is not None and self._cursors is not None:
             next_cursor = self._cursors.encode(last, principal.tenant_id, query, now)
-        return {"items": [self._view(i) for i in items], "next": next_cursor}
+        return {"items": [self._view(i, with_links=True) for i in items], "next": next_cursor}
 
     def _view(self, item: ImageItem, with_links: bool = False) -> dict[str, Any]:
         view = {k: v for k, v in item.to_record().items() if k not in _INTERNAL_FIELDS}

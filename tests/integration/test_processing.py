@@ -111,6 +111,19 @@ def test_an_upload_through_the_api_is_processed_and_its_links_download(
         head = s3.head_object(Bucket=deployed["processed_bucket_name"], Key=record["key"])
         assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == deployed["kms_key_arn"]
 
+    # The listing carries the same links (a gallery needs no request per image), signed for the same objects.
+    listed = requests.get(
+        f"{base_url}/v1/images", params={"status": "PROCESSED", "limit": "100"},
+        headers={"x-api-key": keys["good"]}, timeout=30,
+    ).json()  # fmt: skip
+    [item] = [i for i in listed["items"] if i["image_id"] == created["image_id"]]
+    assert set(item["links"]) == set(body["links"])
+    for name, link in item["links"].items():
+        signed = sigv4.verify_presigned_url(
+            link, env["AWS_SECRET_ACCESS_KEY"], now=datetime.now(UTC), region=env["AWS_DEFAULT_REGION"]
+        )
+        assert signed.bucket_key == f"{deployed['processed_bucket_name']}/{body['renditions'][name]['key']}"
+
 
 def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
     base_url: str,
