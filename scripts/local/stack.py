@@ -133,7 +133,7 @@ def services(cfg: StackConfig) -> list[Service]:
             Service(
                 name="moto",
                 port=cfg.moto_port,
-                argv=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.moto_port)],
+                argv=[sys.executable, "-m", "scripts.local.emulator", "-H", "127.0.0.1", "-p", str(cfg.moto_port)],
                 ready=lambda: moto_ready(cfg),
                 env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
             )

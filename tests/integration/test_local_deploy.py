@@ -156,9 +156,33 @@ def test_the_raw_bucket_answers_the_web_apps_preflight_and_no_other(
     assert [(r["AllowedMethods"], sorted(r["AllowedOrigins"])) for r in rules] == [
         (["POST"], sorted(tf.web_origins(local_stack)))
     ]
-    # moto answers any preflight to a bucket without rules (S3 refuses it): that no other bucket has rules is
-    # read back instead.
+    # No other bucket has rules, and none answers a browser: the embedded emulator runs without moto's blanket
+    # CORS layer (scripts/local/emulator.py), so a bucket without rules grants no origin, as on S3.
     analytics = deployed["analytics"]
     for other in (deployed["processed_bucket_name"], analytics["bucket_name"], analytics["results_bucket_name"]):
         with pytest.raises(s3.exceptions.ClientError, match="NoSuchCORSConfiguration"):
             s3.get_bucket_cors(Bucket=other)
+        answer = preflight(local_stack, other, tf.web_origins(local_stack)[0])
+        assert "Access-Control-Allow-Origin" not in answer.headers, answer.headers
+
+
+def test_a_form_post_is_answered_with_the_raw_buckets_cors_only_for_its_origins(
+    deployed: dict[str, Any], local_stack: stack.StackConfig
+) -> None:
+    """The answer to the upload itself carries the rule's CORS headers, as S3's does: without them a browser
+    hides a successful upload from the page (the emulator's form handler is wrapped to add them)."""
+    import requests
+
+    from scripts.deploy import tf
+
+    s3 = client(local_stack, "s3")
+    for origin, allowed in ((tf.web_origins(local_stack)[0], True), ("https://evil.example", False)):
+        form = s3.generate_presigned_post(deployed["raw_bucket_name"], f"cors-probe/{allowed}")
+        answer = requests.post(
+            form["url"], data=form["fields"], files={"file": ("x", b"x")}, headers={"Origin": origin}, timeout=30
+        )
+        assert answer.status_code == 204, answer.text
+        assert answer.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+        listed = s3.list_object_versions(Bucket=deployed["raw_bucket_name"], Prefix="cors-probe/")
+        for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):  # leave nothing behind
+            s3.delete_object(Bucket=deployed["raw_bucket_name"], Key=version["Key"], VersionId=version["VersionId"])
