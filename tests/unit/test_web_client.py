@@ -132,3 +132,19 @@ def test_the_client_limits_are_the_servers() -> None:
 def test_the_readme_lists_exactly_the_client_modules() -> None:
     listed = set(re.findall(r"^\| `(src/[a-z_]+\.js)` \|", (WEB / "README.md").read_text(), re.MULTILINE))
     assert listed == {f"src/{p.name}" for p in (WEB / "src").glob("*.js")}
+
+
+# Reasons only a Kafka record can be refused for: never on an image a web user uploaded.
+KAFKA_ONLY = {"bad_envelope", "reference_not_allowed", "reference_missing", "unknown_source", "idempotency_conflict"}
+
+
+def test_every_reason_a_web_upload_can_be_refused_for_has_plain_words() -> None:
+    from imgpipe.errors import Reason
+
+    script = 'import("./src/present.js").then((m) => console.log(JSON.stringify(Object.keys(m.REASONS))))'
+    run = subprocess.run(
+        [node(), "--input-type=module", "-e", script], cwd=WEB, capture_output=True, text=True, timeout=60, check=True
+    )
+    worded = set(json.loads(run.stdout))
+    assert {r.value for r in Reason} - KAFKA_ONLY <= worded
+    assert worded <= {r.value for r in Reason}  # no words for a reason the server does not have
