@@ -33,13 +33,15 @@ def isolated_config(run_dir: Path) -> stack.StackConfig:
 
 
 def copy_terraform_tree(destination: Path) -> Path:
-    """terraform/ without working state, so tests init and apply without touching the checkout's."""
+    """terraform/ without working state, so tests init and apply without touching the checkout's; and web/ beside
+    it, which modules/web uploads (its files and security-headers.json)."""
     target = destination / "terraform"
     shutil.copytree(
         REPO_ROOT / "terraform",
         target,
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.*", "*.tfplan", "backend.hcl"),
     )
+    shutil.copytree(REPO_ROOT / "web", destination / "web", ignore=shutil.ignore_patterns("node_modules"))
     return target
 
 

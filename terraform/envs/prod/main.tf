@@ -14,6 +14,8 @@ module "pipeline" {
     break_glass_role_arn = var.break_glass_role_arn
     deployer_role_arns   = var.deployer_role_arns
   }
+  # The web app on CloudFront; its users sign in on the pool's hosted UI (modules/web).
+  web_app = { enabled = true }
 
   kms_deletion_window_in_days      = 30
   enforce_bucket_policy            = true

@@ -14,4 +14,6 @@ module "pipeline" {
     break_glass_role_arn = var.break_glass_role_arn
     deployer_role_arns   = var.deployer_role_arns
   }
+  # The web app on CloudFront; its users sign in on the pool's hosted UI (modules/web).
+  web_app = { enabled = true }
 }

@@ -92,3 +92,11 @@ resource "aws_cognito_user_pool_client" "web" {
     refresh_token = "hours"
   }
 }
+
+# The hosted UI the web app sends its users to (modules/web's config.json names it).
+resource "aws_cognito_user_pool_domain" "this" {
+  count = var.domain_prefix == null ? 0 : 1
+
+  domain       = var.domain_prefix
+  user_pool_id = aws_cognito_user_pool.this.id
+}

@@ -31,3 +31,8 @@ output "deletion_protection" {
   description = "Whether the pool refuses to be deleted."
   value       = aws_cognito_user_pool.this.deletion_protection == "ACTIVE"
 }
+
+output "hosted_ui_domain" {
+  description = "The hosted UI's origin (https://<prefix>.auth.<region>.amazoncognito.com), or null without domain_prefix."
+  value       = var.domain_prefix == null ? null : "https://${aws_cognito_user_pool_domain.this[0].domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
+}

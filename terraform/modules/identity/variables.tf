@@ -119,3 +119,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "domain_prefix" {
+  description = "The hosted UI's domain prefix (https://<prefix>.auth.<region>.amazoncognito.com), where the web app's users sign in (authorization code + PKCE). Unique in the region; no \"aws\", \"amazon\" or \"cognito\" in it. null: no hosted UI."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.domain_prefix == null || try(can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", var.domain_prefix)) && !can(regex("aws|amazon|cognito", var.domain_prefix)), false)
+    error_message = "domain_prefix must be 1-63 lowercase letters, digits or inner hyphens, without aws, amazon or cognito."
+  }
+}

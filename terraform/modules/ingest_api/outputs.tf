@@ -120,3 +120,13 @@ output "cors_allowed_origins" {
   description = "Browser origins the API answers CORS for ([]: none)."
   value       = var.cors_allowed_origins
 }
+
+output "origin" {
+  description = "The API's origin as a browser sees it (https://host): the custom domain, else the execute-api endpoint. Made from the REST API alone, so that a web app's content security policy can name it before the stage (which may depend on the app's own origin, for CORS) exists."
+  value       = var.custom_domain != null ? "https://${var.custom_domain.domain_name}" : "https://${aws_api_gateway_rest_api.this.id}.execute-api.${data.aws_region.current.name}.amazonaws.com"
+}
+
+output "base_url" {
+  description = "The URL clients append /v1/... to: the custom domain's root, else the stage's invoke URL."
+  value       = var.custom_domain != null ? "https://${var.custom_domain.domain_name}" : aws_api_gateway_stage.this.invoke_url
+}

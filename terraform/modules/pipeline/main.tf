@@ -45,7 +45,7 @@ module "storage" {
   raw_eventbridge_notifications = var.security.malware_protection
   object_access_role_arns       = local.object_access_role_arns
   break_glass_role_arn          = var.perimeter.break_glass_role_arn
-  cors_allowed_origins          = var.web_origins
+  cors_allowed_origins          = local.web_origins
   tags                          = var.tags
 }
 
@@ -69,8 +69,9 @@ module "identity" {
   count  = var.web_users.enabled ? 1 : 0
 
   name_prefix            = var.name_prefix
-  callback_urls          = var.web_users.callback_urls
-  logout_urls            = var.web_users.logout_urls
+  callback_urls          = concat(var.web_users.callback_urls, local.web_app_urls)
+  logout_urls            = concat(var.web_users.logout_urls, local.web_app_urls)
+  domain_prefix          = local.hosted_ui_prefix
   user_pool_tier         = var.web_users.user_pool_tier
   set_user_pool_tier     = var.web_users.set_user_pool_tier
   mfa_configuration      = var.web_users.mfa_configuration
@@ -80,6 +81,36 @@ module "identity" {
   jwks_endpoint_override = var.web_users.jwks_endpoint_override
   deletion_protection    = var.deletion_protection_enabled
   tags                   = var.tags
+}
+
+locals {
+  # The app's own URL joins the origins the API and the raw bucket answer CORS for, and the hosted UI's callbacks.
+  web_app_urls = var.web_app.enabled ? ["${module.web[0].url}/"] : []
+  # No distinct(): over a URL known only after apply it would make the list's length unknown, and the CORS
+  # resources counted on it unplannable.
+  web_origins = concat(var.web_origins, [for u in local.web_app_urls : trimsuffix(u, "/")])
+  # The hosted UI prefix must be unique in the region: the environment's name and a digest of the account (not the
+  # account id itself, which would then be in every sign-in URL).
+  hosted_ui_prefix = var.web_users.domain_prefix != null ? var.web_users.domain_prefix : (var.web_app.enabled ? "${var.name_prefix}-${substr(sha256(data.aws_caller_identity.current.account_id), 0, 10)}" : null)
+}
+
+module "web" {
+  source = "../web"
+  count  = var.web_app.enabled ? 1 : 0
+
+  name_prefix      = var.name_prefix
+  source_dir       = "${path.module}/../../../web"
+  api_url          = module.ingest_api.base_url
+  api_origin       = module.ingest_api.origin
+  upload_origin    = "https://${module.storage.raw_bucket_name}.s3.${data.aws_region.current.name}.amazonaws.com"
+  image_origin     = "https://${module.storage.processed_bucket_name}.s3.${data.aws_region.current.name}.amazonaws.com"
+  user_pool_id     = module.identity[0].user_pool_id
+  client_id        = module.identity[0].web_client_id
+  hosted_ui_domain = module.identity[0].hosted_ui_domain
+  price_class      = var.web_app.price_class
+  web_acl_arn      = var.web_app.web_acl_arn
+  force_destroy    = var.web_app.force_destroy
+  tags             = var.tags
 }
 
 module "ingest_api" {
@@ -99,7 +130,7 @@ module "ingest_api" {
   cursor_key_arn                  = module.kms.mac_key_arn
   web_users                       = one(module.identity[*].jwt)
   quotas                          = var.api_quotas
-  cors_allowed_origins            = var.web_origins
+  cors_allowed_origins            = local.web_origins
   upload_api_reserved_concurrency = var.api_reserved_concurrency
   lambda_architecture             = var.lambda_architecture
   functions = {

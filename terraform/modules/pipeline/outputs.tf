@@ -218,6 +218,22 @@ output "web_users" {
   } : null
 }
 
+output "web_app" {
+  description = "The web app on CloudFront (url, distribution, bucket, its CSP and config.json), or null when web_app is off."
+  value = var.web_app.enabled ? {
+    url                     = module.web[0].url
+    distribution_id         = module.web[0].distribution_id
+    bucket_name             = module.web[0].bucket_name
+    content_security_policy = module.web[0].content_security_policy
+    config                  = module.web[0].config
+  } : null
+}
+
+output "web_app_url" {
+  description = "Where people open the web app: the CloudFront URL (null without web_app; locally the gateway's URL serves it)."
+  value       = var.web_app.enabled ? module.web[0].url : null
+}
+
 output "waf_enabled" {
   description = "Whether the API stage is protected by the WAF web ACL."
   value       = var.waf_enabled

@@ -303,9 +303,27 @@ variable "web_users" {
     refresh_token_hours    = optional(number, 12)
     allow_password_auth    = optional(bool, false)
     jwks_endpoint_override = optional(string)
+    domain_prefix          = optional(string)
   })
   default  = {}
   nullable = false
+}
+
+variable "web_app" {
+  description = "The web app (modules/web): web/ served by CloudFront from a private bucket, signing users in on the pool's hosted UI (domain <web_users.domain_prefix or name_prefix-account id>). Its origin joins web_origins (the API's and the raw bucket's CORS) and the app client's callback and logout URLs. web_acl_arn: a CLOUDFRONT-scope WAF web ACL (made in us-east-1). enabled = false (default, and ENV=local, where the gateway serves web/): no CloudFront."
+  type = object({
+    enabled       = optional(bool, false)
+    price_class   = optional(string, "PriceClass_100")
+    web_acl_arn   = optional(string)
+    force_destroy = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.web_app.enabled || var.web_users.enabled
+    error_message = "web_app needs web_users: the app signs its users in to the pool."
+  }
 }
 
 variable "api_quotas" {
