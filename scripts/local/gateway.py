@@ -32,6 +32,7 @@ from scripts.local import stack
 from scripts.local.config import LOCAL_REGION
 from scripts.local.events import api_gateway_proxy_event
 from scripts.local.lambda_host import FunctionHost, GatewayError
+from scripts.local.site import LocalSite
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
 # API Gateway's REST quota on the request line and headers together (10,240 bytes); a longer request line is
@@ -233,8 +234,10 @@ class Gateway:
         throttling: dict[str, Throttle] | None = None,
         clock: Callable[[], float] = time.monotonic,
         responses: GatewayResponses | None = None,
+        site: LocalSite | None = None,
     ):
         self.routes = routes
+        self.site = site  # the web app's files, config and sign-in relay; None: the API alone
         self.responses = responses or GatewayResponses()
         self._host = host
         self._stage = stage
@@ -260,6 +263,9 @@ class Gateway:
             path = path[len(self._stage) + 1 :]
         if len(body) > MAX_PAYLOAD_BYTES:
             return self.responses.reply("REQUEST_TOO_LARGE", request_id)
+        page = self.site.handle(method.upper(), split.path, headers, body) if self.site else None
+        if page is not None:  # only the app's own paths; everything else is the API's, as deployed
+            return Reply(page.status, {k: [v] for k, v in page.headers.items()}, page.body)
         candidates = [(r, params) for r in self.routes if (params := r.match(path)) is not None]
         route_params = next(((r, p) for r, p in candidates if r.method == method.upper()), None)
         if route_params is None:
@@ -354,11 +360,17 @@ class Gateway:
         return Reply(int(result["statusCode"]), headers, body)
 
 
-def build(cfg: stack.StackConfig, outputs: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> Gateway:
+def build(
+    cfg: stack.StackConfig,
+    outputs: dict[str, Any],
+    clock: Callable[[], float] = time.monotonic,
+    host: FunctionHost | None = None,
+) -> Gateway:
+    """host: the function host to run in, shared with a worker in the same process (see worker.build)."""
     apigw = stack.aws_client(cfg, "apigateway")
     routes = discover_routes(apigw, str(outputs["rest_api_id"]))
     responses = discover_gateway_responses(apigw, str(outputs["rest_api_id"]))
-    host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
+    host = host or FunctionHost(stack.aws_client(cfg, "lambda"), cfg)
     return Gateway(
         routes,
         host,
@@ -369,6 +381,7 @@ def build(cfg: stack.StackConfig, outputs: dict[str, Any], clock: Callable[[], f
         throttling=discover_throttling(apigw, str(outputs["rest_api_id"]), str(outputs["api_stage_name"])),
         clock=clock,
         responses=responses,
+        site=LocalSite.from_outputs(outputs, cfg.aws_endpoint),
     )
 
 
@@ -447,7 +460,8 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
 
 def serve(gateway: Gateway, port: int) -> None:
     server = make_server(gateway, port)
-    print(f"local-gateway: serving {len(gateway.routes)} routes on http://127.0.0.1:{port}", flush=True)
+    app = f" and the web app at http://127.0.0.1:{port}/" if gateway.site else ""
+    print(f"local-gateway: serving {len(gateway.routes)} routes{app} on http://127.0.0.1:{port}", flush=True)
     server.serve_forever()
 
 

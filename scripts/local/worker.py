@@ -97,12 +97,18 @@ class Worker:
         }
 
 
-def build(cfg: stack.StackConfig, retry_seconds: int | None = None, outputs: dict[str, Any] | None = None) -> Worker:
+def build(
+    cfg: stack.StackConfig,
+    retry_seconds: int | None = None,
+    outputs: dict[str, Any] | None = None,
+    host: FunctionHost | None = None,
+) -> Worker:
     """Pollers for everything deployed: SQS mappings read from the emulator, the Kafka source from `outputs`
-    (what the deploy recorded for ENV=local when not given)."""
+    (what the deploy recorded for ENV=local when not given). host: the function host to run in, shared with a
+    gateway in the same process (one invocation at a time: settings live in os.environ)."""
     lambda_client = stack.aws_client(cfg, "lambda")
     sqs = stack.aws_client(cfg, "sqs")
-    host = FunctionHost(lambda_client, cfg)
+    host = host or FunctionHost(lambda_client, cfg)
     retry = retry_seconds if retry_seconds is not None else int(os.environ.get("IMGPIPE_LOCAL_RETRY_SECONDS", "2"))
     region = cfg.client_env()["AWS_DEFAULT_REGION"]
     if outputs is None:

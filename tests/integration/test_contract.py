@@ -123,7 +123,7 @@ def test_a_long_but_allowed_request_line_still_reaches_the_api(base_url: str, ke
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v2/images"), ("GET", "/"), ("DELETE", "/v1/images"), ("PATCH", "/v1/uploads")]
+    ("method", "path"), [("GET", "/v2/images"), ("GET", "/v1"), ("DELETE", "/v1/images"), ("PATCH", "/v1/uploads")]
 )
 def test_an_unknown_route_or_method_is_404_not_found(
     base_url: str, keys: dict[str, str], method: str, path: str
