@@ -87,7 +87,33 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(show_retention(outputs, cfg)))
         if outputs.get("analytics"):
             print("\n".join(show_report(outputs, cfg, after_retention=True)))
+    if outputs.get("web_users"):
+        print()
+        print("\n".join(show_web_app(outputs, cfg)))
     return 0
+
+
+DEMO_USER, DEMO_TENANT = "demo", "demo-acme"
+
+
+def show_web_app(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
+    """Where to open the web app, and a login for it: the user `demo` of tenant demo-acme (alice's images above),
+    with a fresh password each run (the emulator's pool only; it is gone with `make down`)."""
+    from scripts.ops import users
+
+    web = outputs["web_users"]
+    cognito = stack.aws_client(cfg, "cognito-idp")
+    password = users.generated_password()
+    try:
+        users.add(cognito, web["user_pool_id"], DEMO_USER, DEMO_TENANT, None, password)
+    except users.UserAdminError:  # made by an earlier demo: a new password, the same tenant
+        cognito.admin_set_user_password(
+            UserPoolId=web["user_pool_id"], Username=DEMO_USER, Password=password, Permanent=True
+        )
+    return [
+        f"web app: http://127.0.0.1:{cfg.api_port}/  (served by the local gateway with the API)",
+        f"  sign in as {DEMO_USER} / {password}  (tenant {DEMO_TENANT}; a local demo user, new password each run)",
+    ]
 
 
 def show_report(outputs: dict[str, Any], cfg: stack.StackConfig, *, after_retention: bool = False) -> list[str]:

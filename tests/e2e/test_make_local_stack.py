@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import REPO_ROOT, free_port
 
@@ -143,6 +144,22 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert re.search(r"polyglot\s+api\s+1", reports_part), reports_part
         assert (checkout / "dist" / "report" / "index.html").read_text().count("<svg") == 4
         assert "rows per report: formats 0, latency 0, rejections 0, volume_by_hour 0, volumes 0" in retention_part
+
+        # The demo ends with the app's address and a login that works there (the page's own sign-in request).
+        login = re.search(r"web app: (http://127\.0\.0\.1:\d+/) .*\n\s+sign in as (\S+) / (\S+) ", demo.stdout)
+        assert login, demo.stdout
+        app, username, password = login.groups()
+        page = requests.get(app, timeout=30)
+        assert page.status_code == 200 and '<script type="module" src="src/app.js">' in page.text
+        client_id = requests.get(app + "config.json", timeout=30).json()["clientId"]
+        signed_in = requests.post(
+            app + "local/cognito-idp",
+            headers={"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"},
+            json={"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
+                  "AuthParameters": {"USERNAME": username, "PASSWORD": password}},
+            timeout=30,
+        )  # fmt: skip
+        assert signed_in.status_code == 200 and signed_in.json()["AuthenticationResult"]["AccessToken"]
 
         moto_pid = pid_of(checkout, "moto")
         os.kill(moto_pid, signal.SIGKILL)
