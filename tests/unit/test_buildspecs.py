@@ -293,6 +293,7 @@ SERVICE_OF = {
     "aws_accessanalyzer_": "access-analyzer",
     "aws_api_gateway_": "apigateway",
     "aws_athena_": "athena",
+    "aws_cloudfront_": "cloudfront",
     "aws_cloudtrail": "cloudtrail",
     "aws_cognito_": "cognito-idp",
     "aws_cloudwatch_metric_alarm": "cloudwatch",
