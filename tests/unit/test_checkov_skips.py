@@ -20,16 +20,28 @@ PINNED = {
     "CKV_AWS_28": 2,  # no PITR on the idempotency tables (records live at most a day)
     "CKV_AWS_252": 1,  # no SNS per trail log file
     "CKV_AWS_225": 1,  # API caching of per-caller answers
-    "CKV_AWS_18": 2,  # no S3 server access logs (the trail records object access): images, pipeline artifacts
-    "CKV_AWS_144": 2,  # no cross-region replication of image data, nor of pipeline artifacts
+    "CKV_AWS_18": 3,  # no S3 server access logs (the trail records object access): images, artifacts, web app
+    "CKV_AWS_144": 3,  # no cross-region replication of image data, pipeline artifacts, the web app's files
     "CKV_AWS_120": 1,  # API caching of per-caller answers
     "CKV2_AWS_77": 1,  # AnonymousIpList would block clients on cloud hosts
-    "CKV2_AWS_62": 2,  # only the raw bucket has an event consumer (not the processed or artifact buckets)
+    "CKV2_AWS_62": 3,  # only the raw bucket has an event consumer (not the processed, artifact or web buckets)
     "CKV2_AWS_57": 3,  # legacy key registry (hashes); the pepper (rotating revokes every key); SCRAM (owner rotates)
     "CKV2_AWS_51": 1,  # client certificates: no HTTP backend
     "CKV2_AWS_3": 1,  # organisation-wide GuardDuty is the delegated administrator's
     "CKV2_AWS_10": 1,  # no CloudWatch Logs copy of the trail
     "CKV_AWS_7": 1,  # no automatic rotation of the cursor HMAC key: AWS rotates no HMAC key
+    # modules/web (the web app on CloudFront)
+    "CKV_AWS_109": 1,  # the site key's account-root statement (AWS's default key policy)
+    "CKV_AWS_111": 1,  # same statement: "*" in a key policy is the key itself
+    "CKV_AWS_356": 1,  # same
+    "CKV_AWS_259": 1,  # HSTS enforced; only preload is off (the domain owner's decision)
+    "CKV_AWS_86": 1,  # no CloudFront standard logs (they need an ACL-enabled bucket); metrics in CloudWatch
+    "CKV_AWS_174": 1,  # TLS 1.2 minimum needs a custom domain's certificate (the default one admits TLS 1.0)
+    "CKV2_AWS_42": 1,  # same: a custom certificate comes with a custom domain
+    "CKV_AWS_310": 1,  # no failover origin: it would be a second copy of the same files
+    "CKV_AWS_374": 1,  # no geo restriction: the operator's choice
+    "CKV2_AWS_47": 1,  # the Log4j rule set protects Java origins; this one is S3
+    "CKV_AWS_68": 1,  # WAF is web_acl_arn: a CLOUDFRONT web ACL lives in us-east-1, outside the module
 }
 
 
