@@ -10,6 +10,8 @@ is the photo's colours, the dialog shows the large rendition. The page logs no c
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import os
 import threading
@@ -96,12 +98,16 @@ def processing(deployed: dict[str, Any], local_stack: stack.StackConfig, host: F
 
 @pytest.fixture(scope="module")
 def people(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, tuple[str, str]]:
-    """Two web users of two tenants: name -> (user name, password)."""
+    """Web users of three tenants: name -> (user name, password)."""
     cognito = stack.aws_client(local_stack, "cognito-idp")
     pool = deployed["web_users"]["user_pool_id"]
     suffix = os.urandom(3).hex()
     found = {}
-    for name, tenant in [("alice", f"web-app-a-{suffix}"), ("bob", f"web-app-b-{suffix}")]:
+    for name, tenant in [
+        ("alice", f"web-app-a-{suffix}"),
+        ("bob", f"web-app-b-{suffix}"),
+        ("carol", f"web-app-c-{suffix}"),
+    ]:
         password = users.generated_password()
         users.add(cognito, pool, f"{name}-{suffix}", tenant, None, password)
         found[name] = (f"{name}-{suffix}", password)
@@ -333,6 +339,99 @@ def test_a_person_signs_in_uploads_watches_opens_deletes_and_signs_out(
     shot(page, "3-other-tenant")
     assert console.errors == []
     context.close()
+
+
+def test_a_lost_answer_is_retried_under_its_key_and_a_cancelled_upload_can_be_sent_again(
+    site: str,
+    processing: None,
+    people: dict[str, tuple[str, str]],
+    browser: Any,
+    files: dict[str, Path],
+    deployed: dict[str, Any],
+) -> None:
+    """The network, made to fail as it does in real life: the first answer to POST /v1/uploads is lost after the
+    API acted on it (the page retries under the same Idempotency-Key, and one image exists, not two); an upload
+    to S3 that hangs is cancelled by the person, then sent again with Retry. Files come by keyboard (the file
+    chooser opened from the focused input) and by drag and drop."""
+    context = browser.new_context()
+    page = context.new_page()
+    console = Console(page)
+    carol, password = people["carol"]
+    sign_in_by_keyboard(page, site, carol, password)
+
+    keys: list[str] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        answer = route.fetch()  # the API acts on the request...
+        if len(keys) == 1:
+            route.fulfill(status=503, json={"error": {"code": "unavailable", "message": "lost", "request_id": "x"}})
+        else:  # ...and the page only sees the answer to its retry
+            route.fulfill(response=answer)
+
+    page.route("**/v1/uploads", lose_the_first_answer)
+    page.keyboard.press("Tab")  # from the focused "Upload images" heading to the file input
+    assert page.evaluate("document.activeElement.id") == "files"
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(files["photo.jpg"]))
+    card(page, "photo.jpg").wait_for(timeout=PROCESSED_WITHIN_MS)
+    page.unroute("**/v1/uploads")
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) == 36, keys  # one key, kept across the retry
+    listed = page.evaluate(
+        """async () => {
+          const token = JSON.parse(sessionStorage.getItem('imgpipe.session')).accessToken;
+          const ids = [];
+          for (const status of ['PENDING_UPLOAD', 'RECEIVED', 'PROCESSING', 'PROCESSED', 'REJECTED']) {
+            const page = await (await fetch(`/v1/images?status=${status}&limit=100`,
+                                            { headers: { Authorization: `Bearer ${token}` } })).json();
+            ids.push(...page.items.map((i) => i.image_id));
+          }
+          return ids;
+        }"""
+    )
+    assert len(listed) == 1, listed  # the retry stored nothing new
+
+    held: list[Any] = []
+
+    def to_the_raw_bucket(url: str) -> bool:
+        return deployed["raw_bucket_name"] in url
+
+    page.route(to_the_raw_bucket, lambda route: held.append(route))  # the upload hangs: no answer at all
+    page.evaluate(
+        """(b64) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+          document.getElementById('drop-zone').dispatchEvent(
+            new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }""",
+        base64.b64encode(tiny_png()).decode(),
+    )
+    row = page.locator(".upload", has_text="dropped.png")
+    row.locator("text=Sending").wait_for()
+    row.get_by_role("button", name="Cancel dropped.png").click()
+    row.locator("text=Cancelled").wait_for()
+    page.unroute(to_the_raw_bucket)
+    for route in held:
+        with contextlib.suppress(Exception):  # the request was aborted by the page
+            route.abort()
+    row.get_by_role("button", name="Retry dropped.png").click()
+    card(page, "dropped.png").wait_for(timeout=PROCESSED_WITHIN_MS)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#gallery .card')].some((c) =>
+             c.querySelector('.name').textContent === 'dropped.png' && c.dataset.status === 'PROCESSED')""",
+        timeout=PROCESSED_WITHIN_MS,
+    )
+    # The lost answer's 503 is logged by the browser like any failed request; nothing else may be.
+    assert [e for e in console.errors if "503" not in e] == [], console.errors
+    context.close()
+
+
+def tiny_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 160, 90)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_a_wrong_password_is_refused_in_plain_words(
