@@ -149,10 +149,20 @@ def test_every_route_answers_the_other_tenant_as_if_nothing_were_there(
     assert replay.status_code == 201 and replay.json()["image_id"] == first["image_id"]
     other = put(url, creds["bob"], data, **key)[1]
     assert other["image_id"] != first["image_id"] and other["tenant_id"] == TENANT_B
+    # An upload form's key too: A's key in B's request is B's own new image, never A's form.
+    form_request = {"filename": "x.png", "content_type": "image/png", "size_bytes": 100}
+    form_key = {"Idempotency-Key": f"web-{RUN}-form"}
+    code, theirs = call(url, creds["alice"], "POST", "/v1/uploads", "/v1/uploads",
+                        json=form_request, headers=form_key)  # fmt: skip
+    assert code == 201
     code, upload = call(url, creds["bob"], "POST", "/v1/uploads", "/v1/uploads",
-                        json={"filename": "x.png", "content_type": "image/png", "size_bytes": 100},
-                        headers={"Idempotency-Key": f"web-{RUN}-replay"})  # fmt: skip
-    assert code in (200, 201) and upload["image_id"] not in {first["image_id"], *ids}
+                        json=form_request, headers=form_key)  # fmt: skip
+    assert code == 201 and upload["image_id"] not in {first["image_id"], theirs["image_id"], *ids}
+    assert f"/{TENANT_B}/" in upload["upload"]["fields"]["key"]
+    # B's key of a direct upload is spent on it: the same key for a form is another request.
+    code, reused = call(url, creds["bob"], "POST", "/v1/uploads", "/v1/uploads",
+                        json=form_request, headers={"Idempotency-Key": f"web-{RUN}-replay"})  # fmt: skip
+    assert (code, reused["error"]["code"]) == (422, "idempotency_key_reused")
     assert not set(ids) & everything(url, creds["bob"])
 
 
