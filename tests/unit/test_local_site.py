@@ -162,3 +162,14 @@ def test_the_local_policy_is_the_one_terraform_renders_from_the_same_file() -> N
         "sign_in": variables["hosted_ui_domain"],
     }
     assert security_headers(sources, https=True)["Content-Security-Policy"] == rendered_by_terraform.group(1)
+
+
+SECRET_SHAPES = re.compile(
+    r"AKIA[0-9A-Z]{16}|client_secret|aws_secret_access_key|-----BEGIN|password\s*[:=]\s*['\"]\w", re.I
+)
+
+
+def test_no_file_a_browser_fetches_holds_a_secret(site: LocalSite) -> None:
+    served = {path: file.read_text() for path, file in public_paths().items()}
+    served["/config.json"] = json.dumps(site.config)
+    assert {path: SECRET_SHAPES.findall(text) for path, text in served.items() if SECRET_SHAPES.search(text)} == {}
