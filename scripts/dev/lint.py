@@ -6,6 +6,7 @@
 ruff (lint + format check), mypy (strict on the shared library), import-linter's contracts (pyproject.toml: the
 layers of scripts/, no cycles, a library that imports no tooling), terraform fmt and validate on every env,
 checkov over terraform/ (zero failed checks; skips are inline with a justification), tflint where installed,
+hadolint over the container images' Dockerfiles,
 docs/security.md showing the authorization matrix as scripts/ops/authz/matrix.yaml holds it, and every generated
 section of the docs (scripts/dev/docs.py: module tables, the module list, checkov skips) as the code has it.
 The checks are defined once, here: .pre-commit-config.yaml runs each of them by its id. They run at once
@@ -107,6 +108,10 @@ CHECKS: dict[str, Callable[[], list[bool]]] = {
     ),
     "generated-docs": _single(
         "generated sections of the docs", lambda: [sys.executable, "-m", "scripts.dev.docs", "--check"]
+    ),
+    "hadolint": _single(
+        "hadolint (containers/*/Dockerfile)",
+        lambda: [str(VENV_BIN / "hadolint"), *sorted(str(p) for p in (REPO_ROOT / "containers").glob("*/Dockerfile"))],
     ),
     "terraform-validate": terraform_validate,
     "checkov": checkov,
