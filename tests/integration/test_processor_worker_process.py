@@ -1,7 +1,7 @@
-"""The container worker as a process (`python -m worker` in the function's folder, as the container runs it)
-against the emulator: SIGTERM in the middle of a backlog loses nothing and doubles nothing — what it had
-finished is processed once, what it had not started is visible again at once (not after the visibility
-timeout), and a second worker finishes the rest."""
+"""The container worker as a process — `python -m worker` in the function's package unpacked as its Dockerfile
+unpacks it (tests/container.py), as the container runs it — against the emulator: SIGTERM in the middle of a
+backlog loses nothing and doubles nothing — what it had finished is processed once, what it had not started is
+visible again at once (not after the visibility timeout), and a second worker finishes the rest."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +23,9 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
-from scripts.cli import REPO_ROOT
 from scripts.local import stack
 from scripts.local.events import s3_object_created
+from tests.container import unpack
 
 pytestmark = pytest.mark.integration
 IMAGES = 24
@@ -55,7 +56,7 @@ def worker_env(local_stack: stack.StackConfig, stores: dict[str, str], **extra: 
     return {
         **os.environ,
         **local_stack.client_env(),
-        "PYTHONPATH": str(REPO_ROOT / "shared"),
+        "PYTHONPATH": "",  # the package's own imgpipe, not the checkout's
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
         "POWERTOOLS_SERVICE_NAME": "image_processor",
@@ -91,10 +92,18 @@ def backlog(local_stack: stack.StackConfig, stores: dict[str, str]) -> list[Imag
     return items
 
 
-def start(local_stack: stack.StackConfig, stores: dict[str, str], **extra: str) -> subprocess.Popen[str]:
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The image's /opt/worker: the Lambda package, extracted by the Dockerfile's own command."""
+    return unpack(tmp_path_factory.mktemp("image"))
+
+
+def start(
+    local_stack: stack.StackConfig, stores: dict[str, str], image_files: Path, **extra: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "worker"],
-        cwd=REPO_ROOT / "lambdas" / "image_processor",
+        cwd=image_files,
         env=worker_env(local_stack, stores, **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -144,10 +153,10 @@ def wait_for(condition: Any, what: str, timeout_s: float = 120) -> None:
 
 @pytest.fixture(scope="module")
 def first_run(
-    local_stack: stack.StackConfig, stores: dict[str, str], backlog: list[ImageItem]
+    local_stack: stack.StackConfig, stores: dict[str, str], backlog: list[ImageItem], image_files: Path
 ) -> Iterator[dict[str, Any]]:
     # No drain time: on SIGTERM the image in hand is finished, every other message received is released.
-    worker = start(local_stack, stores, WORKER_DRAIN_SECONDS="0")
+    worker = start(local_stack, stores, image_files, WORKER_DRAIN_SECONDS="0")
     try:
         wait_for(lambda: ImageStatus.PROCESSED in statuses(local_stack, stores, backlog), "an image processed")
         yield stop(worker)
@@ -157,7 +166,11 @@ def first_run(
 
 
 def test_sigterm_mid_backlog_loses_nothing_and_doubles_nothing(
-    local_stack: stack.StackConfig, stores: dict[str, str], backlog: list[ImageItem], first_run: dict[str, Any]
+    local_stack: stack.StackConfig,
+    stores: dict[str, str],
+    backlog: list[ImageItem],
+    first_run: dict[str, Any],
+    image_files: Path,
 ) -> None:
     done = statuses(local_stack, stores, backlog).count(ImageStatus.PROCESSED)
     assert 1 <= done < IMAGES and first_run["processed"] == done and first_run["failed"] == 0
@@ -166,7 +179,7 @@ def test_sigterm_mid_backlog_loses_nothing_and_doubles_nothing(
     assert visible == IMAGES - done
     assert set(renditions_per_image(local_stack, stores).values()) == {1}
 
-    second = start(local_stack, stores)  # another task takes over the backlog
+    second = start(local_stack, stores, image_files)  # another task takes over the backlog
     try:
         wait_for(lambda: statuses(local_stack, stores, backlog).count(ImageStatus.PROCESSED) == IMAGES, "all processed")
         tally = stop(second)
