@@ -71,3 +71,13 @@ output "queue_alarms" {
     (var.dlq_name)   = aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name
   }
 }
+
+output "processor_statements" {
+  description = "The processor's IAM statements (stores, queue, key): what a container worker of the same processor is granted too (modules/workers), and nothing more."
+  value       = local.statements
+}
+
+output "environment" {
+  description = "The processor's settings as the function receives them (buckets, table, prefixes, renditions, budget): the container worker runs with the same."
+  value       = local.environment
+}
