@@ -292,6 +292,7 @@ def test_the_repository_pins_the_terraform_the_pipeline_installs_and_only_the_te
 SERVICE_OF = {
     "aws_accessanalyzer_": "access-analyzer",
     "aws_api_gateway_": "apigateway",
+    "aws_appautoscaling_": "application-autoscaling",
     "aws_athena_": "athena",
     "aws_cloudfront_": "cloudfront",
     "aws_cloudtrail": "cloudtrail",
@@ -301,6 +302,7 @@ SERVICE_OF = {
     "aws_cloudwatch_log_group": "logs",
     "aws_cloudwatch_event_": "events",
     "aws_dynamodb_": "dynamodb",
+    "aws_ecs_": "ecs",
     "aws_glue_": "glue",
     "aws_guardduty_": "guardduty",
     "aws_iam_": "iam",

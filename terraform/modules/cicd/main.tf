@@ -45,7 +45,7 @@ locals {
   # The AWS services the stack's modules create resources in (IAM prefixes). tests/unit/test_buildspecs.py
   # checks the list covers every resource type the modules declare; IAM is granted apart, scoped to the stack.
   deploy_services = [
-    "access-analyzer", "apigateway", "athena", "cloudfront", "cloudtrail", "cloudwatch", "cognito-idp", "dynamodb", "events", "glue",
+    "access-analyzer", "apigateway", "application-autoscaling", "athena", "cloudfront", "cloudtrail", "cloudwatch", "cognito-idp", "dynamodb", "ecs", "events", "glue",
     "guardduty", "kafka", "kms", "lambda", "logs", "quicksight", "s3", "secretsmanager", "sns", "sqs", "wafv2",
   ]
 
