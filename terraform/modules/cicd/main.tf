@@ -236,6 +236,8 @@ locals {
             "iam:AWSServiceName" = [
               "guardduty.${local.dns_suffix}", "malware-protection-plan.guardduty.${local.dns_suffix}",
               "kafka.${local.dns_suffix}", "access-analyzer.${local.dns_suffix}", "ops.apigateway.${local.dns_suffix}",
+              # modules/workers: ECS and its service's Application Auto Scaling create their own roles on first use.
+              "ecs.${local.dns_suffix}", "ecs.application-autoscaling.${local.dns_suffix}",
             ]
           }
         }
