@@ -124,3 +124,13 @@ def animated_gif(frames: int) -> bytes:
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=10, optimize=False)
     return buffer.getvalue()
+
+
+def padded_png(total: int, image: Image.Image | None = None) -> bytes:
+    """A valid PNG of exactly `total` bytes, for size limits: `image` (a small blue one by default) and a private
+    ancillary chunk of padding, which decoders skip (so it costs nothing to process)."""
+    base = encode(image or Image.new("RGB", (32, 24), (10, 120, 200)), "PNG")
+    pad = total - len(base) - 12
+    data = base[:-12] + png_chunk(b"prVt", b"\0" * pad) + base[-12:]
+    assert len(data) == total
+    return data

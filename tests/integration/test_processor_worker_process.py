@@ -26,6 +26,7 @@ from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local import stack
 from scripts.local.events import s3_object_created
 from tests.container import unpack
+from tests.stores import image_table, processor_environment, versioned_buckets
 
 pytestmark = pytest.mark.integration
 IMAGES = 24
@@ -36,15 +37,8 @@ def stores(local_stack: stack.StackConfig) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     names = {"raw": f"worker-raw-{run}", "processed": f"worker-processed-{run}", "table": f"worker-images-{run}"}
     s3 = stack.aws_client(local_stack, "s3")
-    for bucket in (names["raw"], names["processed"]):
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    stack.aws_client(local_stack, "dynamodb").create_table(
-        TableName=names["table"],
-        KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    versioned_buckets(s3, names["raw"], names["processed"])
+    image_table(stack.aws_client(local_stack, "dynamodb"), names["table"])
     names["queue_url"] = stack.aws_client(local_stack, "sqs").create_queue(QueueName=f"worker-raw-events-{run}")[
         "QueueUrl"
     ]
@@ -61,14 +55,7 @@ def worker_env(local_stack: stack.StackConfig, stores: dict[str, str], **extra: 
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
         "POWERTOOLS_SERVICE_NAME": "image_processor",
         "QUEUE_URL": stores["queue_url"],
-        "RAW_BUCKET": stores["raw"],
-        "RAW_PREFIX": "raw/",
-        "PROCESSED_BUCKET": stores["processed"],
-        "PROCESSED_PREFIX": "renditions/",
-        "TABLE_NAME": stores["table"],
-        "KMS_KEY_ARN": stores["kms_key_arn"],
-        "RENDITIONS_JSON": json.dumps([{"name": "small", "max_edge": 64, "format": "png"}]),
-        "MALWARE_SCAN": "observed",
+        **processor_environment(stores["raw"], stores["processed"], stores["table"], stores["kms_key_arn"]),
         "WORKER_WAIT_SECONDS": "1",
         **extra,
     }

@@ -4,31 +4,18 @@ are drawn (fonts present), nothing spills out of the window."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from scripts.dev import report
 from tests.analytics_mix import NOW, write_known_mix
+from tests.browser import FLAGS, chromium
 
 pytestmark = pytest.mark.integration
 WIDTH, HEIGHT = 1280, 1100
-
-
-def chromium() -> str:
-    candidates = [
-        os.environ.get("IMGPIPE_CHROMIUM", ""),
-        *(shutil.which(n) or "" for n in ("chromium", "chromium-browser", "google-chrome")),
-        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-    ]
-    found = next((c for c in candidates if c and Path(c).exists()), None)
-    assert found, "no Chromium/Chrome: `make test` installs Debian's chromium where it can; or set IMGPIPE_CHROMIUM"
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +25,12 @@ def screenshot(tmp_path_factory: pytest.TempPathFactory) -> Image.Image:
     page = work / "index.html"
     page.write_text(report.render_html(report.run_reports(report.connect(exports), NOW), NOW, "the known mix"))
     shot = work / "shot.png"
-    # The flags this machine needs (closed network: no background fetches), a throwaway profile.
+    # A throwaway profile.
     subprocess.run(
         [
             chromium(),
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *FLAGS,
             "--hide-scrollbars",
             "--force-device-scale-factor=1",
             f"--user-data-dir={work / 'profile'}",

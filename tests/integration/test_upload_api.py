@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import struct
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -26,7 +24,7 @@ from scripts.local.events import api_gateway_proxy_event
 from scripts.local.lambda_host import LocalContext, load_handler
 from tests import adversarial
 from tests.emf import emitted_metrics
-from tests.imaging import animated_gif, handmade_png, png_chunk
+from tests.imaging import animated_gif, handmade_png, padded_png, png_chunk
 from tests.openapi import assert_response_matches
 
 pytestmark = pytest.mark.integration
@@ -80,17 +78,6 @@ def png(size: tuple[int, int] = (32, 24)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (10, 120, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def padded_png(total: int) -> bytes:
-    """A valid PNG of exactly `total` bytes (a private ancillary chunk carries the padding)."""
-    base = png()
-    head, iend = base[:-12], base[-12:]
-    pad = total - len(base) - 12
-    chunk = struct.pack(">I", pad) + b"prVt" + b"\x00" * pad + struct.pack(">I", zlib.crc32(b"prVt" + b"\x00" * pad))
-    data = head + chunk + iend
-    assert len(data) == total
-    return data
 
 
 def put_image(

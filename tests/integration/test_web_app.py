@@ -14,9 +14,7 @@ import base64
 import contextlib
 import io
 import os
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,23 +30,14 @@ from scripts.local import stack
 from scripts.local import worker as local_worker
 from scripts.local.lambda_host import FunctionHost
 from scripts.ops import users
-from tests.integration.test_report_page import chromium
+from tests.browser import FLAGS, chromium
+from tests.imaging import padded_png
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements/dev.lock")
 
 ARTEFACTS = REPO_ROOT / ".run" / "test-artefacts" / "web-app"
 PROCESSED_WITHIN_MS = 120_000
-# The flags this machine needs (closed network: no background fetches).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Counts the browser's own upload progress events, as the page's XHR receives them.
 RECORD_PROGRESS = """
 window.__progress = [];
@@ -127,7 +116,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     photo.save(buffer, format="JPEG", quality=90, exif=exif.tobytes())
     (folder / "photo.jpg").write_bytes(buffer.getvalue())
 
-    (folder / "big.png").write_bytes(padded_png(int(4.3 * 1024 * 1024)))
+    # Over the direct-upload limit, so the page must use the presigned POST; cheap to process (padding).
+    gradient = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+    (folder / "big.png").write_bytes(padded_png(int(4.3 * 1024 * 1024), gradient))
     assert 4 * 1024 * 1024 < (folder / "big.png").stat().st_size < 10 * 1024 * 1024
 
     # A JPEG by its first bytes (so the page sends it) that is also a web page: the pipeline refuses it.
@@ -140,24 +131,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {path.name: path for path in folder.iterdir()}
 
 
-def padded_png(total: int) -> bytes:
-    """A PNG of exactly `total` bytes: over the direct-upload limit (4 MiB), so the page must use the presigned
-    POST, but cheap to process (a private ancillary chunk carries the bytes; decoders skip it)."""
-    buffer = io.BytesIO()
-    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(buffer, format="PNG")
-    base = buffer.getvalue()
-    head, end = base[:-12], base[-12:]
-    pad = total - len(base) - 12
-    chunk = struct.pack(">I", pad) + b"prVt" + b"\0" * pad + struct.pack(">I", zlib.crc32(b"prVt" + b"\0" * pad))
-    data = head + chunk + end
-    assert len(data) == total
-    return data
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        launched = driver.chromium.launch(executable_path=chromium(), args=FLAGS)
         yield launched
         launched.close()
 

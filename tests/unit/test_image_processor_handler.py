@@ -24,6 +24,7 @@ from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local.events import s3_object_created, sqs_event
 from scripts.local.lambda_host import LocalContext, load_handler
 from tests.emf import emitted_metrics
+from tests.stores import image_table, processor_environment
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:raw-events"
@@ -46,22 +47,9 @@ def function(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
         s3 = boto3.client("s3")
         for bucket in (RAW, PROCESSED):
             s3.create_bucket(Bucket=bucket)
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        settings = {
-            "RAW_BUCKET": RAW,
-            "RAW_PREFIX": "raw/",
-            "PROCESSED_BUCKET": PROCESSED,
-            "PROCESSED_PREFIX": "renditions/",
-            "TABLE_NAME": TABLE,
-            "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
-            "RENDITIONS_JSON": json.dumps([{"name": "small", "max_edge": 64, "format": "png"}]),
-            "MALWARE_SCAN": "observed",  # no GuardDuty scan in these tests; the scan tests below set it
-        }
+        image_table(boto3.client("dynamodb"), TABLE)
+        kms_key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+        settings = processor_environment(RAW, PROCESSED, TABLE, kms_key_arn)  # no GuardDuty scan: tests set it
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
         module = load_handler("image_processor")

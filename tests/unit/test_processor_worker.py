@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
@@ -24,6 +23,7 @@ from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local.events import s3_object_created
 from scripts.local.lambda_host import FUNCTIONS_DIR, load_handler
+from tests.stores import image_table, processor_environment, versioned_buckets
 
 RAW, PROCESSED, TABLE = "raw-bucket", "processed-bucket", "images"
 
@@ -68,46 +68,26 @@ class Stack:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "imgpipe",
         "POWERTOOLS_SERVICE_NAME": "image_processor",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        for bucket in (RAW, PROCESSED):
-            s3.create_bucket(Bucket=bucket)
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        queue_url = boto3.client("sqs").create_queue(QueueName="raw-events")["QueueUrl"]
-        for name, value in {
-            "RAW_BUCKET": RAW,
-            "RAW_PREFIX": "raw/",
-            "PROCESSED_BUCKET": PROCESSED,
-            "PROCESSED_PREFIX": "renditions/",
-            "TABLE_NAME": TABLE,
-            "KMS_KEY_ARN": boto3.client("kms").create_key()["KeyMetadata"]["Arn"],
-            "RENDITIONS_JSON": json.dumps([{"name": "small", "max_edge": 64, "format": "png"}]),
-            "MALWARE_SCAN": "observed",
-        }.items():
-            monkeypatch.setenv(name, value)
-        # The worker imports its function's handler as the package does: `handler`, from its own folder.
-        monkeypatch.syspath_prepend(str(FUNCTIONS_DIR / "image_processor"))
-        monkeypatch.delitem(sys.modules, "handler", raising=False)
-        module = load_handler("image_processor", "worker")
-        sys.modules["handler"].processor.cache_clear()
-        yield Stack(module, queue_url)
-        monkeypatch.delitem(sys.modules, "handler", raising=False)
+    versioned_buckets(boto3.client("s3"), RAW, PROCESSED)
+    image_table(boto3.client("dynamodb"), TABLE)
+    queue_url = boto3.client("sqs").create_queue(QueueName="raw-events")["QueueUrl"]
+    kms_key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    for name, value in processor_environment(RAW, PROCESSED, TABLE, kms_key_arn).items():
+        monkeypatch.setenv(name, value)
+    # The worker imports its function's handler as the package does: `handler`, from its own folder.
+    monkeypatch.syspath_prepend(str(FUNCTIONS_DIR / "image_processor"))
+    monkeypatch.delitem(sys.modules, "handler", raising=False)
+    module = load_handler("image_processor", "worker")
+    sys.modules["handler"].processor.cache_clear()
+    yield Stack(module, queue_url)
+    monkeypatch.delitem(sys.modules, "handler", raising=False)
 
 
 def test_a_handled_message_is_deleted_and_its_image_processed(stack: Stack) -> None:
