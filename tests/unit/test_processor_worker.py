@@ -132,15 +132,15 @@ def test_a_message_stays_invisible_while_a_slow_image_is_worked_on(stack: Stack)
     seen_meanwhile: list[int] = []
 
     def slow(record: Any) -> None:
-        time.sleep(3.5)  # longer than the 2 s visibility: only the heartbeat keeps it hidden
+        time.sleep(2.2)  # longer than the 1 s visibility: only the heartbeat keeps it hidden
 
     def second_worker_looks() -> None:
-        time.sleep(2.5)
+        time.sleep(1.6)
         found = stack.sqs.receive_message(QueueUrl=stack.queue_url, WaitTimeSeconds=0, VisibilityTimeout=0)
         seen_meanwhile.append(len(found.get("Messages", [])))
 
     worker = stack.module.Worker(
-        stack.module.WorkerSettings(queue_url=stack.queue_url, wait_seconds=0, visibility_seconds=2),
+        stack.module.WorkerSettings(queue_url=stack.queue_url, wait_seconds=0, visibility_seconds=1),
         sqs=stack.sqs,
         handle=slow,
     )
@@ -156,7 +156,7 @@ def test_run_polls_until_stopped_and_reports_what_it_did(stack: Stack) -> None:
     for _ in range(2):
         stack.send_image()
     worker = stack.worker()
-    stopper = threading.Timer(1.5, worker.stop)
+    stopper = threading.Timer(0.8, worker.stop)
     stopper.start()
     tally = worker.run()
     assert tally.processed == 2 and stack.counts() == (0, 0)
