@@ -34,7 +34,7 @@ def isolated_config(run_dir: Path) -> stack.StackConfig:
 
 def copy_terraform_tree(destination: Path) -> Path:
     """terraform/ without working state, so tests init and apply without touching the checkout's; and web/ beside
-    it, which modules/web uploads (its files and security-headers.json)."""
+    it, which modules/web uploads (its files and site.json)."""
     target = destination / "terraform"
     shutil.copytree(
         REPO_ROOT / "terraform",

@@ -1,9 +1,10 @@
 """The web app as the local stack serves it, from the gateway's own origin (CloudFront's part on AWS):
 
-- the app's public files (`web/`: PUBLIC_FILES), as built, never the folder's tests or tools;
+- the app's public files (`public_files` of `web/site.json`, the list modules/web uploads), never the folder's
+  tests or tools;
 - `/config.json`, generated from the deployed outputs like modules/web generates it on AWS, with the local
   sign-in (the emulator's user pool has no hosted UI: the page asks for the password itself);
-- the response headers of `web/security-headers.json`, the file CloudFront's response headers policy is made
+- the response headers of `web/site.json`, the file CloudFront's response headers policy is made
   from, with the emulator's origin where AWS has the buckets' regional endpoints (HSTS left out: plain HTTP);
 - `/local/cognito-idp`: the page's InitiateAuth, relayed to the emulator's user pool. The emulator can answer
   CORS for every origin at once or for none (scripts/local/emulator.py turns it off, for S3's sake), so the
@@ -23,8 +24,7 @@ from typing import Any
 from scripts.cli import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
-# What a browser may fetch: the page, its stylesheet and icon, its modules. The same set modules/web uploads.
-PUBLIC_FILES = ("index.html", "app.css", "favicon.svg", "src/*.js")
+MANIFEST = "site.json"  # what a browser may fetch and the headers it gets; modules/web reads it too
 SIGN_IN_PATH = "/local/cognito-idp"
 SIGN_IN_TARGETS = frozenset({"AWSCognitoIdentityProviderService.InitiateAuth"})
 MAX_SIGN_IN_BYTES = 16 * 1024
@@ -44,10 +44,15 @@ class Page:
     body: bytes
 
 
-def security_headers(sources: dict[str, str], https: bool, path: Path | None = None) -> dict[str, str]:
-    """The headers of web/security-headers.json, its placeholders ({api}, ...) replaced by `sources` (a missing
+def manifest(root: Path = WEB_ROOT) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((root / MANIFEST).read_text())
+    return loaded
+
+
+def security_headers(sources: dict[str, str], https: bool, root: Path = WEB_ROOT) -> dict[str, str]:
+    """The headers of web/site.json, its placeholders ({api}, ...) replaced by `sources` (a missing
     or empty one is left out of the policy)."""
-    spec = json.loads((path or WEB_ROOT / "security-headers.json").read_text())
+    spec = manifest(root)
     directives = []
     for directive, values in sorted(spec["content_security_policy"].items()):  # Terraform's map order
         kept = [sources.get(v[1:-1], "") if v.startswith("{") else v for v in values]
@@ -66,7 +71,7 @@ def security_headers(sources: dict[str, str], https: bool, path: Path | None = N
 def public_paths(root: Path = WEB_ROOT) -> dict[str, Path]:
     """URL path -> file, for every public file (and "/" for the page)."""
     found = {"/": root / "index.html"}
-    for pattern in PUBLIC_FILES:
+    for pattern in manifest(root)["public_files"]:
         for file in sorted(root.glob(pattern)):
             found["/" + file.relative_to(root).as_posix()] = file
     return found
@@ -75,16 +80,16 @@ def public_paths(root: Path = WEB_ROOT) -> dict[str, Path]:
 class LocalSite:
     def __init__(self, config: dict[str, Any], emulator_origin: str, root: Path = WEB_ROOT) -> None:
         self.config = config
-        self._root = root
         if not emulator_origin.startswith(("http://", "https://")):
             raise ValueError(f"the emulator's origin must be an http(s) URL, not {emulator_origin!r}")
         self._emulator = emulator_origin.rstrip("/")
         origin = self._emulator
         self.headers = security_headers(
-            {"api": "", "uploads": origin, "images": origin, "sign_in": ""},
-            https=False,
-            path=root / "security-headers.json",
+            {"api": "", "uploads": origin, "images": origin, "sign_in": ""}, https=False, root=root
         )
+        # Found once: the gateway asks for every request, the API's included (a new file needs a restart, as
+        # a new deploy does on CloudFront).
+        self._paths = public_paths(root)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any], emulator_origin: str, root: Path = WEB_ROOT) -> LocalSite | None:
@@ -109,7 +114,7 @@ class LocalSite:
             return None
         if path == "/config.json":
             return self._page(200, json.dumps(self.config, indent=2).encode(), _TYPES[".json"], cache="no-store")
-        file = public_paths(self._root).get(path)
+        file = self._paths.get(path)
         if file is None:
             return None
         kind = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"

@@ -535,5 +535,5 @@ def test_the_page_is_served_with_the_policy_cloudfront_serves_it_with(site: str)
     assert answer.headers["X-Frame-Options"] == "DENY" and answer.headers["X-Content-Type-Options"] == "nosniff"
     config = requests.get(site + "/config.json", timeout=30).json()
     assert config["signIn"] == {"mode": "password", "endpoint": "/local/cognito-idp"} and config["clientId"]
-    for private in ("/tests/auth.test.js", "/tools/sniff.mjs", "/package.json", "/security-headers.json", "/README.md"):
+    for private in ("/tests/auth.test.js", "/tools/sniff.mjs", "/package.json", "/site.json", "/README.md"):
         assert requests.get(site + private, timeout=30).status_code == 404, private  # the API's answer, not a file

@@ -1,5 +1,5 @@
 """The web app as the local gateway serves it (scripts/local/site.py): only the app's public files, a config.json
-made from the deployed outputs, the response headers of web/security-headers.json, and a sign-in relay that
+made from the deployed outputs, the response headers of web/site.json, and a sign-in relay that
 passes InitiateAuth alone."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from scripts.cli import REPO_ROOT
 from scripts.local.gateway import Gateway
-from scripts.local.site import PUBLIC_FILES, SIGN_IN_PATH, WEB_ROOT, LocalSite, public_paths, security_headers
+from scripts.local.site import SIGN_IN_PATH, WEB_ROOT, LocalSite, manifest, public_paths, security_headers
 
 OUTPUTS: dict[str, Any] = {
     "region": "eu-west-1",
@@ -39,7 +39,7 @@ def test_only_the_apps_public_files_are_served(site: LocalSite) -> None:
         "/README.md",
         "/../pyproject.toml",
         "/src/../package.json",
-        "/security-headers.json",
+        "/site.json",
         "/src/",
         "/v1/images",
     ):
@@ -54,13 +54,13 @@ def test_only_the_apps_public_files_are_served(site: LocalSite) -> None:
 
 def test_every_file_the_page_loads_is_public() -> None:
     html = (WEB_ROOT / "index.html").read_text()
-    sources = set(__import__("re").findall(r'(?:src|href)="([^"#]+)"', html))
+    sources = set(re.findall(r'(?:src|href)="([^"#]+)"', html))
     assert {f"/{s}" for s in sources} <= set(public_paths())
     imports = set()
     for module in (WEB_ROOT / "src").glob("*.js"):
-        imports |= set(__import__("re").findall(r'from "\./([a-z_]+\.js)"', module.read_text()))
+        imports |= set(re.findall(r'from "\./([a-z_]+\.js)"', module.read_text()))
     assert {f"/src/{m}" for m in imports} <= set(public_paths())
-    assert PUBLIC_FILES  # the set modules/web uploads (its test holds the bucket's objects to it)
+    assert manifest()["public_files"]  # the set modules/web uploads (its test holds the bucket's objects to it)
 
 
 def test_the_config_is_the_deployed_pool_and_the_local_sign_in(site: LocalSite) -> None:

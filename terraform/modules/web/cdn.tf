@@ -37,7 +37,7 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override = true
     }
     referrer_policy {
-      referrer_policy = local.headers.referrer_policy
+      referrer_policy = local.site.referrer_policy
       override        = true
     }
   }

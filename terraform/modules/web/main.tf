@@ -1,5 +1,5 @@
 # The web app on AWS: its files in a private, encrypted S3 bucket that only this CloudFront distribution can read
-# (origin access control), served over HTTPS with the response headers of web/security-headers.json (the file the
+# (origin access control), served over HTTPS with the response headers of web/site.json (the file the
 # local gateway serves them from, too), and the app's runtime settings as a generated config.json. No build step:
 # the objects are the repository's files, so a plan shows exactly which files change.
 
@@ -7,8 +7,9 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  headers = jsondecode(file("${var.source_dir}/security-headers.json"))
-  # {api}, {uploads}, {images}, {sign_in} in the policy stand for these origins (web/security-headers.json).
+  # What a browser may fetch and the headers it gets: web/site.json, which the local gateway reads too.
+  site = jsondecode(file("${var.source_dir}/site.json"))
+  # {api}, {uploads}, {images}, {sign_in} in the policy stand for these origins (web/site.json).
   csp_sources = {
     "{api}"     = var.api_origin
     "{uploads}" = var.upload_origin
@@ -16,7 +17,7 @@ locals {
     "{sign_in}" = var.hosted_ui_domain
   }
   content_security_policy = join("; ", [
-    for directive, values in local.headers.content_security_policy :
+    for directive, values in local.site.content_security_policy :
     join(" ", concat([directive], compact([for v in values : lookup(local.csp_sources, v, v)])))
   ])
 
@@ -42,5 +43,5 @@ locals {
     svg  = "image/svg+xml"
     json = "application/json"
   }
-  files = toset(flatten([for pattern in var.public_files : tolist(fileset(var.source_dir, pattern))]))
+  files = toset(flatten([for pattern in local.site.public_files : tolist(fileset(var.source_dir, pattern))]))
 }

@@ -19,7 +19,7 @@ output "bucket_name" {
 }
 
 output "content_security_policy" {
-  description = "The CSP every answer carries (from web/security-headers.json)."
+  description = "The CSP every answer carries (from web/site.json)."
   value       = local.content_security_policy
 }
 

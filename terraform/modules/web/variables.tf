@@ -8,12 +8,6 @@ variable "source_dir" {
   type        = string
 }
 
-variable "public_files" {
-  description = "The files of source_dir a browser may fetch (fileset patterns); the same set the local gateway serves (scripts/local/site.py PUBLIC_FILES)."
-  type        = list(string)
-  default     = ["index.html", "app.css", "favicon.svg", "src/*.js"]
-}
-
 variable "api_url" {
   description = "The API's base URL as the app calls it (the stage's invoke URL, or the custom domain), without a trailing slash."
   type        = string

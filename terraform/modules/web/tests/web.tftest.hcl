@@ -1,5 +1,5 @@
 # Plan-only tests with a mocked AWS provider: the web app's hosting keeps its security properties.
-# (tests/unit/test_local_site.py renders the same CSP from web/security-headers.json the local way and compares.)
+# (tests/unit/test_local_site.py renders the same CSP from web/site.json the local way and compares.)
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
