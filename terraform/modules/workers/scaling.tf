@@ -67,23 +67,8 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "backlog_age" {
-  alarm_name          = "${var.name_prefix}-workers-backlog-age"
-  alarm_description   = "The oldest image has waited over ${var.backlog_age_alarm_seconds} s: the workers are at max_tasks, failing, or not starting."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.queue_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = var.backlog_age_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
-}
-
+# The queue's own age alarm belongs to the queue's owner (modules/processing alarms on the raw events queue):
+# a second alarm here on the same metric would only page twice.
 resource "aws_cloudwatch_metric_alarm" "at_max_tasks" {
   alarm_name          = "${var.name_prefix}-workers-at-max-tasks"
   alarm_description   = "The service has run at max_tasks for 15 minutes: the backlog grows faster than the bound allows."

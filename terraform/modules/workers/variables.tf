@@ -155,12 +155,6 @@ variable "log_retention_days" {
   default     = 7
 }
 
-variable "backlog_age_alarm_seconds" {
-  description = "Alarm when the oldest message has waited this long."
-  type        = number
-  default     = 900
-}
-
 variable "alarm_actions" {
   description = "SNS topics notified by the alarms and of Spot interruptions."
   type        = list(string)
