@@ -106,6 +106,12 @@ DELETE_ATTEMPTS = 3
 _INTERNAL_FIELDS = frozenset({"raw_key", "raw_version", "created_day", "tenant_status"})
 
 
+@dataclass(frozen=True)
+class ClaimedImage:
+    image: tuple[str, datetime]  # (image id, creation time) the request's key stands for
+    stored: ImageItem | None  # its item, when an earlier attempt got as far as writing it
+
+
 class UploadService:
     def __init__(
         self,
@@ -184,21 +190,13 @@ class UploadService:
         if request.size_bytes > self._settings.max_upload_bytes:
             raise ApiError(413, "too_large", f"{request.size_bytes} bytes exceeds {self._settings.max_upload_bytes}")
 
-        claimed: tuple[str, datetime] | None = None
-        if request_key is not None and self._claims is not None:
-            now = self._clock()
-            fingerprint = hashlib.sha256(
-                b"presigned\0" + json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
-            ).hexdigest()  # domain-separated: a direct upload's key and a form's never stand for each other
-            claim = self._claims.claim(
-                f"{principal.tenant_id}\0{request_key}", new_image_id(int(now.timestamp() * 1000)), fingerprint, now
-            )
-            if claim.fingerprint != fingerprint:
-                raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for another request")
-            stored = None if claim.fresh else self._table.get(claim.image_id, now)
-            if stored is not None:
-                return self._upload_form(stored), True
-            claimed = (claim.image_id, claim.created_at)  # new, or an earlier attempt died before its item
+        fingerprint = hashlib.sha256(  # domain-separated: a direct upload's key and a form's never stand for each other
+            b"presigned\0" + json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+        claim = self._claim(principal, request_key, fingerprint)
+        if claim is not None and claim.stored is not None:
+            return self._upload_form(claim.stored), True
+        claimed = claim.image if claim is not None else None  # new, or an earlier attempt died before its item
 
         item = self._new_item(
             ImageStatus.PENDING_UPLOAD,
@@ -269,12 +267,12 @@ class UploadService:
 
         fingerprint = hashlib.sha256(b"\0".join([data, (content_type or "").encode(), (filename or "").encode()]))
         claim = self._claim(principal, request_key, fingerprint.hexdigest())
-        if isinstance(claim, dict):
-            return claim  # an earlier attempt of this request stored the image: the same answer, nothing new
+        if claim is not None and claim.stored is not None:
+            return self._view(claim.stored)  # an earlier attempt of this request stored it: the same answer
         item = self._new_item(
             ImageStatus.RECEIVED,
             principal,
-            claim,
+            claim.image if claim is not None else None,
             filename=clean_name,
             declared_type=info.format.mime_type,
             format=info.format.value,
@@ -292,11 +290,10 @@ class UploadService:
                 raise
         return self._view(item)
 
-    def _claim(
-        self, principal: Principal, request_key: str | None, fingerprint: str
-    ) -> tuple[str, datetime] | dict[str, Any] | None:
-        """For a request with an Idempotency-Key: the (image id, creation time) it stands for, the same on every
-        attempt whatever moment an earlier one died at; or the stored image's view when an attempt finished."""
+    def _claim(self, principal: Principal, request_key: str | None, fingerprint: str) -> ClaimedImage | None:
+        """For a request with an Idempotency-Key (None without one): the image it stands for, the same on every
+        attempt whatever moment an earlier one died at, and that image's item when an attempt stored it. The
+        same key with another fingerprint is a 422."""
         if request_key is None or self._claims is None:
             return None
         now = self._clock()
@@ -305,11 +302,10 @@ class UploadService:
         )
         if claim.fingerprint != fingerprint:
             raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for another request")
-        if not claim.fresh:
-            stored = self._table.get(claim.image_id, now)
-            if stored is not None and stored.tenant_id == principal.tenant_id:
-                return self._view(stored)
-        return claim.image_id, claim.created_at
+        stored = None if claim.fresh else self._table.get(claim.image_id, now)
+        if stored is not None and stored.tenant_id != principal.tenant_id:
+            stored = None
+        return ClaimedImage((claim.image_id, claim.created_at), stored)
 
     def get_image(self, image_id: str, principal: Principal) -> dict[str, Any]:
         """One image of the caller's tenant. Another tenant's image answers exactly as one that does not exist
