@@ -97,8 +97,9 @@ DEMO_USER, DEMO_TENANT = "demo", "demo-acme"
 
 
 def show_web_app(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
-    """Where to open the web app, and a login for it: the user `demo` of tenant demo-acme (alice's images above),
-    with a fresh password each run (the emulator's pool only; it is gone with `make down`)."""
+    """Where to open the web app, and a login for it: the user `demo` of tenant demo-acme (alice's tenant, whose
+    images the retention step above has purged: the gallery starts empty), with a fresh password each run (the
+    emulator's pool only; it is gone with `make down`)."""
     from scripts.ops import users
 
     web = outputs["web_users"]
@@ -112,7 +113,8 @@ def show_web_app(outputs: dict[str, Any], cfg: stack.StackConfig) -> list[str]:
         )
     return [
         f"web app: http://127.0.0.1:{cfg.api_port}/  (served by the local gateway with the API)",
-        f"  sign in as {DEMO_USER} / {password}  (tenant {DEMO_TENANT}; a local demo user, new password each run)",
+        f"  sign in as {DEMO_USER} / {password}  (tenant {DEMO_TENANT}, empty after the purge above; a new password"
+        " each run)",
     ]
 
 
