@@ -20,7 +20,7 @@ LIBRARY_DIR = REPO_ROOT / "shared" / "imgpipe"
 
 
 def package_entries() -> list[tuple[str, Path]]:
-    return package._zip_entries(FUNCTION_DIR, LIBRARY_DIR, None)
+    return package.zip_entries(FUNCTION_DIR, LIBRARY_DIR, None)
 
 
 def extract_command() -> list[str]:

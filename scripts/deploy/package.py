@@ -239,7 +239,9 @@ def install_dependencies(
     return target
 
 
-def _zip_entries(function_dir: Path, library_dir: Path, deps_dir: Path | None) -> list[tuple[str, Path]]:
+def zip_entries(function_dir: Path, library_dir: Path, deps_dir: Path | None) -> list[tuple[str, Path]]:
+    """(name in the zip, file) of a function's package: its dependencies, the library, its own files (which win).
+    The container image is made from the same list (containers/*/Dockerfile unpacks the zip)."""
     entries: dict[str, Path] = {}
     sources: list[tuple[Path, str]] = [(function_dir, ""), (library_dir, library_dir.name + "/")]
     if deps_dir is not None:
@@ -311,7 +313,7 @@ def build(
         name = function_dir.name
         if rebuilt:
             staging = out_dir / f".{name}.building.zip"
-            write_zip(_zip_entries(function_dir, library_dir, deps), staging)
+            write_zip(zip_entries(function_dir, library_dir, deps), staging)
             zip_path = out_dir / zip_name(name, version, hashlib.sha256(staging.read_bytes()).hexdigest())
             staging.replace(zip_path)
             for older in _zips_of(out_dir, name):  # one zip per function: the one the manifest names
