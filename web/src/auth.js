@@ -102,7 +102,7 @@ export async function startHostedSignIn(config, { storage = sessionStorage, go =
 // Hosted UI, step 2 (the redirect back): the code exchanged for tokens with the verifier, only when the state
 // is the one this tab sent (else it is someone else's code: CSRF). Returns the session, or null when the URL
 // carries no answer from the hosted UI.
-export async function finishHostedSignIn(config, href, { storage = sessionStorage, fetchImpl = fetch } = {}) {
+export async function finishHostedSignIn(config, href, { storage = sessionStorage, fetchImpl = fetch, now = Date.now() } = {}) {
   const params = new URL(href).searchParams;
   if (!params.has("code") && !params.has("error")) return null;
   const pending = JSON.parse(storage.getItem(PENDING_KEY) || "null");
@@ -124,7 +124,7 @@ export async function finishHostedSignIn(config, href, { storage = sessionStorag
   });
   if (!response.ok) throw new SignInError("the sign-in could not be completed; sign in again");
   const tokens = await response.json();
-  return saveSession(tokens.access_token, storage);
+  return saveSession(tokens.access_token, storage, now);
 }
 
 // Local: USER_PASSWORD_AUTH against the emulator's user pool (config.signIn.endpoint).

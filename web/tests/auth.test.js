@@ -50,7 +50,7 @@ test("a hosted sign-in round trip: the code is exchanged with the verifier only 
     sent.push({ url: String(url), body: new URLSearchParams(init.body) });
     return { ok: true, json: async () => ({ access_token: token({ exp: NOW / 1000 + 900, username: "alice" }) }) };
   };
-  const session = await auth.finishHostedSignIn(HOSTED, `https://app.example.com/?code=C0DE&state=${state}`, { storage, fetchImpl });
+  const session = await auth.finishHostedSignIn(HOSTED, `https://app.example.com/?code=C0DE&state=${state}`, { storage, fetchImpl, now: NOW });
   assert.equal(session.username, "alice");
   assert.equal(sent[0].url, "https://team.auth.eu-west-1.amazoncognito.com/oauth2/token");
   assert.equal(sent[0].body.get("grant_type"), "authorization_code");
