@@ -3,15 +3,21 @@
 Thin: Powertools batch processing reports failed messages only (ReportBatchItemFailures), so one poison
 message is retried and dead-lettered alone; S3's s3:TestEvent and non-ObjectCreated records are ignored.
 A message fails (and is retried) only for transient errors: bad images end as REJECTED items, not retries.
+
+Split processing mode (LARGE_IMAGE_QUEUE_URL set): a notification naming an object of LARGE_IMAGE_MIN_BYTES or
+more is passed on, unchanged, to the container workers' queue instead of being processed here. The size is the
+one S3's event carries, so routing reads nothing; a message that arrives from that queue is never passed on.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+import boto3
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -45,6 +51,37 @@ class NoTimeLeft(Exception):
     for another invocation, so that one slow image never times out its batch (and innocent images with it)."""
 
 
+@dataclass(frozen=True)
+class LargeImageRoute:
+    """Where the split mode sends large images: the container workers' queue."""
+
+    queue_url: str
+    min_bytes: int
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+    @classmethod
+    def from_environment(cls) -> LargeImageRoute | None:
+        queue_url = config.optional("LARGE_IMAGE_QUEUE_URL")
+        if queue_url is None:
+            return None
+        min_bytes = config.integer("LARGE_IMAGE_MIN_BYTES", 0, 1, 2**40)
+        if min_bytes == 0:
+            raise config.ConfigError("LARGE_IMAGE_QUEUE_URL is set but LARGE_IMAGE_MIN_BYTES is not")
+        return cls(queue_url, min_bytes)
+
+
+# Read at cold start: a split deployment with a broken threshold fails there, not on the first large image.
+LARGE_IMAGE_ROUTE = LargeImageRoute.from_environment()
+
+
+@cache
+def sqs_client() -> Any:
+    return boto3.client("sqs")
+
+
 @cache
 def processor() -> ImageProcessor:
     # The engine (Pillow) and the models (pydantic) when the first object is processed, not at init: a batch
@@ -73,14 +110,20 @@ def processor() -> ImageProcessor:
     )
 
 
+@dataclass(frozen=True)
+class CreatedObject:
+    key: str  # URL-decoded
+    version_id: str | None  # the version written: what the processor reads, whatever comes under the key later
+    size: int
+
+
 def object_keys(record: SQSRecord) -> list[str]:
     """The raw-bucket keys an S3 notification names (URL-decoded); [] for S3's test event."""
-    return [key for key, _version in object_versions(record)]
+    return [created.key for created in created_objects(record)]
 
 
-def object_versions(record: SQSRecord) -> list[tuple[str, str | None]]:
-    """(key, version id) of each object an S3 notification names: the version is the one that was written,
-    which is what the processor reads, whatever is written under the key later."""
+def created_objects(record: SQSRecord) -> list[CreatedObject]:
+    """The objects an S3 notification says were created in the raw bucket."""
     try:
         body = json.loads(record.body)
     except ValueError:
@@ -92,15 +135,34 @@ def object_versions(record: SQSRecord) -> list[tuple[str, str | None]]:
     if not isinstance(body.get("Records"), list):
         raise MalformedMessage("the message body has no S3 event records")
     bucket = config.required("RAW_BUCKET")
-    keys: list[tuple[str, str | None]] = []
+    created: list[CreatedObject] = []
     for s3_record in S3Event(body).records:
         if not s3_record.event_name.startswith("ObjectCreated:"):
             continue
         if s3_record.s3.bucket.name != bucket:
             raise MalformedMessage(f"an event of bucket {s3_record.s3.bucket.name}, not {bucket}")
         written = s3_record.s3.get_object
-        keys.append((unquote_plus(written.key), written.version_id or None))  # S3 sends keys form-encoded
-    return keys
+        # S3 sends keys form-encoded
+        created.append(CreatedObject(unquote_plus(written.key), written.version_id or None, int(written.size or 0)))
+    return created
+
+
+def pass_on_if_large(record: SQSRecord, objects: list[CreatedObject]) -> bool:
+    """Split mode: send a notification naming a large object to the workers' queue as it is, and say so.
+    A message already from that queue is the workers' own, whatever its size (no loop)."""
+    route = LARGE_IMAGE_ROUTE
+    if route is None or record.event_source_arn.rsplit(":", 1)[-1] == route.queue_name:
+        return False
+    largest = max((created.size for created in objects), default=0)
+    if largest < route.min_bytes:
+        return False
+    sqs_client().send_message(QueueUrl=route.queue_url, MessageBody=record.body)
+    for created in objects:
+        image_id = created.key.rsplit("/", 1)[-1]
+        logger.set_correlation_id(image_id if is_image_id(image_id) else None)
+        logger.info("object passed on to the container workers", extra={"image_id": image_id, "size": created.size})
+    metrics.add_metric(name="ImagesPassedToWorkers", unit=MetricUnit.Count, value=len(objects))
+    return True
 
 
 def ensure_time_for_one_image(context: LambdaContext | None) -> None:
@@ -112,12 +174,16 @@ def ensure_time_for_one_image(context: LambdaContext | None) -> None:
 
 @tracer.capture_method
 def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    for key, version_id in object_versions(record):
+    objects = created_objects(record)
+    if pass_on_if_large(record, objects):
+        return
+    for created in objects:
+        key = created.key
         # Every line about this object carries its image's id as the correlation id (API, Kafka and export too).
         image_id = key.rsplit("/", 1)[-1]
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
         ensure_time_for_one_image(lambda_context)
-        result = processor().process_object(key, version_id)
+        result = processor().process_object(key, created.version_id)
         from imgpipe.processing import Outcome  # loaded with processor()
 
         logger.info(

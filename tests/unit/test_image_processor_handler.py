@@ -19,6 +19,7 @@ from moto import mock_aws
 from PIL import Image
 
 from imgpipe.adapters.metadata_table import MetadataTable
+from imgpipe.config import ConfigError
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local.events import s3_object_created, sqs_event
@@ -311,3 +312,86 @@ def test_the_malware_verdict_is_read_from_the_events_version(
     assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 1, version_id=first))) == []
     stored = MetadataTable(boto3.client("dynamodb"), TABLE).get(item.image_id)
     assert stored is not None and (stored.status, stored.reject_reason) == (ImageStatus.REJECTED, "malware")
+
+
+WORKERS_QUEUE = "large-images"
+
+
+@pytest.fixture
+def split_function(function: ModuleType, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, str]:
+    """The function as the split mode deploys it: objects of 2,000 bytes or more go to the workers' queue."""
+    queue_url = boto3.client("sqs").create_queue(QueueName=WORKERS_QUEUE)["QueueUrl"]
+    monkeypatch.setenv("LARGE_IMAGE_QUEUE_URL", queue_url)
+    monkeypatch.setenv("LARGE_IMAGE_MIN_BYTES", "2000")
+    module = load_handler("image_processor")
+    module.processor.cache_clear()
+    return module, queue_url
+
+
+def waiting(queue_url: str) -> list[dict[str, Any]]:
+    response = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    return messages
+
+
+def test_split_mode_passes_large_objects_on_unchanged_and_processes_small_ones(
+    split_function: tuple[ModuleType, str], capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    function, queue_url = split_function
+    small, large = stored_image(png((20, 10))), stored_image(png((200, 100)))
+    small_body = s3_object_created(RAW, small.raw_key, 1999)
+    large_body = s3_object_created(RAW, large.raw_key, 2000)
+    capsys.readouterr()
+
+    assert invoke(function, batch(small_body, large_body)) == []
+
+    assert status_of(small.image_id) is ImageStatus.PROCESSED
+    assert status_of(large.image_id) is ImageStatus.RECEIVED  # left untouched for the workers
+    passed = waiting(queue_url)
+    assert [json.loads(m["Body"]) for m in passed] == [large_body]
+    assert ("ImagesPassedToWorkers", {"service": "image_processor"}, [1.0]) in emitted_metrics(capsys.readouterr().out)
+    [line] = [r for r in caplog.records if r.getMessage() == "object passed on to the container workers"]
+    assert (line.image_id, line.size) == (large.image_id, 2000)  # type: ignore[attr-defined]
+
+
+def test_a_message_from_the_workers_queue_is_processed_whatever_its_size(
+    split_function: tuple[ModuleType, str],
+) -> None:
+    function, queue_url = split_function
+    large = stored_image(png((200, 100)))
+    from_workers_queue = sqs_event(
+        [{"MessageId": "w0", "ReceiptHandle": "r", "Body": json.dumps(s3_object_created(RAW, large.raw_key, 10**6))}],
+        f"arn:aws:sqs:us-east-1:123456789012:{WORKERS_QUEUE}",
+        "us-east-1",
+    )
+    assert invoke(function, from_workers_queue) == []
+    assert status_of(large.image_id) is ImageStatus.PROCESSED
+    assert waiting(queue_url) == []  # never sent round again
+
+
+def test_a_large_object_whose_hand_over_fails_is_retried_and_nothing_is_processed(
+    split_function: tuple[ModuleType, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function, queue_url = split_function
+    boto3.client("sqs").delete_queue(QueueUrl=queue_url)
+    large = stored_image(png((200, 100)))
+    with pytest.raises(BatchProcessingError):  # its only record failed: the batch comes back
+        invoke(function, batch(s3_object_created(RAW, large.raw_key, 5000)))
+    assert status_of(large.image_id) is ImageStatus.RECEIVED
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q"}, "LARGE_IMAGE_MIN_BYTES is not"),
+        ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q", "LARGE_IMAGE_MIN_BYTES": "4MiB"}, "whole number"),
+        ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q", "LARGE_IMAGE_MIN_BYTES": "0"}, "whole number"),
+    ],
+)
+def test_a_broken_split_setting_fails_the_cold_start(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], message: str
+) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_handler("image_processor")
