@@ -1,19 +1,27 @@
 # Two roles: the execution role pulls the image and writes the log stream (ECS's part), the task role is the
 # processor's own grants (modules/processing) and nothing more.
 
-data "aws_iam_policy_document" "assume_by_ecs_tasks" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-  }
+data "aws_caller_identity" "current" {}
+
+locals {
+  # Only ECS tasks of this account may assume either role (the confused-deputy guard ECS documents).
+  assume_by_ecs_tasks = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.${data.aws_partition.current.dns_suffix}" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*" }
+      }
+    }]
+  })
 }
 
 resource "aws_iam_role" "execution" {
   name               = "${var.name_prefix}-workers-execution"
-  assume_role_policy = data.aws_iam_policy_document.assume_by_ecs_tasks.json
+  assume_role_policy = local.assume_by_ecs_tasks
   tags               = var.tags
 }
 
@@ -48,7 +56,7 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name               = "${var.name_prefix}-workers-task"
-  assume_role_policy = data.aws_iam_policy_document.assume_by_ecs_tasks.json
+  assume_role_policy = local.assume_by_ecs_tasks
   tags               = var.tags
 }
 

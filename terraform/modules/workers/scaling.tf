@@ -67,8 +67,46 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
   }
 }
 
-# The queue's own age alarm belongs to the queue's owner (modules/processing alarms on the raw events queue):
-# a second alarm here on the same metric would only page twice.
+# A queue's age and dead-letter alarms belong to its owner: modules/processing alarms on the raw-events queue
+# (containers mode; a second alarm on the same metric would only page twice), these on the split mode's queue.
+resource "aws_cloudwatch_metric_alarm" "backlog_age" {
+  count = var.dlq_name == null ? 0 : 1
+
+  alarm_name          = "${var.name_prefix}-workers-backlog-age"
+  alarm_description   = "The oldest message in ${var.queue_name} has waited over ${var.backlog_age_alarm_seconds}s: the workers are stalled (task failures, image pull, capacity) or max_tasks is too low."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = var.queue_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.backlog_age_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  count = var.dlq_name == null ? 0 : 1
+
+  alarm_name          = "${var.name_prefix}-workers-dlq-not-empty"
+  alarm_description   = "Large-image messages failed the workers repeatedly and were dead-lettered: inspect ${var.dlq_name}, fix, then redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.dlq_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "at_max_tasks" {
   alarm_name          = "${var.name_prefix}-workers-at-max-tasks"
   alarm_description   = "The service has run at max_tasks for 15 minutes: the backlog grows faster than the bound allows."
@@ -102,8 +140,9 @@ resource "aws_cloudwatch_event_rule" "task_stopped" {
 }
 
 resource "aws_cloudwatch_event_target" "task_stopped" {
-  for_each = toset(var.alarm_actions)
+  # count, not for_each: the topic is often created in the same apply, its ARN unknown at plan.
+  count = length(var.alarm_actions)
 
   rule = aws_cloudwatch_event_rule.task_stopped.name
-  arn  = each.value
+  arn  = var.alarm_actions[count.index]
 }

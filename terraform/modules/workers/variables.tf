@@ -56,6 +56,18 @@ variable "queue_name" {
   type        = string
 }
 
+variable "dlq_name" {
+  description = "The dead-letter queue of that queue when the workers own it (split mode): then its backlog age and dead letters are alarmed here. null when the queue's owner alarms on it (containers mode: modules/processing)."
+  type        = string
+  default     = null
+}
+
+variable "backlog_age_alarm_seconds" {
+  description = "With dlq_name: alarm when the queue's oldest message has waited this long."
+  type        = number
+  default     = 900
+}
+
 variable "kms_key_arn" {
   description = "The environment's CMK: it encrypts the queue, the stores and the log group."
   type        = string

@@ -12,9 +12,9 @@ mock_provider "aws" {
       dns_suffix = "amazonaws.com"
     }
   }
-  mock_data "aws_iam_policy_document" {
+  mock_data "aws_caller_identity" {
     defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+      account_id = "123456789012"
     }
   }
 }
@@ -157,4 +157,41 @@ run "a_drain_longer_than_spots_notice_is_refused" {
     drain_seconds = 115
   }
   expect_failures = [var.drain_seconds]
+}
+
+run "only_this_accounts_ecs_tasks_assume_the_roles" {
+  command = plan
+
+  assert {
+    condition = alltrue([for doc in [aws_iam_role.task.assume_role_policy, aws_iam_role.execution.assume_role_policy] : jsondecode(doc).Statement == [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+        ArnLike      = { "aws:SourceArn" = "arn:aws:ecs:eu-west-1:123456789012:*" }
+      }
+    }]])
+    error_message = "Only ECS tasks of this account may assume the task and execution roles."
+  }
+}
+
+run "a_queue_the_workers_own_is_alarmed_here_and_one_they_share_is_not" {
+  command = plan
+
+  variables {
+    dlq_name      = "imgpipe-test-large-images-dlq"
+    queue_name    = "imgpipe-test-large-images"
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:alarms"]
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.backlog_age[0].dimensions.QueueName == "imgpipe-test-large-images" &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty[0].dimensions.QueueName == "imgpipe-test-large-images-dlq" &&
+      aws_cloudwatch_metric_alarm.dlq_not_empty[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:alarms"]) &&
+      length(aws_cloudwatch_event_target.task_stopped) == 1
+    )
+    error_message = "An owned queue's backlog age and dead letters must alarm the topic, and stopped tasks reach it."
+  }
 }
