@@ -48,7 +48,25 @@ locals {
     LOG_LEVEL                          = var.log_level
   }
 
-  # The module adds WriteOwnLogs (its log group) and WriteTraces (X-Ray) after these.
+  # Split mode: only the function passes images on; the workers (which get local.environment) never do.
+  function_environment = merge(local.environment, var.large_images == null ? {} : {
+    LARGE_IMAGE_QUEUE_URL = var.large_images.queue_url
+    LARGE_IMAGE_MIN_BYTES = tostring(var.large_images.min_bytes)
+  })
+  function_statements = concat(local.statements, [{
+    Sid      = "ConsumeRawEvents"
+    Effect   = "Allow"
+    Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    Resource = var.queue_arn
+    }], var.large_images == null ? [] : [{
+    Sid      = "PassLargeImagesToWorkers"
+    Effect   = "Allow"
+    Action   = ["sqs:SendMessage"]
+    Resource = var.large_images.queue_arn
+  }])
+
+  # What processing an image needs, whoever does it (the function, modules/workers' tasks): the stores and the
+  # key. Each consumer adds its own queue; the module adds WriteOwnLogs and WriteTraces to the function's.
   statements = [
     {
       Sid    = "ReadAndDeleteRawObjects"
@@ -89,12 +107,6 @@ locals {
       Resource = var.table_arn
     },
     {
-      Sid      = "ConsumeRawEvents"
-      Effect   = "Allow"
-      Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-      Resource = var.queue_arn
-    },
-    {
       # Decrypt raw objects, queue messages and the function's environment; data keys for SSE-KMS renditions.
       Sid      = "UseEnvironmentKey"
       Effect   = "Allow"
@@ -120,8 +132,8 @@ module "function" {
   kms_key_arn          = var.kms_key_arn
   # Logs describe image-derived data, which is never kept longer than retention_days (at most 7).
   log_retention_days    = var.retention_days
-  environment_variables = local.environment
-  policy_statements     = local.statements
+  environment_variables = local.function_environment
+  policy_statements     = local.function_statements
   alarms = {
     actions = var.alarm_actions
     errors  = { description = "${local.function_name} failed invocations (transient AWS errors are retried; a steady rate is not transient)." }
@@ -131,6 +143,8 @@ module "function" {
 }
 
 resource "aws_lambda_event_source_mapping" "raw_events" {
+  count = var.lambda_consumes_queue ? 1 : 0
+
   event_source_arn                   = var.queue_arn
   function_name                      = var.trigger_through_alias ? module.function.alias_arn : module.function.function_arn
   enabled                            = var.trigger_enabled
@@ -157,6 +171,11 @@ resource "aws_lambda_event_source_mapping" "raw_events" {
       error_message = "The processor's timeout (${var.timeout_seconds}s) must fit batch_size (${var.batch_size}) x image_budget_seconds (${var.image_budget_seconds}s) + 10s: ${var.batch_size * var.image_budget_seconds + 10}s."
     }
   }
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.raw_events
+  to   = aws_lambda_event_source_mapping.raw_events[0]
 }
 
 ################################################################################

@@ -14,8 +14,8 @@ output "role_arn" {
 }
 
 output "event_source_mapping_uuid" {
-  description = "UUID of the SQS event source mapping (what the local worker runs)."
-  value       = aws_lambda_event_source_mapping.raw_events.uuid
+  description = "UUID of the SQS event source mapping (what the local worker runs); null when the function does not consume the queue."
+  value       = one(aws_lambda_event_source_mapping.raw_events[*].uuid)
 }
 
 output "processed_prefix" {
@@ -48,15 +48,17 @@ output "alarm_names" {
 }
 
 output "event_source" {
-  description = "What the event source mapping delivers: queue, batch size, batching window, partial-failure reporting, enabled, and whether it invokes the live alias."
-  value = {
-    queue_arn                  = aws_lambda_event_source_mapping.raw_events.event_source_arn
-    batch_size                 = aws_lambda_event_source_mapping.raw_events.batch_size
-    batching_window_seconds    = aws_lambda_event_source_mapping.raw_events.maximum_batching_window_in_seconds
-    report_batch_item_failures = contains(aws_lambda_event_source_mapping.raw_events.function_response_types, "ReportBatchItemFailures")
-    enabled                    = aws_lambda_event_source_mapping.raw_events.enabled
-    through_alias              = var.trigger_through_alias
-  }
+  description = "What the event source mapping delivers: queue, batch size, batching window, partial-failure reporting, enabled, and whether it invokes the live alias; null when the function does not consume the queue."
+  value = one([
+    for m in aws_lambda_event_source_mapping.raw_events : {
+      queue_arn                  = m.event_source_arn
+      batch_size                 = m.batch_size
+      batching_window_seconds    = m.maximum_batching_window_in_seconds
+      report_batch_item_failures = contains(m.function_response_types, "ReportBatchItemFailures")
+      enabled                    = m.enabled
+      through_alias              = var.trigger_through_alias
+    }
+  ])
 }
 
 output "timeout_seconds" {
@@ -73,11 +75,16 @@ output "queue_alarms" {
 }
 
 output "processor_statements" {
-  description = "The processor's IAM statements (stores, queue, key): what a container worker of the same processor is granted too (modules/workers), and nothing more."
+  description = "The processor's IAM statements on the stores and the key (no queue: each consumer is granted its own): what a container worker of the same processor is granted too (modules/workers), and nothing more."
   value       = local.statements
 }
 
 output "environment" {
   description = "The processor's settings as the function receives them (buckets, table, prefixes, renditions, budget): the container worker runs with the same."
   value       = local.environment
+}
+
+output "function_environment" {
+  description = "The function's settings: environment plus, in split mode, where and from what size it passes images on."
+  value       = local.function_environment
 }

@@ -255,6 +255,32 @@ variable "trigger_enabled" {
   default     = true
 }
 
+variable "lambda_consumes_queue" {
+  description = "Whether the function consumes the raw-events queue (an SQS event source mapping). false in the containers processing mode, where the workers consume it: the function stays, without a trigger, so switching back is one apply."
+  type        = bool
+  default     = true
+}
+
+variable "large_images" {
+  description = "Split processing mode: the function passes every object of min_bytes or more on to this queue (the container workers'), unchanged. null: it processes everything itself."
+  type = object({
+    queue_arn = string
+    queue_url = string
+    min_bytes = number
+  })
+  default = null
+
+  validation {
+    condition     = var.large_images == null || try(var.large_images.min_bytes >= 1 && floor(var.large_images.min_bytes) == var.large_images.min_bytes, false)
+    error_message = "large_images.min_bytes must be a whole number of bytes, at least 1."
+  }
+
+  validation {
+    condition     = var.large_images == null || var.lambda_consumes_queue
+    error_message = "large_images (split mode) needs the function to consume the raw-events queue: it is what routes."
+  }
+}
+
 variable "renditions" {
   description = "What the processor makes of every image, in order: name (becomes part of the output key and of the API's links), max_edge (16-8192 px), format (jpeg, png, webp, avif), quality (1-100) and optional operations (crop_aspect [w, h], grayscale, autocontrast, blur_radius, sharpen, watermark)."
   type = list(object({

@@ -100,21 +100,21 @@ run "event_source_reports_partial_failures_with_configured_batching" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.raw_events.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = aws_lambda_event_source_mapping.raw_events[0].function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "The mapping must use ReportBatchItemFailures so that only failed messages are retried."
   }
 
   assert {
     condition = (
-      aws_lambda_event_source_mapping.raw_events.batch_size == 8 &&
-      aws_lambda_event_source_mapping.raw_events.maximum_batching_window_in_seconds == 3 &&
-      aws_lambda_event_source_mapping.raw_events.scaling_config[0].maximum_concurrency == 4
+      aws_lambda_event_source_mapping.raw_events[0].batch_size == 8 &&
+      aws_lambda_event_source_mapping.raw_events[0].maximum_batching_window_in_seconds == 3 &&
+      aws_lambda_event_source_mapping.raw_events[0].scaling_config[0].maximum_concurrency == 4
     )
     error_message = "batch_size, batching_window_seconds and maximum_concurrency must reach the mapping."
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.raw_events.event_source_arn == var.queue_arn && aws_lambda_event_source_mapping.raw_events.enabled
+    condition     = aws_lambda_event_source_mapping.raw_events[0].event_source_arn == var.queue_arn && aws_lambda_event_source_mapping.raw_events[0].enabled
     error_message = "The mapping must consume the raw-events queue and be enabled by default."
   }
 }
@@ -127,7 +127,7 @@ run "visibility_timeout_below_six_times_the_timeout_is_refused" {
     queue_visibility_timeout_seconds = 300
   }
 
-  expect_failures = [aws_lambda_event_source_mapping.raw_events]
+  expect_failures = [aws_lambda_event_source_mapping.raw_events[0]]
 }
 
 run "the_image_budget_reaches_the_function" {
@@ -149,7 +149,7 @@ run "a_timeout_that_cannot_fit_a_batch_of_worst_case_images_is_refused" {
     image_budget_seconds             = 10
   }
 
-  expect_failures = [aws_lambda_event_source_mapping.raw_events]
+  expect_failures = [aws_lambda_event_source_mapping.raw_events[0]]
 }
 
 run "an_image_budget_outside_its_range_is_refused" {
@@ -355,8 +355,71 @@ run "the_trigger_invokes_the_live_alias_of_a_published_version" {
     condition = (
       module.function.lambda_function.publish && module.function.lambda_alias.name == "live" &&
       module.function.lambda_alias.function_version == module.function.lambda_function.version &&
-      aws_lambda_event_source_mapping.raw_events.function_name == module.function.lambda_alias.arn
+      aws_lambda_event_source_mapping.raw_events[0].function_name == module.function.lambda_alias.arn
     )
     error_message = "The event source invokes the live alias (the version the last apply published), never $LATEST: a rollback is one alias update."
   }
+}
+
+run "split_mode_lets_the_function_alone_pass_large_images_to_the_workers_queue" {
+  command = plan
+
+  variables {
+    large_images = {
+      queue_arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-large-images"
+      queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-large-images"
+      min_bytes = 4194304
+    }
+  }
+
+  assert {
+    condition = (
+      module.function.lambda_function.environment[0].variables.LARGE_IMAGE_QUEUE_URL == var.large_images.queue_url &&
+      module.function.lambda_function.environment[0].variables.LARGE_IMAGE_MIN_BYTES == "4194304"
+    )
+    error_message = "The function must know the workers' queue and the threshold."
+  }
+
+  assert {
+    condition = [for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "PassLargeImagesToWorkers"] == [{
+      Sid = "PassLargeImagesToWorkers", Effect = "Allow", Action = ["sqs:SendMessage"], Resource = var.large_images.queue_arn
+    }]
+    error_message = "The function may send to the workers' queue alone, and only send."
+  }
+
+  assert {
+    condition = (
+      !contains(keys(output.environment), "LARGE_IMAGE_QUEUE_URL") &&
+      length([for s in output.processor_statements : s if contains(["PassLargeImagesToWorkers", "ConsumeRawEvents"], s.Sid)]) == 0
+    )
+    error_message = "The workers' settings and grants must neither route nor name a queue (they are granted their own)."
+  }
+}
+
+run "containers_mode_keeps_the_function_without_a_trigger" {
+  command = plan
+
+  variables {
+    lambda_consumes_queue = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.raw_events) == 0 && output.event_source == null && output.event_source_mapping_uuid == null
+    error_message = "With the workers consuming the raw-events queue the function must have no mapping."
+  }
+}
+
+run "split_mode_without_the_function_consuming_is_refused" {
+  command = plan
+
+  variables {
+    lambda_consumes_queue = false
+    large_images = {
+      queue_arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-large-images"
+      queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-large-images"
+      min_bytes = 1
+    }
+  }
+
+  expect_failures = [var.large_images]
 }
