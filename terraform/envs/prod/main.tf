@@ -8,6 +8,11 @@ module "pipeline" {
   lambda_architecture = var.lambda_architecture
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
 
+  # Who processes images; the workers' image comes from the pipeline's build stage (docs/processing.md).
+  processing_mode       = var.processing_mode
+  large_image_min_bytes = var.large_image_min_bytes
+  workers               = var.workers
+
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
   observability                          = { alarm_emails = var.alarm_emails }
   perimeter = {

@@ -60,3 +60,21 @@ variable "deployer_role_arns" {
   type        = list(string)
   default     = null
 }
+
+variable "processing_mode" {
+  description = "lambda (default), containers or split: who processes images (modules/pipeline variable processing_mode; docs/processing.md)."
+  type        = string
+  default     = "lambda"
+}
+
+variable "large_image_min_bytes" {
+  description = "split mode: objects of this many bytes or more go to the container workers."
+  type        = number
+  default     = 4194304
+}
+
+variable "workers" {
+  description = "The container workers of the containers and split modes (modules/pipeline variable workers: image by digest, repository, VPC, private subnets, route tables; optional sizes and bounds), or null."
+  type        = any
+  default     = null
+}

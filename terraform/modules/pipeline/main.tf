@@ -175,9 +175,78 @@ module "processing" {
   image_budget_seconds  = var.processor_image_budget_seconds
   trigger_enabled       = var.processor_trigger_enabled
   trigger_through_alias = var.processor_trigger_through_alias
-  malware_scan          = module.security.malware_scan
-  alarm_actions         = [module.observability.alarm_topic_arn]
-  tags                  = var.tags
+  lambda_consumes_queue = var.processing_mode != "containers"
+  large_images = var.processing_mode != "split" ? null : {
+    queue_arn = module.large_images_queue[0].arn
+    queue_url = module.large_images_queue[0].url
+    min_bytes = var.large_image_min_bytes
+  }
+  malware_scan  = module.security.malware_scan
+  alarm_actions = [module.observability.alarm_topic_arn]
+  tags          = var.tags
+}
+
+# The split mode's queue: what the function passes on, what the workers consume and scale on.
+module "large_images_queue" {
+  source = "../queue"
+  count  = var.processing_mode == "split" ? 1 : 0
+
+  name                             = "${var.name_prefix}-large-images"
+  kms_key_arn                      = module.kms.key_arn
+  retention_seconds                = var.retention_days * 86400
+  visibility_timeout_seconds       = local.worker_visibility_seconds
+  dlq_redrive_allow_policy_enabled = var.dlq_redrive_allow_policy_enabled
+  tags                             = var.tags
+}
+
+locals {
+  # The workers extend a message's visibility while they work on it; this only bounds how long a message of a
+  # worker that died stays hidden.
+  worker_visibility_seconds = 120
+  # The queue the workers consume: their own in split mode, the raw-events queue in containers mode.
+  workers_queue = {
+    lambda = null
+    containers = {
+      arn  = module.storage.raw_events_queue_arn, url = module.storage.raw_events_queue_url
+      name = module.storage.raw_events_queue_name, dlq_name = null
+    }
+    split = var.processing_mode != "split" ? null : {
+      arn  = module.large_images_queue[0].arn, url = module.large_images_queue[0].url
+      name = module.large_images_queue[0].name, dlq_name = module.large_images_queue[0].dlq_name
+    }
+  }[var.processing_mode]
+}
+
+module "workers" {
+  source = "../workers"
+  count  = var.processing_mode == "lambda" ? 0 : 1
+
+  name_prefix                = var.name_prefix
+  image                      = var.workers.image
+  repository_arn             = var.workers.repository_arn
+  architecture               = var.workers.architecture
+  cpu                        = var.workers.cpu
+  memory                     = var.workers.memory
+  queue_arn                  = local.workers_queue.arn
+  queue_url                  = local.workers_queue.url
+  queue_name                 = local.workers_queue.name
+  dlq_name                   = local.workers_queue.dlq_name
+  kms_key_arn                = module.kms.key_arn
+  processor_statements       = module.processing.processor_statements
+  environment                = module.processing.environment
+  vpc_id                     = var.workers.vpc_id
+  subnet_ids                 = var.workers.subnet_ids
+  route_table_ids            = var.workers.route_table_ids
+  min_tasks                  = var.workers.min_tasks
+  max_tasks                  = var.workers.max_tasks
+  seconds_per_image          = var.workers.seconds_per_image
+  acceptable_latency_seconds = var.workers.acceptable_latency_seconds
+  spot_weight                = var.workers.spot_weight
+  fargate_weight             = var.workers.fargate_weight
+  fargate_base               = var.workers.fargate_base
+  log_retention_days         = var.retention_days
+  alarm_actions              = [module.observability.alarm_topic_arn]
+  tags                       = var.tags
 }
 
 module "ingest_kafka" {
@@ -311,6 +380,8 @@ locals {
   function_role_arns = { for name in local.deployed_functions : name => "${local.account_root_prefix}/${var.name_prefix}-${name}" }
   analyst_role_arn   = length(var.analyst_principal_arns) > 0 ? "${local.account_root_prefix}/${var.name_prefix}-analyst" : null
   malware_role_arn   = var.security.malware_protection ? "${local.account_root_prefix}/${var.name_prefix}-malware-protection" : null
+  # The container workers' task role (modules/workers) does what image_processor does, with the same grants.
+  workers_role_arn = var.processing_mode == "lambda" ? null : "${local.account_root_prefix}/${var.name_prefix}-workers-task"
   deployed_role_arns = merge(
     module.ingest_api.function_role_arns,
     {
@@ -319,6 +390,7 @@ locals {
       metadata_export = module.analytics.role_arn
       analyst         = module.analytics.analyst_role_arn
       malware         = module.security.malware_protection_role_arn
+      workers         = one(module.workers[*].task_role_arn)
     },
     var.kafka == null ? {} : { kafka_ingest = module.ingest_kafka[0].role_arn },
   )
@@ -331,17 +403,18 @@ locals {
     raw = compact([
       local.function_role_arns["upload_api"], try(local.function_role_arns["kafka_ingest"], null),
       local.function_role_arns["image_processor"], local.function_role_arns["retention_audit"], local.malware_role_arn,
+      local.workers_role_arn,
     ])
-    processed = [
+    processed = compact([
       local.function_role_arns["image_processor"], local.function_role_arns["upload_api"],
-      local.function_role_arns["retention_audit"],
-    ]
+      local.function_role_arns["retention_audit"], local.workers_role_arn,
+    ])
     analytics        = concat([local.function_role_arns["metadata_export"], local.function_role_arns["retention_audit"]], local.readers_of_exports)
     "athena-results" = concat([local.function_role_arns["retention_audit"]], local.readers_of_exports)
     trail            = concat([local.function_role_arns["retention_audit"]], var.perimeter.trail_reader_role_arns)
   }
   key_user_role_arns = distinct(compact(concat(
-    values(local.function_role_arns), local.readers_of_exports, [local.malware_role_arn]
+    values(local.function_role_arns), local.readers_of_exports, [local.malware_role_arn, local.workers_role_arn]
   )))
   deployer_role_arns = coalesce(var.perimeter.deployer_role_arns, [
     "${local.account_root_prefix}/${var.name_prefix}-cicd-plan", "${local.account_root_prefix}/${var.name_prefix}-cicd-apply",
@@ -350,6 +423,7 @@ locals {
   # Every queue of the pipeline with the alarm its module keeps on it.
   queue_alarms = merge(
     module.processing.queue_alarms,
+    var.processing_mode == "split" ? module.workers[0].queue_alarms : {},
     module.analytics.queue_alarms,
     var.kafka == null ? {} : module.ingest_kafka[0].queue_alarms,
   )
@@ -378,9 +452,9 @@ resource "terraform_data" "roles_named_in_policies" {
     precondition {
       condition = alltrue([
         for k, arn in local.deployed_role_arns :
-        arn == merge(local.function_role_arns, { analyst = local.analyst_role_arn, malware = local.malware_role_arn })[k]
+        arn == merge(local.function_role_arns, { analyst = local.analyst_role_arn, malware = local.malware_role_arn, workers = local.workers_role_arn })[k]
       ])
-      error_message = "A role's ARN differs from the one the key and bucket policies name: keep the roles named <name_prefix>-<function>, <name_prefix>-analyst and <name_prefix>-malware-protection."
+      error_message = "A role's ARN differs from the one the key and bucket policies name: keep the roles named <name_prefix>-<function>, <name_prefix>-analyst, <name_prefix>-malware-protection and <name_prefix>-workers-task."
     }
   }
 }

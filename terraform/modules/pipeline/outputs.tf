@@ -263,6 +263,25 @@ output "raw_events_visibility_timeout_seconds" {
   value       = module.storage.raw_events_visibility_timeout_seconds
 }
 
+output "processing" {
+  description = "How images are processed: the mode, the split threshold, and the container workers (cluster, service, queue, task definition, task role, scaling target, log group) or null in lambda mode."
+  value = {
+    mode                  = var.processing_mode
+    large_image_min_bytes = var.processing_mode == "split" ? var.large_image_min_bytes : null
+    workers = var.processing_mode == "lambda" ? null : {
+      cluster_name            = module.workers[0].cluster_name
+      service_name            = module.workers[0].service_name
+      queue_url               = module.workers[0].queue_url
+      task_definition_arn     = module.workers[0].task_definition.arn
+      task_role_arn           = module.workers[0].task_role_arn
+      target_backlog_per_task = module.workers[0].target_backlog_per_task
+      min_tasks               = var.workers.min_tasks
+      max_tasks               = var.workers.max_tasks
+      log_group_name          = module.workers[0].log_group_name
+    }
+  }
+}
+
 output "processing_alarm_names" {
   description = "Alarms of the processing path (DLQ not empty, backlog age, function errors)."
   value       = module.processing.alarm_names

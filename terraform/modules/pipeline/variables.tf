@@ -146,6 +146,55 @@ variable "processor_trigger_enabled" {
   default     = true
 }
 
+variable "processing_mode" {
+  description = "Who processes images: lambda (the function alone), containers (ECS Fargate workers consume the raw-events queue; the function stays without a trigger) or split (the function passes objects of large_image_min_bytes or more to the workers' own queue and processes the rest). docs/processing.md says when to choose which."
+  type        = string
+  default     = "lambda"
+
+  validation {
+    condition     = contains(["lambda", "containers", "split"], var.processing_mode)
+    error_message = "processing_mode must be lambda, containers or split."
+  }
+
+  validation {
+    condition     = var.processing_mode == "lambda" || var.workers != null
+    error_message = "processing_mode ${var.processing_mode} runs container workers: give var.workers (image, repository, network)."
+  }
+}
+
+variable "large_image_min_bytes" {
+  description = "split mode: objects of this many bytes or more go to the container workers (S3's event carries the size, so routing reads nothing)."
+  type        = number
+  default     = 4194304
+
+  validation {
+    condition     = var.large_image_min_bytes >= 1 && floor(var.large_image_min_bytes) == var.large_image_min_bytes
+    error_message = "large_image_min_bytes must be a whole number of bytes, at least 1."
+  }
+}
+
+variable "workers" {
+  description = "The container workers of the containers and split modes (modules/workers): the image by digest and its ECR repository, the VPC's private subnets and their route tables, and optionally task size, task bounds, the measured seconds per image, the acceptable latency and the Spot/on-demand mix."
+  type = object({
+    image                      = string
+    repository_arn             = string
+    vpc_id                     = string
+    subnet_ids                 = list(string)
+    route_table_ids            = list(string)
+    architecture               = optional(string, "ARM64")
+    cpu                        = optional(number, 1024)
+    memory                     = optional(number, 2048)
+    min_tasks                  = optional(number, 0)
+    max_tasks                  = optional(number, 10)
+    seconds_per_image          = optional(number, 1.5)
+    acceptable_latency_seconds = optional(number, 60)
+    spot_weight                = optional(number, 3)
+    fargate_weight             = optional(number, 1)
+    fargate_base               = optional(number, 0)
+  })
+  default = null
+}
+
 variable "kafka" {
   description = "The Kafka source of images (see modules/ingest_kafka variable kafka), or null for no Kafka ingestion."
   type = object({

@@ -541,3 +541,104 @@ run "web_users_can_be_turned_off" {
     error_message = "Without web users there is no pool (the authorizer then gets no issuer: modules/ingest_api tests)."
   }
 }
+
+run "lambda_mode_is_the_default_and_runs_no_container" {
+  command = plan
+
+  assert {
+    condition     = length(module.workers) == 0 && length(module.large_images_queue) == 0 && module.processing.event_source != null
+    error_message = "By default the function alone processes images: no workers, no second queue."
+  }
+}
+
+run "a_mode_with_workers_needs_their_settings" {
+  command = plan
+
+  variables {
+    processing_mode = "split"
+  }
+
+  expect_failures = [var.processing_mode]
+}
+
+run "split_mode_passes_large_images_through_their_own_queue_to_the_workers" {
+  command = plan
+
+  variables {
+    processing_mode       = "split"
+    large_image_min_bytes = 2097152
+    workers = {
+      image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-worker@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+      repository_arn  = "arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-worker"
+      vpc_id          = "vpc-0123"
+      subnet_ids      = ["subnet-a", "subnet-b"]
+      route_table_ids = ["rtb-a"]
+      max_tasks       = 4
+    }
+  }
+
+  assert {
+    condition = (
+      module.processing.event_source.queue_arn == "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events" &&
+      module.large_images_queue[0].name == "imgpipe-test-large-images" &&
+      module.large_images_queue[0].dlq_name == "imgpipe-test-large-images-dlq"
+    )
+    error_message = "In split mode the function still consumes the raw events, and large images get their own queue and DLQ."
+  }
+
+  assert {
+    condition     = output.processing.workers.queue_url == module.large_images_queue[0].url && module.processing.function_environment.LARGE_IMAGE_QUEUE_URL == module.large_images_queue[0].url
+    error_message = "The function passes large images to the queue the workers consume."
+  }
+
+  assert {
+    condition     = contains([for e in jsondecode(module.workers[0].task_definition.container_definitions)[0].environment : e.value if e.name == "QUEUE_URL"], module.large_images_queue[0].url)
+    error_message = "The workers' tasks consume the large-image queue."
+  }
+
+  assert {
+    condition     = toset(keys(module.workers[0].queue_alarms)) == toset(["imgpipe-test-large-images", "imgpipe-test-large-images-dlq"])
+    error_message = "The large-image queue and its DLQ are alarmed and on the dashboard."
+  }
+
+  assert {
+    condition = alltrue([
+      for bucket in ["imgpipe-test-raw-123456789012", "imgpipe-test-processed-123456789012"] : contains(one([
+        for s in jsondecode(output.authorization.bucket_policies[bucket]).Statement : s.Condition.ArnNotEquals["aws:PrincipalArn"] if s.Sid == "DenyDataAccessOutsideThePerimeter"
+      ]), "arn:aws:iam::123456789012:role/imgpipe-test-workers-task")
+    ])
+    error_message = "The workers' task role passes the raw and processed buckets' perimeter (it does what the processor does)."
+  }
+
+  assert {
+    condition = contains(one([
+      for s in jsondecode(module.kms.key_policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"] if s.Sid == "UseByThePipelinesRolesThroughItsServices"
+    ]), "arn:aws:iam::123456789012:role/imgpipe-test-workers-task")
+    error_message = "The workers' task role may use the environment's key through its services."
+  }
+}
+
+run "containers_mode_lets_the_workers_consume_the_raw_events_queue" {
+  command = plan
+
+  variables {
+    processing_mode = "containers"
+    workers = {
+      image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-worker@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+      repository_arn  = "arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-worker"
+      vpc_id          = "vpc-0123"
+      subnet_ids      = ["subnet-a", "subnet-b"]
+      route_table_ids = ["rtb-a"]
+    }
+  }
+
+  assert {
+    condition     = module.processing.event_source == null && length(module.large_images_queue) == 0 && length(module.workers) == 1 && module.workers[0].queue_alarms == {}
+    error_message = "In containers mode the function has no trigger, there is no second queue, and the raw-events queue keeps its one set of alarms."
+  }
+
+  assert {
+    condition     = contains([for e in jsondecode(module.workers[0].task_definition.container_definitions)[0].environment : e.value if e.name == "QUEUE_URL"], "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-raw-events")
+    error_message = "The workers consume the raw-events queue."
+  }
+}
