@@ -9,12 +9,23 @@ Two differences matter to the web app, whose S3 uploads go from the page's origi
 - moto answers a presigned POST (the browser form upload) without the CORS headers of the bucket's rules, which
   S3 sends: the browser would hide a successful upload from the page. The one handler is wrapped to add them,
   with moto's own rule matching (the same it applies to GET and PUT).
+And what moto drops of the container workers (modules/workers), which Terraform reads back after every apply
+(without it the resource cannot be applied, or every later plan shows a change, and the second plan is not
+a no-op):
+- Application Auto Scaling's tags (ListTagsForResource, TagResource, UntagResource, and the Tags of
+  RegisterScalableTarget), held per target ARN for the emulator's life, as moto holds its own state;
+- an ECS service's capacity provider strategy and availability-zone rebalancing (CreateService,
+  UpdateService), kept on moto's service;
+- the description of a security group rule that names a prefix list or another group (moto keeps only a CIDR
+  rule's).
 Everything else is moto's server unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import json
 import os
 import sys
 from typing import Any
@@ -36,9 +47,101 @@ def answer_form_posts_with_cors() -> None:
     S3Response._bucket_response_post = with_cors  # type: ignore[method-assign]
 
 
+def hold_application_autoscaling_tags() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
+
+    if getattr(Response, "imgpipe_tags", False):
+        return
+    held: dict[str, dict[str, str]] = {}
+    register = Response.register_scalable_target
+
+    def register_with_tags(self: Any) -> str:
+        answer = register(self)
+        held.setdefault(json.loads(answer)["ScalableTargetARN"], {}).update(self._get_param("Tags") or {})
+        return answer
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": held.get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self: Any) -> str:
+        held.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        tags = held.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    Response.register_scalable_target = register_with_tags  # type: ignore[method-assign]
+    Response.list_tags_for_resource = list_tags_for_resource  # type: ignore[attr-defined]
+    Response.tag_resource = tag_resource  # type: ignore[attr-defined]
+    Response.untag_resource = untag_resource  # type: ignore[attr-defined]
+    Response.imgpipe_tags = True  # type: ignore[attr-defined]
+
+
+def keep_ecs_capacity_provider_strategies() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse as Response
+
+    if getattr(Response, "imgpipe_strategies", False):
+        return
+
+    def keeping(original: Any, name_param: str) -> Any:
+        @functools.wraps(original)
+        def call(self: Any) -> Any:
+            strategy = self._get_param("capacityProviderStrategy")
+            rebalancing = self._get_param("availabilityZoneRebalancing")
+            result = original(self)
+            services, _ = self.ecs_backend.describe_services(
+                self._get_param("cluster", "default"), [self._get_param(name_param)]
+            )
+            for service in services:
+                if strategy:
+                    service.capacity_provider_strategy = strategy
+                    service.launch_type = None  # ECS answers no launch type for a service on capacity providers
+                if rebalancing:
+                    service.availability_zone_rebalancing = rebalancing
+            return result
+
+        return call
+
+    Response.create_service = keeping(Response.create_service, "serviceName")  # type: ignore[method-assign]
+    Response.update_service = keeping(Response.update_service, "service")  # type: ignore[method-assign]
+    Response.imgpipe_strategies = True  # type: ignore[attr-defined]
+
+
+def keep_security_group_rule_descriptions() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule as Rule
+
+    if getattr(Rule, "imgpipe_descriptions", False):
+        return
+    init = Rule.__init__
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def init_keeping(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        prefix_list = signature.bind(self, *args, **kwargs).arguments.get("prefix_list_id")
+        self.imgpipe_prefix_list_description = (prefix_list or {}).get("Description")
+
+    def description(self: Any) -> str | None:
+        return (
+            self.ip_range.get("Description")
+            or (self.source_group or {}).get("Description")
+            or getattr(self, "imgpipe_prefix_list_description", None)
+        )
+
+    Rule.__init__ = init_keeping  # type: ignore[method-assign]
+    Rule.description = property(description)  # type: ignore[assignment,method-assign]
+    Rule.imgpipe_descriptions = True  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read by moto.settings when moto is first imported
     answer_form_posts_with_cors()
+    hold_application_autoscaling_tags()
+    keep_ecs_capacity_provider_strategies()
+    keep_security_group_rule_descriptions()
     from moto.server import main as serve
 
     serve(argv if argv is not None else sys.argv[1:])

@@ -23,3 +23,102 @@ print(json.dumps({"patched": getattr(S3Response._bucket_response_post, "imgpipe_
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(run.stdout.strip().splitlines()[-1]) == {"patched": True, "once": True}
+
+
+def test_application_autoscaling_tags_are_held_per_target_as_terraform_reads_them() -> None:
+    # In a process of its own (the patch is the process's), against moto's server on 127.0.0.1.
+    script = """
+import json, boto3
+from moto.server import ThreadedMotoServer
+from scripts.local import emulator
+emulator.hold_application_autoscaling_tags()
+emulator.hold_application_autoscaling_tags()  # idempotent
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+server.start()
+try:
+    host, port = server.get_host_and_port()
+    opts = dict(endpoint_url=f"http://{host}:{port}", region_name="us-east-1", aws_access_key_id="test",
+                aws_secret_access_key="test")
+    ecs, aas = boto3.client("ecs", **opts), boto3.client("application-autoscaling", **opts)
+    ecs.create_cluster(clusterName="c")  # moto checks that the target exists
+    ecs.register_task_definition(family="t", containerDefinitions=[{"name": "w", "image": "i", "memory": 512}])
+    for service in ("a", "b"):
+        ecs.create_service(cluster="c", serviceName=service, taskDefinition="t", desiredCount=0)
+    def register(service):
+        return aas.register_scalable_target(
+            ServiceNamespace="ecs", ResourceId=f"service/c/{service}", ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=0, MaxCapacity=4, Tags={"project": "imgpipe", "service": service})["ScalableTargetARN"]
+    first, second = register("a"), register("b")
+    aas.tag_resource(ResourceARN=first, Tags={"owner": "team"})
+    aas.untag_resource(ResourceARN=first, TagKeys=["service", "absent"])
+    print(json.dumps({
+        "first": aas.list_tags_for_resource(ResourceARN=first)["Tags"],
+        "second": aas.list_tags_for_resource(ResourceARN=second)["Tags"],
+        "unknown": aas.list_tags_for_resource(ResourceARN=first + "x")["Tags"],
+    }))
+finally:
+    server.stop()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+        "first": {"project": "imgpipe", "owner": "team"},
+        "second": {"project": "imgpipe", "service": "b"},
+        "unknown": {},
+    }
+
+
+def test_ecs_strategies_and_security_group_rule_descriptions_are_read_back_as_written() -> None:
+    script = """
+import json, boto3
+from moto.server import ThreadedMotoServer
+from scripts.local import emulator
+for _ in range(2):  # idempotent
+    emulator.keep_ecs_capacity_provider_strategies()
+    emulator.keep_security_group_rule_descriptions()
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+server.start()
+try:
+    host, port = server.get_host_and_port()
+    opts = dict(endpoint_url=f"http://{host}:{port}", region_name="us-east-1", aws_access_key_id="test",
+                aws_secret_access_key="test")
+    ecs, ec2 = boto3.client("ecs", **opts), boto3.client("ec2", **opts)
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="t", containerDefinitions=[{"name": "w", "image": "i", "memory": 512}])
+    mix = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1}, {"capacityProvider": "FARGATE_SPOT", "weight": 3}]
+    ecs.create_service(cluster="c", serviceName="s", taskDefinition="t", desiredCount=0, capacityProviderStrategy=mix,
+                       availabilityZoneRebalancing="ENABLED")
+    created = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+    ecs.update_service(cluster="c", service="s", capacityProviderStrategy=mix[1:])
+    updated = ecs.describe_services(cluster="c", services=["s"])["services"][0]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    a = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    b = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+    https = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+    ec2.authorize_security_group_egress(GroupId=a, IpPermissions=[
+        {**https, "PrefixListIds": [{"PrefixListId": "pl-1", "Description": "to s3"}]},
+        {**https, "UserIdGroupPairs": [{"GroupId": b, "Description": "to endpoints"}]},
+        {**https, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "to the vpc"}]},
+    ])
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [a]}])["SecurityGroupRules"]
+    print(json.dumps({
+        "created": [created.get("capacityProviderStrategy"), created.get("launchType"),
+                    created.get("availabilityZoneRebalancing")],
+        "updated": updated.get("capacityProviderStrategy"),
+        "descriptions": sorted(r["Description"] for r in rules if r.get("Description")),
+    }))
+finally:
+    server.stop()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+        "created": [
+            [
+                {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+            ],
+            None,
+            "ENABLED",
+        ],
+        "updated": [{"capacityProvider": "FARGATE_SPOT", "weight": 3}],
+        "descriptions": ["to endpoints", "to s3", "to the vpc"],
+    }
