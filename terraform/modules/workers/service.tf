@@ -84,8 +84,10 @@ resource "aws_ecs_service" "workers" {
   task_definition        = aws_ecs_task_definition.worker.arn
   desired_count          = var.min_tasks
   enable_execute_command = false # no shell into a task that reads images
-  propagate_tags         = "SERVICE"
-  tags                   = var.tags
+  # Spot reclaims capacity zone by zone: ECS moves tasks back to balance the zones after an interruption.
+  availability_zone_rebalancing = "ENABLED"
+  propagate_tags                = "SERVICE"
+  tags                          = var.tags
 
   capacity_provider_strategy {
     capacity_provider = "FARGATE"

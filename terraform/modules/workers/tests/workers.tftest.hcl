@@ -195,3 +195,12 @@ run "a_queue_the_workers_own_is_alarmed_here_and_one_they_share_is_not" {
     error_message = "An owned queue's backlog age and dead letters must alarm the topic, and stopped tasks reach it."
   }
 }
+
+run "tasks_are_rebalanced_across_zones_after_spot_takes_some" {
+  command = plan
+
+  assert {
+    condition     = aws_ecs_service.workers.availability_zone_rebalancing == "ENABLED"
+    error_message = "After a Spot interruption in one zone the service must spread its tasks again."
+  }
+}
