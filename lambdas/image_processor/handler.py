@@ -12,9 +12,8 @@ one S3's event carries, so routing reads nothing; a message that arrives from th
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_plus
 
 import boto3
@@ -51,8 +50,9 @@ class NoTimeLeft(Exception):
     for another invocation, so that one slow image never times out its batch (and innocent images with it)."""
 
 
-@dataclass(frozen=True)
-class LargeImageRoute:
+# NamedTuples, not dataclasses: the module is also imported without a sys.modules entry (make bench's
+# import-time measurement), which dataclasses need.
+class LargeImageRoute(NamedTuple):
     """Where the split mode sends large images: the container workers' queue."""
 
     queue_url: str
@@ -110,8 +110,7 @@ def processor() -> ImageProcessor:
     )
 
 
-@dataclass(frozen=True)
-class CreatedObject:
+class CreatedObject(NamedTuple):
     key: str  # URL-decoded
     version_id: str | None  # the version written: what the processor reads, whatever comes under the key later
     size: int
