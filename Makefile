@@ -12,6 +12,10 @@ CHECKOV_VENV ?= .venv-checkov
 ENV ?= local
 ARCH ?= arm64
 export ARCH
+# `make up PROCESSING_MODE=lambda|containers|split`: who processes images locally (envs/local's default: split).
+ifdef PROCESSING_MODE
+export TF_VAR_processing_mode := $(PROCESSING_MODE)
+endif
 
 PY := $(VENV)/bin/python
 ENVS := local staging prod cicd

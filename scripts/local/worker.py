@@ -12,7 +12,9 @@ Differences from AWS, on purpose: failed messages become visible again after IMG
 instead of the queue's visibility timeout, so retries and dead-lettering take seconds locally; and mappings
 run whatever their state, because envs/local creates them disabled (an enabled mapping makes moto itself
 receive and try to invoke through Docker on every SendMessage, which dead-letters messages unprocessed).
-GET /status on the port answers what each poller did.
+The container workers' ECS service, in the containers and split processing modes, runs here too: its tasks as
+processes (scripts/local/ecs_tasks.py). SIGTERM drains them: each finishes its image or releases its messages.
+GET /status on the port answers what each poller and task did.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from dataclasses import asdict, dataclass, field
@@ -28,6 +31,7 @@ from typing import Any
 
 from scripts.local import outputs as deployed
 from scripts.local import stack
+from scripts.local.ecs_tasks import LocalService, declared_service, read_service
 from scripts.local.event_sources.dynamodb_streams import (
     StreamPoller,
     declared_stream_mappings,
@@ -66,6 +70,7 @@ class Worker:
     pollers: list[SqsPoller]
     kafka_pollers: list[KafkaPoller] = field(default_factory=list)
     stream_pollers: list[StreamPoller] = field(default_factory=list)
+    services: list[LocalService] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> list[threading.Thread]:
@@ -84,6 +89,11 @@ class Worker:
                 )
                 for p in self.stream_pollers
             ]
+            # Not daemons: on stop they drain their tasks, and the process waits for that.
+            + [
+                threading.Thread(target=s.run_forever, args=(self.stop,), name=f"ecs-{s.spec.service}")
+                for s in self.services
+            ]
         )
         for thread in threads:
             thread.start()
@@ -94,6 +104,7 @@ class Worker:
             "mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers],
             "kafka": [{**asdict(k.mapping), **asdict(k.stats)} for k in self.kafka_pollers],
             "streams": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.stream_pollers],
+            "ecs_services": [s.status() for s in self.services],
         }
 
 
@@ -118,6 +129,10 @@ def build(
         ensure_topic(mapping.bootstrap_servers, mapping.topics[0])
         kafka.append(KafkaPoller(mapping, host, sqs=sqs))
     streams = stack.aws_client(cfg, "dynamodbstreams")
+    services = []
+    if (declared := declared_service(outputs)) is not None:
+        spec = read_service(stack.aws_client(cfg, "ecs"), *declared)
+        services.append(LocalService(spec, cfg, cfg.run_dir))
     return Worker(
         [SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)],
         kafka,
@@ -125,6 +140,7 @@ def build(
             StreamPoller(m, host, streams)
             for m in discover_stream_mappings(lambda_client) + declared_stream_mappings(outputs)
         ],
+        services,
     )
 
 
@@ -174,19 +190,37 @@ def main(argv: list[str] | None = None) -> int:
                 f"stream {sm.stream_arn.split(':table/', 1)[1]} -> {sm.function_name} (batch {sm.batch_size}, from "
                 f"{sm.starting_position.lower()}, partial failures {'on' if sm.report_batch_item_failures else 'off'})"
             )
+        for service in worker.services:
+            ss = service.spec
+            family = ss.task_definition_arn.rsplit("/", 1)[1]
+            queue = ss.environment.get("QUEUE_URL", "?").rsplit("/", 1)[-1]
+            print(
+                f"ecs {ss.cluster}/{ss.service}: {ss.desired_count} task(s) of {family} ({' '.join(ss.command)}, "
+                f"queue {queue}, stop timeout {ss.stop_timeout_s:g}s)"
+            )
         return 0
-    worker.start()
+    threads = worker.start()
     names = [f"{p.mapping.queue_arn.rsplit(':', 1)[1]} -> {p.mapping.function_name}" for p in worker.pollers]
     names += [f"kafka {','.join(k.mapping.topics)} -> {k.mapping.function_name}" for k in worker.kafka_pollers]
     names += [
         f"stream {p.mapping.stream_arn.split('/')[1]} -> {p.mapping.function_name}" for p in worker.stream_pollers
     ]
+    names += [f"{s.spec.desired_count} task(s) of ecs service {s.spec.service}" for s in worker.services]
     print(f"local-worker: polling {len(names)} source(s): {', '.join(names) or 'none deployed'}", flush=True)
     server = make_status_server(worker, args.port)
+
+    def shut_down(signum: int, frame: Any) -> None:
+        worker.stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() waits for serve_forever
+
+    signal.signal(signal.SIGTERM, shut_down)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         worker.stop.set()
+    for thread in threads:
+        if not thread.daemon:
+            thread.join()  # the ECS tasks drain
     return 0
 
 

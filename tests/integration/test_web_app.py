@@ -75,16 +75,19 @@ def site(deployed: dict[str, Any], local_stack: stack.StackConfig, host: Functio
 
 @pytest.fixture(scope="module")
 def processing(deployed: dict[str, Any], local_stack: stack.StackConfig, host: FunctionHost) -> Iterator[None]:
-    """The local worker delivering the processor's queue in the background, as `make up` runs it."""
+    """The local worker delivering the processor's queue in the background, as `make up` runs it, with the
+    container workers' tasks (the split mode: the photo over 4 MiB is theirs)."""
     found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed, host=host)
+    assert found.services, "envs/local deploys the split mode: its ECS service runs here"
     stop = threading.Event()
     threads = [threading.Thread(target=p.run_forever, args=(stop,), daemon=True) for p in found.pollers]
+    threads += [threading.Thread(target=s.run_forever, args=(stop,)) for s in found.services]
     for thread in threads:
         thread.start()
     yield
     stop.set()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=130)  # the tasks drain within their stop timeout
 
 
 @pytest.fixture(scope="module")

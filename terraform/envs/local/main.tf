@@ -9,6 +9,19 @@ module "pipeline" {
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
   web_origins         = var.web_origins
 
+  # The processing mode under test (split by default: every run exercises both the function and the workers).
+  processing_mode       = var.processing_mode
+  large_image_min_bytes = var.large_image_min_bytes
+  workers = local.with_workers ? {
+    image           = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${var.region}.amazonaws.com/${aws_ecr_repository.worker[0].name}@sha256:${local.processor_digest}"
+    repository_arn  = aws_ecr_repository.worker[0].arn
+    vpc_id          = aws_vpc.workers[0].id
+    subnet_ids      = aws_subnet.workers[*].id
+    route_table_ids = aws_route_table.workers[*].id
+    min_tasks       = var.worker_tasks
+    max_tasks       = max(var.worker_tasks, 10)
+  } : null
+
   # Emulator keys are thrown away with the emulator; 7 (the AWS minimum) keeps local teardown short.
   kms_deletion_window_in_days = 7
   # moto does not evaluate bucket-policy conditions: a deny-non-TLS statement would deny every object call.

@@ -19,12 +19,16 @@ provider "aws" {
   endpoints {
     apigateway     = var.endpoint_url
     apigatewayv2   = var.endpoint_url
+    appautoscaling = var.endpoint_url
     athena         = var.endpoint_url
     cloudtrail     = var.endpoint_url
     cloudwatch     = var.endpoint_url
     codepipeline   = var.endpoint_url
     cognitoidp     = var.endpoint_url
     dynamodb       = var.endpoint_url
+    ec2            = var.endpoint_url
+    ecr            = var.endpoint_url
+    ecs            = var.endpoint_url
     events         = var.endpoint_url
     glue           = var.endpoint_url
     guardduty      = var.endpoint_url

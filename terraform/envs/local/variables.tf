@@ -53,3 +53,21 @@ variable "web_origins" {
   type        = list(string)
   default     = []
 }
+
+variable "processing_mode" {
+  description = "lambda, containers or split (modules/pipeline). Locally the workers' tasks run as processes of the package (scripts/local/workers.py): `make up PROCESSING_MODE=split`."
+  type        = string
+  default     = "split"
+}
+
+variable "large_image_min_bytes" {
+  description = "split mode: objects of this many bytes or more go to the container workers."
+  type        = number
+  default     = 4194304
+}
+
+variable "worker_tasks" {
+  description = "How many worker tasks run locally (the service's min_tasks: locally there is no autoscaler to add more)."
+  type        = number
+  default     = 2
+}

@@ -123,3 +123,29 @@ run "rejects_endpoint_without_scheme" {
 
   expect_failures = [var.endpoint_url]
 }
+
+# Not a relaxation: the local stack runs the split mode, so every local run exercises the function and the workers.
+run "the_local_stack_splits_processing_between_the_function_and_two_worker_tasks" {
+  command = plan
+
+  assert {
+    condition = (
+      output.pipeline.processing.mode == "split" && output.pipeline.processing.large_image_min_bytes == 4194304 &&
+      output.pipeline.processing.workers.min_tasks == 2 && output.pipeline.processor_event_source != null
+    )
+    error_message = "envs/local deploys split: the function consumes the raw events, objects of 4 MiB or more go to two worker tasks."
+  }
+}
+
+run "lambda_mode_locally_makes_no_network_and_no_repository" {
+  command = plan
+
+  variables {
+    processing_mode = "lambda"
+  }
+
+  assert {
+    condition     = output.pipeline.processing.workers == null && length(aws_vpc.workers) == 0 && length(aws_ecr_repository.worker) == 0
+    error_message = "Without workers the local env makes neither their network nor their repository."
+  }
+}

@@ -1,0 +1,182 @@
+"""The container workers' ECS service (modules/workers), run locally as processes.
+
+What ECS does on AWS, done here because this machine has no container engine: the service and its task
+definition are read from the emulator, where Terraform made them, and the service's desiredCount tasks are
+started, each a process running the container's command (the image's ENTRYPOINT, `python3 -m worker`) with the
+container's environment. A task that exits is replaced, as the service replaces it; stopping a task sends
+SIGTERM and, after the container's stopTimeout, SIGKILL, as ECS does (the worker drains in between).
+
+Differences from AWS, on purpose: a task runs the processor's source (lambdas/image_processor, the library on
+the path) rather than the image, which holds the same files (tests/unit/test_container_image.py checks it);
+the emulator's endpoint and credentials stand in for the task role; tasks poll for 1 s instead of 20 (so a
+restart of the local stack drains them in its 5 s grace); and nothing scales the service: it runs the
+desiredCount Terraform set (min_tasks). The health file of each task is shown in the status.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts.cli import REPO_ROOT
+from scripts.local import stack
+
+SOURCE_DIR = REPO_ROOT / "lambdas" / "image_processor"
+LIBRARY_DIR = REPO_ROOT / "shared"
+# Replacing a task that keeps failing at once would spin: ECS backs off too.
+RESTART_DELAY_S = 2.0
+
+
+class TaskDefinitionError(RuntimeError):
+    """The deployed task definition is not one the local runner can run (no command, no container)."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    cluster: str
+    service: str
+    task_definition_arn: str
+    desired_count: int
+    command: tuple[str, ...]
+    environment: dict[str, str]
+    stop_timeout_s: float
+
+
+def declared_service(outputs: dict[str, Any]) -> tuple[str, str] | None:
+    """(cluster, service) of the workers the deployment declares (pipeline output processing), or None in the
+    lambda processing mode."""
+    processing = (outputs.get("pipeline") or {}).get("processing") or outputs.get("processing") or {}
+    workers = processing.get("workers") if isinstance(processing, dict) else None
+    if not isinstance(workers, dict):
+        return None
+    return str(workers["cluster_name"]), str(workers["service_name"])
+
+
+def read_service(ecs: Any, cluster: str, service: str) -> ServiceSpec:
+    """The service as the emulator holds it: its task definition's one container, and the desired count."""
+    described = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    if not described:
+        raise TaskDefinitionError(f"the ECS service {service} is not in cluster {cluster}: run `make up`")
+    found = described[0]
+    definition = ecs.describe_task_definition(taskDefinition=found["taskDefinition"])["taskDefinition"]
+    containers = definition.get("containerDefinitions") or []
+    if len(containers) != 1:
+        raise TaskDefinitionError(f"{definition['taskDefinitionArn']} has {len(containers)} containers, not one")
+    container = containers[0]
+    command = tuple(container.get("entryPoint") or ()) + tuple(container.get("command") or ())
+    return ServiceSpec(
+        cluster=cluster,
+        service=service,
+        task_definition_arn=str(definition["taskDefinitionArn"]),
+        desired_count=int(found.get("desiredCount", 0)),
+        command=command or ("python3", "-m", "worker"),  # the image's ENTRYPOINT when the definition sets none
+        environment={e["name"]: e["value"] for e in container.get("environment", [])},
+        stop_timeout_s=float(container.get("stopTimeout", 30)),
+    )
+
+
+@dataclass
+class TaskStats:
+    started: int = 0
+    exited: list[int] = field(default_factory=list)  # exit codes of tasks that ended (a drain ends with 0)
+    last_error: str | None = None
+
+
+class LocalService:
+    """desired_count worker processes for one ECS service, replaced when they exit, drained when stopped."""
+
+    def __init__(self, spec: ServiceSpec, cfg: stack.StackConfig, log_dir: Path):
+        self.spec = spec
+        self.stats = TaskStats()
+        self._cfg = cfg
+        self.log_dir = log_dir
+        self._tasks: dict[int, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def task_environment(self, slot: int) -> dict[str, str]:
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("IMGPIPE_")},
+            **self.spec.environment,
+            **self._cfg.client_env(),  # the emulator's endpoint and credentials, for the task role's
+            "PYTHONPATH": str(LIBRARY_DIR),
+            # The container's /tmp volume, one per task.
+            "WORKER_HEALTH_FILE": str(self.log_dir / f"worker-task-{slot}.healthy"),
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon beside a local task
+            # A long poll cannot be cut short: 1 s polls let a task drain within the 5 s that `make up`/`make down`
+            # give the local worker before SIGKILL (ECS gives the container's stopTimeout).
+            "WORKER_WAIT_SECONDS": "1",
+        }
+
+    def _argv(self) -> list[str]:
+        command = list(self.spec.command)
+        if command and Path(command[0]).name.startswith("python"):
+            command[0] = sys.executable  # the image's interpreter is the checkout's here
+        return command
+
+    def _start(self, slot: int) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"worker-task-{slot}.log").open("ab")
+        self._tasks[slot] = subprocess.Popen(
+            self._argv(), cwd=SOURCE_DIR, env=self.task_environment(slot), stdout=log, stderr=log
+        )
+        log.close()
+        self.stats.started += 1
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Keep desired_count tasks running until stop is set, then drain them all."""
+        try:
+            while not stop.is_set():
+                with self._lock:
+                    for slot in range(self.spec.desired_count):
+                        task = self._tasks.get(slot)
+                        if task is not None and task.poll() is not None:
+                            self.stats.exited.append(task.returncode)
+                            del self._tasks[slot]
+                            continue  # replaced on the next round, after the delay
+                        if task is None and not stop.is_set():
+                            self._start(slot)
+                stop.wait(RESTART_DELAY_S)
+        finally:
+            self.drain()
+
+    def drain(self) -> None:
+        """SIGTERM every task, SIGKILL what is still running after the container's stopTimeout."""
+        with self._lock:
+            tasks = list(self._tasks.values())
+            for task in tasks:
+                if task.poll() is None:
+                    task.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.spec.stop_timeout_s
+            for task in tasks:
+                try:
+                    task.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    task.kill()
+                    task.wait()
+                self.stats.exited.append(task.returncode)
+            self._tasks.clear()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            running = [t.pid for t in self._tasks.values() if t.poll() is None]
+        health = {}
+        for slot in range(self.spec.desired_count):
+            path = self.log_dir / f"worker-task-{slot}.healthy"
+            health[str(slot)] = round(time.time() - path.stat().st_mtime, 1) if path.exists() else None
+        return {
+            "cluster": self.spec.cluster,
+            "service": self.spec.service,
+            "task_definition": self.spec.task_definition_arn,
+            "desired_count": self.spec.desired_count,
+            "running_pids": running,
+            "seconds_since_health": health,
+            "started": self.stats.started,
+            "exited": self.stats.exited,
+        }
