@@ -12,6 +12,8 @@ module "pipeline" {
   processing_mode       = var.processing_mode
   large_image_min_bytes = var.large_image_min_bytes
   workers               = var.workers
+  worker_image          = var.worker_image
+  worker_repository_arn = var.worker_repository_arn
 
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
   observability                          = { alarm_emails = var.alarm_emails }

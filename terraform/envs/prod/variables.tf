@@ -78,3 +78,15 @@ variable "workers" {
   type        = any
   default     = null
 }
+
+variable "worker_image" {
+  description = "The workers' image by digest, as the pipeline's image stage built it from this commit (it sets TF_VAR_worker_image); takes precedence over workers.image."
+  type        = string
+  default     = null
+}
+
+variable "worker_repository_arn" {
+  description = "The pipeline's ECR repository of worker images (the cicd module sets TF_VAR_worker_repository_arn in the plan stage); takes precedence over workers.repository_arn."
+  type        = string
+  default     = null
+}

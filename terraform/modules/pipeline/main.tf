@@ -203,6 +203,10 @@ locals {
   # The workers extend a message's visibility while they work on it; this only bounds how long a message of a
   # worker that died stays hidden.
   worker_visibility_seconds = 120
+  # The pipeline's image stage names the image and the repository (TF_VAR_worker_*) unless var.workers does;
+  # modules/workers validates what results.
+  workers_image          = var.processing_mode == "lambda" ? null : try(coalesce(var.worker_image, var.workers.image), null)
+  workers_repository_arn = var.processing_mode == "lambda" ? null : try(coalesce(var.worker_repository_arn, var.workers.repository_arn), null)
   # The queue the workers consume: their own in split mode, the raw-events queue in containers mode.
   workers_queue = {
     lambda = null
@@ -222,8 +226,8 @@ module "workers" {
   count  = var.processing_mode == "lambda" ? 0 : 1
 
   name_prefix                = var.name_prefix
-  image                      = var.workers.image
-  repository_arn             = var.workers.repository_arn
+  image                      = local.workers_image
+  repository_arn             = local.workers_repository_arn
   architecture               = var.workers.architecture
   cpu                        = var.workers.cpu
   memory                     = var.workers.memory

@@ -264,7 +264,7 @@ output "raw_events_visibility_timeout_seconds" {
 }
 
 output "processing" {
-  description = "How images are processed: the mode, the split threshold, and the container workers (cluster, service, queue, task definition, task role, scaling target, log group) or null in lambda mode."
+  description = "How images are processed: the mode, the split threshold, and the container workers (cluster, service, queue, task definition, image, task role, scaling target, log group) or null in lambda mode."
   value = {
     mode                  = var.processing_mode
     large_image_min_bytes = var.processing_mode == "split" ? var.large_image_min_bytes : null
@@ -273,6 +273,7 @@ output "processing" {
       service_name            = module.workers[0].service_name
       queue_url               = module.workers[0].queue_url
       task_definition_arn     = module.workers[0].task_definition.arn
+      image                   = local.workers_image
       task_role_arn           = module.workers[0].task_role_arn
       target_backlog_per_task = module.workers[0].target_backlog_per_task
       min_tasks               = var.workers.min_tasks

@@ -174,10 +174,10 @@ variable "large_image_min_bytes" {
 }
 
 variable "workers" {
-  description = "The container workers of the containers and split modes (modules/workers): the image by digest and its ECR repository, the VPC's private subnets and their route tables, and optionally task size, task bounds, the measured seconds per image, the acceptable latency and the Spot/on-demand mix."
+  description = "The container workers of the containers and split modes (modules/workers): the VPC's private subnets and their route tables, the image by digest and its ECR repository unless worker_image and worker_repository_arn give them, and optionally task size, task bounds, the measured seconds per image, the acceptable latency and the Spot/on-demand mix."
   type = object({
-    image                      = string
-    repository_arn             = string
+    image                      = optional(string)
+    repository_arn             = optional(string)
     vpc_id                     = string
     subnet_ids                 = list(string)
     route_table_ids            = list(string)
@@ -193,6 +193,18 @@ variable "workers" {
     fargate_base               = optional(number, 0)
   })
   default = null
+}
+
+variable "worker_image" {
+  description = "The workers' image by digest as the delivery pipeline's image stage built it (TF_VAR_worker_image); takes precedence over workers.image."
+  type        = string
+  default     = null
+}
+
+variable "worker_repository_arn" {
+  description = "The ECR repository the workers pull from, as the delivery pipeline names it (TF_VAR_worker_repository_arn); takes precedence over workers.repository_arn."
+  type        = string
+  default     = null
 }
 
 variable "kafka" {

@@ -39,3 +39,23 @@ run "staging_keeps_secure_defaults" {
     error_message = "Staging retention must be 7 days everywhere."
   }
 }
+
+run "the_pipelines_image_reaches_the_workers_of_a_split_deployment" {
+  command = plan
+
+  variables {
+    processing_mode       = "split"
+    worker_image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-staging-cicd-worker@sha256:abababababababababababababababababababababababababababababababab"
+    worker_repository_arn = "arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-staging-cicd-worker"
+    workers = {
+      vpc_id          = "vpc-0123"
+      subnet_ids      = ["subnet-a", "subnet-b"]
+      route_table_ids = ["rtb-a"]
+    }
+  }
+
+  assert {
+    condition     = output.pipeline.processing.workers.image == var.worker_image
+    error_message = "The workers run the image the pipeline's image stage built, by digest."
+  }
+}
