@@ -28,7 +28,14 @@ ENV_KEYS = {"shell", "variables", "parameter-store", "exported-variables", "secr
 PHASES = ["install", "pre_build", "build", "post_build"]
 PHASE_KEYS = {"run-as", "on-failure", "runtime-versions", "commands", "finally"}
 # Set by CodeBuild itself in every build (https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html).
-CODEBUILD_VARIABLES = {"CODEBUILD_SRC_DIR", "CODEBUILD_BUILD_ID", "CODEBUILD_RESOLVED_SOURCE_VERSION", "HOME", "PATH"}
+CODEBUILD_VARIABLES = {
+    "CODEBUILD_SRC_DIR",
+    "CODEBUILD_BUILD_ID",
+    "CODEBUILD_RESOLVED_SOURCE_VERSION",
+    "HOME",
+    "PATH",
+    "AWS_REGION",
+}
 
 
 def buildspec(stage: str) -> dict[str, Any]:
@@ -58,7 +65,8 @@ def module_environment(stage: str) -> str:
     value = line.group(1)
     text = _braced(block, line.start(1)) if value.startswith("{") and not value.rstrip().endswith("}") else value
     for name in re.findall(r"local\.(\w+)", text):
-        text += _braced(CICD_MAIN, CICD_MAIN.index(f"{name} = {{") + len(f"{name} = "))
+        if f"{name} = {{" in CICD_MAIN:  # a map of variables (a string local is a value, not more names)
+            text += _braced(CICD_MAIN, CICD_MAIN.index(f"{name} = {{") + len(f"{name} = "))
     return text
 
 
@@ -67,7 +75,7 @@ def make_targets() -> set[str]:
 
 
 def test_every_stage_of_the_module_has_its_buildspec() -> None:
-    assert STAGES == ["test", "plan", "apply"]
+    assert STAGES == ["test", "image", "plan", "apply"]
     assert sorted(p.name for p in CI_DIR.glob("buildspec-*.yml")) == sorted(f"buildspec-{s}.yml" for s in STAGES)
     assert 'buildspec = "ci/buildspec-${each.key}.yml"' in CICD_MAIN
 
@@ -109,7 +117,9 @@ def test_every_variable_is_set_by_the_buildspec_codebuild_or_the_module(stage: s
     spec = buildspec(stage)
     own = set(spec.get("env", {}).get("variables", {})) | set(spec.get("env", {}).get("exported-variables", []))
     from_module = set(re.findall(r"\b([A-Z][A-Z0-9_]*)\s*=", module_environment(stage)))
-    script = "\n".join([*commands(spec), (CI_DIR / "install-tools.sh").read_text()])
+    ran = [*commands(spec)]
+    ran += [(CI_DIR / name).read_text() for name in re.findall(r"\bci/([\w-]+\.sh)", "\n".join(ran))]
+    script = "\n".join(ran)
     optional = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):-", script))  # has a default where it is used
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", script)) - optional
     missing = used - own - from_module - CODEBUILD_VARIABLES
@@ -282,7 +292,12 @@ def test_the_repository_pins_the_terraform_the_pipeline_installs_and_only_the_te
     for arch in ("amd64", "arm64"):
         assert re.fullmatch(r"[0-9a-f]{64}", pins[f"terraform_{version.group(1)}_linux_{arch}.zip"])
     trusted = {stage: buildspec(stage).get("env", {}).get("variables", {}).get("TRUST_VENDOR_SUMS") for stage in STAGES}
-    assert trusted == {"test": "tflint", "plan": None, "apply": None}  # never terraform, never a stage with rights
+    assert trusted == {
+        "test": "tflint",
+        "image": None,
+        "plan": None,
+        "apply": None,
+    }  # never terraform, never a stage with rights
 
 
 # ------------------------------------------------------------------------------------------ the deploy role

@@ -29,6 +29,7 @@ PINNED = {
     "CKV2_AWS_51": 1,  # client certificates: no HTTP backend
     "CKV2_AWS_3": 1,  # organisation-wide GuardDuty is the delegated administrator's
     "CKV2_AWS_10": 1,  # no CloudWatch Logs copy of the trail
+    "CKV_AWS_316": 1,  # the image stage's CodeBuild project is privileged (Docker builds need the daemon)
     "CKV2_AWS_11": 1,  # no flow logs in envs/local's emulator VPC (no packet crosses it)
     "CKV_AWS_7": 1,  # no automatic rotation of the cursor HMAC key: AWS rotates no HMAC key
     # modules/web (the web app on CloudFront)

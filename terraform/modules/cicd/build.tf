@@ -62,6 +62,7 @@ resource "aws_codebuild_report_group" "tests" {
 }
 
 resource "aws_codebuild_project" "stage" {
+  #checkov:skip=CKV_AWS_316:Only the image stage is privileged (Docker builds need it); it may push to the workers' repository and nothing else.
   for_each = local.stages
 
   name           = "${local.name}-${each.key}"
@@ -79,12 +80,14 @@ resource "aws_codebuild_project" "stage" {
     type = "CODEPIPELINE"
   }
 
+  # The image stage builds an arm64 image on an arm64 host with Docker, which needs privileged mode; it holds no
+  # AWS right but pushing to the workers' repository, and runs only this commit's Dockerfile.
   environment {
-    compute_type                = var.compute_type
-    image                       = var.build_image
-    type                        = "LINUX_CONTAINER"
+    compute_type                = each.key == "image" ? var.image_compute_type : var.compute_type
+    image                       = each.key == "image" ? var.image_build_image : var.build_image
+    type                        = each.key == "image" ? "ARM_CONTAINER" : "LINUX_CONTAINER"
     image_pull_credentials_type = "CODEBUILD"
-    privileged_mode             = false
+    privileged_mode             = each.key == "image"
 
     dynamic "environment_variable" {
       for_each = local.build_environment[each.key]

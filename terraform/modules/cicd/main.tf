@@ -1,11 +1,11 @@
-# The delivery pipeline of one environment: source → test (make lint test) → plan (saved, summarised) →
-# approval → apply (that saved plan, nothing else). Each stage runs as its own role: the test stage can touch
+# The delivery pipeline of one environment: source → test (make lint test) and image (the container workers',
+# pushed to ECR) → plan (saved, summarised) → approval → apply (that saved plan, nothing else). Each stage runs as its own role: the test stage can touch
 # nothing in AWS but its logs and artifacts, the plan stage only reads (and writes the state's lock file), and
 # only the apply stage changes the stack. No stage can read or write images, metadata, messages or secret
 # values, and none can change the pipeline itself or the state bucket's protection.
 #
 # By concern: main.tf (stages, build environment, permissions as locals), artifacts.tf (key and artifact bucket),
-# build.tf (a CodeBuild project and role per stage), pipeline.tf (CodePipeline and its role), source.tf (CodeCommit
+# build.tf (a CodeBuild project and role per stage), image.tf (the workers' ECR repository), pipeline.tf (CodePipeline and its role), source.tf (CodeCommit
 # push events).
 
 data "aws_caller_identity" "current" {}
@@ -18,14 +18,17 @@ locals {
   region     = data.aws_region.current.name
   dns_suffix = data.aws_partition.current.dns_suffix
 
-  name            = "${var.name_prefix}-cicd"
-  artifact_bucket = "${local.name}-artifacts-${local.account_id}"
-  artifact_arn    = "arn:${local.partition}:s3:::${local.artifact_bucket}"
-  pipeline_arn    = "arn:${local.partition}:codepipeline:${local.region}:${local.account_id}:${local.name}"
-  stages          = toset(["test", "plan", "apply"])
-  log_groups      = { for stage in local.stages : stage => "/aws/codebuild/${local.name}-${stage}" }
-  log_group_arns  = { for stage, name in local.log_groups : stage => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}" }
-  project_arns    = { for stage in local.stages : stage => "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${local.name}-${stage}" }
+  name                  = "${var.name_prefix}-cicd"
+  artifact_bucket       = "${local.name}-artifacts-${local.account_id}"
+  artifact_arn          = "arn:${local.partition}:s3:::${local.artifact_bucket}"
+  pipeline_arn          = "arn:${local.partition}:codepipeline:${local.region}:${local.account_id}:${local.name}"
+  stages                = toset(["test", "image", "plan", "apply"])
+  log_groups            = { for stage in local.stages : stage => "/aws/codebuild/${local.name}-${stage}" }
+  log_group_arns        = { for stage, name in local.log_groups : stage => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}" }
+  project_arns          = { for stage in local.stages : stage => "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:project/${local.name}-${stage}" }
+  worker_repository     = "${local.name}-worker"
+  worker_repository_arn = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${local.worker_repository}"
+  worker_registry       = "${local.account_id}.dkr.ecr.${local.region}.${local.dns_suffix}"
   # CodeBuild names a buildspec's report group "<project>-<report>": the test buildspec's report is "pytest".
   report_group_arn = "arn:${local.partition}:codebuild:${local.region}:${local.account_id}:report-group/${local.name}-test-pytest"
 
@@ -183,6 +186,25 @@ locals {
   ]
 
   stage_policies = {
+    # The image stage: the source, its logs, and pushing to the workers' repository (ECR's login token has no
+    # resource to scope it to). Nothing of the stack.
+    image = concat(local.build_basics["image"], [
+      {
+        Sid      = "RegistryLogin"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = ["*"]
+      },
+      {
+        Sid    = "PushWorkerImages"
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+          "ecr:PutImage", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        ]
+        Resource = [local.worker_repository_arn]
+      },
+    ])
     test = concat(local.build_basics["test"], [
       {
         Sid      = "TestReports"
@@ -246,8 +268,10 @@ locals {
   }
 
   build_environment = {
-    test = { IMGPIPE_ENV = var.environment, TERRAFORM_VERSION = var.terraform_version, TFLINT_VERSION = var.tflint_version }
-    plan = local.state_build_environment
+    test  = { IMGPIPE_ENV = var.environment, TERRAFORM_VERSION = var.terraform_version, TFLINT_VERSION = var.tflint_version }
+    image = { IMGPIPE_ENV = var.environment, REPOSITORY_URI = "${local.worker_registry}/${local.worker_repository}" }
+    # The workers' repository; the image itself (by digest) comes from the image stage (pipeline.tf).
+    plan = merge(local.state_build_environment, { TF_VAR_worker_repository_arn = local.worker_repository_arn })
     # AUTO_APPROVE: the approval stage before it is the confirmation `make apply` would otherwise ask for.
     apply = merge(local.state_build_environment, { AUTO_APPROVE = "1" })
   }
@@ -259,5 +283,5 @@ locals {
     TF_STATE_REGION     = var.state.region
     TF_STATE_KMS_KEY_ID = var.state.kms_key_arn
   }
-  build_timeout_minutes = { test = 90, plan = 30, apply = 60 }
+  build_timeout_minutes = { test = 90, image = 30, plan = 30, apply = 60 }
 }

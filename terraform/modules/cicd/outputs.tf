@@ -40,3 +40,12 @@ output "build_variables" {
     stage => { for v in project.environment[0].environment_variable : v.name => v.value }
   }
 }
+
+output "worker_repository" {
+  description = "The container workers' ECR repository (name, ARN, URL): the image stage pushes there, the environments' workers pull from it."
+  value = {
+    name = aws_ecr_repository.worker.name
+    arn  = aws_ecr_repository.worker.arn
+    url  = aws_ecr_repository.worker.repository_url
+  }
+}

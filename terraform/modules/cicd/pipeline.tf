@@ -110,6 +110,7 @@ resource "aws_codepipeline" "this" {
     }
   }
 
+  # Tests and the workers' image at once: both only read the source.
   stage {
     name = "Test"
     action {
@@ -120,6 +121,16 @@ resource "aws_codepipeline" "this" {
       version         = "1"
       input_artifacts = ["source"]
       configuration   = { ProjectName = aws_codebuild_project.stage["test"].name }
+    }
+    action {
+      name            = "BuildWorkerImage"
+      category        = "Build"
+      owner           = "AWS"
+      provider        = "CodeBuild"
+      version         = "1"
+      namespace       = "Image"
+      input_artifacts = ["source"]
+      configuration   = { ProjectName = aws_codebuild_project.stage["image"].name }
     }
   }
 
@@ -134,7 +145,11 @@ resource "aws_codepipeline" "this" {
       namespace        = "Plan"
       input_artifacts  = ["source"]
       output_artifacts = ["plan"]
-      configuration    = { ProjectName = aws_codebuild_project.stage["plan"].name }
+      configuration = {
+        ProjectName = aws_codebuild_project.stage["plan"].name
+        # The image this commit built, by digest: what the environment's workers run if it has any.
+        EnvironmentVariables = jsonencode([{ name = "TF_VAR_worker_image", value = "#{Image.WORKER_IMAGE}", type = "PLAINTEXT" }])
+      }
     }
   }
 

@@ -149,3 +149,31 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "image_build_image" {
+  description = "CodeBuild image of the image stage: an arm64 host (the workers run on Graviton), with Docker."
+  type        = string
+  default     = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+}
+
+variable "image_compute_type" {
+  description = "CodeBuild compute type of the image stage (an ARM container: BUILD_GENERAL1_SMALL or BUILD_GENERAL1_LARGE)."
+  type        = string
+  default     = "BUILD_GENERAL1_SMALL"
+
+  validation {
+    condition     = contains(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_LARGE"], var.image_compute_type)
+    error_message = "image_compute_type must be BUILD_GENERAL1_SMALL or BUILD_GENERAL1_LARGE (what ARM containers offer)."
+  }
+}
+
+variable "worker_images_kept" {
+  description = "How many worker images the repository keeps (older ones expire): each is a possible rollback."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.worker_images_kept >= 5 && var.worker_images_kept <= 1000
+    error_message = "worker_images_kept must be 5-1000."
+  }
+}

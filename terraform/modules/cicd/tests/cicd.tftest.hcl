@@ -189,6 +189,16 @@ run "artifacts_are_encrypted_private_and_short_lived" {
 run "each_stage_role_reaches_only_what_its_stage_needs" {
   command = plan
 
+  # The image stage: its logs, the source artifact, and pushing to the workers' repository alone.
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.build["image"].policy).Statement : s.Resource if s.Sid == "PushWorkerImages"] == [["arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-prod-cicd-worker"]] && alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.build["image"].policy).Statement : [
+        for a in s.Action : contains(["logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"], a) || startswith(a, "ecr:")
+      ]
+    ])) && one([for s in jsondecode(aws_iam_role_policy.build["image"].policy).Statement : s.Action if s.Sid == "RegistryLogin"]) == ["ecr:GetAuthorizationToken"]
+    error_message = "The image stage may push to the workers' repository and reach nothing else of AWS."
+  }
+
   # The test stage: its logs, the source artifact, its report group. Nothing else in AWS.
   assert {
     condition = alltrue(flatten([
@@ -313,5 +323,45 @@ run "plan_and_apply_use_the_environments_state" {
       )
     ]) && !contains(keys(output.build_variables["test"]), "TF_STATE_BUCKET")
     error_message = "Plan and apply name the environment's state (scripts/deploy/tf.py reads TF_STATE_*); the test stage has none."
+  }
+}
+
+run "the_image_stage_builds_the_workers_image_beside_the_tests_and_hands_its_digest_to_the_plan" {
+  command = plan
+
+  assert {
+    condition = (
+      [for a in aws_codepipeline.this.stage[1].action : a.name] == ["LintAndTest", "BuildWorkerImage"] &&
+      aws_codepipeline.this.stage[1].action[1].namespace == "Image" &&
+      aws_codepipeline.this.stage[1].action[1].configuration["ProjectName"] == "imgpipe-prod-cicd-image" &&
+      jsondecode(aws_codepipeline.this.stage[2].action[0].configuration["EnvironmentVariables"]) == [
+        { name = "TF_VAR_worker_image", value = "#{Image.WORKER_IMAGE}", type = "PLAINTEXT" }
+      ]
+    )
+    error_message = "The image is built beside the tests and the plan stage gets its digest."
+  }
+
+  assert {
+    condition = (
+      aws_codebuild_project.stage["image"].environment[0].type == "ARM_CONTAINER" &&
+      aws_codebuild_project.stage["image"].environment[0].privileged_mode &&
+      alltrue([for s in ["test", "plan", "apply"] : !aws_codebuild_project.stage[s].environment[0].privileged_mode])
+    )
+    error_message = "Only the image stage is privileged (Docker), on an arm64 host."
+  }
+
+  assert {
+    condition = (
+      aws_ecr_repository.worker.image_tag_mutability == "IMMUTABLE" &&
+      aws_ecr_repository.worker.image_scanning_configuration[0].scan_on_push &&
+      aws_ecr_repository.worker.encryption_configuration[0].encryption_type == "KMS" &&
+      [for r in jsondecode(aws_ecr_lifecycle_policy.worker.policy).rules : r.selection.countNumber] == [1, 30]
+    )
+    error_message = "The repository's tags never move, images are scanned on push and encrypted, and only the newest 30 are kept."
+  }
+
+  assert {
+    condition     = contains([for v in aws_codebuild_project.stage["plan"].environment[0].environment_variable : "${v.name}=${v.value}"], "TF_VAR_worker_repository_arn=arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-prod-cicd-worker")
+    error_message = "The plan stage tells the environment which repository its workers pull from."
   }
 }
