@@ -54,6 +54,7 @@ RESOURCELESS_ACTIONS = frozenset(
         "ec2:DescribeSecurityGroups",
         "access-analyzer:ValidatePolicy",  # the plan stage validates the documents it is given
         "access-analyzer:CheckNoNewAccess",
+        "ecr:GetAuthorizationToken",  # the registry login token (workers' execution role, the image stage)
     }
 )
 KMS_USE = re.compile(r"^kms:(Decrypt|Encrypt|GenerateDataKey.*|ReEncrypt.*)$")

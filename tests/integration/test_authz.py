@@ -39,6 +39,8 @@ PIPELINE_EDGES = {
     "apply-role-cannot-destroy-state-versions",
     "apply-role-cannot-delete-the-state-bucket",
     "test-role-cannot-touch-images",
+    "image-role-pushes-worker-images",
+    "image-role-cannot-touch-images",
 }
 # Opt-in principals and features envs/local does not deploy (its relaxations are asserted in envs/local's tests).
 LOCAL_NOT_APPLICABLE = {
@@ -329,7 +331,7 @@ def pipeline_roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[
 @pytest.fixture(scope="module")
 def with_pipeline_roles(environment: matrix.Environment, pipeline_roles: Future[dict[str, Role]]) -> matrix.Environment:
     roles = pipeline_roles.result(timeout=600)
-    assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "plan", "apply")}
+    assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "image", "plan", "apply")}
     renamed = copy.deepcopy(environment)
     for name, role in roles.items():
         text = json.dumps([role.arn, list(role.policies)])

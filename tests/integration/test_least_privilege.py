@@ -60,8 +60,20 @@ def test_each_function_reaches_exactly_its_own_data(
             f"s3:{processed}": "read",  # the versions of renditions it purges (an image deleted while processed)
             f"dynamodb:{images}": "write",
             f"sqs:{P}-raw-events": "write",
+            f"sqs:{P}-large-images": "write",  # split mode (envs/local): passes large images on
             "kms:key": "use",
         },
+        # envs/local runs split: the workers' task role does what the processor does, from their own queue.
+        f"{P}-workers-task": {
+            f"s3:{raw}/raw/*": "write",
+            f"s3:{raw}": "read",
+            f"s3:{processed}/renditions/*": "write",
+            f"s3:{processed}": "read",
+            f"dynamodb:{images}": "write",
+            f"sqs:{P}-large-images": "write",
+            "kms:key": "use",
+        },
+        f"{P}-workers-execution": {},  # pulls the image and writes its log stream: no data at all
         f"{P}-kafka_ingest": {
             f"s3:{raw}/raw/*": "write",
             f"s3:{raw}/staging/*": "write",
@@ -110,4 +122,10 @@ def test_no_function_may_read_object_content_it_does_not_process(policies: list[
     }
     # the processor reads raw bytes, the API signs links to renditions, Kafka reads its claim-checks, the analyst
     # reads exports (and nothing else: scripts/ops/authz's matrix and the buckets' perimeter hold it there)
-    assert content_readers == {f"{P}-image_processor", f"{P}-upload_api", f"{P}-kafka_ingest", f"{P}-analyst"}
+    assert content_readers == {
+        f"{P}-image_processor",
+        f"{P}-workers-task",  # the same processor as a container (split mode, envs/local)
+        f"{P}-upload_api",
+        f"{P}-kafka_ingest",
+        f"{P}-analyst",
+    }

@@ -103,6 +103,7 @@ class _Resolver:
             "bucket": lambda: name in self.docs.buckets,
             "role": lambda: f"{self.docs.prefix}-{name}" in self.docs.roles,
             "function": lambda: name in self.docs.functions,
+            "queue": lambda: name in self.docs.queues,
             "break-glass": lambda: self.env.break_glass_arn is not None,
             "deployer": lambda: bool(self.env.deployer_role_arns),
         }.get(kind, lambda: what in self.env.features)()
