@@ -120,6 +120,7 @@ resource "aws_cloudwatch_metric_alarm" "at_max_tasks" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
   tags                = var.tags
 }
 
