@@ -68,12 +68,23 @@ def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dic
 
 
 @pytest.fixture(scope="module")
-def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> SqsPoller:
+def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator[SqsPoller]:
     """The local worker's poller of the processor's SQS mapping (as Terraform deployed it), driven poll by poll
-    by the tests (no background thread), so that every test decides when deliveries happen."""
+    by the tests (no background thread), so that every test decides when deliveries happen. The container
+    workers' tasks run meanwhile, as `make up` runs them: in the split mode envs/local deploys, objects of 4 MiB
+    or more are theirs (the function passes them on when the test polls)."""
     found = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
     assert len(found.pollers) == 1, [p.mapping for p in found.pollers]
-    return found.pollers[0]
+    stop = threading.Event()
+    tasks = [threading.Thread(target=s.run_forever, args=(stop,)) for s in found.services]
+    for thread in tasks:
+        thread.start()
+    try:
+        yield found.pollers[0]
+    finally:
+        stop.set()
+        for thread in tasks:
+            thread.join(timeout=130)  # they drain within their stop timeout
 
 
 WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages
