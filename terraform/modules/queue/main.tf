@@ -1,5 +1,6 @@
 # A work queue and its dead-letter queue, as every imgpipe queue is: encrypted with the environment's key,
 # messages kept no longer than the images they name, refusing plain HTTP, and a DLQ only this queue may use.
+# Used for the raw-events queue (modules/storage, which lets S3 send to it) and the split mode's large-image queue.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -69,7 +70,10 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 
 resource "aws_sqs_queue_policy" "this" {
   queue_url = aws_sqs_queue.this.id
-  policy    = jsonencode({ Version = "2012-10-17", Statement = [local.deny_insecure_transport["queue"]] })
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat([local.deny_insecure_transport["queue"]], var.policy_statements)
+  })
 
   # The last attribute written on each queue: moto resets Policy on any SetQueueAttributes without it.
   depends_on = [aws_sqs_queue_redrive_policy.this]

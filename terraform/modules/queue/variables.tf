@@ -60,6 +60,12 @@ variable "kms_data_key_reuse_period_seconds" {
   }
 }
 
+variable "policy_statements" {
+  description = "Statements added to the queue's resource policy after its plain-HTTP deny: a service that sends to it (S3 notifications to the raw-events queue). Principals of this account need none: IAM grants them."
+  type        = any
+  default     = []
+}
+
 variable "dlq_redrive_allow_policy_enabled" {
   description = "Let only this queue use the DLQ as its dead-letter target (off only for emulators without the API)."
   type        = bool

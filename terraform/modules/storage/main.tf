@@ -25,9 +25,7 @@ locals {
   retention_seconds = var.retention_days * 86400
 
   queue_name     = "${var.name_prefix}-raw-events"
-  dlq_name       = "${var.name_prefix}-raw-events-dlq"
   queue_arn      = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
-  dlq_arn        = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
   raw_bucket_arn = local.bucket_arns["raw"]
 
   # CloudTrail delivers to one bucket only through its own statements (AWS's required pair), scoped to the trail.
@@ -136,35 +134,17 @@ locals {
     }
   }
 
-  # Both queues refuse plain-HTTP access (SQS endpoints accept both); harmless on emulators, which do not
-  # evaluate SQS resource policies.
-  queue_deny_insecure_transport = {
-    for k, arn in { raw_events = local.queue_arn, dlq = local.dlq_arn } : k => {
-      Sid                      = "DenyInsecureTransport"
-      Effect                   = "Deny"
-      Principal                = "*"
-      Action                   = "sqs:*"
-      Resource                 = arn
-      Condition                = { Bool = { "aws:SecureTransport" = "false" } }
+  # The raw-events queue's one grant: S3 notifications of the raw bucket, of this account (confused deputy).
+  allow_raw_bucket_notifications = {
+    Sid       = "AllowRawBucketNotifications"
+    Effect    = "Allow"
+    Principal = { Service = "s3.${data.aws_partition.current.dns_suffix}" }
+    Action    = "sqs:SendMessage"
+    Resource  = local.queue_arn
+    Condition = {
+      ArnEquals    = { "aws:SourceArn" = local.raw_bucket_arn }
+      StringEquals = { "aws:SourceAccount" = local.account_id }
     }
-  }
-
-  queue_policy = {
-    Version = "2012-10-17"
-    Statement = [
-      local.queue_deny_insecure_transport["raw_events"],
-      {
-        Sid       = "AllowRawBucketNotifications"
-        Effect    = "Allow"
-        Principal = { Service = "s3.${data.aws_partition.current.dns_suffix}" }
-        Action    = "sqs:SendMessage"
-        Resource  = local.queue_arn
-        Condition = {
-          ArnEquals    = { "aws:SourceArn" = local.raw_bucket_arn }
-          StringEquals = { "aws:SourceAccount" = local.account_id }
-        }
-      },
-    ]
   }
 }
 
@@ -286,72 +266,49 @@ resource "aws_s3_bucket_policy" "this" {
 # Raw-events queue (S3 ObjectCreated -> SQS) and its dead-letter queue
 ################################################################################
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = local.dlq_name
-  message_retention_seconds         = local.retention_seconds
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_data_key_reuse_period_seconds
+module "raw_events" {
+  source = "../queue"
 
-  tags = merge(var.tags, { Name = local.dlq_name })
-}
-
-resource "aws_sqs_queue" "raw_events" {
   name                              = local.queue_name
-  message_retention_seconds         = local.retention_seconds
+  kms_key_arn                       = var.kms_key_arn
+  retention_seconds                 = local.retention_seconds
   visibility_timeout_seconds        = var.queue_visibility_timeout_seconds
-  kms_master_key_id                 = var.kms_key_arn
+  max_receive_count                 = var.max_receive_count
   kms_data_key_reuse_period_seconds = var.kms_data_key_reuse_period_seconds
-
-  # The redrive policy is owned by aws_sqs_queue_redrive_policy below, not set inline, and this resource
-  # ignores the attribute. Why: moto re-serialises RedrivePolicy JSON (spaces after separators), so the queue
-  # resource reads it back as a "whitespace change"; applying that no-op diff issues SetQueueAttributes, which
-  # in moto also resets the queue's Policy and silently breaks S3 -> SQS delivery. Ignoring redrive_policy on
-  # the queue (and only there) hides no drift: the stand-alone resource still reads, diffs and repairs the
-  # redrive policy on AWS and on emulators alike. Inline redrive_policy + ignore_changes would hide drift.
-  lifecycle {
-    ignore_changes = [redrive_policy]
-  }
-
-  tags = merge(var.tags, { Name = local.queue_name })
+  dlq_redrive_allow_policy_enabled  = var.dlq_redrive_allow_policy_enabled
+  policy_statements                 = [local.allow_raw_bucket_notifications]
+  tags                              = var.tags
 }
 
-resource "aws_sqs_queue_redrive_policy" "raw_events" {
-  queue_url = aws_sqs_queue.raw_events.id
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.max_receive_count
-  })
+# The queues were this module's own resources before modules/queue held them.
+moved {
+  from = aws_sqs_queue.raw_events
+  to   = module.raw_events.aws_sqs_queue.this
 }
 
-# Only the raw-events queue may use the DLQ as its dead-letter target.
-resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  count = var.dlq_redrive_allow_policy_enabled ? 1 : 0
-
-  queue_url = aws_sqs_queue.dlq.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.raw_events.arn]
-  })
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.raw_events.aws_sqs_queue.dlq
 }
 
-resource "aws_sqs_queue_policy" "raw_events" {
-  queue_url = aws_sqs_queue.raw_events.id
-  policy    = jsonencode(local.queue_policy)
-
-  # Write the queue policy after the redrive policy: some emulators (moto) reset Policy on every
-  # SetQueueAttributes call that does not carry it, so the policy must be the last attribute written.
-  depends_on = [aws_sqs_queue_redrive_policy.raw_events]
+moved {
+  from = aws_sqs_queue_redrive_policy.raw_events
+  to   = module.raw_events.aws_sqs_queue_redrive_policy.this
 }
 
-resource "aws_sqs_queue_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [local.queue_deny_insecure_transport["dlq"]]
-  })
+moved {
+  from = aws_sqs_queue_redrive_allow_policy.dlq
+  to   = module.raw_events.aws_sqs_queue_redrive_allow_policy.dlq
+}
 
-  # Last attribute written on the DLQ (see aws_sqs_queue_policy.raw_events).
-  depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
+moved {
+  from = aws_sqs_queue_policy.raw_events
+  to   = module.raw_events.aws_sqs_queue_policy.this
+}
+
+moved {
+  from = aws_sqs_queue_policy.dlq
+  to   = module.raw_events.aws_sqs_queue_policy.dlq
 }
 
 resource "aws_s3_bucket_notification" "raw" {
@@ -363,12 +320,12 @@ resource "aws_s3_bucket_notification" "raw" {
 
   queue {
     id            = "raw-object-created"
-    queue_arn     = aws_sqs_queue.raw_events.arn
+    queue_arn     = module.raw_events.arn
     events        = ["s3:ObjectCreated:*"]
     filter_prefix = var.raw_prefix
   }
 
   # S3 validates the destination when the configuration is written: the queue policy (and the key policy that
   # lets s3.amazonaws.com use the CMK) must already allow delivery.
-  depends_on = [aws_sqs_queue_policy.raw_events]
+  depends_on = [module.raw_events]
 }

@@ -25,37 +25,37 @@ output "raw_prefix" {
 
 output "raw_events_queue_url" {
   description = "URL of the raw-events queue (S3 ObjectCreated notifications)."
-  value       = aws_sqs_queue.raw_events.url
+  value       = module.raw_events.url
 }
 
 output "raw_events_queue_arn" {
   description = "ARN of the raw-events queue."
-  value       = aws_sqs_queue.raw_events.arn
+  value       = module.raw_events.arn
 }
 
 output "raw_events_queue_name" {
   description = "Name of the raw-events queue."
-  value       = aws_sqs_queue.raw_events.name
+  value       = module.raw_events.name
 }
 
 output "raw_events_visibility_timeout_seconds" {
   description = "Visibility timeout of the raw-events queue (the processing module checks it against its timeout)."
-  value       = aws_sqs_queue.raw_events.visibility_timeout_seconds
+  value       = module.raw_events.visibility_timeout_seconds
 }
 
 output "raw_events_dlq_url" {
   description = "URL of the raw-events dead-letter queue."
-  value       = aws_sqs_queue.dlq.url
+  value       = module.raw_events.dlq_url
 }
 
 output "raw_events_dlq_arn" {
   description = "ARN of the raw-events dead-letter queue."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.raw_events.dlq_arn
 }
 
 output "raw_events_dlq_name" {
   description = "Name of the raw-events dead-letter queue."
-  value       = aws_sqs_queue.dlq.name
+  value       = module.raw_events.dlq_name
 }
 
 output "bucket_policies_enforced" {
@@ -74,8 +74,8 @@ output "object_expiration_days" {
 output "message_retention_seconds" {
   description = "Message retention of the raw-events queue and its DLQ."
   value = {
-    raw_events = aws_sqs_queue.raw_events.message_retention_seconds
-    dlq        = aws_sqs_queue.dlq.message_retention_seconds
+    raw_events = module.raw_events.queue.message_retention_seconds
+    dlq        = module.raw_events.dlq.message_retention_seconds
   }
 }
 
@@ -86,7 +86,7 @@ output "force_destroy" {
 
 output "dlq_redrive_allow_policy_enabled" {
   description = "Whether the DLQ carries a redrive-allow policy (only the raw-events queue may use it)."
-  value       = length(aws_sqs_queue_redrive_allow_policy.dlq) == 1
+  value       = module.raw_events.dlq_redrive_allow_policy_enabled
 }
 
 output "kms_key_arns" {
@@ -97,8 +97,8 @@ output "kms_key_arns" {
       k => one([for r in c.rule : r.apply_server_side_encryption_by_default[0].kms_master_key_id])
     },
     {
-      raw_events = aws_sqs_queue.raw_events.kms_master_key_id
-      dlq        = aws_sqs_queue.dlq.kms_master_key_id
+      raw_events = module.raw_events.queue.kms_master_key_id
+      dlq        = module.raw_events.dlq.kms_master_key_id
     },
   )
 }

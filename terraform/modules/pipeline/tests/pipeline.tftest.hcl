@@ -9,7 +9,7 @@ mock_provider "aws" {
 
 # The two queues apart (the shared mock gives every queue the same values), to catch swapped wiring.
 override_resource {
-  target          = module.storage.aws_sqs_queue.raw_events
+  target          = module.storage.module.raw_events.aws_sqs_queue.this
   override_during = plan
   values = {
     arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
@@ -18,7 +18,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.storage.aws_sqs_queue.dlq
+  target          = module.storage.module.raw_events.aws_sqs_queue.dlq
   override_during = plan
   values = {
     arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"

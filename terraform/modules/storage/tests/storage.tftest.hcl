@@ -26,7 +26,7 @@ mock_provider "aws" {
 # Computed attributes are unknown in a plan; give the DLQ its real-shaped ARN during planning so the
 # redrive policy (built from it) can be asserted.
 override_resource {
-  target          = aws_sqs_queue.dlq
+  target          = module.raw_events.aws_sqs_queue.dlq
   override_during = plan
   values = {
     arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"
@@ -34,7 +34,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.raw_events
+  target          = module.raw_events.aws_sqs_queue.this
   override_during = plan
   values = {
     arn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events"
@@ -127,7 +127,7 @@ run "lifecycle_and_queues_follow_retention_days" {
   }
 
   assert {
-    condition     = aws_sqs_queue.raw_events.message_retention_seconds == 3 * 86400 && aws_sqs_queue.dlq.message_retention_seconds == 3 * 86400
+    condition     = module.raw_events.queue.message_retention_seconds == 3 * 86400 && module.raw_events.dlq.message_retention_seconds == 3 * 86400
     error_message = "Queue and DLQ retention must follow retention_days."
   }
 }
@@ -258,32 +258,32 @@ run "queues_encrypted_retained_and_redriven" {
   command = plan
 
   assert {
-    condition     = aws_sqs_queue.raw_events.name == "imgpipe-test-raw-events" && aws_sqs_queue.dlq.name == "imgpipe-test-raw-events-dlq"
+    condition     = module.raw_events.queue.name == "imgpipe-test-raw-events" && module.raw_events.dlq.name == "imgpipe-test-raw-events-dlq"
     error_message = "Queue names must be <name_prefix>-raw-events and <name_prefix>-raw-events-dlq."
   }
 
   assert {
-    condition     = aws_sqs_queue.raw_events.kms_master_key_id == var.kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arn
+    condition     = module.raw_events.queue.kms_master_key_id == var.kms_key_arn && module.raw_events.dlq.kms_master_key_id == var.kms_key_arn
     error_message = "Both queues must be encrypted with the CMK."
   }
 
   assert {
-    condition     = aws_sqs_queue.raw_events.message_retention_seconds <= 7 * 86400 && aws_sqs_queue.dlq.message_retention_seconds <= 7 * 86400
+    condition     = module.raw_events.queue.message_retention_seconds <= 7 * 86400 && module.raw_events.dlq.message_retention_seconds <= 7 * 86400
     error_message = "Queue messages must never be retained longer than retention_days."
   }
 
   assert {
-    condition     = aws_sqs_queue.dlq.message_retention_seconds <= aws_sqs_queue.raw_events.message_retention_seconds
+    condition     = module.raw_events.dlq.message_retention_seconds <= module.raw_events.queue.message_retention_seconds
     error_message = "The DLQ must not retain messages longer than the source queue."
   }
 
   assert {
-    condition     = aws_sqs_queue.raw_events.visibility_timeout_seconds == 300
+    condition     = module.raw_events.queue.visibility_timeout_seconds == 300
     error_message = "Default visibility timeout must be 300 s."
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue_redrive_policy.raw_events.redrive_policy) == {
+    condition = jsondecode(module.raw_events.redrive_policy) == {
       deadLetterTargetArn = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-raw-events-dlq"
       maxReceiveCount     = 5
     }
@@ -291,7 +291,7 @@ run "queues_encrypted_retained_and_redriven" {
   }
 
   assert {
-    condition     = length(aws_sqs_queue_redrive_allow_policy.dlq) == 1
+    condition     = module.raw_events.dlq_redrive_allow_policy_enabled
     error_message = "The DLQ must only accept redrives from the raw-events queue by default."
   }
 }
@@ -300,7 +300,7 @@ run "queue_policy_only_allows_the_raw_bucket" {
   command = plan
 
   assert {
-    condition = [for s in jsondecode(aws_sqs_queue_policy.raw_events.policy).Statement : s if s.Effect == "Allow"] == [{
+    condition = [for s in jsondecode(module.raw_events.policies.queue).Statement : s if s.Effect == "Allow"] == [{
       Sid       = "AllowRawBucketNotifications"
       Effect    = "Allow"
       Principal = { Service = "s3.amazonaws.com" }
@@ -316,7 +316,7 @@ run "queue_policy_only_allows_the_raw_bucket" {
 
   assert {
     condition = alltrue([
-      for p in [aws_sqs_queue_policy.raw_events.policy, aws_sqs_queue_policy.dlq.policy] : anytrue([
+      for p in [module.raw_events.policies.queue, module.raw_events.policies.dlq] : anytrue([
         for s in jsondecode(p).Statement :
         s.Effect == "Deny" && s.Principal == "*" && s.Action == "sqs:*" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false"
       ])
@@ -325,7 +325,7 @@ run "queue_policy_only_allows_the_raw_bucket" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(aws_sqs_queue_policy.dlq.policy).Statement : s.Effect == "Deny"])
+    condition     = alltrue([for s in jsondecode(module.raw_events.policies.dlq).Statement : s.Effect == "Deny"])
     error_message = "Nothing may be granted on the DLQ through its resource policy."
   }
 }
@@ -374,7 +374,7 @@ run "custom_suffix_and_settings" {
   }
 
   assert {
-    condition     = aws_sqs_queue.raw_events.visibility_timeout_seconds == 900 && jsondecode(aws_sqs_queue_redrive_policy.raw_events.redrive_policy).maxReceiveCount == 3
+    condition     = module.raw_events.queue.visibility_timeout_seconds == 900 && jsondecode(module.raw_events.redrive_policy).maxReceiveCount == 3
     error_message = "Visibility timeout and maxReceiveCount must be configurable."
   }
 
