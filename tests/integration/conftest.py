@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
@@ -17,6 +18,7 @@ from scripts.local import gateway as local_gateway
 from scripts.local import stack
 from scripts.local import worker as local_worker
 from scripts.local.event_sources.sqs import SqsPoller
+from scripts.local.lambda_host import FunctionHost
 from scripts.ops import keys as key_admin
 from tests.conftest import REPO_ROOT, copy_terraform_tree
 
@@ -53,18 +55,31 @@ def keys(deployed: dict[str, Any], local_stack: stack.StackConfig) -> dict[str, 
     return {"good": good, "revoked": old}
 
 
-@pytest.fixture(scope="module")
-def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator[str]:
-    """The local gateway serving the deployed API on a free port, for the module's tests."""
-    gateway = local_gateway.build(local_stack, deployed)
-    server = local_gateway.make_server(gateway, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+@contextlib.contextmanager
+def serving(gateway: local_gateway.Gateway, port: int = 0) -> Iterator[str]:
+    """The gateway serving on 127.0.0.1:port (0: a free one) in a thread; its base URL."""
+    server = local_gateway.make_server(gateway, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dict[str, str]) -> Iterator[str]:
+    """The local gateway serving the deployed API on a free port, for the module's tests."""
+    with serving(local_gateway.build(local_stack, deployed)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def host(local_stack: stack.StackConfig) -> FunctionHost:
+    """One function host for a module's gateway and worker running at once: a function's settings live in
+    os.environ while it loads and runs, so two hosts in one process would see each other's (the separate
+    processes of `make up` never do)."""
+    return FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack)
 
 
 @pytest.fixture(scope="module")

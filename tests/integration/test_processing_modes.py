@@ -25,6 +25,7 @@ from scripts.local import stack
 from scripts.local import worker as local_worker
 from scripts.local.ecs_tasks import LocalService
 from scripts.local.lambda_host import FunctionHost
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 LARGE = 4 * 1024 * 1024
@@ -82,22 +83,10 @@ class Background:
 
 
 @pytest.fixture(scope="module")
-def host(local_stack: stack.StackConfig) -> FunctionHost:
-    """One function host for this process's gateway and worker: a function's settings live in os.environ while
-    it loads and runs, so two hosts in one process would see each other's (make up runs them apart)."""
-    return FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack)
-
-
-@pytest.fixture(scope="module")
 def api(deployed: dict[str, Any], local_stack: stack.StackConfig, host: FunctionHost) -> Iterator[str]:
-    gateway = local_gateway.build(local_stack, deployed, host=host)
-    server = local_gateway.make_server(gateway, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The API on a free port, its functions in the same host as the worker's (conftest `host`)."""
+    with serving(local_gateway.build(local_stack, deployed, host=host)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from scripts.local.lambda_host import FunctionHost
 from scripts.ops import users
 from tests.browser import FLAGS, chromium
 from tests.imaging import padded_png
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements/dev.lock")
@@ -53,24 +54,12 @@ XMLHttpRequestUpload.prototype.addEventListener = function (type, listener, opti
 
 
 @pytest.fixture(scope="module")
-def host(local_stack: stack.StackConfig) -> FunctionHost:
-    """One function host for the gateway and the worker of this process: one invocation at a time, as in the
-    separate processes of `make up` (a function's settings live in os.environ while it runs)."""
-    return FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack)
-
-
-@pytest.fixture(scope="module")
 def site(deployed: dict[str, Any], local_stack: stack.StackConfig, host: FunctionHost) -> Iterator[str]:
     """The local gateway on the stack's API port: the origin the deploy gave the raw bucket's CORS rules."""
     gateway = local_gateway.build(local_stack, deployed, host=host)
     assert gateway.site is not None, "the local environment deploys web users, so the gateway serves the app"
-    server = local_gateway.make_server(gateway, local_stack.api_port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{local_stack.api_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(gateway, local_stack.api_port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
