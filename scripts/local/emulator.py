@@ -18,6 +18,10 @@ a no-op):
   UpdateService), kept on moto's service;
 - the description of a security group rule that names a prefix list or another group (moto keeps only a CIDR
   rule's).
+And one difference every deploy can meet: the AWS SDK fills CreateSecret's ClientRequestToken so that a
+create it retries (a reply lost in transit) is the same request, and Secrets Manager takes it as one; moto
+answers the retry "already exists", and a busy first apply failed on the secret its own first attempt had just
+made. A create repeated with its token is answered with the secret it made.
 Everything else is moto's server unchanged.
 """
 
@@ -136,12 +140,35 @@ def keep_security_group_rule_descriptions() -> None:
     Rule.imgpipe_descriptions = True  # type: ignore[attr-defined]
 
 
+def answer_retried_secret_creates() -> None:
+    from moto.secretsmanager.responses import SecretsManagerResponse as Response
+
+    if getattr(Response, "imgpipe_create_tokens", False):
+        return
+    create = Response.create_secret
+
+    @functools.wraps(create)
+    def create_once_per_token(self: Any) -> str:
+        name, token = self._get_param("Name"), self._get_param("ClientRequestToken")
+        existing = self.backend.secrets.get(name) if token else None
+        if existing is not None and getattr(existing, "imgpipe_create_token", None) == token:
+            return str(existing.to_short_dict())
+        answer = create(self)
+        if token:
+            self.backend.secrets[name].imgpipe_create_token = token
+        return str(answer)
+
+    Response.create_secret = create_once_per_token  # type: ignore[method-assign]
+    Response.imgpipe_create_tokens = True  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read by moto.settings when moto is first imported
     answer_form_posts_with_cors()
     hold_application_autoscaling_tags()
     keep_ecs_capacity_provider_strategies()
     keep_security_group_rule_descriptions()
+    answer_retried_secret_creates()
     from moto.server import main as serve
 
     serve(argv if argv is not None else sys.argv[1:])

@@ -122,3 +122,38 @@ finally:
         "updated": [{"capacityProvider": "FARGATE_SPOT", "weight": 3}],
         "descriptions": ["to endpoints", "to s3", "to the vpc"],
     }
+
+
+def test_a_create_secret_retried_with_its_token_is_the_same_create_and_another_token_is_refused() -> None:
+    script = """
+import json, boto3, botocore.exceptions
+from moto.server import ThreadedMotoServer
+from scripts.local import emulator
+emulator.answer_retried_secret_creates()
+emulator.answer_retried_secret_creates()  # idempotent
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+server.start()
+try:
+    host, port = server.get_host_and_port()
+    sm = boto3.client("secretsmanager", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    token = "0f6c2a9e-6c9b-4a37-9f3e-3c1d2b4a5e6f"
+    first = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
+    retried = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
+    try:
+        sm.create_secret(Name="team/api-keys", ClientRequestToken=token.replace("0f", "1f"))
+        other = "created"
+    except botocore.exceptions.ClientError as error:
+        other = error.response["Error"]["Code"]
+    print(json.dumps({"same": [first["ARN"] == retried["ARN"], retried["Name"]], "other": other,
+                      "count": len(sm.list_secrets()["SecretList"])}))
+finally:
+    server.stop()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+        "same": [True, "team/api-keys"],
+        "other": "ResourceExistsException",
+        "count": 1,
+    }
+
