@@ -18,10 +18,14 @@ a no-op):
   UpdateService), kept on moto's service;
 - the description of a security group rule that names a prefix list or another group (moto keeps only a CIDR
   rule's).
-And one difference every deploy can meet: the AWS SDK fills CreateSecret's ClientRequestToken so that a
-create it retries (a reply lost in transit) is the same request, and Secrets Manager takes it as one; moto
-answers the retry "already exists", and a busy first apply failed on the secret its own first attempt had just
-made. A create repeated with its token is answered with the secret it made.
+And two differences every deploy meets:
+- SQS SetQueueAttributes without a Policy empties the queue's policy in moto (AWS changes only the attributes
+  named), so a redrive policy written beside an access policy would drop it; attributes other than Policy leave
+  the policy as it was, and one queue's writes are taken one at a time, as the patch reads and restores it;
+- the AWS SDK fills CreateSecret's ClientRequestToken so that a create it retries (a reply lost in transit) is
+  the same request, and Secrets Manager takes it as one; moto answers the retry "already exists", and a busy
+  first apply failed on the secret its own first attempt had just made. A create repeated with its token is
+  answered with the secret it made.
 Everything else is moto's server unchanged.
 """
 
@@ -32,6 +36,7 @@ import inspect
 import json
 import os
 import sys
+import threading
 from typing import Any
 
 
@@ -162,6 +167,26 @@ def answer_retried_secret_creates() -> None:
     Response.imgpipe_create_tokens = True  # type: ignore[attr-defined]
 
 
+def keep_queue_policies_across_other_attribute_writes() -> None:
+    from moto.sqs.models import Queue
+
+    if getattr(Queue, "imgpipe_policy_kept", False):
+        return
+    set_attributes = Queue._set_attributes
+    writes = threading.Lock()
+
+    @functools.wraps(set_attributes)
+    def set_only_the_named(self: Any, attributes: dict[str, Any], now: float | None = None) -> None:
+        with writes:
+            kept = None if "Policy" in attributes else getattr(self, "_policy_json", None)
+            set_attributes(self, attributes, now)
+            if kept is not None:
+                self._policy_json = kept
+
+    Queue._set_attributes = set_only_the_named  # type: ignore[method-assign]
+    Queue.imgpipe_policy_kept = True  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read by moto.settings when moto is first imported
     answer_form_posts_with_cors()
@@ -169,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     keep_ecs_capacity_provider_strategies()
     keep_security_group_rule_descriptions()
     answer_retried_secret_creates()
+    keep_queue_policies_across_other_attribute_writes()
     from moto.server import main as serve
 
     serve(argv if argv is not None else sys.argv[1:])

@@ -157,3 +157,37 @@ finally:
         "count": 1,
     }
 
+
+def test_a_queue_keeps_its_policy_when_other_attributes_are_written() -> None:
+    script = """
+import json, boto3
+from moto.server import ThreadedMotoServer
+from scripts.local import emulator
+emulator.keep_queue_policies_across_other_attribute_writes()
+emulator.keep_queue_policies_across_other_attribute_writes()  # idempotent
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+server.start()
+try:
+    host, port = server.get_host_and_port()
+    sqs = boto3.client("sqs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
+    work = sqs.create_queue(QueueName="work")["QueueUrl"]
+    arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny",
+              "Principal": "*", "Action": "sqs:*", "Resource": arn(work),
+              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    sqs.set_queue_attributes(QueueUrl=work, Attributes={"Policy": json.dumps(policy)})
+    sqs.set_queue_attributes(QueueUrl=work, Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5})})
+    kept = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
+    sqs.set_queue_attributes(QueueUrl=work, Attributes={"Policy": ""})
+    emptied = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
+    print(json.dumps({"kept": [json.loads(kept["Policy"])["Statement"][0]["Sid"],
+                               json.loads(kept["RedrivePolicy"])["maxReceiveCount"]],
+                      "emptied": "Policy" in emptied}))
+finally:
+    server.stop()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"kept": ["DenyInsecureTransport", 5], "emptied": False}

@@ -41,8 +41,8 @@ resource "aws_sqs_queue" "this" {
   kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = var.kms_data_key_reuse_period_seconds
 
-  # Owned by aws_sqs_queue_redrive_policy (as in modules/storage): moto re-serialises the JSON, and applying
-  # that whitespace "change" through the queue would reset its policy.
+  # Owned by aws_sqs_queue_redrive_policy: moto re-serialises the JSON, which every plan would read as a
+  # whitespace change of the queue.
   lifecycle {
     ignore_changes = [redrive_policy]
   }
@@ -74,14 +74,9 @@ resource "aws_sqs_queue_policy" "this" {
     Version   = "2012-10-17"
     Statement = concat([local.deny_insecure_transport["queue"]], var.policy_statements)
   })
-
-  # The last attribute written on each queue: moto resets Policy on any SetQueueAttributes without it.
-  depends_on = [aws_sqs_queue_redrive_policy.this]
 }
 
 resource "aws_sqs_queue_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
   policy    = jsonencode({ Version = "2012-10-17", Statement = [local.deny_insecure_transport["dlq"]] })
-
-  depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
 }
