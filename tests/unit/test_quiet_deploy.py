@@ -34,6 +34,7 @@ def fake_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     body = "\n".join(f"printf '%s\\n' '{line}'" for line in APPLY_LINES)
     script.write_text(
         "#!/bin/sh\n"
+        + 'if [ -n "${FAKE_TF_ARGS:-}" ]; then printf \'%s\\n\' "$@" > "$FAKE_TF_ARGS"; fi\n'
         + body
         + '\nif [ "${FAKE_TF_EXIT:-0}" != 0 ]; then\n'
         + "  printf '%s\\n' '' 'Error: creating Lambda Function (imgpipe-local-upload_api): InvalidParameterValue'\n"
@@ -42,7 +43,8 @@ def fake_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    (tmp_path / "terraform" / "envs" / "local").mkdir(parents=True)
+    for env in ("local", "staging"):
+        (tmp_path / "terraform" / "envs" / env).mkdir(parents=True)
     return tmp_path
 
 
@@ -68,6 +70,18 @@ def test_a_failed_quiet_apply_names_the_resource_and_the_log(
     message = str(failed.value)
     assert "InvalidParameterValue" in message and 'aws_lambda_function.this["upload_api"]' in message
     assert str(log) in message or "terraform-local.log" in message
+
+
+def test_only_the_local_env_raises_terraforms_parallelism(
+    fake_terraform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = fake_terraform / "args"
+    monkeypatch.setenv("FAKE_TF_ARGS", str(args))
+    tf.apply("local", dict(os.environ), fake_terraform / "p.tfplan", fake_terraform)
+    assert f"-parallelism={tf.PARALLELISM['local']}" in args.read_text().splitlines()
+    assert tf.PARALLELISM["local"] > 10  # Terraform's default, which the waits of the AWS provider fill
+    tf.apply("staging", dict(os.environ), fake_terraform / "p.tfplan", fake_terraform)
+    assert not [a for a in args.read_text().splitlines() if a.startswith("-parallelism")]
 
 
 def test_a_verbose_apply_streams_terraform(fake_terraform: Path, capsys: pytest.CaptureFixture[str]) -> None:
