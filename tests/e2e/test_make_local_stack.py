@@ -53,7 +53,8 @@ def make(
     if worker_port:  # never the default 8081 a developer's own `make up` stack may hold
         env["IMGPIPE_WORKER_PORT"] = str(worker_port)
     # Reuse this test run's virtualenv instead of bootstrapping another one in the copy.
-    return subprocess.run(
+    started = time.monotonic()
+    result = subprocess.run(
         ["make", f"VENV={sys.prefix}", *args],
         cwd=checkout,
         env=env,
@@ -61,6 +62,9 @@ def make(
         text=True,
         timeout=900,
     )
+    # --durations names only the whole workflow: this says which step of it took the time.
+    print(f"make {' '.join(args)}: {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return result
 
 
 def pid_of(checkout: Path, service: str) -> int:
