@@ -38,12 +38,15 @@ def test_issue_list_revoke_through_the_cli(
     assert keys.main(["revoke", "nobody-at-all"]) == 2
 
 
-def test_a_revoked_key_is_refused_over_http_within_60_seconds(
+def test_a_revoked_key_is_refused_over_http_within_the_authorizers_cache_time(
     deployed: dict[str, Any], local_stack: stack.StackConfig, base_url: str
 ) -> None:
-    """End to end: API Gateway caches no decision (TTL 0) and the authorizer caches a record at most 60 s."""
+    """End to end: API Gateway caches no decision (TTL 0) and the authorizer caches a record at most
+    api_keys_cache_seconds (60 by default; envs/local sets 5, so this waits 5 s rather than a minute)."""
     import requests
 
+    cache_s = deployed["api_keys_cache_seconds"]
+    assert 0 < cache_s <= 60
     admin = keys.admin_for(deployed, local_stack)
     key_id = f"revoke-e2e-{int(time.time() * 1000)}"
     key = admin.issue(key_id, "revocation test")
@@ -51,6 +54,6 @@ def test_a_revoked_key_is_refused_over_http_within_60_seconds(
     admin.revoke(key_id)
     revoked_at = time.monotonic()
     while (status := requests.get(f"{base_url}/v1/images", headers={"x-api-key": key}, timeout=30).status_code) == 200:
-        assert time.monotonic() - revoked_at < 62, "a revoked key still worked after 60 s"
-        time.sleep(1)
+        assert time.monotonic() - revoked_at < cache_s + 2, f"a revoked key still worked after {cache_s} s"
+        time.sleep(0.5)
     assert status == 403

@@ -106,6 +106,11 @@ output "api_keys_table_name" {
   value       = aws_dynamodb_table.api_keys.name
 }
 
+output "api_keys_cache_seconds" {
+  description = "How long api_authorizer caches a key's record: the longest a revoked key keeps working."
+  value       = var.api_keys_cache_seconds
+}
+
 output "api_keys_table_arn" {
   description = "ARN of the API-key table."
   value       = aws_dynamodb_table.api_keys.arn

@@ -132,6 +132,7 @@ module "ingest_api" {
   quotas                          = var.api_quotas
   cors_allowed_origins            = local.web_origins
   upload_api_reserved_concurrency = var.api_reserved_concurrency
+  api_keys_cache_seconds          = var.api_keys_cache_seconds
   lambda_architecture             = var.lambda_architecture
   functions = {
     for name in ["upload_api", "api_authorizer"] : name => {

@@ -184,6 +184,11 @@ output "api_keys_table_name" {
   value       = module.ingest_api.api_keys_table_name
 }
 
+output "api_keys_cache_seconds" {
+  description = "How long api_authorizer caches a key's record: the longest a revoked key keeps working."
+  value       = module.ingest_api.api_keys_cache_seconds
+}
+
 output "api_key_pepper_secret_name" {
   description = "Secret holding the pepper of the API-key digests, for scripts/ops/keys.py."
   value       = module.ingest_api.api_key_pepper_secret_name

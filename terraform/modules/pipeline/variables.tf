@@ -128,6 +128,12 @@ variable "api_reserved_concurrency" {
   default     = null
 }
 
+variable "api_keys_cache_seconds" {
+  description = "How long api_authorizer caches a key's record (modules/ingest_api api_keys_cache_seconds, 0-60 s): a revoked key keeps working at most this long."
+  type        = number
+  default     = 60
+}
+
 variable "processor_image_budget_seconds" {
   description = "Wall-clock budget of one image in the processor's engine (modules/processing image_budget_seconds)."
   type        = number

@@ -73,6 +73,11 @@ run "local_relaxations_are_exactly_the_documented_ones" {
   }
 
   assert {
+    condition     = output.pipeline.api_keys_cache_seconds == 5
+    error_message = "Locally a revoked key stops working within 5 s (stricter than the 60 s default) so its test waits 5 s."
+  }
+
+  assert {
     condition     = output.pipeline.kms_key_rotation_enabled
     error_message = "Key rotation stays on even locally."
   }

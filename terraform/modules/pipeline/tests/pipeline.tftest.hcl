@@ -87,6 +87,11 @@ run "secure_defaults" {
     condition     = output.lambda_architecture == "arm64"
     error_message = "lambda_architecture must default to arm64."
   }
+
+  assert {
+    condition     = output.api_keys_cache_seconds == 60
+    error_message = "A revoked API key must stop working within the promised 60 s by default."
+  }
 }
 
 run "names_and_the_output_contract" {
