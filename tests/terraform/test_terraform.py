@@ -6,8 +6,12 @@ Each module suite asserts the security and retention properties of that module; 
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,47 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_terraform_tree(tmp_path_factory.mktemp("tf"))
 
 
+@pytest.fixture(scope="module")
+def reattached_aws_provider(tree: Path) -> Iterator[dict[str, str]]:
+    """One AWS provider process for this worker's `terraform test` suites, which Terraform attaches to
+    (TF_REATTACH_PROVIDERS, its mechanism for a provider started by someone else) instead of starting and
+    stopping the 700 MB provider twice per run block: ingest_api's 47 runs took 81 s and 107 s of CPU that way,
+    65 s and 85 s attached. The suites mock the provider, so it is never configured: nothing passes between
+    them through it. Stopped by its PID at the end of the module."""
+    directory = tree / "modules" / "queue"
+    tf.init(directory, backend=False)
+    binaries = sorted(
+        (directory / ".terraform" / "providers").glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*")
+    )
+    assert binaries, "terraform init installed no AWS provider"
+    process = subprocess.Popen(
+        [str(binaries[-1]), "-debug"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    reattach: dict[str, str] = {}
+    serving = threading.Event()
+
+    def read_log() -> None:  # to its end, so the provider never blocks on a full pipe
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not serving.is_set() and (found := re.search(r"TF_REATTACH_PROVIDERS='(\{.*\})'", line)):
+                reattach.update(json.loads(found.group(1)))
+                serving.set()
+        serving.set()  # exited: the assertion below says so
+
+    threading.Thread(target=read_log, daemon=True).start()
+    try:
+        serving.wait(timeout=60)
+        assert reattach, "the AWS provider did not start serving within 60 s"
+        yield {"TF_REATTACH_PROVIDERS": json.dumps(reattach)}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def test_there_are_modules() -> None:
     assert {"kms", "storage", "metadata"} <= set(MODULES)
 
@@ -38,12 +83,15 @@ def test_module_has_the_standard_files_and_a_test_suite(module: str) -> None:
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_terraform_test_suite_passes(suite: str, tree: Path) -> None:
+def test_terraform_test_suite_passes(suite: str, tree: Path, reattached_aws_provider: dict[str, str]) -> None:
     directory = tree / suite
     assert list(directory.glob("tests/*.tftest.hcl")), f"{suite} has no terraform test suite"
     tf.init(directory, backend=False)
     out = subprocess.run(
-        [tf.terraform_bin(), f"-chdir={directory}", "test", "-no-color"], capture_output=True, text=True
+        [tf.terraform_bin(), f"-chdir={directory}", "test", "-no-color"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **reattached_aws_provider},
     )
     assert out.returncode == 0, out.stdout + out.stderr
     summary = re.search(r"Success! (\d+) passed, 0 failed", out.stdout)
