@@ -2,9 +2,11 @@
 
 What ECS does on AWS, done here because this machine has no container engine: the service and its task
 definition are read from the emulator, where Terraform made them, and the service's desiredCount tasks are
-started, each a process running the container's command (the image's ENTRYPOINT, `python3 -m worker`) with the
-container's environment. A task that exits is replaced, as the service replaces it; stopping a task sends
-SIGTERM and, after the container's stopTimeout, SIGKILL, as ECS does (the worker drains in between).
+started, each a process running the container's command with the container's environment. The command is the
+definition's entryPoint and command where it sets them, and otherwise the image's ENTRYPOINT and CMD, read from
+its Dockerfile (containers/image_processor/Dockerfile) as Docker combines them. A task that exits is replaced,
+as the service replaces it; stopping a task sends SIGTERM and, after the container's stopTimeout, SIGKILL, as
+ECS does (the worker drains in between).
 
 Differences from AWS, on purpose: a task runs the processor's source (lambdas/image_processor, the library on
 the path) rather than the image, which holds the same files (tests/unit/test_container_image.py checks it);
@@ -15,7 +17,9 @@ desiredCount Terraform set (min_tasks). The health file of each task is shown in
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +33,7 @@ from scripts.cli import REPO_ROOT
 from scripts.local import stack
 
 SOURCE_DIR = REPO_ROOT / "lambdas" / "image_processor"
+DOCKERFILE = REPO_ROOT / "containers" / "image_processor" / "Dockerfile"
 LIBRARY_DIR = REPO_ROOT / "shared"
 # Replacing a task that keeps failing at once would spin: ECS backs off too.
 RESTART_DELAY_S = 2.0
@@ -59,7 +64,37 @@ def declared_service(outputs: dict[str, Any]) -> tuple[str, str] | None:
     return str(workers["cluster_name"]), str(workers["service_name"])
 
 
-def read_service(ecs: Any, cluster: str, service: str) -> ServiceSpec:
+def image_command(dockerfile: Path = DOCKERFILE) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ENTRYPOINT and CMD of the image's last stage: what its container runs when the definition names none."""
+    last: dict[str, tuple[str, ...]] = {"ENTRYPOINT": (), "CMD": ()}
+    for line in re.sub(r"\\\n\s*", " ", dockerfile.read_text()).splitlines():  # continuation lines joined
+        instruction, _, arguments = line.strip().partition(" ")
+        if instruction.upper() == "FROM":
+            last = {"ENTRYPOINT": (), "CMD": ()}  # a stage inherits its base image's, which are not ours to read
+        elif instruction.upper() in last:
+            try:
+                words = json.loads(arguments)
+            except ValueError:
+                words = None
+            if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+                raise TaskDefinitionError(f"{dockerfile}: {instruction} {arguments}: only the exec form runs locally")
+            last[instruction.upper()] = tuple(words)
+    return last["ENTRYPOINT"], last["CMD"]
+
+
+def container_command(container: dict[str, Any], dockerfile: Path = DOCKERFILE) -> tuple[str, ...]:
+    """As Docker runs it: entryPoint replaces the image's ENTRYPOINT and drops its CMD; command replaces CMD."""
+    entry_point, cmd = image_command(dockerfile)
+    if container.get("entryPoint"):
+        entry_point, cmd = tuple(container["entryPoint"]), ()
+    if container.get("command"):
+        cmd = tuple(container["command"])
+    if not entry_point + cmd:
+        raise TaskDefinitionError(f"container {container.get('name')} names no command and its image has none")
+    return entry_point + cmd
+
+
+def read_service(ecs: Any, cluster: str, service: str, dockerfile: Path = DOCKERFILE) -> ServiceSpec:
     """The service as the emulator holds it: its task definition's one container, and the desired count."""
     described = ecs.describe_services(cluster=cluster, services=[service])["services"]
     if not described:
@@ -70,13 +105,12 @@ def read_service(ecs: Any, cluster: str, service: str) -> ServiceSpec:
     if len(containers) != 1:
         raise TaskDefinitionError(f"{definition['taskDefinitionArn']} has {len(containers)} containers, not one")
     container = containers[0]
-    command = tuple(container.get("entryPoint") or ()) + tuple(container.get("command") or ())
     return ServiceSpec(
         cluster=cluster,
         service=service,
         task_definition_arn=str(definition["taskDefinitionArn"]),
         desired_count=int(found.get("desiredCount", 0)),
-        command=command or ("python3", "-m", "worker"),  # the image's ENTRYPOINT when the definition sets none
+        command=container_command(container, dockerfile),
         environment={e["name"]: e["value"] for e in container.get("environment", [])},
         stop_timeout_s=float(container.get("stopTimeout", 30)),
     )

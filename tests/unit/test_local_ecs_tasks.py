@@ -17,7 +17,15 @@ from moto import mock_aws
 
 from scripts.local import ecs_tasks
 from scripts.local.config import StackConfig
-from scripts.local.ecs_tasks import LocalService, ServiceSpec, TaskDefinitionError, declared_service, read_service
+from scripts.local.ecs_tasks import (
+    LocalService,
+    ServiceSpec,
+    TaskDefinitionError,
+    container_command,
+    declared_service,
+    image_command,
+    read_service,
+)
 
 
 @pytest.fixture
@@ -57,10 +65,51 @@ def test_the_service_is_read_as_terraform_made_it(ecs: Any) -> None:
         service="imgpipe-t-workers",
         task_definition_arn=arn,
         desired_count=3,
-        command=("python3", "-m", "worker"),  # the image's ENTRYPOINT: the definition sets none
+        command=("python3", "-m", "worker"),  # the Dockerfile's ENTRYPOINT: the definition sets none
         environment={"QUEUE_URL": "http://q", "TABLE_NAME": "t"},
         stop_timeout_s=115.0,
     )
+
+
+IMAGE = """FROM base AS build
+ENTRYPOINT ["make"]
+CMD ["all"]
+FROM base
+HEALTHCHECK --interval=30s \\
+  CMD ["python3", "-c", "print(1)"]
+ENTRYPOINT ["python3", "-m", \\
+    "worker"]
+CMD ["--once"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("container", "expected"),
+    [
+        ({}, ("python3", "-m", "worker", "--once")),  # the image's, from its last stage (not the build stage's)
+        ({"command": ["--drain"]}, ("python3", "-m", "worker", "--drain")),  # command replaces CMD only
+        ({"entryPoint": ["python3", "-m", "other"]}, ("python3", "-m", "other")),  # and drops the image's CMD
+        ({"entryPoint": ["sh", "-c"], "command": ["exit 0"]}, ("sh", "-c", "exit 0")),
+    ],
+)
+def test_a_task_runs_what_docker_would_from_the_definition_and_the_image(
+    tmp_path: Path, container: dict[str, Any], expected: tuple[str, ...]
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(IMAGE)
+    assert container_command({"name": "w", **container}, dockerfile) == expected
+
+
+def test_the_shipped_image_runs_the_worker_module_and_a_command_nobody_names_is_refused(tmp_path: Path) -> None:
+    assert image_command() == (("python3", "-m", "worker"), ())  # containers/image_processor/Dockerfile
+    shell_form = tmp_path / "Dockerfile"
+    shell_form.write_text("FROM base\nENTRYPOINT python3 -m worker\n")
+    with pytest.raises(TaskDefinitionError, match="only the exec form"):
+        image_command(shell_form)
+    bare = tmp_path / "Bare"
+    bare.write_text("FROM base\n")
+    with pytest.raises(TaskDefinitionError, match="names no command"):
+        container_command({"name": "w"}, bare)
 
 
 def test_a_missing_service_or_a_definition_of_several_containers_is_refused(ecs: Any) -> None:
