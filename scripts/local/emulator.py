@@ -26,6 +26,12 @@ And two differences every deploy meets:
   the same request, and Secrets Manager takes it as one; moto answers the retry "already exists", and a busy
   first apply failed on the secret its own first attempt had just made. A create repeated with its token is
   answered with the secret it made.
+And beneath every service: an AWS SDK that loses a reply in transit retries the request, with the same
+invocation id (amz-sdk-invocation-id) and the attempt number (amz-sdk-request: attempt=N). A busy apply lost
+such replies, and moto ran the retried writes again: "secret already exists", "the specified rule already
+exists" on resources the same apply had just made. The server answers a retried write whose earlier attempt
+succeeded with that attempt's reply, as an API whose writes are idempotent for the SDK's retries does, and logs
+it ("replayed"). Reads are run again (they change nothing).
 Everything else is moto's server unchanged.
 """
 
@@ -35,8 +41,11 @@ import functools
 import inspect
 import json
 import os
+import re
 import sys
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -187,6 +196,75 @@ def keep_queue_policies_across_other_attribute_writes() -> None:
     Queue.imgpipe_policy_kept = True  # type: ignore[attr-defined]
 
 
+class ReplayRetriedWrites:
+    """WSGI middleware: the reply of a write's successful attempt, kept by SDK invocation id, answers its retries."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+    KEPT = 4096  # invocations remembered: a retry follows its attempt within seconds
+    MAX_BODY = 1 << 20  # a write's reply is small; a larger one is not kept
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], log: Callable[[str], None] | None = None) -> None:
+        self.app = app
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.replies: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.replayed = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        if not invocation or environ.get("REQUEST_METHOD") not in self.WRITES:
+            return self.app(environ, start_response)
+        attempt = re.search(r"attempt=(\d+)", environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+        if attempt and int(attempt.group(1)) > 1:
+            with self.lock:
+                kept = self.replies.get(invocation)
+                if kept is not None:
+                    self.replayed += 1
+            if kept is not None:
+                status, headers, body = kept
+                self.log(
+                    f"replayed: attempt {attempt.group(1)} of {environ['REQUEST_METHOD']} "
+                    f"{environ.get('PATH_INFO', '/')} (invocation {invocation}) answered as its first"
+                )
+                start_response(status, headers)
+                return [body]
+        answered: list[Any] = []
+
+        def keep_status(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            answered[:] = [status, list(headers)]
+            return start_response(status, headers, *exc_info)
+
+        result = self.app(environ, keep_status)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if answered and answered[0].startswith("2") and len(body) <= self.MAX_BODY:
+            with self.lock:
+                self.replies[invocation] = (answered[0], answered[1], body)
+                while len(self.replies) > self.KEPT:
+                    self.replies.popitem(last=False)
+        return [body]
+
+
+def replay_retried_writes() -> None:
+    import moto.server
+
+    server: Any = moto.server  # run_simple is werkzeug's, imported there: the name its main() serves with
+    if getattr(server.run_simple, "imgpipe_replay", False):
+        return
+    serve = server.run_simple
+
+    @functools.wraps(serve)
+    def run_simple(hostname: str, port: int, application: Any, *args: Any, **kwargs: Any) -> None:
+        serve(hostname, port, ReplayRetriedWrites(application), *args, **kwargs)
+
+    run_simple.imgpipe_replay = True  # type: ignore[attr-defined]
+    server.run_simple = run_simple
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read by moto.settings when moto is first imported
     answer_form_posts_with_cors()
@@ -195,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     keep_security_group_rule_descriptions()
     answer_retried_secret_creates()
     keep_queue_policies_across_other_attribute_writes()
+    replay_retried_writes()
     from moto.server import main as serve
 
     serve(argv if argv is not None else sys.argv[1:])

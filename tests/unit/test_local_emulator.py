@@ -7,6 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO_ROOT, free_port
 
 
 def test_the_launcher_patches_the_form_handler_once_and_turns_the_blanket_cors_off() -> None:
@@ -191,3 +196,63 @@ finally:
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(run.stdout.strip().splitlines()[-1]) == {"kept": ["DenyInsecureTransport", 5], "emptied": False}
+
+
+def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attempt(tmp_path: Path) -> None:
+    """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID. An SDK retry is
+    the same request with a higher attempt number; here the first attempt's reply is "lost" by sending the
+    request botocore prepared a second time, as attempt 2."""
+    import boto3
+    import requests
+
+    port = free_port()
+    log = (tmp_path / "emulator.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local.emulator", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ec2 = boto3.client(
+            "ec2",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+                break
+            except Exception:
+                assert time.monotonic() < deadline and server.poll() is None, "the emulator did not start"
+                time.sleep(0.2)
+        group = ec2.create_security_group(GroupName="w", Description="w", VpcId=vpc)["GroupId"]
+        sent: list[Any] = []
+        ec2.meta.events.register(
+            "before-send.ec2.AuthorizeSecurityGroupEgress", lambda request, **_: sent.append(request)
+        )
+        rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-1"}]}
+        first = ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])
+        [request] = sent
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        assert headers["amz-sdk-request"].startswith("attempt=1")  # what the retry below changes
+
+        def again(attempt: int, invocation: str) -> requests.Response:
+            retry = {**headers, "amz-sdk-request": f"attempt={attempt}; max=3", "amz-sdk-invocation-id": invocation}
+            return requests.post(request.url, data=request.body, headers=retry, timeout=30)
+
+        retried = again(2, headers["amz-sdk-invocation-id"])
+        another = again(1, "6c3f2c34-4b1e-4a8e-9a51-0d9f8e2b7a10")  # a new request: moto's own answer
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
+        egress = [r for r in rules["SecurityGroupRules"] if r["IsEgress"] and r.get("PrefixListId") == "pl-1"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    assert first["Return"] and retried.status_code == 200 and b"<return>true</return>" in retried.content
+    assert another.status_code == 400 and b"InvalidPermission.Duplicate" in another.content
+    assert len(egress) == 1
+    assert "replayed: attempt 2 of POST /" in (tmp_path / "emulator.log").read_text()
