@@ -55,9 +55,9 @@ class ServiceSpec:
 
 
 def declared_service(outputs: dict[str, Any]) -> tuple[str, str] | None:
-    """(cluster, service) of the workers the deployment declares (pipeline output processing), or None in the
-    lambda processing mode."""
-    processing = (outputs.get("pipeline") or {}).get("processing") or outputs.get("processing") or {}
+    """(cluster, service) of the workers the deployment declares (pipeline output processing, as the deploy writes
+    the outputs: the pipeline's own, flattened), or None in the lambda processing mode."""
+    processing = outputs.get("processing") or {}
     workers = processing.get("workers") if isinstance(processing, dict) else None
     if not isinstance(workers, dict):
         return None

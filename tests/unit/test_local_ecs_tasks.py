@@ -125,10 +125,7 @@ def test_a_missing_service_or_a_definition_of_several_containers_is_refused(ecs:
     ("outputs", "expected"),
     [
         ({"processing": {"mode": "split", "workers": {"cluster_name": "c", "service_name": "s"}}}, ("c", "s")),
-        (
-            {"pipeline": {"processing": {"mode": "containers", "workers": {"cluster_name": "c", "service_name": "s"}}}},
-            ("c", "s"),
-        ),
+        ({"processing": {"mode": "containers", "workers": {"cluster_name": "c", "service_name": "s"}}}, ("c", "s")),
         ({"processing": {"mode": "lambda", "workers": None}}, None),
         ({}, None),  # a deployment from before the processing modes
     ],
