@@ -10,9 +10,10 @@ ECS does (the worker drains in between).
 
 Differences from AWS, on purpose: a task runs the processor's source (lambdas/image_processor, the library on
 the path) rather than the image, which holds the same files (tests/unit/test_container_image.py checks it);
-the emulator's endpoint and credentials stand in for the task role; tasks poll for 1 s instead of 20 (so a
-restart of the local stack drains them in its 5 s grace); and nothing scales the service: it runs the
-desiredCount Terraform set (min_tasks). The health file of each task is shown in the status.
+the emulator's endpoint and credentials stand in for the task role; and nothing scales the service: it runs the
+desiredCount Terraform set (min_tasks). What the task definition says is run as it says: envs/local asks for
+1 s receives instead of 20 (workers poll_wait_seconds), so a restart of the local stack drains the tasks in its
+5 s grace. The health file of each task is shown in the status.
 """
 
 from __future__ import annotations
@@ -143,9 +144,6 @@ class LocalService:
             # The container's /tmp volume, one per task.
             "WORKER_HEALTH_FILE": str(self.log_dir / f"worker-task-{slot}.healthy"),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon beside a local task
-            # A long poll cannot be cut short: 1 s polls let a task drain within the 5 s that `make up`/`make down`
-            # give the local worker before SIGKILL (ECS gives the container's stopTimeout).
-            "WORKER_WAIT_SECONDS": "1",
         }
 
     def _argv(self) -> list[str]:

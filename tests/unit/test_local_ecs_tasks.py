@@ -218,10 +218,11 @@ def test_a_task_that_ignores_sigterm_is_killed_after_the_stop_timeout(tmp_path: 
 
 
 def test_the_task_gets_the_definitions_environment_and_the_emulators_endpoint(tmp_path: Path) -> None:
-    local = service(tmp_path, desired=1, QUEUE_URL="http://127.0.0.1:4566/123456789012/q")
+    local = service(tmp_path, desired=1, QUEUE_URL="http://127.0.0.1:4566/123456789012/q", WORKER_WAIT_SECONDS="20")
     env = local.task_environment(0)
     assert env["QUEUE_URL"] == "http://127.0.0.1:4566/123456789012/q"
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["WORKER_HEALTH_FILE"] == str(tmp_path / "worker-task-0.healthy")
-    assert env["WORKER_WAIT_SECONDS"] == "1"  # drains within the local stack's stop grace
+    # The definition's poll wait, not one of the runner's: envs/local asks for 1 s (workers poll_wait_seconds).
+    assert env["WORKER_WAIT_SECONDS"] == "20"
     assert json.dumps(env)  # only strings: what Popen takes

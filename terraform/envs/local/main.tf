@@ -20,6 +20,9 @@ module "pipeline" {
     route_table_ids = aws_route_table.workers[*].id
     min_tasks       = var.worker_tasks
     max_tasks       = max(var.worker_tasks, 10)
+    # The local worker gives its tasks 5 s between SIGTERM and SIGKILL when `make up`/`make down` restart it
+    # (ECS gives the stopTimeout), and a long poll cannot be cut short: 1 s receives let an idle task drain in time.
+    poll_wait_seconds = 1
   } : null
 
   # Emulator keys are thrown away with the emulator; 7 (the AWS minimum) keeps local teardown short.

@@ -249,6 +249,7 @@ module "workers" {
   spot_weight                = var.workers.spot_weight
   fargate_weight             = var.workers.fargate_weight
   fargate_base               = var.workers.fargate_base
+  poll_wait_seconds          = var.workers.poll_wait_seconds
   log_retention_days         = var.retention_days
   alarm_actions              = [module.observability.alarm_topic_arn]
   tags                       = var.tags

@@ -283,6 +283,7 @@ output "processing" {
       target_backlog_per_task = module.workers[0].target_backlog_per_task
       min_tasks               = var.workers.min_tasks
       max_tasks               = var.workers.max_tasks
+      poll_wait_seconds       = var.workers.poll_wait_seconds
       log_group_name          = module.workers[0].log_group_name
     }
   }

@@ -180,7 +180,7 @@ variable "large_image_min_bytes" {
 }
 
 variable "workers" {
-  description = "The container workers of the containers and split modes (modules/workers): the VPC's private subnets and their route tables, the image by digest and its ECR repository unless worker_image and worker_repository_arn give them, and optionally task size, task bounds, the measured seconds per image, the acceptable latency and the Spot/on-demand mix."
+  description = "The container workers of the containers and split modes (modules/workers): the VPC's private subnets and their route tables, the image by digest and its ECR repository unless worker_image and worker_repository_arn give them, and optionally task size, task bounds, the measured seconds per image, the acceptable latency, the Spot/on-demand mix and the receive's long-poll wait."
   type = object({
     image                      = optional(string)
     repository_arn             = optional(string)
@@ -197,6 +197,7 @@ variable "workers" {
     spot_weight                = optional(number, 3)
     fargate_weight             = optional(number, 1)
     fargate_base               = optional(number, 0)
+    poll_wait_seconds          = optional(number, 20)
   })
   default = null
 }

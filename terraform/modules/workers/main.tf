@@ -14,6 +14,7 @@ locals {
   environment = merge(var.environment, {
     QUEUE_URL                 = var.queue_url
     WORKER_DRAIN_SECONDS      = tostring(var.drain_seconds)
+    WORKER_WAIT_SECONDS       = tostring(var.poll_wait_seconds)
     WORKER_HEALTH_FILE        = "/tmp/healthy"
     POWERTOOLS_TRACE_DISABLED = "true" # no X-Ray daemon beside the worker yet
   })

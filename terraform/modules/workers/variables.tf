@@ -161,6 +161,17 @@ variable "drain_seconds" {
   }
 }
 
+variable "poll_wait_seconds" {
+  description = "How long each receive waits for messages (SQS long polling, WORKER_WAIT_SECONDS): 20 costs an idle task one request per 20 s; a shorter wait only makes an idle task notice SIGTERM sooner."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.poll_wait_seconds >= 1 && var.poll_wait_seconds <= 20 && floor(var.poll_wait_seconds) == var.poll_wait_seconds
+    error_message = "poll_wait_seconds must be a whole number of seconds, 1-20 (SQS's long-polling range; 0 would poll without waiting)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the workers' logs (they name image ids: at most the images' own window)."
   type        = number

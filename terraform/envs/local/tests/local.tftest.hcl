@@ -140,6 +140,11 @@ run "the_local_stack_splits_processing_between_the_function_and_two_worker_tasks
     )
     error_message = "envs/local deploys split: the function consumes the raw events, objects of 4 MiB or more go to two worker tasks."
   }
+
+  assert {
+    condition     = output.pipeline.processing.workers.poll_wait_seconds == 1
+    error_message = "Local worker tasks poll for 1 s (a relaxation: the local worker's restart gives them 5 s to drain, not the stopTimeout)."
+  }
 }
 
 run "lambda_mode_locally_makes_no_network_and_no_repository" {

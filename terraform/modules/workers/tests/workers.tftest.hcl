@@ -92,6 +92,10 @@ run "the_container_is_locked_down" {
     error_message = "The worker gets the processor's settings plus its queue."
   }
   assert {
+    condition     = { for e in jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment : e.name => e.value }["WORKER_WAIT_SECONDS"] == "20"
+    error_message = "Tasks long-poll for 20 s by default: an idle task costs one receive per 20 s."
+  }
+  assert {
     condition     = aws_ecs_service.workers.enable_execute_command == false
     error_message = "No shell into tasks that read images."
   }
@@ -157,6 +161,15 @@ run "a_drain_longer_than_spots_notice_is_refused" {
     drain_seconds = 115
   }
   expect_failures = [var.drain_seconds]
+}
+
+run "a_poll_outside_sqs_long_polling_is_refused" {
+  command = plan
+
+  variables {
+    poll_wait_seconds = 0
+  }
+  expect_failures = [var.poll_wait_seconds]
 }
 
 run "only_this_accounts_ecs_tasks_assume_the_roles" {
