@@ -1,17 +1,42 @@
-"""The embedded emulator's launcher (scripts/local/emulator.py): moto's blanket CORS off, and the form-POST
-handler answering with the bucket's CORS headers. Its behaviour over HTTP is tested against the deployed stack
-(tests/integration/test_local_deploy.py) and in the browser (tests/integration/test_web_app.py)."""
+"""The embedded emulator's launcher (scripts/local/emulator.py): each difference from moto it mends, over HTTP
+against moto's server patched as the launcher patches it, and a retried write against the launcher itself. The
+CORS behaviour is also tested against the deployed stack (tests/integration/test_local_deploy.py) and in the
+browser (tests/integration/test_web_app.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO_ROOT, free_port
+
+
+def against_patched_moto(patches: list[str], body: str) -> Any:
+    """body's printed JSON, run in a process of its own (a patch is the process's) with the launcher's patches
+    applied twice (each must be idempotent), against moto's server on 127.0.0.1; body gets `opts` for clients."""
+    applied = "".join(f"emulator.{name}()\n" for name in patches)
+    script = f"""
+import json, boto3, botocore.exceptions
+from moto.server import ThreadedMotoServer
+from scripts.local import emulator
+{applied}{applied}server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+server.start()
+try:
+    host, port = server.get_host_and_port()
+    opts = dict(endpoint_url=f"http://{{host}}:{{port}}", region_name="us-east-1", aws_access_key_id="test",
+                aws_secret_access_key="test")
+{textwrap.indent(textwrap.dedent(body).strip(), "    ")}
+finally:
+    server.stop()
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def test_the_launcher_patches_the_form_handler_once_and_turns_the_blanket_cors_off() -> None:
@@ -32,18 +57,7 @@ print(json.dumps({"patched": getattr(S3Response._bucket_response_post, "imgpipe_
 
 def test_application_autoscaling_tags_are_held_per_target_as_terraform_reads_them() -> None:
     # In a process of its own (the patch is the process's), against moto's server on 127.0.0.1.
-    script = """
-import json, boto3
-from moto.server import ThreadedMotoServer
-from scripts.local import emulator
-emulator.hold_application_autoscaling_tags()
-emulator.hold_application_autoscaling_tags()  # idempotent
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-server.start()
-try:
-    host, port = server.get_host_and_port()
-    opts = dict(endpoint_url=f"http://{host}:{port}", region_name="us-east-1", aws_access_key_id="test",
-                aws_secret_access_key="test")
+    body = """
     ecs, aas = boto3.client("ecs", **opts), boto3.client("application-autoscaling", **opts)
     ecs.create_cluster(clusterName="c")  # moto checks that the target exists
     ecs.register_task_definition(family="t", containerDefinitions=[{"name": "w", "image": "i", "memory": 512}])
@@ -61,11 +75,8 @@ try:
         "second": aas.list_tags_for_resource(ResourceARN=second)["Tags"],
         "unknown": aas.list_tags_for_resource(ResourceARN=first + "x")["Tags"],
     }))
-finally:
-    server.stop()
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+    assert against_patched_moto(["hold_application_autoscaling_tags"], body) == {
         "first": {"project": "imgpipe", "owner": "team"},
         "second": {"project": "imgpipe", "service": "b"},
         "unknown": {},
@@ -73,19 +84,7 @@ finally:
 
 
 def test_ecs_strategies_and_security_group_rule_descriptions_are_read_back_as_written() -> None:
-    script = """
-import json, boto3
-from moto.server import ThreadedMotoServer
-from scripts.local import emulator
-for _ in range(2):  # idempotent
-    emulator.keep_ecs_capacity_provider_strategies()
-    emulator.keep_security_group_rule_descriptions()
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-server.start()
-try:
-    host, port = server.get_host_and_port()
-    opts = dict(endpoint_url=f"http://{host}:{port}", region_name="us-east-1", aws_access_key_id="test",
-                aws_secret_access_key="test")
+    body = """
     ecs, ec2 = boto3.client("ecs", **opts), boto3.client("ec2", **opts)
     ecs.create_cluster(clusterName="c")
     ecs.register_task_definition(family="t", containerDefinitions=[{"name": "w", "image": "i", "memory": 512}])
@@ -111,11 +110,10 @@ try:
         "updated": updated.get("capacityProviderStrategy"),
         "descriptions": sorted(r["Description"] for r in rules if r.get("Description")),
     }))
-finally:
-    server.stop()
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+    assert against_patched_moto(
+        ["keep_ecs_capacity_provider_strategies", "keep_security_group_rule_descriptions"], body
+    ) == {
         "created": [
             [
                 {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
@@ -130,18 +128,8 @@ finally:
 
 
 def test_a_create_secret_retried_with_its_token_is_the_same_create_and_another_token_is_refused() -> None:
-    script = """
-import json, boto3, botocore.exceptions
-from moto.server import ThreadedMotoServer
-from scripts.local import emulator
-emulator.answer_retried_secret_creates()
-emulator.answer_retried_secret_creates()  # idempotent
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-server.start()
-try:
-    host, port = server.get_host_and_port()
-    sm = boto3.client("secretsmanager", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    body = """
+    sm = boto3.client("secretsmanager", **opts)
     token = "0f6c2a9e-6c9b-4a37-9f3e-3c1d2b4a5e6f"
     first = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
     retried = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
@@ -152,11 +140,8 @@ try:
         other = error.response["Error"]["Code"]
     print(json.dumps({"same": [first["ARN"] == retried["ARN"], retried["Name"]], "other": other,
                       "count": len(sm.list_secrets()["SecretList"])}))
-finally:
-    server.stop()
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+    assert against_patched_moto(["answer_retried_secret_creates"], body) == {
         "same": [True, "team/api-keys"],
         "other": "ResourceExistsException",
         "count": 1,
@@ -164,18 +149,8 @@ finally:
 
 
 def test_a_queue_keeps_its_policy_when_other_attributes_are_written() -> None:
-    script = """
-import json, boto3
-from moto.server import ThreadedMotoServer
-from scripts.local import emulator
-emulator.keep_queue_policies_across_other_attribute_writes()
-emulator.keep_queue_policies_across_other_attribute_writes()  # idempotent
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-server.start()
-try:
-    host, port = server.get_host_and_port()
-    sqs = boto3.client("sqs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    body = """
+    sqs = boto3.client("sqs", **opts)
     dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
     work = sqs.create_queue(QueueName="work")["QueueUrl"]
     arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -191,11 +166,11 @@ try:
     print(json.dumps({"kept": [json.loads(kept["Policy"])["Statement"][0]["Sid"],
                                json.loads(kept["RedrivePolicy"])["maxReceiveCount"]],
                       "emptied": "Policy" in emptied}))
-finally:
-    server.stop()
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"kept": ["DenyInsecureTransport", 5], "emptied": False}
+    assert against_patched_moto(["keep_queue_policies_across_other_attribute_writes"], body) == {
+        "kept": ["DenyInsecureTransport", 5],
+        "emptied": False,
+    }
 
 
 def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attempt(tmp_path: Path) -> None:
