@@ -83,9 +83,10 @@ demo: up ## run the pipeline locally on the embedded emulator and broker, and sh
 # Workers for pytest-xdist: one more than the cores. The long tests mostly wait (the AWS provider's waiters during
 # a deploy to the emulator, Lambda timeouts, a cache expiry), so an extra worker keeps the cores busy: on 2 cores,
 # 3 workers run the suite in 609 s against 761 s with 2. The tests of the deployed stack share one worker.
+# --no-loadscope-reorder: the order tests/conftest.py gives (longest first), not xdist's (biggest group first).
 PYTEST_WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
 test: lint $(PATH_STAMP) browser ## lint, then every test: unit, terraform test suites, integration, e2e
-	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 report: up ## the BI reports on DuckDB over ENV=local's exports (tables here, charts in dist/report/index.html) [TENANT=id]
 	@$(PY) -m scripts.dev.report $(if $(TENANT),--tenant "$(TENANT)")

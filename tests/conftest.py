@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from scripts.deploy import tf
 from scripts.local import stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,14 +68,29 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-# What takes longest goes first, so that under pytest-xdist (`make test`: -n <cores + 1> --dist loadgroup) no worker is
-# left with a long suite while the others idle; without xdist the order changes nothing a test may rely on.
-_FIRST = ("tests/integration", "tests/e2e", "tests/terraform")
+# What takes longest goes first, so that under pytest-xdist (`make test`: -n <cores + 1> --dist loadgroup
+# --no-loadscope-reorder, which keeps this order) no worker is left with a long suite while the others idle: the
+# deployed stack's group and the e2e workflow start at once on workers of their own (xdist's own order, by group
+# size, queued the e2e behind five smaller modules), then the other integration modules, then the terraform
+# suites, longest (run blocks times resources) first. Without xdist the order changes nothing a test may rely on.
+_FIRST = ("tests/e2e", "tests/integration", "tests/terraform")
 DEPLOYED_STACK_GROUP = "deployed-stack"
 
 
 def _module(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
+
+
+def _plan_weight(item: pytest.Item) -> int:
+    """A terraform suite's run blocks (each one a plan) times the resources each plan evaluates (its module and
+    the modules it calls): what `terraform test`'s time grows with (pipeline and ingest_api take the longest)."""
+    suite = getattr(getattr(item, "callspec", None), "params", {}).get("suite")
+    if not isinstance(suite, str):
+        return 0
+    directory = REPO_ROOT / "terraform" / suite
+    runs = sum(f.read_text().count("\nrun ") for f in directory.glob("tests/*.tftest.hcl"))
+    resources = sum(f.read_text().count('\nresource "') for d in tf._module_dirs(directory) for f in d.glob("*.tf"))
+    return runs * resources
 
 
 def _group(item: pytest.Item, config: pytest.Config, group: str) -> None:
@@ -102,10 +118,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif module.startswith(("tests/integration", "tests/e2e")):
             _group(item, config, module)
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, int]:
         module = _module(item)
         if module in sharing:
-            return 0
-        return next((i + 1 for i, prefix in enumerate(_FIRST) if module.startswith(prefix)), len(_FIRST) + 1)
+            return 0, 0
+        first = next((i + 1 for i, prefix in enumerate(_FIRST) if module.startswith(prefix)), len(_FIRST) + 1)
+        return first, -_plan_weight(item)
 
     items.sort(key=rank)  # stable: a module's tests stay together and in order

@@ -50,3 +50,43 @@ def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_p
     assert len([t for _, t in ran if "/integration/" in t]) == 8
     assert len(stack_workers) == 1, ran
     assert len({worker for worker, test in ran if "/unit/" in test}) == 2, ran
+
+
+def test_the_longest_work_is_queued_first_and_xdist_keeps_that_order(tmp_path: Path) -> None:
+    """The deployed stack's modules, then the e2e workflow, then other integration modules, then the terraform
+    suites by their weight (pipeline and ingest_api, measured longest, before a small module), then unit tests."""
+    tests = tmp_path / "tests"
+    for part in ("integration", "e2e", "terraform", "unit"):
+        (tests / part).mkdir(parents=True)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tests / "unit" / "test_a_pure.py").write_text("def test_pure(): pass\n")
+    (tests / "integration" / "test_a_big.py").write_text("".join(f"def test_{n}(): pass\n" for n in range(8)))
+    (tests / "integration" / "test_shared.py").write_text("def test_read(deployed): pass\n")
+    (tests / "e2e" / "test_flow.py").write_text("".join(f"def test_{n}(): pass\n" for n in range(3)))
+    (tests / "terraform" / "test_suites.py").write_text(
+        "import pytest\n"
+        '@pytest.mark.parametrize("suite", ["modules/queue", "modules/ingest_api", "modules/pipeline"])\n'
+        "def test_suite(suite): pass\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'shared'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    order = [line for line in out.stdout.splitlines() if line.startswith("tests/")]
+    modules = list(dict.fromkeys(line.split("::")[0] for line in order))
+    assert modules == [
+        "tests/integration/test_shared.py",
+        "tests/e2e/test_flow.py",
+        "tests/integration/test_a_big.py",
+        "tests/terraform/test_suites.py",
+        "tests/unit/test_a_pure.py",
+    ], order
+    suites = [line.split("[")[1].rstrip("]") for line in order if "test_suite[" in line]
+    assert suites == ["modules/pipeline", "modules/ingest_api", "modules/queue"]
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "--dist loadgroup --no-loadscope-reorder" in makefile  # xdist would otherwise sort groups by size
