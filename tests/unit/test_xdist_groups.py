@@ -22,6 +22,20 @@ def deployed():
 """
 
 
+def pytest_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest over the small project's tests, with this suite's grouping hook importable; it must pass."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'shared'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
 def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_path: Path) -> None:
     tests = tmp_path / "tests"
     (tests / "integration").mkdir(parents=True)
@@ -36,15 +50,7 @@ def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_p
     (tests / "unit" / "test_pure.py").write_text(
         "import time\n" + "".join(f"def test_{n}(): time.sleep(0.3)\n" for n in range(8))
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider", "tests"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'shared'}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+    out = pytest_in(tmp_path, "-n", "2", "--dist", "loadgroup", "-v")
     ran = re.findall(r"\[(gw\d)\] .*PASSED (tests/\S+)", out.stdout)
     stack_workers = {worker for worker, test in ran if "/integration/" in test}
     assert len([t for _, t in ran if "/integration/" in t]) == 8
@@ -68,15 +74,7 @@ def test_the_longest_work_is_queued_first_and_xdist_keeps_that_order(tmp_path: P
         '@pytest.mark.parametrize("suite", ["modules/queue", "modules/ingest_api", "modules/pipeline"])\n'
         "def test_suite(suite): pass\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'shared'}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+    out = pytest_in(tmp_path, "--collect-only", "-q")
     order = [line for line in out.stdout.splitlines() if line.startswith("tests/")]
     modules = list(dict.fromkeys(line.split("::")[0] for line in order))
     assert modules == [
