@@ -18,14 +18,10 @@ a no-op):
   UpdateService), kept on moto's service;
 - the description of a security group rule that names a prefix list or another group (moto keeps only a CIDR
   rule's).
-And two differences every deploy meets:
-- SQS SetQueueAttributes without a Policy empties the queue's policy in moto (AWS changes only the attributes
-  named), so a redrive policy written beside an access policy would drop it; attributes other than Policy leave
-  the policy as it was, and one queue's writes are taken one at a time, as the patch reads and restores it;
-- the AWS SDK fills CreateSecret's ClientRequestToken so that a create it retries (a reply lost in transit) is
-  the same request, and Secrets Manager takes it as one; moto answers the retry "already exists", and a busy
-  first apply failed on the secret its own first attempt had just made. A create repeated with its token is
-  answered with the secret it made.
+And one difference every deploy meets: SQS SetQueueAttributes without a Policy empties the queue's policy in
+moto (AWS changes only the attributes named), so a redrive policy written beside an access policy would drop
+it; attributes other than Policy leave the policy as it was, and one queue's writes are taken one at a time, as
+the patch reads and restores it.
 And beneath every service: an AWS SDK that loses a reply in transit retries the request, with the same
 invocation id (amz-sdk-invocation-id) and the attempt number (amz-sdk-request: attempt=N). A busy apply lost
 such replies, and moto ran the retried writes again: "secret already exists", "the specified rule already
@@ -154,28 +150,6 @@ def keep_security_group_rule_descriptions() -> None:
     Rule.imgpipe_descriptions = True  # type: ignore[attr-defined]
 
 
-def answer_retried_secret_creates() -> None:
-    from moto.secretsmanager.responses import SecretsManagerResponse as Response
-
-    if getattr(Response, "imgpipe_create_tokens", False):
-        return
-    create = Response.create_secret
-
-    @functools.wraps(create)
-    def create_once_per_token(self: Any) -> str:
-        name, token = self._get_param("Name"), self._get_param("ClientRequestToken")
-        existing = self.backend.secrets.get(name) if token else None
-        if existing is not None and getattr(existing, "imgpipe_create_token", None) == token:
-            return str(existing.to_short_dict())
-        answer = create(self)
-        if token:
-            self.backend.secrets[name].imgpipe_create_token = token
-        return str(answer)
-
-    Response.create_secret = create_once_per_token  # type: ignore[method-assign]
-    Response.imgpipe_create_tokens = True  # type: ignore[attr-defined]
-
-
 def keep_queue_policies_across_other_attribute_writes() -> None:
     from moto.sqs.models import Queue
 
@@ -208,7 +182,6 @@ class ReplayRetriedWrites:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.replies: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
         self.lock = threading.Lock()
-        self.replayed = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
@@ -218,8 +191,6 @@ class ReplayRetriedWrites:
         if attempt and int(attempt.group(1)) > 1:
             with self.lock:
                 kept = self.replies.get(invocation)
-                if kept is not None:
-                    self.replayed += 1
             if kept is not None:
                 status, headers, body = kept
                 self.log(
@@ -271,7 +242,6 @@ def main(argv: list[str] | None = None) -> None:
     hold_application_autoscaling_tags()
     keep_ecs_capacity_provider_strategies()
     keep_security_group_rule_descriptions()
-    answer_retried_secret_creates()
     keep_queue_policies_across_other_attribute_writes()
     replay_retried_writes()
     from moto.server import main as serve

@@ -127,27 +127,6 @@ def test_ecs_strategies_and_security_group_rule_descriptions_are_read_back_as_wr
     }
 
 
-def test_a_create_secret_retried_with_its_token_is_the_same_create_and_another_token_is_refused() -> None:
-    body = """
-    sm = boto3.client("secretsmanager", **opts)
-    token = "0f6c2a9e-6c9b-4a37-9f3e-3c1d2b4a5e6f"
-    first = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
-    retried = sm.create_secret(Name="team/api-keys", ClientRequestToken=token)
-    try:
-        sm.create_secret(Name="team/api-keys", ClientRequestToken=token.replace("0f", "1f"))
-        other = "created"
-    except botocore.exceptions.ClientError as error:
-        other = error.response["Error"]["Code"]
-    print(json.dumps({"same": [first["ARN"] == retried["ARN"], retried["Name"]], "other": other,
-                      "count": len(sm.list_secrets()["SecretList"])}))
-"""
-    assert against_patched_moto(["answer_retried_secret_creates"], body) == {
-        "same": [True, "team/api-keys"],
-        "other": "ResourceExistsException",
-        "count": 1,
-    }
-
-
 def test_a_queue_keeps_its_policy_when_other_attributes_are_written() -> None:
     body = """
     sqs = boto3.client("sqs", **opts)
@@ -223,6 +202,24 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
         another = again(1, "6c3f2c34-4b1e-4a8e-9a51-0d9f8e2b7a10")  # a new request: moto's own answer
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
         egress = [r for r in rules["SecurityGroupRules"] if r["IsEgress"] and r.get("PrefixListId") == "pl-1"]
+        # The same for a secret, the other write a busy apply lost: a retry is the create it repeats.
+        secrets = boto3.client(
+            "secretsmanager",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        sent.clear()
+        secrets.meta.events.register(
+            "before-send.secrets-manager.CreateSecret", lambda request, **_: sent.append(request)
+        )
+        made = secrets.create_secret(Name="team/api-keys")
+        [request] = sent
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        secret_retried = again(2, headers["amz-sdk-invocation-id"])
+        secret_again = again(1, "0f6c2a9e-6c9b-4a37-9f3e-3c1d2b4a5e6f")
+        secret_count = len(secrets.list_secrets()["SecretList"])
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -230,4 +227,7 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
     assert first["Return"] and retried.status_code == 200 and b"<return>true</return>" in retried.content
     assert another.status_code == 400 and b"InvalidPermission.Duplicate" in another.content
     assert len(egress) == 1
+    assert secret_retried.status_code == 200 and secret_retried.json()["ARN"] == made["ARN"]
+    assert secret_again.status_code == 400 and secret_again.json()["__type"].endswith("ResourceExistsException")
+    assert secret_count == 1
     assert "replayed: attempt 2 of POST /" in (tmp_path / "emulator.log").read_text()
