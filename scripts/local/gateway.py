@@ -5,8 +5,9 @@
 Nothing here is a second route table. Routes, methods, the authorizer and its identity source, the integration
 targets and the stage's throttling (token buckets, 429) are read back from the emulator's API Gateway; each
 target function's handler, settings (environment) and source folder (its `imgpipe:function` tag) from the
-emulator's Lambda. Requests become API Gateway REST proxy events (scripts/local/events.py) and run in-process,
-authorizer first, as API Gateway would.
+emulator's Lambda. Requests become API Gateway REST proxy events (scripts/local/events.py) and run in the
+functions' own execution environments (scripts/local/lambda_host.py), authorizer first, as API Gateway would;
+concurrent requests run concurrently, up to each function's concurrency.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from scripts.local import outputs as deployed
 from scripts.local import stack
 from scripts.local.config import LOCAL_REGION
 from scripts.local.events import api_gateway_proxy_event
-from scripts.local.lambda_host import FunctionHost, GatewayError
+from scripts.local.lambda_host import FunctionHost, GatewayError, Throttled
 from scripts.local.site import LocalSite
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own request limit
@@ -184,6 +185,8 @@ RESPONSE_DEFAULTS: dict[str, tuple[int, str]] = {
     "THROTTLED": (429, "Too Many Requests"),
     "AUTHORIZER_FAILURE": (500, "Authorizer error"),
     "DEFAULT_5XX": (502, "Internal server error"),  # a function that fails or answers no proxy response
+    # A throttled function: API Gateway maps Lambda's 429 to this type, whose documented default is 504.
+    "INTEGRATION_FAILURE": (504, "Internal server error"),
 }
 
 
@@ -299,6 +302,9 @@ class Gateway:
         event["requestContext"]["requestId"] = request_id
         try:
             result = self._host.invoke(route.function_name, event)
+        except Throttled as err:
+            print(f"local-gateway: {err!r}", file=sys.stderr, flush=True)
+            return self.responses.reply("INTEGRATION_FAILURE", request_id)
         except Exception as err:
             print(f"local-gateway: {route.function_name} raised {err!r}", file=sys.stderr, flush=True)
             return self.responses.reply("DEFAULT_5XX", request_id)
@@ -338,6 +344,9 @@ class Gateway:
         }
         try:
             policy = self._host.invoke(route.authorizer.function_name, event)
+        except Throttled as err:
+            print(f"local-gateway: {err!r}", file=sys.stderr, flush=True)
+            return self.responses.reply("AUTHORIZER_FAILURE", request_id)  # the authorizer could not run
         except Exception as err:
             if str(err) == "Unauthorized":
                 return self.responses.reply("UNAUTHORIZED", request_id)
@@ -452,7 +461,7 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             print(f"local-gateway: {command} {path} -> {outcome}", flush=True)
 
     # One thread per connection: HTTP/1.1 clients keep connections open, and a single-threaded server would wait
-    # on an idle one while the next request queues behind it. Invocations still run one at a time (FunctionHost).
+    # on an idle one while the next request queues behind it; requests run side by side, as on AWS.
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     return server

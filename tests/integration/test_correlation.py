@@ -1,43 +1,48 @@
 """One image's path, followed in the logs: an upload through the deployed API and an image through the Kafka
 topic, each processed and exported by the local runtime running the deployed functions; every structured line
 the runtime emits about the image carries its id as the correlation id (the export's file line lists it), and
-the lines cover every function on its path."""
+the lines cover every function on its path. The lines are read from what the functions' execution environments
+write, as CloudWatch Logs would receive them."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from confluent_kafka import Producer
 from PIL import Image
 
+from scripts.local import gateway as local_gateway
 from scripts.local import stack
 from scripts.local import worker as local_worker
+from scripts.local.lambda_host import FunctionHost
 from scripts.ops.kafka_produce import Staging, send_file
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def lines(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every structured line any function run in this process emits (whichever stream its handler writes to)."""
-    captured: list[dict[str, Any]] = []
-    emit = logging.StreamHandler.emit
+class FunctionLogs:
+    """Every structured line the functions write (stdout and stderr of their execution environments)."""
 
-    def capture(handler: logging.StreamHandler, record: logging.LogRecord) -> None:  # type: ignore[type-arg]
-        if isinstance(handler.formatter, LambdaPowertoolsFormatter):
-            captured.append(json.loads(handler.format(record)))
-        emit(handler, record)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = path.open("ab")
 
-    monkeypatch.setattr(logging.StreamHandler, "emit", capture)
-    return captured
+    def lines(self) -> list[dict[str, Any]]:
+        found = []
+        for text in self.path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                line = json.loads(text)
+                if isinstance(line, dict) and "service" in line and "message" in line:
+                    found.append(line)
+        return found
 
 
 def about(lines: list[dict[str, Any]], image_id: str) -> list[dict[str, Any]]:
@@ -51,14 +56,28 @@ def png(seed: int) -> bytes:
 
 
 def test_one_images_path_is_followed_by_its_id_through_every_function(
+    local_stack: stack.StackConfig, deployed: dict[str, Any], keys: dict[str, str], tmp_path: Path
+) -> None:
+    logs = FunctionLogs(tmp_path / "functions.log")
+    host = FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack, output=logs.file)
+    try:
+        with serving(local_gateway.build(local_stack, deployed, host=host)) as base_url:
+            follow_both_paths(local_stack, deployed, keys, tmp_path, host, base_url, logs)
+    finally:
+        host.close()
+        logs.file.close()
+
+
+def follow_both_paths(
     local_stack: stack.StackConfig,
     deployed: dict[str, Any],
-    base_url: str,
     keys: dict[str, str],
-    lines: list[dict[str, Any]],
     tmp_path: Path,
+    host: FunctionHost,
+    base_url: str,
+    logs: FunctionLogs,
 ) -> None:
-    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed)
+    worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed, host=host)
     processor = next(p for p in worker.pollers if p.mapping.function_name == deployed["processor_function_name"])
     [kafka] = worker.kafka_pollers
     [stream] = worker.stream_pollers
@@ -91,12 +110,13 @@ def test_one_images_path_is_followed_by_its_id_through_every_function(
         return item["status"]["S"] if item else None
 
     def kafka_image() -> str | None:
-        stored = [str(line["image_id"]) for line in lines if line.get("message") == "record stored"]
+        stored = [str(line["image_id"]) for line in logs.lines() if line.get("message") == "record stored"]
         return next((i for i in stored if _filename(ddb, table, i) == path.name), None)
 
     def exported(image_id: str) -> bool:
         return any(
-            line.get("message") == "export file written" and image_id in line.get("image_ids", []) for line in lines
+            line.get("message") == "export file written" and image_id in line.get("image_ids", [])
+            for line in logs.lines()
         )
 
     deadline = time.monotonic() + 120
@@ -111,6 +131,7 @@ def test_one_images_path_is_followed_by_its_id_through_every_function(
         processor.poll_once(wait_s=0)
         stream.poll_once()
 
+    lines = logs.lines()
     for image_id, path_services in (
         (by_api, {"upload_api", "image_processor", "metadata_export"}),
         (by_kafka, {"kafka_ingest", "image_processor", "metadata_export"}),

@@ -291,6 +291,9 @@ class DeployedLambda:
     def list_tags(self, Resource: str) -> dict[str, Any]:
         return {"Tags": {"imgpipe:function": "clock"}}
 
+    def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
+        return {}
+
 
 def test_the_local_host_counts_the_deployed_timeout_down_as_lambda_does(tmp_path: Path) -> None:
     """A function that budgets its work by the time left (the processor) sees its deployed timeout locally."""
