@@ -3,9 +3,11 @@
     python -m scripts.local.worker serve --port 8081     (started in the background by `make up`)
 
 What Lambda's poller does on AWS, done here because moto cannot run functions: every SQS mapping found in the
-emulator's Lambda (function, queue, batch size, batching window, ReportBatchItemFailures) gets a poller that
-receives batches from the emulator's real queue, invokes the function in-process with the SQS event shape
-(scripts/local/lambda_host.py), deletes what succeeded, and makes what failed visible again. The queue's own redrive
+emulator's Lambda (function, queue, batch size, batching window, ReportBatchItemFailures, maximum concurrency)
+gets pollers that receive batches from the emulator's real queue, invoke the function with the SQS event shape
+in its own execution environments (scripts/local/lambda_host.py), as many batches at once as the mapping's
+maximum concurrency and the function's concurrency allow, delete what succeeded, and make what failed visible
+again. The queue's own redrive
 policy then moves a message that keeps failing to its DLQ after maxReceiveCount receives — nothing is re-declared.
 
 Differences from AWS, on purpose: failed messages become visible again after IMGPIPE_LOCAL_RETRY_SECONDS (2 s)
@@ -25,6 +27,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,8 +41,8 @@ from scripts.local.event_sources.dynamodb_streams import (
     discover_stream_mappings,
 )
 from scripts.local.event_sources.kafka import KafkaPoller, ensure_topic, kafka_mappings
-from scripts.local.event_sources.sqs import SqsPoller, discover_sqs_mappings
-from scripts.local.lambda_host import FunctionHost
+from scripts.local.event_sources.sqs import SqsMapping, SqsPoller, discover_sqs_mappings
+from scripts.local.lambda_host import DeployedFunction, FunctionHost
 
 
 def run_stream_forever(poller: StreamPoller, stop: threading.Event) -> None:
@@ -72,12 +75,17 @@ class Worker:
     stream_pollers: list[StreamPoller] = field(default_factory=list)
     services: list[LocalService] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    host: FunctionHost | None = None  # whose execution environments end with the worker
+    threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> list[threading.Thread]:
         threads = (
             [
-                threading.Thread(target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}", daemon=True)
+                threading.Thread(
+                    target=p.run_forever, args=(self.stop,), name=f"poll-{p.mapping.uuid}-{n}", daemon=True
+                )
                 for p in self.pollers
+                for n in range(p.concurrency)
             ]
             + [
                 threading.Thread(target=run_kafka_forever, args=(k, self.stop), name=f"kafka-{n}", daemon=True)
@@ -97,15 +105,43 @@ class Worker:
         )
         for thread in threads:
             thread.start()
+        self.threads = threads
         return threads
+
+    def drain(self, timeout_s: float) -> int:
+        """Stops polling. Batches already running get timeout_s to finish (a Kafka batch then commits its offsets);
+        the SQS messages of those still running are released, so that a restarted worker takes them at once
+        rather than after the queue's visibility timeout. Returns how many were released. The ECS tasks drain on
+        their own, within their stop timeout."""
+        self.stop.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in self.threads:
+            if thread.daemon:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return sum(p.release_in_flight() for p in self.pollers)
 
     def status(self) -> dict[str, Any]:
         return {
-            "mappings": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.pollers],
+            "mappings": [{**asdict(p.mapping), **asdict(p.stats), "concurrency": p.concurrency} for p in self.pollers],
             "kafka": [{**asdict(k.mapping), **asdict(k.stats)} for k in self.kafka_pollers],
             "streams": [{**asdict(p.mapping), **asdict(p.stats)} for p in self.stream_pollers],
             "ecs_services": [s.status() for s in self.services],
         }
+
+
+# What a stopping worker gives the batches it is running: `make down` and `make up`'s restart send SIGTERM to the
+# worker's process group and SIGKILL 5 s later (scripts/local/stack.py), so what is not done by then is released.
+DRAIN_S = 3.5
+# Lambda starts an SQS mapping at five batches at once and adds more while the queue stays full; locally it
+# stays at five, which already keeps a laptop's cores busy.
+SQS_STARTING_CONCURRENCY = 5
+
+
+def sqs_concurrency(mapping: SqsMapping, function: DeployedFunction) -> int:
+    """Batches of one SQS mapping in flight at once: never past the mapping's maximum concurrency nor what the
+    function may run (its reserved concurrency, else the account's)."""
+    wanted = min(SQS_STARTING_CONCURRENCY, mapping.maximum_concurrency or SQS_STARTING_CONCURRENCY)
+    return max(1, min(wanted, function.concurrency))
 
 
 def build(
@@ -116,7 +152,7 @@ def build(
 ) -> Worker:
     """Pollers for everything deployed: SQS mappings read from the emulator, the Kafka source from `outputs`
     (what the deploy recorded for ENV=local when not given). host: the function host to run in, shared with a
-    gateway in the same process (one invocation at a time: settings live in os.environ)."""
+    gateway in the same process (then they share each function's concurrency, as on AWS)."""
     lambda_client = stack.aws_client(cfg, "lambda")
     sqs = stack.aws_client(cfg, "sqs")
     host = host or FunctionHost(lambda_client, cfg)
@@ -134,13 +170,17 @@ def build(
         spec = read_service(stack.aws_client(cfg, "ecs"), *declared)
         services.append(LocalService(spec, cfg, cfg.run_dir))
     return Worker(
-        [SqsPoller(m, host, sqs, region, retry) for m in discover_sqs_mappings(lambda_client, sqs)],
+        [
+            SqsPoller(m, host, sqs, region, retry, concurrency=sqs_concurrency(m, host.function(m.function_name)))
+            for m in discover_sqs_mappings(lambda_client, sqs)
+        ],
         kafka,
         [
             StreamPoller(m, host, streams)
             for m in discover_stream_mappings(lambda_client) + declared_stream_mappings(outputs)
         ],
         services,
+        host=host,
     )
 
 
@@ -175,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{m.queue_arn.rsplit(':', 1)[1]} -> {m.function_name} (batch {m.batch_size}, window "
                 f"{m.batching_window_s}s, partial failures {'on' if m.report_batch_item_failures else 'off'}, "
-                f"{m.state.lower()} in the emulator)"
+                f"{poller.concurrency} at once, {m.state.lower()} in the emulator)"
             )
         for kafka in worker.kafka_pollers:
             k = kafka.mapping
@@ -218,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         worker.stop.set()
+    released = worker.drain(DRAIN_S)
+    print(f"local-worker: stopped; {released} SQS message(s) still running released for the next worker", flush=True)
     for thread in threads:
         if not thread.daemon:
             thread.join()  # the ECS tasks drain
+    if worker.host is not None:
+        worker.host.close()
     return 0
 
 

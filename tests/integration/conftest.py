@@ -75,11 +75,12 @@ def base_url(deployed: dict[str, Any], local_stack: stack.StackConfig, keys: dic
 
 
 @pytest.fixture(scope="module")
-def host(local_stack: stack.StackConfig) -> FunctionHost:
-    """One function host for a module's gateway and worker running at once: a function's settings live in
-    os.environ while it loads and runs, so two hosts in one process would see each other's (the separate
-    processes of `make up` never do)."""
-    return FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack)
+def host(local_stack: stack.StackConfig) -> Iterator[FunctionHost]:
+    """One function host for a module's gateway and worker running at once: they share each function's
+    execution environments and concurrency, as one account's callers of a function do."""
+    found = FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack)
+    yield found
+    found.close()
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,8 @@ def worker(deployed: dict[str, Any], local_stack: stack.StackConfig) -> Iterator
         stop.set()
         for thread in tasks:
             thread.join(timeout=130)  # they drain within their stop timeout
+        if found.host is not None:
+            found.host.close()
 
 
 WAIT_S = 120  # bound on "processed within": each poll waits at most 1 s for messages

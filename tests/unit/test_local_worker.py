@@ -4,6 +4,8 @@ and dead-lettering through the queue's own redrive policy."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +14,8 @@ import pytest
 from moto import mock_aws
 
 from scripts.local.event_sources.sqs import SqsMapping, SqsPoller
+from scripts.local.lambda_host import DeployedFunction
+from scripts.local.worker import Worker, sqs_concurrency
 
 
 class RecordingHost:
@@ -135,3 +139,69 @@ def test_a_message_that_keeps_failing_is_dead_lettered_by_the_redrive_policy(sqs
     dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in dead] == ["poison"]
     assert visible(sqs, worker.mapping.queue_url) == 0
+
+
+@pytest.mark.parametrize(
+    ("maximum_concurrency", "function_concurrency", "expected"),
+    [(None, 10, 5), (2, 10, 2), (None, 1, 1), (1000, 3, 3), (20, 10, 5)],
+)
+def test_a_mapping_runs_as_many_batches_as_lambda_would_start(
+    maximum_concurrency: int | None, function_concurrency: int, expected: int
+) -> None:
+    mapping = SqsMapping("uuid-1", "fn", "arn", "url", 10, 0, True, "Disabled", maximum_concurrency)
+    function = DeployedFunction("fn", "f", "handler", "handler", {}, "arn", 128, 3.0, function_concurrency)
+    assert sqs_concurrency(mapping, function) == expected
+
+
+def test_the_worker_runs_a_mapping_s_batches_at_once(sqs: Any) -> None:
+    """Two one-message batches must be in the function together to pass the barrier."""
+    together = threading.Barrier(2, timeout=10)
+
+    def meet(event: dict[str, Any]) -> dict[str, Any]:
+        together.wait()
+        return {"batchItemFailures": []}
+
+    host = RecordingHost(meet)
+    url, arn, _ = queues(sqs)
+    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
+    source = SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None, concurrency=2)  # type: ignore[arg-type]
+    send(sqs, url, "a", "b")
+    worker = Worker([source])
+    threads = worker.start()
+    deadline = time.monotonic() + 20
+    while source.stats.succeeded < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(threads) == 2 and source.stats.succeeded == 2 and not together.broken
+
+
+def test_a_stopping_worker_finishes_quick_batches_and_releases_slow_ones(sqs: Any) -> None:
+    """SIGTERM's drain: a batch that ends within the drain is settled as usual; one that does not is made
+    visible at once, not after the queue's 360 s visibility timeout."""
+    release = threading.Event()
+    running: list[str] = []
+
+    def work(event: dict[str, Any]) -> dict[str, Any]:
+        running.append(event["Records"][0]["body"])
+        if event["Records"][0]["body"] == "slow":
+            release.wait(30)
+        return {"batchItemFailures": []}
+
+    host = RecordingHost(work)
+    url, arn, _ = queues(sqs)
+    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
+    source = SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None, concurrency=2)  # type: ignore[arg-type]
+    send(sqs, url, "slow", "quick")
+    worker = Worker([source])
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not (len(running) == 2 and source.stats.succeeded == 1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(running) == ["quick", "slow"] and source.stats.succeeded == 1
+
+    assert worker.drain(timeout_s=0.5) == 1
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in again] == ["slow"]  # visible now; "quick" was deleted
+    release.set()

@@ -7,6 +7,7 @@ policy dead-letters what keeps failing. See scripts/local/worker.py for what dif
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class SqsMapping:
     batching_window_s: int
     report_batch_item_failures: bool
     state: str
+    maximum_concurrency: int | None = None  # the mapping's ScalingConfig: at most this many batches at once
 
 
 @dataclass
@@ -60,6 +62,7 @@ def discover_sqs_mappings(lambda_client: Any, sqs_client: Any) -> list[SqsMappin
                     batching_window_s=int(esm.get("MaximumBatchingWindowInSeconds", 0)),
                     report_batch_item_failures="ReportBatchItemFailures" in esm.get("FunctionResponseTypes", []),
                     state=str(esm.get("State", "")),
+                    maximum_concurrency=(esm.get("ScalingConfig") or {}).get("MaximumConcurrency"),
                 )
             )
     return found
@@ -74,9 +77,15 @@ class SqsPoller:
         region: str = LOCAL_REGION,
         retry_seconds: int = 2,
         log: Any = print,
+        concurrency: int = 1,
     ) -> None:
         self.mapping = mapping
         self.stats = PollerStats()
+        # How many batches run at once (run_forever in that many threads): what Lambda's pollers would give the
+        # mapping, bounded by its ScalingConfig and the function's concurrency (worker.build decides).
+        self.concurrency = concurrency
+        self._stats_lock = threading.Lock()
+        self._in_flight: dict[str, str] = {}  # message id -> receipt handle, while its batch runs
         self._host = host
         self._sqs = sqs
         self._region = region
@@ -109,6 +118,33 @@ class SqsPoller:
     def run_batch(self, messages: list[dict[str, Any]]) -> set[str]:
         """Invokes the function with one batch; returns the ids of the messages that failed."""
         ids = {m["MessageId"] for m in messages}
+        with self._stats_lock:
+            self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
+        try:
+            return self._run_batch(messages, ids)
+        finally:
+            with self._stats_lock:
+                for message_id in ids:
+                    self._in_flight.pop(message_id, None)
+
+    def release_in_flight(self) -> int:
+        """Makes the messages of the batches still running visible now (a drain that ran out of time): after a
+        restart they are delivered at once instead of after the queue's visibility timeout. Their invocations may
+        still finish; the function is idempotent."""
+        with self._stats_lock:
+            receipts = list(self._in_flight.values())
+            self._in_flight.clear()
+        self.release(receipts)
+        return len(receipts)
+
+    def release(self, receipts: list[str]) -> None:
+        for receipt in receipts:
+            with contextlib.suppress(Exception):  # gone already (deleted, or its receipt expired): nothing to free
+                self._sqs.change_message_visibility(
+                    QueueUrl=self.mapping.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+
+    def _run_batch(self, messages: list[dict[str, Any]], ids: set[str]) -> set[str]:
         try:
             response = self._host.invoke(
                 self.mapping.function_name, sqs_event(messages, self.mapping.queue_arn, self._region)
@@ -138,11 +174,12 @@ class SqsPoller:
                 ReceiptHandle=by_id[message_id]["ReceiptHandle"],
                 VisibilityTimeout=self._retry_seconds,
             )
-        self.stats.batches += 1
-        self.stats.messages += len(ids)
-        self.stats.succeeded += len(ids) - len(failed)
-        self.stats.failed += len(failed)
-        self.stats.last_batch_at = time.time()
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.messages += len(ids)
+            self.stats.succeeded += len(ids) - len(failed)
+            self.stats.failed += len(failed)
+            self.stats.last_batch_at = time.time()
         return failed
 
     def poll_once(self, wait_s: int = 1) -> int:
@@ -152,9 +189,14 @@ class SqsPoller:
         return len(messages)
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Polls until stop is set; a batch that is running then finishes, one still being gathered is released."""
         while not stop.is_set():
             try:
-                self.poll_once()
+                messages = self.receive_batch()
+                if messages and stop.is_set():
+                    self.release([m["ReceiptHandle"] for m in messages])
+                elif messages:
+                    self.run_batch(messages)
             except Exception as err:  # the emulator restarting, a deleted queue: report and keep polling
                 self.stats.last_error = f"{type(err).__name__}: {err}"
                 self._log(f"local-worker: polling {self.mapping.queue_url} failed: {err!r}")
