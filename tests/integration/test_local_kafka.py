@@ -180,7 +180,7 @@ def test_a_record_that_keeps_failing_is_given_up_and_its_neighbours_stored(
     sqs = stack.aws_client(local_stack, "sqs")
     on_failure = sqs.create_queue(QueueName=f"on-failure-{time.time_ns()}")["QueueUrl"]
     poller = KafkaPoller(
-        mapping(local_stack, topic, "ingest", max_retries=3, on_failure_queue_url=on_failure),
+        mapping(local_stack, topic, "ingest", maximum_retry_attempts=2, on_failure_queue_url=on_failure),
         InProcess(kafka_function, fail_offsets={(0, 2)}),
         sqs=sqs,
         log=lambda _m: None,

@@ -3,10 +3,13 @@ and an ESM that moto cannot hold (it refuses self-managed Kafka and MSK sources;
 
 A KafkaPoller consumes the declared topics in the declared consumer group from the embedded broker, gathers up
 to batch_size records for at most the batching window, invokes the function with the exact MSK event shape
-(scripts/local/events.msk_event), and commits offsets only past what succeeded: for a partition with a reported
-failure it commits and rewinds to the lowest failed offset, so that record and the ones after it come again
-(the function is idempotent per record). A record that keeps failing is given up after max_retries deliveries:
-its coordinates go to the on-failure destination (an SQS queue, as on AWS) and its offset advances. A consumer
+(scripts/local/events.msk_event), once per partition and the partitions at once (Lambda's concurrency for a
+Kafka source: one invocation per partition), and commits offsets only past what succeeded: for a partition
+with a reported failure it commits and rewinds to the lowest failed offset, so that record and the ones after
+it come again (the function is idempotent per record), after a backoff during which only that partition waits.
+A record is given up only as the mapping's retry settings say (AWS's rules: no limit declared means retry until
+it succeeds, or 10 retries when an on-failure destination is declared, as ingest_kafka declares one): its
+coordinates then go to the on-failure destination (an SQS queue, as on AWS) and its offset advances. A consumer
 or broker restart resumes from the committed offsets.
 """
 
@@ -15,10 +18,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.local.events import msk_event, msk_record
+
+# What Lambda applies to a Kafka mapping with an on-failure destination and no retry limit of its own.
+INFINITE_WITH_DESTINATION = 10
+
+
+def retry_backoff_s(failures: int) -> float:
+    """How long a partition waits before its failed record is delivered again: doubling from 1 s, at most 30 s.
+    Lambda does not document its own backoff for Kafka; a transient failure (the emulator or broker restarting)
+    then has time to pass before the retries run out."""
+    return float(min(30, 2 ** max(0, failures - 1)))
 
 
 @dataclass(frozen=True)
@@ -33,8 +47,16 @@ class KafkaMapping:
     batching_window_s: float = 1.0
     starting_position: str = "TRIM_HORIZON"  # or LATEST
     report_batch_item_failures: bool = True
-    max_retries: int = 3
+    # Lambda's defaults: -1, retry until it succeeds; with an on-failure destination, -1 means 10 retries.
+    maximum_retry_attempts: int = -1
     on_failure_queue_url: str | None = None
+
+    @property
+    def retries(self) -> int | None:
+        """Retries after a record's first failed delivery before it is given up; None: never given up."""
+        if self.maximum_retry_attempts >= 0:
+            return self.maximum_retry_attempts
+        return INFINITE_WITH_DESTINATION if self.on_failure_queue_url else None
 
 
 @dataclass
@@ -53,8 +75,11 @@ class KafkaPoller:
     sqs: Any = None  # for the on-failure destination
     consumer_factory: Callable[[dict[str, Any]], Any] | None = None
     log: Callable[[str], None] = print
+    backoff_s: Callable[[int], float] = retry_backoff_s
+    clock: Callable[[], float] = time.monotonic
     stats: KafkaStats = field(default_factory=KafkaStats)
     _attempts: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    _paused_until: dict[tuple[str, int], float] = field(default_factory=dict)
     _consumer: Any = None
 
     def _consumer_config(self) -> dict[str, Any]:
@@ -84,6 +109,7 @@ class KafkaPoller:
         """One batch at most: returns how many records were delivered to the function."""
         if self._consumer is None:
             self.start()
+        self._resume_due()
         messages = [
             m
             for m in self._consumer.consume(
@@ -105,11 +131,23 @@ class KafkaPoller:
             )
             for m in messages
         ]
-        failed = self._invoke(records)
+        failed = self._invoke_per_partition(records)
         self._settle(records, failed)
         self.stats.batches += 1
         self.stats.records += len(records)
         return len(records)
+
+    def _invoke_per_partition(self, records: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
+        """One invocation per partition, all at once: Lambda gives a Kafka source up to one concurrent invocation
+        per partition and keeps each partition's records in order within it."""
+        by_partition: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for record in records:
+            by_partition.setdefault((record["topic"], record["partition"]), []).append(record)
+        batches = list(by_partition.values())
+        if len(batches) == 1:
+            return self._invoke(batches[0])
+        with ThreadPoolExecutor(len(batches), thread_name_prefix="kafka-partition") as pool:
+            return set().union(*pool.map(self._invoke, batches))
 
     def _invoke(self, records: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
         everything = {(r["topic"], r["partition"], r["offset"]) for r in records}
@@ -146,10 +184,12 @@ class KafkaPoller:
                 attempts = self._attempts.get((topic, partition, offset), 0) + 1
                 self._attempts[(topic, partition, offset)] = attempts
                 self.stats.failed_deliveries += 1
-                if attempts >= self.mapping.max_retries:
+                retries = self.mapping.retries
+                if retries is not None and attempts > retries:
                     self._give_up(topic, partition, offset, attempts)
                 else:
                     retry_from = offset
+                    self._paused_until[(topic, partition)] = self.clock() + self.backoff_s(attempts)
                     break
             next_offset = retry_from if retry_from is not None else max(offsets) + 1
             commits.append(TopicPartition(topic, partition, next_offset))
@@ -158,6 +198,18 @@ class KafkaPoller:
         self._consumer.commit(offsets=commits, asynchronous=False)
         for position in rewinds:
             self._consumer.seek(position)
+        if rewinds:  # nothing more from those partitions until their backoff is over; the others go on
+            self._consumer.pause(rewinds)
+
+    def _resume_due(self) -> None:
+        from confluent_kafka import TopicPartition
+
+        now = self.clock()
+        due = [key for key, until in self._paused_until.items() if until <= now]
+        if due:
+            self._consumer.resume([TopicPartition(topic, partition) for topic, partition in due])
+            for key in due:
+                del self._paused_until[key]
 
     def _give_up(self, topic: str, partition: int, offset: int, attempts: int) -> None:
         self.stats.given_up += 1
