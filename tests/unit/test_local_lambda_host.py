@@ -106,6 +106,14 @@ def make_host(functions_dir: Path, tmp_path: Path) -> Iterator[Any]:
         host.close()
 
 
+def wait_until_started(started: Path) -> int:
+    """The pid of the environment running fn-hold, once its handler has begun."""
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return int(started.read_text())
+
+
 def test_concurrent_invocations_run_at_once_each_in_its_own_process(make_host: Any, tmp_path: Path) -> None:
     host = make_host()
     (tmp_path / "meet").mkdir()
@@ -142,9 +150,7 @@ def test_an_invocation_past_the_reserved_concurrency_is_throttled(make_host: Any
     event = {"started": str(started), "release": str(release)}
     with ThreadPoolExecutor(1) as pool:
         holding = pool.submit(host.invoke, "fn-hold", event)
-        deadline = time.monotonic() + 30
-        while not started.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until_started(started)
         with pytest.raises(Throttled) as throttled:
             host.invoke("fn-hold", {**event, "started": str(tmp_path / "other")})
         release.write_text("")
@@ -209,10 +215,7 @@ def test_an_environment_killed_mid_invocation_fails_that_invocation_only(make_ho
     event = {"started": str(started), "release": str(release)}
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(host.invoke, "fn-hold", event)
-        deadline = time.monotonic() + 30
-        while not started.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        killed = int(started.read_text())
+        killed = wait_until_started(started)
         os.kill(killed, signal.SIGKILL)
         with pytest.raises(FunctionError) as raised:
             running.result(timeout=30)

@@ -153,6 +153,13 @@ def test_a_mapping_runs_as_many_batches_as_lambda_would_start(
     assert sqs_concurrency(mapping, function) == expected
 
 
+def two_at_once(sqs: Any, host: RecordingHost) -> tuple[SqsPoller, str]:
+    """A poller of one-message batches, two at once, and its queue's URL."""
+    url, arn, _ = queues(sqs)
+    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
+    return SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None, concurrency=2), url  # type: ignore[arg-type]
+
+
 def test_the_worker_runs_a_mapping_s_batches_at_once(sqs: Any) -> None:
     """Two one-message batches must be in the function together to pass the barrier."""
     together = threading.Barrier(2, timeout=10)
@@ -161,10 +168,7 @@ def test_the_worker_runs_a_mapping_s_batches_at_once(sqs: Any) -> None:
         together.wait()
         return {"batchItemFailures": []}
 
-    host = RecordingHost(meet)
-    url, arn, _ = queues(sqs)
-    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
-    source = SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None, concurrency=2)  # type: ignore[arg-type]
+    source, url = two_at_once(sqs, RecordingHost(meet))
     send(sqs, url, "a", "b")
     worker = Worker([source])
     threads = worker.start()
@@ -189,10 +193,7 @@ def test_a_stopping_worker_finishes_quick_batches_and_releases_slow_ones(sqs: An
             release.wait(30)
         return {"batchItemFailures": []}
 
-    host = RecordingHost(work)
-    url, arn, _ = queues(sqs)
-    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
-    source = SqsPoller(mapping, host, sqs, retry_seconds=0, log=lambda _m: None, concurrency=2)  # type: ignore[arg-type]
+    source, url = two_at_once(sqs, RecordingHost(work))
     send(sqs, url, "slow", "quick")
     worker = Worker([source])
     worker.start()
