@@ -12,6 +12,8 @@ one S3's event carries, so routing reads nothing; a message that arrives from th
 from __future__ import annotations
 
 import json
+import math
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_plus
@@ -171,8 +173,34 @@ def ensure_time_for_one_image(context: LambdaContext | None) -> None:
         raise NoTimeLeft(f"{left:.1f} s left of this invocation, an image may need {needed:.0f} s: released")
 
 
+def deliver_again_in(record: SQSRecord, seconds: int) -> None:
+    """Sets when the queue delivers this message again (its visibility timeout from now), instead of the queue's
+    own timeout after the failure is reported: the record names its queue and carries its receipt handle."""
+    _, _, _, _, account, queue_name = record.event_source_arn.split(":", 5)
+    sqs = sqs_client()
+    sqs.change_message_visibility(
+        QueueUrl=f"{sqs.meta.endpoint_url}/{account}/{queue_name}",
+        ReceiptHandle=record.receipt_handle,
+        VisibilityTimeout=seconds,
+    )
+
+
 @tracer.capture_method
 def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    try:
+        handle_objects(record, lambda_context)
+    except Exception as err:
+        # A retryable error that says when to retry (imgpipe.processing.ItemNotWrittenYet), matched by what it
+        # carries: importing the processing module here would load the engine for every malformed message.
+        retry_after = getattr(err, "retry_after", None)
+        if isinstance(retry_after, timedelta):
+            delay = math.ceil(retry_after.total_seconds())  # never before the moment it names
+            logger.info("no item yet: delivered again later", extra={"retry_in_seconds": delay})
+            deliver_again_in(record, delay)
+        raise
+
+
+def handle_objects(record: SQSRecord, lambda_context: LambdaContext | None) -> None:
     objects = created_objects(record)
     if pass_on_if_large(record, objects):
         return

@@ -10,8 +10,10 @@ maximum concurrency and the function's concurrency allow, delete what succeeded,
 again. The queue's own redrive
 policy then moves a message that keeps failing to its DLQ after maxReceiveCount receives — nothing is re-declared.
 
-Differences from AWS, on purpose: failed messages become visible again after IMGPIPE_LOCAL_RETRY_SECONDS (2 s)
-instead of the queue's visibility timeout, so retries and dead-lettering take seconds locally; and mappings
+A failed message comes back as on AWS: when its visibility timeout ends, the queue's or the one the function set
+(the processor asks for 5 s while an upload may still be writing its item); IMGPIPE_LOCAL_RETRY_SECONDS makes
+every failed message visible again after that many seconds instead (a shortcut that changes timing: an orphan
+object would be dead-lettered before its grace ends). Difference from AWS, on purpose: mappings
 run whatever their state, because envs/local creates them disabled (an enabled mapping makes moto itself
 receive and try to invoke through Docker on every SendMessage, which dead-letters messages unprocessed).
 The container workers' ECS service, in the containers and split processing modes, runs here too: its tasks as
@@ -156,7 +158,8 @@ def build(
     lambda_client = stack.aws_client(cfg, "lambda")
     sqs = stack.aws_client(cfg, "sqs")
     host = host or FunctionHost(lambda_client, cfg)
-    retry = retry_seconds if retry_seconds is not None else int(os.environ.get("IMGPIPE_LOCAL_RETRY_SECONDS", "2"))
+    configured = os.environ.get("IMGPIPE_LOCAL_RETRY_SECONDS", "").strip()
+    retry = retry_seconds if retry_seconds is not None else (int(configured) if configured else None)
     region = cfg.client_env()["AWS_DEFAULT_REGION"]
     if outputs is None:
         outputs = deployed.read(cfg)

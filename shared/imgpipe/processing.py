@@ -12,7 +12,7 @@ object is deleted (every version), never quarantined — hostile bytes have no f
 would only be one more copy to purge.
 An object without a live item is deleted (its upload was never registered, or its item expired) once it is
 older than ORPHAN_GRACE: a direct upload writes the object a moment before its item, so a younger one is
-retried (ItemNotWrittenYet) instead.
+retried (ItemNotWrittenYet, which says when: soon, then once the grace is over) instead.
 Malware (docs/security.md): GuardDuty Malware Protection for S3 scans each new raw object and tags it
 `GuardDutyMalwareScanStatus`. THREATS_FOUND is always refused (reason `malware`), whatever the settings. With
 `malware_scan=REQUIRED` (the security module's scan enabled) nothing is processed before its verdict: an untagged
@@ -43,10 +43,27 @@ log = logging.getLogger(__name__)
 
 # Far longer than a direct upload takes between writing the object and its item (milliseconds).
 ORPHAN_GRACE = timedelta(minutes=2)
+# When to look again for the item of a fresh object: soon while the upload may still be writing it, then not
+# before the grace is over (the object is then an orphan and deleted). With a queue's visibility timeout
+# instead (360 s) the image would wait minutes; with a short fixed delay an orphan would be dead-lettered
+# before its grace ends (five receives).
+FRESH_OBJECT = timedelta(seconds=10)
+FRESH_RETRY = timedelta(seconds=5)
 
 
 class ItemNotWrittenYet(Exception):
-    """A fresh raw object has no item yet: the upload is still writing it. Retryable."""
+    """A fresh raw object has no item yet: the upload is still writing it. Retryable after retry_after."""
+
+    def __init__(self, message: str, retry_after: timedelta = FRESH_RETRY) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after(age: timedelta) -> timedelta:
+    """When to deliver again the event of an object of this age that has no item yet."""
+    if age < FRESH_OBJECT:
+        return FRESH_RETRY
+    return max(FRESH_RETRY, ORPHAN_GRACE - age + timedelta(seconds=1))
 
 
 class ScanPending(Exception):
@@ -127,8 +144,9 @@ class ImageProcessor:
             written = self._raw.last_modified(key)
             if written is None:
                 return Result(Outcome.SKIPPED, image_id, "no item and no object (an upload rolled back)")
-            if self._clock() - written < ORPHAN_GRACE:
-                raise ItemNotWrittenYet(f"{key} has no item yet; retrying")
+            age = self._clock() - written
+            if age < ORPHAN_GRACE:
+                raise ItemNotWrittenYet(f"{key} has no item yet; retrying", retry_after(age))
             # Never registered, or its item expired: nothing may keep the bytes.
             self._raw.delete(key)
             return Result(Outcome.SKIPPED, image_id, "no live item for this object: object deleted")

@@ -7,7 +7,9 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -395,3 +397,31 @@ def test_a_broken_split_setting_fails_the_cold_start(
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         load_handler("image_processor")
+
+
+def test_an_object_without_its_item_yet_is_delivered_again_when_the_processor_says(
+    function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not after the queue's 360 s visibility timeout: the function sets its message's own (5 s while the
+    object is fresh; 1 s here), and the item written meanwhile is processed on that delivery."""
+    import imgpipe.processing
+
+    monkeypatch.setattr(imgpipe.processing, "FRESH_RETRY", timedelta(seconds=1))
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="raw-events", Attributes={"VisibilityTimeout": "360"})["QueueUrl"]
+    image_id = new_image_id()
+    item = ImageItem.new(image_id, Source.API, ImageStatus.RECEIVED, f"raw/{image_id}")
+    boto3.client("s3").put_object(Bucket=RAW, Key=item.raw_key, Body=png())  # the upload's first write
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(s3_object_created(RAW, item.raw_key, 1)))
+    received = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+
+    with pytest.raises(BatchProcessingError):  # its only record failed: the invocation fails, as on AWS
+        invoke(function, sqs_event(received, QUEUE_ARN, "us-east-1"))
+    assert status_of(image_id) is None and "Messages" not in sqs.receive_message(QueueUrl=queue_url)
+
+    MetadataTable(boto3.client("dynamodb"), TABLE).put_new(item)  # the upload's second write
+    time.sleep(1.2)
+    again = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    assert [m["MessageId"] for m in again] == [received[0]["MessageId"]]
+    assert invoke(function, sqs_event(again, QUEUE_ARN, "us-east-1")) == []
+    assert status_of(image_id) is ImageStatus.PROCESSED

@@ -206,3 +206,21 @@ def test_a_stopping_worker_finishes_quick_batches_and_releases_slow_ones(sqs: An
     again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in again] == ["slow"]  # visible now; "quick" was deleted
     release.set()
+
+
+def test_without_the_local_shortcut_a_failed_message_waits_its_visibility_timeout(sqs: Any) -> None:
+    """As Lambda: nothing makes a failed message visible early, so a delay the function set itself holds."""
+
+    def schedule_own_retry(event: dict[str, Any]) -> dict[str, Any]:
+        record = event["Records"][0]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=1)
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+
+    url, arn, _ = queues(sqs)
+    mapping = SqsMapping("uuid-1", "fn", arn, url, 1, 0, True, "Disabled")
+    source = SqsPoller(mapping, RecordingHost(schedule_own_retry), sqs, log=lambda _m: None)  # type: ignore[arg-type]
+    send(sqs, url, "not yet")
+    assert source.poll_once(wait_s=0) == 1 and source.stats.failed == 1
+    assert source.poll_once(wait_s=0) == 0  # not back at once (the shortcut would make it so)
+    time.sleep(1.2)
+    assert source.poll_once(wait_s=0) == 1  # back when the function said

@@ -20,6 +20,7 @@ from imgpipe.adapters.object_store import ObjectStore
 from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from imgpipe.processing import (
+    ORPHAN_GRACE,
     SCAN_STATUS_TAG,
     ImageProcessor,
     ItemNotWrittenYet,
@@ -28,6 +29,7 @@ from imgpipe.processing import (
     ProcessorSettings,
     ScanPending,
     rendition_key,
+    retry_after,
 )
 from imgpipe.renditions import DEFAULT_RENDITIONS
 from imgpipe.validation import Limits, Reason
@@ -259,9 +261,14 @@ def test_an_old_object_without_item_is_purged_and_a_fresh_one_retried(env: Env) 
     orphan = f"raw/{new_image_id()}"
     env.raw.put(orphan, jpeg(), "image/jpeg")
 
-    with pytest.raises(ItemNotWrittenYet):
+    with pytest.raises(ItemNotWrittenYet) as fresh:
         env.processor().process_object(orphan)  # a direct upload writes its item right after the object
-    assert env.versions(RAW, orphan) == 1
+    assert env.versions(RAW, orphan) == 1 and fresh.value.retry_after == timedelta(seconds=5)
+    env.now += timedelta(seconds=30)
+    with pytest.raises(ItemNotWrittenYet) as late:
+        env.processor().process_object(orphan)
+    # until the grace is over (S3 keeps the object's time to the second, hence the range)
+    assert timedelta(seconds=90) <= late.value.retry_after <= timedelta(seconds=92)
 
     env.now += timedelta(minutes=3)
     result = env.processor().process_object(orphan)
@@ -344,3 +351,25 @@ def test_without_a_scan_set_up_an_untagged_object_is_processed(env: Env) -> None
 
 def test_the_scan_is_required_unless_said_otherwise() -> None:
     assert ProcessorSettings().malware_scan is MalwareScan.REQUIRED
+
+
+@pytest.mark.parametrize("item_written_after_s", [0.05, 3, 7, None])
+def test_the_retries_of_a_fresh_object_end_processed_or_deleted_within_five_receives(
+    item_written_after_s: float | None,
+) -> None:
+    """The queue dead-letters a message on its fifth failed receive: each upload whose item comes is processed,
+    and an orphan is deleted after its grace, before that, whatever the timing."""
+    age, receives = timedelta(0), 0
+    while True:
+        receives += 1
+        if item_written_after_s is not None and age.total_seconds() >= item_written_after_s:
+            outcome = "processed"
+            break
+        if age >= ORPHAN_GRACE:
+            outcome = "deleted"
+            break
+        age += retry_after(age)
+    assert receives <= 4  # the fifth would be the last before the DLQ: never needed
+    assert outcome == ("deleted" if item_written_after_s is None else "processed")
+    if item_written_after_s is not None and item_written_after_s < 10:
+        assert age <= timedelta(seconds=10)  # a slow upload waits seconds, not the grace
