@@ -109,3 +109,29 @@ def queue_depth(sqs: Any, queue_url: str) -> int:
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_an_object_seen_before_its_item_comes_back_when_the_processor_says(
+    deployed: dict[str, Any], local_stack: stack.StackConfig, host: FunctionHost
+) -> None:
+    """The worker as `make up` runs it (no retry shortcut): the deployed processor, finding no item for a fresh
+    object, sets its own message's visibility on the emulator's queue (5 s), not the queue's 360 s."""
+    s3, sqs = stack.aws_client(local_stack, "s3"), stack.aws_client(local_stack, "sqs")
+    table = MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
+    image_id = new_image_id()
+    item = ImageItem.new(image_id, Source.API, ImageStatus.RECEIVED, f"{deployed['raw_prefix']}{image_id}")
+    s3.put_object(Bucket=deployed["raw_bucket_name"], Key=item.raw_key, Body=photo(1), ContentType="image/jpeg")
+    worker = local_worker.build(local_stack, outputs=deployed, host=host)
+    [poller] = worker.pollers
+    deadline = time.monotonic() + 60
+    while poller.stats.failed == 0:  # the first delivery finds no item
+        assert time.monotonic() < deadline, poller.stats
+        poller.poll_once()
+    failed_at = time.monotonic()
+    table.put_new(item)  # the upload's second write, late
+    while (found := table.get(image_id)) is None or found.status is not ImageStatus.PROCESSED:
+        assert time.monotonic() < deadline, poller.stats
+        poller.poll_once()
+    waited = time.monotonic() - failed_at
+    assert 3 <= waited < 60, waited  # the processor's 5 s (give or take a poll), not the queue's 360 s
+    assert queue_depth(sqs, deployed["raw_events_dlq_url"]) == 0
