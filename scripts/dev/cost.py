@@ -10,6 +10,8 @@ Price List for the region: a committed snapshot (scripts/dev/prices/<region>.jso
 product/terms shape) or, with --fetch-prices, the public offer files themselves (no credentials needed).
 Not included: fixed monthly costs (WAF web ACL and rules, KMS keys, dashboards, alarms, GuardDuty's base,
 the hourly retention audit) and GuardDuty Malware Protection's per-GB scanning — see docs/operations.md.
+Then processing alone on Lambda against the container workers on Fargate and Fargate Spot (#22), and how busy a
+Spot task must be to cost less: priced when the snapshot holds AmazonECS's Fargate prices (--fetch-prices).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class PriceSpec:
     service: str  # offer file service code
     usagetype: str  # matched as the end of the product's usagetype (other regions prefix it, e.g. EUW1-)
     unit: str
+    optional: bool = False  # only the Fargate comparison needs it: missing, that comparison says so
 
 
 PRICE_SPECS = [
@@ -93,11 +96,22 @@ PRICE_SPECS = [
     PriceSpec("logs_ingested_gb", "AmazonCloudWatch", "DataProcessing-Bytes", "GB"),
     PriceSpec("xray_trace", "AWSXRay", "XRay-TracesStored", "trace"),
     PriceSpec("cloudtrail_data_event", "AWSCloudTrail", "DataEventsRecorded", "event"),
+    # The container workers' (modules/workers: arm64, Fargate and Fargate Spot capacity providers).
+    PriceSpec("fargate_arm_vcpu_hour", "AmazonECS", "Fargate-ARM-vCPU-Hours:perCPU", "vCPU-hour", optional=True),
+    PriceSpec("fargate_arm_gb_hour", "AmazonECS", "Fargate-ARM-GB-Hours", "GB-hour", optional=True),
+    PriceSpec(
+        "fargate_spot_arm_vcpu_hour", "AmazonECS", "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU", "vCPU-hour", optional=True
+    ),
+    PriceSpec("fargate_spot_arm_gb_hour", "AmazonECS", "SpotUsage-Fargate-ARM-GB-Hours", "GB-hour", optional=True),
 ]
+FARGATE_KEYS = [spec.key for spec in PRICE_SPECS if spec.service == "AmazonECS"]
 
 
 def _is_usagetype(kind: str, usagetype: str) -> bool:
-    return kind == usagetype or kind.endswith("-" + usagetype)
+    if kind == usagetype:
+        return True
+    # A region prefix (EUW1-, us-east-1-); not SpotUsage-, which names the Spot price of the same usage.
+    return kind.endswith("-" + usagetype) and not kind[: -len(usagetype) - 1].endswith("SpotUsage")
 
 
 def price_from_offer(offer: dict[str, Any], usagetype: str, region: str | None = None) -> float | None:
@@ -129,6 +143,8 @@ def load_prices(region: str, directory: Path = PRICES_DIR) -> tuple[dict[str, fl
     for spec in PRICE_SPECS:
         offer = snapshot["offers"].get(spec.service, {})
         price = price_from_offer(offer, spec.usagetype, region)
+        if price is None and spec.optional:
+            continue
         if price is None:
             raise CostError(f"{path}: no {spec.usagetype} price in its {spec.service} offer")
         prices[spec.key] = price
@@ -295,6 +311,63 @@ def render(images: int, region: str, m: Measured, rows: list[tuple[Line, float]]
     return "\n".join(out) + "\n"
 
 
+# modules/workers' task (cpu 1024, memory 2048; tests/unit/test_cost.py checks): one image at a time per task.
+FARGATE_TASK_VCPU = 1.0
+FARGATE_TASK_GB = 2.0
+
+
+@dataclass(frozen=True)
+class ProcessingChoice:
+    lambda_usd: float  # per image: the processor's compute and its share of a request
+    fargate_usd: float | None  # per image on a task kept busy, on-demand
+    spot_usd: float | None  # the same on Fargate Spot
+
+    @property
+    def spot_break_even(self) -> float | None:
+        """How busy (share of its running time) a Spot task must be to cost less per image than Lambda."""
+        return None if self.spot_usd is None else self.spot_usd / self.lambda_usd
+
+
+def processing_choice(m: Measured, prices: dict[str, float]) -> ProcessingChoice:
+    """Processing one image on Lambda (the measured time at the function's memory) against a Fargate task doing
+    the same work in the same time (one vCPU, like the function at 1,769 MB) for the time it is busy."""
+    lambda_usd = m.processor_ms / 1000 * MEMORY_MB["image_processor"] / 1024 * prices["lambda_gb_second_arm"]
+    lambda_usd += prices["lambda_request_arm"]
+    busy_hours = m.processor_ms / 3_600_000
+
+    def task(vcpu_key: str, gb_key: str) -> float | None:
+        if vcpu_key not in prices or gb_key not in prices:
+            return None
+        return busy_hours * (FARGATE_TASK_VCPU * prices[vcpu_key] + FARGATE_TASK_GB * prices[gb_key])
+
+    return ProcessingChoice(
+        lambda_usd,
+        task("fargate_arm_vcpu_hour", "fargate_arm_gb_hour"),
+        task("fargate_spot_arm_vcpu_hour", "fargate_spot_arm_gb_hour"),
+    )
+
+
+def render_choice(images: int, choice: ProcessingChoice, price_source: str) -> str:
+    out = [f"Processing {images:,} images: Lambda or the container workers (arm64; processing compute only)"]
+    rows = [("Lambda image_processor", choice.lambda_usd)]
+    if choice.fargate_usd is None or choice.spot_usd is None or choice.spot_break_even is None:
+        out += [f"  {'Lambda image_processor':<40}{choice.lambda_usd * images:>10.2f} USD"]
+        out.append(f"  Fargate, Fargate Spot: no AmazonECS Fargate prices in {price_source}: run with --fetch-prices")
+        return "\n".join(out) + "\n"
+    rows += [("Fargate task, busy all its running time", choice.fargate_usd)]
+    rows += [("Fargate Spot task, busy all the time", choice.spot_usd)]
+    out += [f"  {label:<40}{usd * images:>10.2f} USD" for label, usd in rows]
+    if choice.spot_break_even < 1:
+        out.append(
+            f"  break-even: Fargate Spot costs less than Lambda while its tasks are busy more than "
+            f"{choice.spot_break_even:.0%} of the time they run (a steady backlog); below that, and for bursts "
+            "between idle hours, Lambda does"
+        )
+    else:
+        out.append("  break-even: none at these prices: even a task busy the whole time costs more than Lambda")
+    return "\n".join(out) + "\n"
+
+
 @command(CostError, OSError, ValueError, KeyError)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.dev.cost", description=__doc__.splitlines()[0])
@@ -310,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     prices, source = load_prices(args.region)
     m = measured(args.bench)
     print(render(args.images, args.region, m, estimate(args.images, m, prices), source), end="")
+    print()
+    print(render_choice(args.images, processing_choice(m, prices), source), end="")
     return 0
 
 

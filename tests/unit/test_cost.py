@@ -138,3 +138,49 @@ def test_the_model_uses_the_modules_configuration() -> None:
     from imgpipe.renditions import DEFAULT_RENDITIONS
 
     assert len(DEFAULT_RENDITIONS) == cost.RENDITIONS
+
+
+def test_lambda_and_fargate_spot_are_compared_per_image_with_the_break_even(bench_file: Path) -> None:
+    measured = cost.measured(bench_file)  # 800 ms per image per core
+    prices, source = cost.load_prices("us-east-1")
+    assert not set(cost.FARGATE_KEYS) & set(prices)  # the committed snapshot holds no Fargate prices
+    unpriced = cost.processing_choice(measured, prices)
+    assert unpriced.spot_usd is None and "run with --fetch-prices" in cost.render_choice(1_000_000, unpriced, source)
+
+    fargate = {
+        "fargate_arm_vcpu_hour": 0.04,
+        "fargate_arm_gb_hour": 0.004,
+        "fargate_spot_arm_vcpu_hour": 0.012,
+        "fargate_spot_arm_gb_hour": 0.0012,
+    }
+    choice = cost.processing_choice(measured, {**prices, **fargate})
+    lambda_usd = 0.8 * 1769 / 1024 * prices["lambda_gb_second_arm"] + prices["lambda_request_arm"]
+    assert choice.lambda_usd == pytest.approx(lambda_usd)
+    assert choice.fargate_usd == pytest.approx(0.8 / 3600 * (1 * 0.04 + 2 * 0.004))
+    assert choice.spot_usd == pytest.approx(0.8 / 3600 * (1 * 0.012 + 2 * 0.0012))
+    assert choice.spot_usd is not None and choice.spot_break_even is not None
+    assert choice.spot_break_even == pytest.approx(choice.spot_usd / lambda_usd)
+    text = cost.render_choice(1_000_000, choice, source)
+    assert f"busy more than {choice.spot_break_even:.0%}" in text
+    assert f"{choice.spot_usd * 1_000_000:.2f} USD" in text
+
+    dear = cost.processing_choice(measured, {**prices, **fargate, "fargate_spot_arm_vcpu_hour": 10.0})
+    assert dear.spot_break_even is not None and dear.spot_break_even > 1
+    assert "break-even: none" in cost.render_choice(1_000_000, dear, source)
+
+
+def test_an_on_demand_usagetype_never_takes_its_spot_price() -> None:
+    document = offer(
+        ("SPOT", "USE1-SpotUsage-Fargate-ARM-GB-Hours", [("0", "0.001")]),
+        ("OD", "USE1-Fargate-ARM-GB-Hours", [("0", "0.004")]),
+        region="us-east-1",
+    )
+    assert cost.price_from_offer(document, "Fargate-ARM-GB-Hours", "us-east-1") == 0.004
+    assert cost.price_from_offer(document, "SpotUsage-Fargate-ARM-GB-Hours", "us-east-1") == 0.001
+    kms = offer(("K", "us-east-1-KMS-Requests", [("0", "0.03")]), region="us-east-1")
+    assert cost.price_from_offer(kms, "KMS-Requests", "us-east-1") == 0.03  # a prefix with dashes of its own
+
+
+def test_the_fargate_task_is_the_workers_module_s() -> None:
+    assert int(default_of("workers", "cpu")) == cost.FARGATE_TASK_VCPU * 1024
+    assert int(default_of("workers", "memory")) == cost.FARGATE_TASK_GB * 1024
