@@ -224,12 +224,19 @@ class FunctionHost:
     concurrent invocation, reused afterwards), with their deployed settings."""
 
     def __init__(
-        self, lambda_client: Any, cfg: stack.StackConfig, functions_dir: Path = FUNCTIONS_DIR, output: Any = None
+        self,
+        lambda_client: Any,
+        cfg: stack.StackConfig,
+        functions_dir: Path = FUNCTIONS_DIR,
+        output: Any = None,
+        environment: dict[str, str] | None = None,
     ):
         """output: where the functions' logs (stdout and stderr) go: a file, subprocess.DEVNULL; the host's own
-        when None, as Lambda sends a function's output to its log group."""
+        when None, as Lambda sends a function's output to its log group. environment: settings laid over every
+        function's deployed ones (a test pointing a function at a faulty endpoint)."""
         self._lambda = lambda_client
         self._cfg = cfg
+        self._overrides = dict(environment or {})
         self._functions_dir = functions_dir
         self._output = output
         self._deployed: dict[str, DeployedFunction] = {}
@@ -257,7 +264,11 @@ class FunctionHost:
             folder=folder,
             module=module,
             attribute=attribute,
-            environment={**conf.get("Environment", {}).get("Variables", {}), **self._cfg.client_env()},
+            environment={
+                **conf.get("Environment", {}).get("Variables", {}),
+                **self._cfg.client_env(),
+                **self._overrides,
+            },
             arn=conf["FunctionArn"],
             memory_mb=int(conf.get("MemorySize", 128)),
             timeout_s=float(conf.get("Timeout", 3)),

@@ -19,9 +19,12 @@ from PIL import Image
 from imgpipe.adapters.metadata_table import MetadataTable
 from imgpipe.models import ImageStatus
 from scripts.local import stack
+from scripts.local import worker as local_worker
 from scripts.local.event_sources.sqs import SqsPoller
 from scripts.local.events import s3_object_created
+from scripts.local.lambda_host import FunctionHost
 from tests import sigv4
+from tests.faulty_endpoint import faulty_endpoint
 from tests.imaging import photo_with_exif
 from tests.integration.conftest import drain_until
 
@@ -151,31 +154,36 @@ def test_the_same_message_delivered_twice_writes_one_set_of_outputs(
     assert len(outputs) == 4 and set(outputs.values()) == {1}
 
 
-def test_a_crash_between_writes_is_retried_to_a_consistent_result(
+def test_a_failure_between_writes_is_retried_to_a_consistent_result(
     base_url: str,
     keys: dict[str, str],
-    worker: SqsPoller,
     table: MetadataTable,
     s3: Any,
     deployed: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    local_stack: stack.StackConfig,
 ) -> None:
-    crashes: list[str] = []
-    real_transition = MetadataTable.transition
+    """The processor's write of PROCESSED fails once, after it wrote the renditions: the fault is injected at its
+    DynamoDB endpoint (it runs in a process of its own), everything else is real. The retry finishes the image
+    with the same rendition keys."""
 
-    def crash_once_before_processed(self: MetadataTable, image_id: str, to: ImageStatus, *a: Any, **kw: Any) -> Any:
-        if to is ImageStatus.PROCESSED and not crashes:
-            crashes.append(image_id)
-            raise ConnectionResetError("injected: the function died after writing renditions")
-        return real_transition(self, image_id, to, *a, **kw)
+    def processed_write(headers: dict[str, str], body: bytes) -> bool:
+        return headers.get("x-amz-target", "").endswith(".UpdateItem") and b'"PROCESSED"' in body
 
-    monkeypatch.setattr(MetadataTable, "transition", crash_once_before_processed)
-    created = put_image(base_url, keys["good"], photo_with_exif(orientation=3))
-    failures_before = worker.stats.failed
+    with faulty_endpoint(local_stack.aws_endpoint, processed_write) as (url, fault):
+        overrides = {"AWS_ENDPOINT_URL_DYNAMODB": url}
+        host = FunctionHost(stack.aws_client(local_stack, "lambda"), local_stack, environment=overrides)
+        try:
+            worker = local_worker.build(local_stack, retry_seconds=0, outputs=deployed, host=host).pollers[0]
+            fault.failing.set()
+            created = put_image(base_url, keys["good"], photo_with_exif(orientation=3))
+            drain_until(worker, lambda: bool(fault.failed), "the PROCESSED write failed")
+            fault.failing.clear()
+            assert status_is(table, created["image_id"], ImageStatus.PROCESSING)()  # renditions written, not done
+            drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed after it")
+        finally:
+            host.close()
 
-    drain_until(worker, status_is(table, created["image_id"], ImageStatus.PROCESSED), "processed after the crash")
-
-    assert crashes and worker.stats.failed > failures_before
+    assert len(fault.failed) == 1 and worker.stats.failed >= 1
     item = table.get(created["image_id"])
     assert item is not None
     prefix = f"{deployed['processed_prefix']}{created['tenant_id']}/{created['image_id']}/"
