@@ -1,4 +1,4 @@
-"""AWS-shaped events for invoking handlers in-process: the shapes AWS sends, built in one place.
+"""AWS-shaped events for invoking handlers locally: the shapes AWS sends, built in one place.
 
 Used by the local runtime (which feeds deployed functions) and by the tests, so both exercise the same shape.
 """

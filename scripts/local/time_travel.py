@@ -12,7 +12,7 @@ re-declaring them), this does what S3 and DynamoDB would have done by `as_of`:
 - DynamoDB TTL, per table with TTL enabled: items whose TTL attribute is at or before `as_of` are deleted
   (AWS takes up to ~48 h more; the audit covers that lag, and tests model it by not sweeping).
 Then, once a running local worker has delivered what that caused (the stream's removals to the export), every
-EventBridge schedule rule found in the emulator gets its targets invoked in-process with a
+EventBridge schedule rule found in the emulator gets its targets invoked (scripts/local/lambda_host.py) with a
 Scheduled Event whose `time` is `as_of` (the audit honours it only where Terraform set TRUST_EVENT_TIME, i.e.
 envs/local), and lifecycle runs once more, as it keeps running on AWS (delete markers the audit left alone).
 """

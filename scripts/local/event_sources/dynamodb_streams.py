@@ -3,9 +3,9 @@
 Every mapping from a DynamoDB stream found in the emulator's Lambda (function, stream, batch size,
 ReportBatchItemFailures), and the one the deployment declares without creating it (envs/local: moto empties a
 table's stream whenever a mapping is attached), gets a StreamPoller: it reads each shard of the emulator's real
-stream from the mapping's starting position, invokes the function in-process with the records as Lambda
-delivers them, and moves the shard's checkpoint past what succeeded; with a reported failure it resumes at that
-record. Nothing is re-declared: the mapping comes from what Terraform deployed or declared.
+stream from the mapping's starting position, invokes the function (its execution environment) with the records
+as Lambda delivers them, and moves the shard's checkpoint past what succeeded; with a reported failure it resumes
+at that record. Nothing is re-declared: the mapping comes from what Terraform deployed or declared.
 Checkpoints live in memory: a restarted worker reads the stream again from TRIM_HORIZON; the export's files are
 keyed by sequence numbers and its queries keep each image's latest change, so that repeats nothing in results.
 """

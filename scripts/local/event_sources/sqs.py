@@ -1,8 +1,9 @@
 """Local SQS event source: what Lambda's SQS poller does for a mapping Terraform deployed into the emulator.
 
-Receives batches from the emulator's real queue, invokes the function in-process with the SQS event shape,
-deletes what succeeded and makes what failed visible again (ReportBatchItemFailures); the queue's own redrive
-policy dead-letters what keeps failing. See scripts/local/worker.py for what differs from AWS on purpose.
+Receives batches from the emulator's real queue, invokes the function (in its execution environments) with the
+SQS event shape, deletes what succeeded and leaves what failed to come back when its visibility timeout ends
+(ReportBatchItemFailures); the queue's own redrive policy dead-letters what keeps failing. See
+scripts/local/worker.py for the local shortcut and what differs from AWS on purpose.
 """
 
 from __future__ import annotations
