@@ -140,11 +140,11 @@ def show_report(outputs: dict[str, Any], cfg: stack.StackConfig, *, after_retent
 
 def show_retention(outputs: dict[str, Any], cfg: stack.StackConfig, days: int = 8) -> list[str]:
     """Moves the clock `days` ahead: lifecycle and TTL as AWS would apply them, then the deployed audit."""
-    import contextlib
-    import io
+    import subprocess
     from datetime import UTC, datetime, timedelta
 
     from scripts.local import time_travel as local_retention
+    from scripts.local.lambda_host import FunctionHost
 
     s3, ddb = stack.aws_client(cfg, "s3"), stack.aws_client(cfg, "dynamodb")
     buckets = [str(b) for b in outputs["retention_audit"]["audited_buckets"]]
@@ -161,8 +161,12 @@ def show_retention(outputs: dict[str, Any], cfg: stack.StackConfig, days: int = 
 
     as_of = datetime.now(UTC) + timedelta(days=days)
     lines = [f"Retention: the clock moved {days} days ahead, to {as_of:%Y-%m-%d %H:%M}Z", f"  before: {census()}"]
-    with contextlib.redirect_stdout(io.StringIO()):  # the audit's own JSON log and EMF lines: the summary says it
-        result = local_retention.fast_forward(cfg, as_of)
+    # The audit's own JSON log and EMF lines go nowhere: the summary says what it did.
+    quiet = FunctionHost(stack.aws_client(cfg, "lambda"), cfg, output=subprocess.DEVNULL)
+    try:
+        result = local_retention.fast_forward(cfg, as_of, host=quiet)
+    finally:
+        quiet.close()
     swept = result.lifecycle_and_ttl
     lines.append(
         f"  S3 lifecycle (rules read back from the emulator): {swept['expired_current']} current versions expired, "

@@ -240,12 +240,18 @@ def settle_worker(cfg: stack.StackConfig, quiet_s: float = 2.5, timeout_s: float
         time.sleep(0.5)
 
 
-def fast_forward(cfg: stack.StackConfig, as_of: datetime, log: Callable[[str], None] = lambda _m: None) -> FastForward:
+def fast_forward(
+    cfg: stack.StackConfig,
+    as_of: datetime,
+    log: Callable[[str], None] = lambda _m: None,
+    host: FunctionHost | None = None,
+) -> FastForward:
+    """host: where the scheduled functions run (one whose output goes elsewhere, to keep their logs out)."""
     log(f"local-retention: sweeping lifecycle and TTL as of {as_of:%Y-%m-%d %H:%M}Z")
     first = sweep(cfg, as_of)
     settle_worker(cfg)
     log(f"local-retention: running the deployed schedules at {as_of:%Y-%m-%d %H:%M}Z")
-    scheduled = run_schedules(cfg, as_of)
+    scheduled = run_schedules(cfg, as_of, host)
     after = sweep(cfg, as_of)
     return FastForward(as_of.isoformat(), asdict(first), scheduled, asdict(after))
 
