@@ -32,10 +32,10 @@ from typing import Any
 
 from scripts.cli import REPO_ROOT
 from scripts.local import stack
+from scripts.local.lambda_host import LIBRARY_DIR
 
 SOURCE_DIR = REPO_ROOT / "lambdas" / "image_processor"
 DOCKERFILE = REPO_ROOT / "containers" / "image_processor" / "Dockerfile"
-LIBRARY_DIR = REPO_ROOT / "shared"
 # Replacing a task that keeps failing at once would spin: ECS backs off too.
 RESTART_DELAY_S = 2.0
 

@@ -71,12 +71,18 @@ class LocalContext:
         return max(0, int((self.started + self.timeout_s - time.monotonic()) * 1000))
 
 
-def load_handler(folder: str, module: str = "handler", functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
-    """Import lambdas/<folder>/<module>.py afresh, as a cold start does: module-level set-up runs again and
-    reads the environment as it is now (tests set it first; the host sets the deployed one)."""
+def handler_source(folder: str, module: str, functions_dir: Path = FUNCTIONS_DIR) -> Path:
+    """lambdas/<folder>/<module>.py, refused before anything runs when it is not there."""
     path = functions_dir / folder / f"{module.replace('.', '/')}.py"
     if not path.is_file():
         raise GatewayError(f"handler source {path} does not exist")
+    return path
+
+
+def load_handler(folder: str, module: str = "handler", functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
+    """Import lambdas/<folder>/<module>.py afresh, as a cold start does: module-level set-up runs again and
+    reads the environment as it is now (tests set it first; the host sets the deployed one)."""
+    path = handler_source(folder, module, functions_dir)
     name = f"lambda_{folder}_{module.replace('.', '_')}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -114,6 +120,9 @@ class Throttled(FunctionError):
         self.limit = limit
 
 
+NEW_ACCOUNT_CONCURRENCY = 10
+
+
 def local_account_concurrency() -> int:
     """How many invocations of one function may run at once when it reserves none: a new AWS account's
     concurrency quota (10; an established one has 1,000), IMGPIPE_LOCAL_CONCURRENCY to change it."""
@@ -125,7 +134,6 @@ def local_account_concurrency() -> int:
     return int(configured)
 
 
-NEW_ACCOUNT_CONCURRENCY = 10
 # How long an environment may take to import its handler (Lambda allows 10 s for init, then retries it within the
 # invocation; a loaded machine running the test suite needs more, and a hung import must still end).
 INIT_TIMEOUT_S = 60.0
@@ -255,9 +263,7 @@ class FunctionHost:
         if not folder:
             raise GatewayError(f"function {name} has no {FUNCTION_TAG} tag naming its lambdas/ folder")
         module, _, attribute = conf["Handler"].rpartition(".")
-        source = self._functions_dir / folder / f"{module.replace('.', '/')}.py"
-        if not source.is_file():
-            raise GatewayError(f"handler source {source} does not exist")
+        handler_source(folder, module, self._functions_dir)
         reserved = self._lambda.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
         deployed = DeployedFunction(
             name=name,

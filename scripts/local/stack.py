@@ -398,7 +398,11 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _stop(record: Record, grace_s: float = 5.0) -> None:
+# How long a stopped process (and its group) gets after SIGTERM before SIGKILL.
+STOP_GRACE_S = 5.0
+
+
+def _stop(record: Record, grace_s: float = STOP_GRACE_S) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(record.pid, signal.SIGTERM)
     deadline = time.time() + grace_s

@@ -6,8 +6,7 @@ What Lambda's poller does on AWS, done here because moto cannot run functions: e
 emulator's Lambda (function, queue, batch size, batching window, ReportBatchItemFailures, maximum concurrency)
 gets pollers that receive batches from the emulator's real queue, invoke the function with the SQS event shape
 in its own execution environments (scripts/local/lambda_host.py), as many batches at once as the mapping's
-maximum concurrency and the function's concurrency allow, delete what succeeded, and make what failed visible
-again. The queue's own redrive
+maximum concurrency and the function's concurrency allow, and delete what succeeded. The queue's own redrive
 policy then moves a message that keeps failing to its DLQ after maxReceiveCount receives — nothing is re-declared.
 
 A failed message comes back as on AWS: when its visibility timeout ends, the queue's or the one the function set
@@ -132,8 +131,9 @@ class Worker:
 
 
 # What a stopping worker gives the batches it is running: `make down` and `make up`'s restart send SIGTERM to the
-# worker's process group and SIGKILL 5 s later (scripts/local/stack.py), so what is not done by then is released.
-DRAIN_S = 3.5
+# worker's process group and SIGKILL after the stack's grace, so what is not done by then is released (the last
+# 1.5 s are for releasing and closing).
+DRAIN_S = stack.STOP_GRACE_S - 1.5
 # Lambda starts an SQS mapping at five batches at once and adds more while the queue stays full; locally it
 # stays at five, which already keeps a laptop's cores busy.
 SQS_STARTING_CONCURRENCY = 5

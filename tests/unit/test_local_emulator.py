@@ -16,6 +16,19 @@ from typing import Any
 from tests.conftest import REPO_ROOT, free_port
 
 
+def emulator_client(service: str, port: int) -> Any:
+    """A client of the emulator launched on 127.0.0.1:port, with the local stack's dummy credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
 def against_patched_moto(patches: list[str], body: str) -> Any:
     """body's printed JSON, run in a process of its own (a patch is the process's) with the launcher's patches
     applied twice (each must be idempotent), against moto's server on 127.0.0.1; body gets `opts` for clients."""
@@ -156,7 +169,6 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
     """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID. An SDK retry is
     the same request with a higher attempt number; here the first attempt's reply is "lost" by sending the
     request botocore prepared a second time, as attempt 2."""
-    import boto3
     import requests
 
     port = free_port()
@@ -168,13 +180,7 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
         stderr=subprocess.STDOUT,
     )
     try:
-        ec2 = boto3.client(
-            "ec2",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        ec2 = emulator_client("ec2", port)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -203,13 +209,7 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
         egress = [r for r in rules["SecurityGroupRules"] if r["IsEgress"] and r.get("PrefixListId") == "pl-1"]
         # The same for a secret, the other write a busy apply lost: a retry is the create it repeats.
-        secrets = boto3.client(
-            "secretsmanager",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        secrets = emulator_client("secretsmanager", port)
         sent.clear()
         secrets.meta.events.register(
             "before-send.secrets-manager.CreateSecret", lambda request, **_: sent.append(request)

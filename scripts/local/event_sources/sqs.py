@@ -85,7 +85,7 @@ class SqsPoller:
         # How many batches run at once (run_forever in that many threads): what Lambda's pollers would give the
         # mapping, bounded by its ScalingConfig and the function's concurrency (worker.build decides).
         self.concurrency = concurrency
-        self._stats_lock = threading.Lock()
+        self._lock = threading.Lock()  # the stats and the in-flight receipts, shared by the pollers' threads
         self._in_flight: dict[str, str] = {}  # message id -> receipt handle, while its batch runs
         self._host = host
         self._sqs = sqs
@@ -119,12 +119,12 @@ class SqsPoller:
     def run_batch(self, messages: list[dict[str, Any]]) -> set[str]:
         """Invokes the function with one batch; returns the ids of the messages that failed."""
         ids = {m["MessageId"] for m in messages}
-        with self._stats_lock:
+        with self._lock:
             self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
         try:
             return self._run_batch(messages, ids)
         finally:
-            with self._stats_lock:
+            with self._lock:
                 for message_id in ids:
                     self._in_flight.pop(message_id, None)
 
@@ -132,7 +132,7 @@ class SqsPoller:
         """Makes the messages of the batches still running visible now (a drain that ran out of time): after a
         restart they are delivered at once instead of after the queue's visibility timeout. Their invocations may
         still finish; the function is idempotent."""
-        with self._stats_lock:
+        with self._lock:
             receipts = list(self._in_flight.values())
             self._in_flight.clear()
         self.release(receipts)
@@ -177,7 +177,7 @@ class SqsPoller:
                 ReceiptHandle=by_id[message_id]["ReceiptHandle"],
                 VisibilityTimeout=self._retry_seconds,
             )
-        with self._stats_lock:
+        with self._lock:
             self.stats.batches += 1
             self.stats.messages += len(ids)
             self.stats.succeeded += len(ids) - len(failed)
