@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_plus
@@ -29,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgpipe import config
 from imgpipe.adapters import environment
 from imgpipe.adapters.s3_client import s3_client
+from imgpipe.errors import RetryLater
 from imgpipe.ids import is_image_id
 from imgpipe.runtime import NAMESPACE, FunctionRuntime
 
@@ -189,14 +189,10 @@ def deliver_again_in(record: SQSRecord, seconds: int) -> None:
 def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     try:
         handle_objects(record, lambda_context)
-    except Exception as err:
-        # A retryable error that says when to retry (imgpipe.processing.ItemNotWrittenYet), matched by what it
-        # carries: importing the processing module here would load the engine for every malformed message.
-        retry_after = getattr(err, "retry_after", None)
-        if isinstance(retry_after, timedelta):
-            delay = math.ceil(retry_after.total_seconds())  # never before the moment it names
-            logger.info("no item yet: delivered again later", extra={"retry_in_seconds": delay})
-            deliver_again_in(record, delay)
+    except RetryLater as err:  # e.g. imgpipe.processing.ItemNotWrittenYet
+        delay = math.ceil(err.retry_after.total_seconds())  # never before the moment it names
+        logger.info("delivered again later", extra={"retry_in_seconds": delay, "why": str(err)})
+        deliver_again_in(record, delay)
         raise
 
 

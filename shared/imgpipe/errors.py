@@ -1,12 +1,21 @@
-"""The one error the image engine lets out: a refusal with a stable reason code.
+"""The errors the image engine lets out: a refusal with a stable reason code, and a retry that says when.
 
-Its own module so that every part of the engine (validation, structure walkers, processing) can raise it
-without importing one another.
+Their own module so that every part of the engine (validation, structure walkers, processing) can raise them
+without importing one another, and a handler can catch them without loading the engine.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
+
+
+class RetryLater(Exception):
+    """Not now, but later: the message that brought the work should come back after retry_after."""
+
+    def __init__(self, message: str, retry_after: timedelta) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Reason(StrEnum):

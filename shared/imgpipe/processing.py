@@ -33,6 +33,7 @@ from enum import StrEnum
 from imgpipe import engine
 from imgpipe.adapters.metadata_table import MetadataTable, TransitionRefused
 from imgpipe.adapters.object_store import ObjectStore, ObjectTooLarge
+from imgpipe.errors import RetryLater
 from imgpipe.ids import is_image_id
 from imgpipe.models import ImageItem, ImageStatus, RenditionRecord
 from imgpipe.purge import purge_key
@@ -51,12 +52,8 @@ FRESH_OBJECT = timedelta(seconds=10)
 FRESH_RETRY = timedelta(seconds=5)
 
 
-class ItemNotWrittenYet(Exception):
+class ItemNotWrittenYet(RetryLater):
     """A fresh raw object has no item yet: the upload is still writing it. Retryable after retry_after."""
-
-    def __init__(self, message: str, retry_after: timedelta = FRESH_RETRY) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def retry_after(age: timedelta) -> timedelta:
