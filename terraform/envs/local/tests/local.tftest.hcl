@@ -11,9 +11,10 @@ variables {
   lambda_dist_dir = "../../testing/lambda" # fixture manifest of `make package` output (arm64)
 }
 
-run "local_relaxations_are_exactly_the_documented_ones" {
+run "local_relaxations_are_exactly_the_documented_ones_and_processing_is_split" {
   command = plan
 
+  # local relaxations are exactly the documented ones
   assert {
     condition     = !output.pipeline.processor_event_source.through_alias
     error_message = "Locally the SQS mapping targets the unqualified function (moto reports an alias mapping as its version)."
@@ -117,22 +118,8 @@ run "local_relaxations_are_exactly_the_documented_ones" {
     ])
     error_message = "Every local bucket's policy is declared with its perimeter (evaluated by the matrix, not attached: moto)."
   }
-}
 
-run "rejects_endpoint_without_scheme" {
-  command = plan
-
-  variables {
-    endpoint_url = "127.0.0.1:4566"
-  }
-
-  expect_failures = [var.endpoint_url]
-}
-
-# Not a relaxation: the local stack runs the split mode, so every local run exercises the function and the workers.
-run "the_local_stack_splits_processing_between_the_function_and_two_worker_tasks" {
-  command = plan
-
+  # the local stack splits processing between the function and two worker tasks
   assert {
     condition = (
       output.pipeline.processing.mode == "split" && output.pipeline.processing.large_image_min_bytes == 4194304 &&
@@ -146,6 +133,21 @@ run "the_local_stack_splits_processing_between_the_function_and_two_worker_tasks
     error_message = "Local worker tasks poll for 1 s (a relaxation: the local worker's restart gives them 5 s to drain, not the stopTimeout)."
   }
 }
+
+run "rejects_endpoint_without_scheme" {
+  command = plan
+
+  variables {
+    # rejects endpoint without scheme
+    endpoint_url = "127.0.0.1:4566"
+  }
+
+  expect_failures = [
+    var.endpoint_url,
+  ]
+}
+
+# Not a relaxation: the local stack runs the split mode, so every local run exercises the function and the workers.
 
 run "lambda_mode_locally_makes_no_network_and_no_repository" {
   command = plan

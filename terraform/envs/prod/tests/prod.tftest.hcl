@@ -12,9 +12,10 @@ variables {
   lambda_dist_dir = "../../testing/lambda" # fixture manifest of `make package` output (arm64)
 }
 
-run "prod_is_protected" {
+run "prod_is_protected_and_runs_every_security_service" {
   command = plan
 
+  # prod is protected
   assert {
     condition     = output.pipeline.processor_event_source.through_alias
     error_message = "prod's processor is triggered through its live alias (a rollback is one alias update)."
@@ -84,6 +85,15 @@ run "prod_is_protected" {
     condition     = output.pipeline.retention_days == 7 && output.pipeline.lambda_architecture == "arm64" && output.pipeline.region == "us-east-1" && output.pipeline.raw_prefix == "raw/"
     error_message = "Prod defaults: 7-day retention, arm64, us-east-1, raw/ prefix."
   }
+
+  # prod runs every security service and requires the malware verdict
+  assert {
+    condition = (
+      output.pipeline.security.malware_scan == "required" &&
+      output.pipeline.security.trail_bucket_name == "imgpipe-prod-trail-123456789012"
+    )
+    error_message = "prod scans raw objects for malware (the processor waits for the verdict) and keeps its own trail bucket."
+  }
 }
 
 run "retention_flows_through_every_store" {
@@ -128,14 +138,3 @@ run "retention_flows_through_every_store" {
   }
 }
 
-run "prod_runs_every_security_service_and_requires_the_malware_verdict" {
-  command = plan
-
-  assert {
-    condition = (
-      output.pipeline.security.malware_scan == "required" &&
-      output.pipeline.security.trail_bucket_name == "imgpipe-prod-trail-123456789012"
-    )
-    error_message = "prod scans raw objects for malware (the processor waits for the verdict) and keeps its own trail bucket."
-  }
-}

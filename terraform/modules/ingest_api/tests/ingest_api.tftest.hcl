@@ -1,4 +1,7 @@
 # Plan-only tests with a mocked AWS provider: offline, no credentials, seconds.
+# Every run is a whole plan of the module (~4 s of CPU on a 2-core machine, half of it the WAF ACL's schema), so the
+# checks of the defaults share one run, and invalid settings are refused together, each by its own validation:
+# expect_failures fails the run if any one of them is accepted.
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
@@ -169,9 +172,10 @@ variables {
 # Routes: authenticated, proxied to upload_api
 ################################################################################
 
-run "every_route_is_authenticated_and_proxied_to_upload_api" {
+run "the_default_api" {
   command = plan
 
+  # every route is authenticated and proxied to upload api
   assert {
     condition     = toset(keys(aws_api_gateway_method.this)) == toset(["POST /v1/uploads", "PUT /v1/images", "GET /v1/images", "GET /v1/images/{image_id}", "DELETE /v1/images/{image_id}"])
     error_message = "The API must expose exactly POST /v1/uploads, PUT /v1/images, GET /v1/images, GET /v1/images/{image_id} and DELETE /v1/images/{image_id}."
@@ -243,11 +247,8 @@ run "every_route_is_authenticated_and_proxied_to_upload_api" {
     condition     = keys(aws_api_gateway_deployment.this.triggers) == tolist(["redeployment"])
     error_message = "The deployment must be re-triggered by a sha1 of the API definition."
   }
-}
 
-run "gateway_responses_use_the_api_error_shape" {
-  command = plan
-
+  # gateway responses use the api error shape
   assert {
     condition = alltrue([
       for type, status in { UNAUTHORIZED = "401", ACCESS_DENIED = "403", MISSING_AUTHENTICATION_TOKEN = "404", REQUEST_TOO_LARGE = "413", THROTTLED = "429" } :
@@ -277,15 +278,8 @@ run "gateway_responses_use_the_api_error_shape" {
     condition     = aws_api_gateway_gateway_response.this["DEFAULT_4XX"].status_code == null && aws_api_gateway_gateway_response.this["DEFAULT_5XX"].status_code == null
     error_message = "DEFAULT_4XX/5XX must keep the status of the underlying error."
   }
-}
 
-################################################################################
-# Stage: tracing, access logs, throttling, no body logging
-################################################################################
-
-run "stage_traces_logs_and_throttles" {
-  command = plan
-
+  # stage traces logs and throttles
   assert {
     condition     = aws_api_gateway_stage.this.stage_name == "live" && aws_api_gateway_stage.this.xray_tracing_enabled
     error_message = "The stage must be \"live\" by default with X-Ray tracing."
@@ -331,35 +325,8 @@ run "stage_traces_logs_and_throttles" {
     condition     = output.invoke_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/live" && output.stage_name == "live"
     error_message = "invoke_url and stage_name outputs must come from the stage."
   }
-}
 
-run "throttling_and_stage_name_are_configurable" {
-  command = plan
-
-  variables {
-    stage_name             = "v2024"
-    throttling_rate_limit  = 5
-    throttling_burst_limit = 10
-  }
-
-  assert {
-    condition     = aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == 5 && aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == 10
-    error_message = "Throttling variables must reach the method settings."
-  }
-
-  assert {
-    condition     = aws_api_gateway_stage.this.stage_name == "v2024" && aws_cloudwatch_log_group.this["execution"].name == "API-Gateway-Execution-Logs_a1b2c3d4e5/v2024"
-    error_message = "stage_name must name the stage and its execution log group."
-  }
-}
-
-################################################################################
-# Log groups: KMS-encrypted, retention <= retention_days
-################################################################################
-
-run "log_groups_with_retention_days_7" {
-  command = plan
-
+  # log groups with retention days 7
   assert {
     condition     = toset(keys(merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this))) == toset(["upload_api", "api_authorizer", "access", "execution", "waf"])
     error_message = "Function, access, execution and WAF log groups must be created by the module."
@@ -379,96 +346,14 @@ run "log_groups_with_retention_days_7" {
     )
     error_message = "Log group names must be the ones Lambda, API Gateway and WAF write to."
   }
-}
 
-run "log_groups_with_retention_days_3" {
-  command = plan
-
-  variables {
-    retention_days = 3
-  }
-
-  assert {
-    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 3 && g.retention_in_days <= var.retention_days && g.kms_key_id == var.kms_key_arn])
-    error_message = "retention_days 3: every log group keeps 3 days, KMS-encrypted."
-  }
-}
-
-run "log_groups_with_retention_days_1" {
-  command = plan
-
-  variables {
-    retention_days = 1
-  }
-
-  assert {
-    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 1 && g.kms_key_id == var.kms_key_arn])
-    error_message = "retention_days 1: every log group keeps 1 day, KMS-encrypted."
-  }
-
-  assert {
-    condition     = module.function["upload_api"].lambda_function.environment[0].variables.RETENTION_DAYS == "1"
-    error_message = "upload_api must receive RETENTION_DAYS."
-  }
-}
-
-run "log_retention_rounds_down_to_a_cloudwatch_value" {
-  command = plan
-
-  variables {
-    retention_days = 6
-  }
-
-  assert {
-    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 5]) && output.log_retention_days == 5
-    error_message = "retention_days 6 is no CloudWatch value: logs must keep 5 days (never longer than the data)."
-  }
-}
-
-################################################################################
-# Functions
-################################################################################
-
-run "upload_api_concurrency_is_unreserved_by_default_and_reserved_when_asked" {
-  command = plan
-
+  # upload api concurrency is unreserved by default and reserved when asked
   assert {
     condition     = alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.reserved_concurrent_executions == -1])
     error_message = "By default no function reserves concurrency (a default would fail on small accounts)."
   }
-}
 
-run "upload_api_reserved_concurrency_applies_to_upload_api_only" {
-  command = plan
-
-  variables {
-    upload_api_reserved_concurrency = 7
-  }
-
-  assert {
-    condition     = module.function["upload_api"].lambda_function.reserved_concurrent_executions == 7
-    error_message = "upload_api must reserve the concurrency it is given."
-  }
-
-  assert {
-    condition     = module.function["api_authorizer"].lambda_function.reserved_concurrent_executions == -1
-    error_message = "The authorizer must not reserve upload_api's concurrency."
-  }
-}
-
-run "upload_api_reserved_concurrency_zero_is_refused" {
-  command = plan
-
-  variables {
-    upload_api_reserved_concurrency = 0
-  }
-
-  expect_failures = [var.upload_api_reserved_concurrency]
-}
-
-run "functions_shape_tags_and_settings" {
-  command = plan
-
+  # functions shape tags and settings
   assert {
     condition     = toset(keys({ for k, m in module.function : k => m.lambda_function })) == toset(["upload_api", "api_authorizer"])
     error_message = "Both functions must be created."
@@ -548,204 +433,8 @@ run "functions_shape_tags_and_settings" {
     condition     = output.function_names == { upload_api = "imgpipe-test-upload_api", api_authorizer = "imgpipe-test-api_authorizer" }
     error_message = "function_names must map folder names to function names."
   }
-}
 
-run "web_users_reach_the_authorizer" {
-  command = plan
-
-  variables {
-    web_users = {
-      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
-      client_ids = ["4pq0example1client2id3", "second-client"]
-      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
-    }
-  }
-
-  assert {
-    condition = (
-      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz" &&
-      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_CLIENT_IDS == "4pq0example1client2id3,second-client" &&
-      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_JWKS_URL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
-    )
-    error_message = "The pool's issuer, client ids and JWKS URL must reach api_authorizer."
-  }
-}
-
-run "web_users_must_name_a_cognito_pool" {
-  command = plan
-
-  variables {
-    web_users = {
-      issuer     = "https://login.example.com/realm"
-      client_ids = ["abc"]
-      jwks_url   = "https://login.example.com/realm/jwks"
-    }
-  }
-
-  expect_failures = [var.web_users]
-}
-
-run "web_users_need_a_client" {
-  command = plan
-
-  variables {
-    web_users = {
-      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
-      client_ids = []
-      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
-    }
-  }
-
-  expect_failures = [var.web_users]
-}
-
-run "quotas_per_tenant_reach_upload_api" {
-  command = plan
-
-  variables {
-    quotas = {
-      default = { uploads_per_day = 500 }
-      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
-    }
-  }
-
-  assert {
-    condition = jsondecode(module.function["upload_api"].lambda_function.environment[0].variables.QUOTAS) == {
-      default = { uploads_per_day = 500, bytes_per_day = 10737418240, requests_per_minute = 600 }
-      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
-    }
-    error_message = "The default fills unset limits; a tenant's entry carries only what it overrides."
-  }
-}
-
-run "quota_limits_must_be_positive_whole_numbers" {
-  command = plan
-
-  variables {
-    quotas = { tenants = { "team-a" = { uploads_per_day = 0 } } }
-  }
-
-  expect_failures = [var.quotas]
-}
-
-run "quota_tenants_must_be_tenant_ids" {
-  command = plan
-
-  variables {
-    quotas = { tenants = { "Team A" = { uploads_per_day = 5 } } }
-  }
-
-  expect_failures = [var.quotas]
-}
-
-run "registry_cache_is_bounded_by_the_revocation_promise" {
-  command = plan
-
-  variables {
-    api_keys_cache_seconds = 61
-  }
-
-  expect_failures = [var.api_keys_cache_seconds]
-}
-
-run "function_settings_follow_variables" {
-  command = plan
-
-  variables {
-    lambda_architecture = "x86_64"
-    max_upload_bytes    = 5242880
-    presign_seconds     = 900
-    raw_prefix          = "incoming/raw/"
-    log_level           = "WARNING"
-    tags                = { "imgpipe:function" = "somewhere-else", team = "media" }
-  }
-
-  assert {
-    condition     = alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.architectures == tolist(["x86_64"])])
-    error_message = "lambda_architecture must reach both functions."
-  }
-
-  assert {
-    condition = (
-      module.function["upload_api"].lambda_function.environment[0].variables.MAX_UPLOAD_BYTES == "5242880" &&
-      module.function["upload_api"].lambda_function.environment[0].variables.PRESIGN_SECONDS == "900" &&
-      module.function["upload_api"].lambda_function.environment[0].variables.RAW_PREFIX == "incoming/raw/" &&
-      module.function["upload_api"].lambda_function.environment[0].variables.LOG_LEVEL == "WARNING"
-    )
-    error_message = "Upload settings must reach upload_api's environment."
-  }
-
-  assert {
-    condition     = alltrue([for k, f in { for k, m in module.function : k => m.lambda_function } : try(f.tags["imgpipe:function"], "") == k && try(f.tags["team"], "") == "media"])
-    error_message = "Caller tags are added, but can never replace the imgpipe:function tag."
-  }
-
-  assert {
-    condition = one([
-      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource if s.Sid == "WriteRawObjects"
-    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/incoming/raw/*"
-    error_message = "PutObject must follow raw_prefix."
-  }
-}
-
-################################################################################
-# Idempotency records: encrypted, expiring, only upload_api may touch them
-################################################################################
-
-run "idempotency_table_is_encrypted_expiring_and_private_to_upload_api" {
-  command = plan
-
-  variables {
-    idempotency_seconds  = 600
-    cors_allowed_origins = ["https://app.example.com", "http://localhost:3000"]
-  }
-
-  assert {
-    condition = (
-      aws_dynamodb_table.idempotency.hash_key == "id" &&
-      aws_dynamodb_table.idempotency.billing_mode == "PAY_PER_REQUEST" &&
-      one(aws_dynamodb_table.idempotency.ttl).enabled && one(aws_dynamodb_table.idempotency.ttl).attribute_name == "expiration" &&
-      one(aws_dynamodb_table.idempotency.server_side_encryption).enabled &&
-      one(aws_dynamodb_table.idempotency.server_side_encryption).kms_key_arn == var.kms_key_arn
-    )
-    error_message = "The idempotency table: key id, TTL on expiration (Powertools' attribute), SSE with the CMK."
-  }
-
-  assert {
-    condition = flatten([
-      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
-        for s in jsondecode(p.policy).Statement : [k, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "idempotency")])
-      ]
-    ]) == ["upload_api", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-idempotency"]
-    error_message = "Only upload_api may use the idempotency table, and nothing else through that statement."
-  }
-
-  assert {
-    condition = (
-      module.function["upload_api"].lambda_function.environment[0].variables.IDEMPOTENCY_SECONDS == "600" &&
-      module.function["upload_api"].lambda_function.environment[0].variables.CORS_ALLOWED_ORIGINS == "https://app.example.com,http://localhost:3000"
-    )
-    error_message = "idempotency_seconds and cors_allowed_origins must reach upload_api."
-  }
-}
-
-run "idempotency_window_is_bounded" {
-  command = plan
-
-  variables {
-    idempotency_seconds = 172800
-  }
-
-  expect_failures = [var.idempotency_seconds]
-}
-
-################################################################################
-# IAM: least privilege
-################################################################################
-
-run "function_policies_are_least_privilege" {
-  command = plan
-
+  # function policies are least privilege
   assert {
     condition = alltrue(flatten([
       for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
@@ -901,15 +590,8 @@ run "function_policies_are_least_privilege" {
     condition     = alltrue([for k, p in { for k, m in module.function : k => m.iam_role_policy } : p.role == module.function[k].iam_role.name && p.role == "imgpipe-test-${k}"])
     error_message = "Each policy must be attached to its own function's role."
   }
-}
 
-################################################################################
-# Key registry secret
-################################################################################
-
-run "key_table_and_pepper" {
-  command = plan
-
+  # key table and pepper
   assert {
     condition = (
       aws_dynamodb_table.api_keys.name == "imgpipe-test-api-keys" && aws_dynamodb_table.api_keys.hash_key == "key_id" &&
@@ -928,11 +610,8 @@ run "key_table_and_pepper" {
     )
     error_message = "The pepper secret: <name_prefix>/api-key-pepper, CMK-encrypted; both named in the outputs."
   }
-}
 
-run "legacy_key_registry_secret" {
-  command = plan
-
+  # legacy key registry secret
   assert {
     condition = (
       aws_secretsmanager_secret.api_keys.name == "imgpipe-test/api-keys" &&
@@ -951,15 +630,8 @@ run "legacy_key_registry_secret" {
     condition     = output.api_keys_secret_name == "imgpipe-test/api-keys"
     error_message = "api_keys_secret_name output must name the secret."
   }
-}
 
-################################################################################
-# WAF
-################################################################################
-
-run "waf_on_by_default" {
-  command = plan
-
+  # waf on by default
   assert {
     condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl.this[0].scope == "REGIONAL" && length(aws_wafv2_web_acl.this[0].default_action[0].allow) == 1
     error_message = "A regional web ACL (default allow) must protect the API by default."
@@ -1035,7 +707,361 @@ run "waf_on_by_default" {
     condition     = output.waf_web_acl_arn == "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/imgpipe-test-api/0000-1111"
     error_message = "waf_web_acl_arn must be the web ACL's ARN."
   }
+
+  # account logging role is opt in
+  assert {
+    condition     = length(aws_api_gateway_account.this) == 0 && length(aws_iam_role.apigateway_cloudwatch) == 0
+    error_message = "The account-wide API Gateway logging role must not be managed by default."
+  }
+
+  # no custom domain by default
+  assert {
+    condition     = length(aws_api_gateway_domain_name.this) == 0 && !aws_api_gateway_rest_api.this.disable_execute_api_endpoint
+    error_message = "Without a custom domain the execute-api endpoint serves the API."
+  }
+
+  # triggers invoke the live alias of a published version
+  assert {
+    condition = (
+      alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.publish]) &&
+      alltrue([for k, a in { for k, m in module.function : k => m.lambda_alias } : a.name == "live" && a.function_name == "imgpipe-test-${k}"]) &&
+      aws_lambda_permission.upload_api.qualifier == "live" && aws_lambda_permission.api_authorizer.qualifier == "live" &&
+      endswith(aws_api_gateway_authorizer.api_key.authorizer_uri, ":live/invocations") &&
+      alltrue([for i in aws_api_gateway_integration.this : endswith(i.uri, ":live/invocations")])
+    )
+    error_message = "API Gateway invokes (and may invoke only) the live alias of each published function: a rollback is one alias update."
+  }
 }
+
+################################################################################
+# Stage: tracing, access logs, throttling, no body logging
+################################################################################
+
+run "throttling_and_stage_name_are_configurable" {
+  command = plan
+
+  variables {
+    stage_name             = "v2024"
+    throttling_rate_limit  = 5
+    throttling_burst_limit = 10
+  }
+
+  assert {
+    condition     = aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == 5 && aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == 10
+    error_message = "Throttling variables must reach the method settings."
+  }
+
+  assert {
+    condition     = aws_api_gateway_stage.this.stage_name == "v2024" && aws_cloudwatch_log_group.this["execution"].name == "API-Gateway-Execution-Logs_a1b2c3d4e5/v2024"
+    error_message = "stage_name must name the stage and its execution log group."
+  }
+}
+
+################################################################################
+# Log groups: KMS-encrypted, retention <= retention_days
+################################################################################
+
+run "log_groups_with_retention_days_3" {
+  command = plan
+
+  variables {
+    retention_days = 3
+  }
+
+  assert {
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 3 && g.retention_in_days <= var.retention_days && g.kms_key_id == var.kms_key_arn])
+    error_message = "retention_days 3: every log group keeps 3 days, KMS-encrypted."
+  }
+}
+
+run "log_groups_with_retention_days_1" {
+  command = plan
+
+  variables {
+    retention_days = 1
+  }
+
+  assert {
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 1 && g.kms_key_id == var.kms_key_arn])
+    error_message = "retention_days 1: every log group keeps 1 day, KMS-encrypted."
+  }
+
+  assert {
+    condition     = module.function["upload_api"].lambda_function.environment[0].variables.RETENTION_DAYS == "1"
+    error_message = "upload_api must receive RETENTION_DAYS."
+  }
+}
+
+run "log_retention_rounds_down_to_a_cloudwatch_value" {
+  command = plan
+
+  variables {
+    retention_days = 6
+  }
+
+  assert {
+    condition     = alltrue([for g in merge({ for k, m in module.function : k => m.log_group }, aws_cloudwatch_log_group.this) : g.retention_in_days == 5]) && output.log_retention_days == 5
+    error_message = "retention_days 6 is no CloudWatch value: logs must keep 5 days (never longer than the data)."
+  }
+}
+
+################################################################################
+# Functions
+################################################################################
+
+run "upload_api_reserved_concurrency_applies_to_upload_api_only" {
+  command = plan
+
+  variables {
+    upload_api_reserved_concurrency = 7
+  }
+
+  assert {
+    condition     = module.function["upload_api"].lambda_function.reserved_concurrent_executions == 7
+    error_message = "upload_api must reserve the concurrency it is given."
+  }
+
+  assert {
+    condition     = module.function["api_authorizer"].lambda_function.reserved_concurrent_executions == -1
+    error_message = "The authorizer must not reserve upload_api's concurrency."
+  }
+}
+
+run "rejects_invalid_settings" {
+  command = plan
+
+  variables {
+    # upload api reserved concurrency zero is refused
+    upload_api_reserved_concurrency = 0
+    # web users must name a cognito pool
+    web_users = {
+      issuer     = "https://login.example.com/realm"
+      client_ids = ["abc"]
+      jwks_url   = "https://login.example.com/realm/jwks"
+    }
+    # quota limits must be positive whole numbers
+    quotas = { tenants = { "team-a" = { uploads_per_day = 0 } } }
+    # registry cache is bounded by the revocation promise
+    api_keys_cache_seconds = 61
+    # idempotency window is bounded
+    idempotency_seconds = 172800
+    # rejects functions without the authorizer
+    functions = {
+      upload_api = {
+        filename         = "dist/lambda/upload_api.zip"
+        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      }
+    }
+    # rejects retention days 8
+    retention_days = 8
+    # rejects stage name with capitals
+    stage_name = "Bad"
+    # rejects max upload bytes 0
+    max_upload_bytes = 0
+    # rejects raw prefix without trailing slash
+    raw_prefix = "raw"
+    # rejects presign seconds over 900
+    presign_seconds = 901
+    # rejects wildcard cors origin
+    cors_allowed_origins = ["*"]
+    # rejects unknown architecture
+    lambda_architecture = "arm"
+    # rejects kms alias instead of arn
+    kms_key_arn = "alias/imgpipe-test"
+    # rejects a custom domain without an acm certificate
+    custom_domain = { domain_name = "images.example.com", certificate_arn = "arn:aws:iam::123456789012:server-certificate/x" }
+  }
+
+  expect_failures = [
+    var.upload_api_reserved_concurrency,
+    var.web_users,
+    var.quotas,
+    var.api_keys_cache_seconds,
+    var.idempotency_seconds,
+    var.functions,
+    var.retention_days,
+    var.stage_name,
+    var.max_upload_bytes,
+    var.raw_prefix,
+    var.presign_seconds,
+    var.cors_allowed_origins,
+    var.lambda_architecture,
+    var.kms_key_arn,
+    var.custom_domain,
+  ]
+}
+
+run "web_users_reach_the_authorizer" {
+  command = plan
+
+  variables {
+    web_users = {
+      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
+      client_ids = ["4pq0example1client2id3", "second-client"]
+      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    }
+  }
+
+  assert {
+    condition = (
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz" &&
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_CLIENT_IDS == "4pq0example1client2id3,second-client" &&
+      module.function["api_authorizer"].lambda_function.environment[0].variables.JWT_JWKS_URL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    )
+    error_message = "The pool's issuer, client ids and JWKS URL must reach api_authorizer."
+  }
+}
+
+run "rejects_other_invalid_values_of_the_same_settings" {
+  command = plan
+
+  variables {
+    # web users need a client
+    web_users = {
+      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz"
+      client_ids = []
+      jwks_url   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/jwks.json"
+    }
+    # quota tenants must be tenant ids
+    quotas = { tenants = { "Team A" = { uploads_per_day = 5 } } }
+    # rejects functions with an unknown key
+    functions = {
+      upload_api = {
+        filename         = "dist/lambda/upload_api.zip"
+        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      }
+      api_authorizer = {
+        filename         = "dist/lambda/api_authorizer.zip"
+        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+      }
+      uploader = {
+        filename         = "dist/lambda/uploader.zip"
+        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+      }
+    }
+    # rejects max upload bytes over 10 mib
+    max_upload_bytes = 10485761
+  }
+
+  expect_failures = [
+    var.web_users,
+    var.quotas,
+    var.functions,
+    var.max_upload_bytes,
+  ]
+}
+
+run "quotas_per_tenant_reach_upload_api" {
+  command = plan
+
+  variables {
+    quotas = {
+      default = { uploads_per_day = 500 }
+      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
+    }
+  }
+
+  assert {
+    condition = jsondecode(module.function["upload_api"].lambda_function.environment[0].variables.QUOTAS) == {
+      default = { uploads_per_day = 500, bytes_per_day = 10737418240, requests_per_minute = 600 }
+      tenants = { "team-a" = { bytes_per_day = 1048576 }, "team-b" = { requests_per_minute = 30, uploads_per_day = 2 } }
+    }
+    error_message = "The default fills unset limits; a tenant's entry carries only what it overrides."
+  }
+}
+
+run "function_settings_follow_variables" {
+  command = plan
+
+  variables {
+    lambda_architecture = "x86_64"
+    max_upload_bytes    = 5242880
+    presign_seconds     = 900
+    raw_prefix          = "incoming/raw/"
+    log_level           = "WARNING"
+    tags                = { "imgpipe:function" = "somewhere-else", team = "media" }
+  }
+
+  assert {
+    condition     = alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.architectures == tolist(["x86_64"])])
+    error_message = "lambda_architecture must reach both functions."
+  }
+
+  assert {
+    condition = (
+      module.function["upload_api"].lambda_function.environment[0].variables.MAX_UPLOAD_BYTES == "5242880" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.PRESIGN_SECONDS == "900" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.RAW_PREFIX == "incoming/raw/" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.LOG_LEVEL == "WARNING"
+    )
+    error_message = "Upload settings must reach upload_api's environment."
+  }
+
+  assert {
+    condition     = alltrue([for k, f in { for k, m in module.function : k => m.lambda_function } : try(f.tags["imgpipe:function"], "") == k && try(f.tags["team"], "") == "media"])
+    error_message = "Caller tags are added, but can never replace the imgpipe:function tag."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(module.function["upload_api"].iam_role_policy.policy).Statement : s.Resource if s.Sid == "WriteRawObjects"
+    ]) == "arn:aws:s3:::imgpipe-test-raw-123456789012/incoming/raw/*"
+    error_message = "PutObject must follow raw_prefix."
+  }
+}
+
+################################################################################
+# Idempotency records: encrypted, expiring, only upload_api may touch them
+################################################################################
+
+run "idempotency_table_is_encrypted_expiring_and_private_to_upload_api" {
+  command = plan
+
+  variables {
+    idempotency_seconds  = 600
+    cors_allowed_origins = ["https://app.example.com", "http://localhost:3000"]
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.idempotency.hash_key == "id" &&
+      aws_dynamodb_table.idempotency.billing_mode == "PAY_PER_REQUEST" &&
+      one(aws_dynamodb_table.idempotency.ttl).enabled && one(aws_dynamodb_table.idempotency.ttl).attribute_name == "expiration" &&
+      one(aws_dynamodb_table.idempotency.server_side_encryption).enabled &&
+      one(aws_dynamodb_table.idempotency.server_side_encryption).kms_key_arn == var.kms_key_arn
+    )
+    error_message = "The idempotency table: key id, TTL on expiration (Powertools' attribute), SSE with the CMK."
+  }
+
+  assert {
+    condition = flatten([
+      for k, p in { for k, m in module.function : k => m.iam_role_policy } : [
+        for s in jsondecode(p.policy).Statement : [k, s.Resource] if anytrue([for r in flatten([s.Resource]) : strcontains(r, "idempotency")])
+      ]
+    ]) == ["upload_api", "arn:aws:dynamodb:us-east-1:123456789012:table/imgpipe-test-api-idempotency"]
+    error_message = "Only upload_api may use the idempotency table, and nothing else through that statement."
+  }
+
+  assert {
+    condition = (
+      module.function["upload_api"].lambda_function.environment[0].variables.IDEMPOTENCY_SECONDS == "600" &&
+      module.function["upload_api"].lambda_function.environment[0].variables.CORS_ALLOWED_ORIGINS == "https://app.example.com,http://localhost:3000"
+    )
+    error_message = "idempotency_seconds and cors_allowed_origins must reach upload_api."
+  }
+}
+
+################################################################################
+# IAM: least privilege
+################################################################################
+
+################################################################################
+# Key registry secret
+################################################################################
+
+################################################################################
+# WAF
+################################################################################
 
 run "waf_can_be_disabled" {
   command = plan
@@ -1093,15 +1119,6 @@ run "cors_only_when_origins_are_given" {
   }
 }
 
-run "account_logging_role_is_opt_in" {
-  command = plan
-
-  assert {
-    condition     = length(aws_api_gateway_account.this) == 0 && length(aws_iam_role.apigateway_cloudwatch) == 0
-    error_message = "The account-wide API Gateway logging role must not be managed by default."
-  }
-}
-
 run "account_logging_role_when_asked" {
   command = plan
 
@@ -1136,48 +1153,11 @@ run "binary_media_types_can_be_left_unmanaged_for_emulators" {
 # Input validation
 ################################################################################
 
-run "rejects_functions_without_the_authorizer" {
-  command = plan
-
-  variables {
-    functions = {
-      upload_api = {
-        filename         = "dist/lambda/upload_api.zip"
-        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-      }
-    }
-  }
-
-  expect_failures = [var.functions]
-}
-
-run "rejects_functions_with_an_unknown_key" {
-  command = plan
-
-  variables {
-    functions = {
-      upload_api = {
-        filename         = "dist/lambda/upload_api.zip"
-        source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-      }
-      api_authorizer = {
-        filename         = "dist/lambda/api_authorizer.zip"
-        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
-      }
-      uploader = {
-        filename         = "dist/lambda/uploader.zip"
-        source_code_hash = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
-      }
-    }
-  }
-
-  expect_failures = [var.functions]
-}
-
 run "rejects_a_hex_source_code_hash" {
   command = plan
 
   variables {
+    # rejects a hex source code hash
     functions = {
       upload_api = {
         filename         = "dist/lambda/upload_api.zip"
@@ -1190,106 +1170,9 @@ run "rejects_a_hex_source_code_hash" {
     }
   }
 
-  expect_failures = [var.functions]
-}
-
-run "rejects_retention_days_8" {
-  command = plan
-
-  variables {
-    retention_days = 8
-  }
-
-  expect_failures = [var.retention_days]
-}
-
-run "rejects_stage_name_with_capitals" {
-  command = plan
-
-  variables {
-    stage_name = "Bad"
-  }
-
-  expect_failures = [var.stage_name]
-}
-
-run "rejects_max_upload_bytes_0" {
-  command = plan
-
-  variables {
-    max_upload_bytes = 0
-  }
-
-  expect_failures = [var.max_upload_bytes]
-}
-
-run "rejects_max_upload_bytes_over_10_mib" {
-  command = plan
-
-  variables {
-    max_upload_bytes = 10485761
-  }
-
-  expect_failures = [var.max_upload_bytes]
-}
-
-run "rejects_raw_prefix_without_trailing_slash" {
-  command = plan
-
-  variables {
-    raw_prefix = "raw"
-  }
-
-  expect_failures = [var.raw_prefix]
-}
-
-run "rejects_presign_seconds_over_900" {
-  command = plan
-
-  variables {
-    presign_seconds = 901
-  }
-
-  expect_failures = [var.presign_seconds]
-}
-
-run "rejects_wildcard_cors_origin" {
-  command = plan
-
-  variables {
-    cors_allowed_origins = ["*"]
-  }
-
-  expect_failures = [var.cors_allowed_origins]
-}
-
-run "rejects_unknown_architecture" {
-  command = plan
-
-  variables {
-    lambda_architecture = "arm"
-  }
-
-  expect_failures = [var.lambda_architecture]
-}
-
-run "rejects_kms_alias_instead_of_arn" {
-  command = plan
-
-  variables {
-    kms_key_arn = "alias/imgpipe-test"
-  }
-
-  expect_failures = [var.kms_key_arn]
-}
-
-run "no_custom_domain_by_default" {
-  command = plan
-
-  assert {
-    condition     = length(aws_api_gateway_domain_name.this) == 0 && !aws_api_gateway_rest_api.this.disable_execute_api_endpoint
-    error_message = "Without a custom domain the execute-api endpoint serves the API."
-  }
+  expect_failures = [
+    var.functions,
+  ]
 }
 
 run "a_custom_domain_pins_tls_1_2_and_closes_the_execute_api_endpoint" {
@@ -1314,27 +1197,3 @@ run "a_custom_domain_pins_tls_1_2_and_closes_the_execute_api_endpoint" {
   }
 }
 
-run "rejects_a_custom_domain_without_an_acm_certificate" {
-  command = plan
-
-  variables {
-    custom_domain = { domain_name = "images.example.com", certificate_arn = "arn:aws:iam::123456789012:server-certificate/x" }
-  }
-
-  expect_failures = [var.custom_domain]
-}
-
-run "triggers_invoke_the_live_alias_of_a_published_version" {
-  command = plan
-
-  assert {
-    condition = (
-      alltrue([for f in { for k, m in module.function : k => m.lambda_function } : f.publish]) &&
-      alltrue([for k, a in { for k, m in module.function : k => m.lambda_alias } : a.name == "live" && a.function_name == "imgpipe-test-${k}"]) &&
-      aws_lambda_permission.upload_api.qualifier == "live" && aws_lambda_permission.api_authorizer.qualifier == "live" &&
-      endswith(aws_api_gateway_authorizer.api_key.authorizer_uri, ":live/invocations") &&
-      alltrue([for i in aws_api_gateway_integration.this : endswith(i.uri, ":live/invocations")])
-    )
-    error_message = "API Gateway invokes (and may invoke only) the live alias of each published function: a rollback is one alias update."
-  }
-}

@@ -1,6 +1,9 @@
 # Plan-only tests with the shared mocked AWS provider (terraform/testing/aws): offline, no credentials, seconds.
 # They assert the wiring of kms -> storage/metadata, the secure defaults and the validation of the inputs, once
 # for every environment; the env suites only assert what each env passes.
+# Every run is a whole plan of the stack (~6 s of CPU on a 2-core machine), so the checks of the defaults share one
+# run, and invalid settings are refused together, each by its own validation: expect_failures fails the run if any
+# one of them is accepted.
 
 mock_provider "aws" {
   source          = "../../testing/aws"
@@ -31,9 +34,10 @@ variables {
   lambda_dist_dir = "../../testing/lambda" # fixture manifest (arm64), relative to the directory tests run in
 }
 
-run "every_store_is_encrypted_with_the_environment_key" {
+run "the_default_pipeline" {
   command = plan
 
+  # every store is encrypted with the environment key
   assert {
     condition     = output.kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     error_message = "kms_key_arn must be the kms module's key ARN (test setup: the shared mock)."
@@ -48,11 +52,8 @@ run "every_store_is_encrypted_with_the_environment_key" {
     condition     = alltrue([for arn in values(output.encryption_kms_key_arns) : arn == module.kms.key_arn])
     error_message = "Both buckets, both queues and the metadata table must be encrypted with the kms module's key ARN."
   }
-}
 
-run "secure_defaults" {
-  command = plan
-
+  # secure defaults
   assert {
     condition     = output.bucket_policies_enforced == { raw = true, processed = true, analytics = true, "athena-results" = true, trail = true }
     error_message = "Every bucket (images, exports, Athena results) must get the TLS/encryption-enforcing bucket policies by default."
@@ -92,11 +93,8 @@ run "secure_defaults" {
     condition     = output.api_keys_cache_seconds == 60
     error_message = "A revoked API key must stop working within the promised 60 s by default."
   }
-}
 
-run "names_and_the_output_contract" {
-  command = plan
-
+  # names and the output contract
   assert {
     condition = alltrue([for v in [
       output.region, output.name_prefix, output.lambda_architecture, output.kms_key_arn, output.kms_alias_name,
@@ -124,6 +122,63 @@ run "names_and_the_output_contract" {
   assert {
     condition     = output.metadata_table_name == "imgpipe-test-images" && output.metadata_table_stream_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/mocked-table/stream/2026-01-01T00:00:00.000"
     error_message = "The table must be <name_prefix>-images; its stream ARN is exported."
+  }
+
+  # the api is wired to the packages and protected by default
+  assert {
+    condition     = output.waf_enabled # the ingest_api suite asserts the web ACL and its rules
+    error_message = "The API stage must be protected by the WAF unless an environment opts out."
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["upload_api", "api_authorizer"] :
+      module.ingest_api.function_names[name] == "imgpipe-test-${name}"
+    ])
+    error_message = "Both API functions must be deployed under the environment prefix."
+  }
+
+  assert {
+    condition     = output.api_binary_media_types == ["image/*"]
+    error_message = "image/* must reach upload_api as binary."
+  }
+
+  # no web origin means no cors anywhere
+  assert {
+    condition     = length(module.storage.raw_bucket_cors_origins) == 0 && length(module.ingest_api.cors_allowed_origins) == 0
+    error_message = "Without web origins neither the raw bucket nor the API may answer CORS."
+  }
+
+  # no kafka source deploys nothing for kafka
+  assert {
+    condition     = output.kafka_event_source == null && length(module.ingest_kafka) == 0
+    error_message = "Without var.kafka, no Kafka resources."
+  }
+
+  # web users are on by default and their pool reaches the authorizer
+  assert {
+    condition = (
+      output.web_users.user_pool_id == "us-east-1_AbC123xyz" &&
+      output.web_users.jwt.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz" &&
+      output.web_users.jwt.jwks_url == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz/.well-known/jwks.json"
+    )
+    error_message = "The pool's issuer and JWKS (at the issuer, not overridden) are the pipeline's web_users output."
+  }
+
+  assert {
+    condition     = jsonencode(output.web_users.accepted_by_api) == jsonencode(output.web_users.jwt) && jsonencode(output.web_users.jwt.client_ids) == jsonencode(["4pq0example1client2id3"])
+    error_message = "The authorizer verifies tokens of exactly this pool and its SPA client."
+  }
+
+  assert {
+    condition     = !output.web_users.password_auth_allowed && output.web_users.deletion_protection
+    error_message = "No password flow and a protected pool by default."
+  }
+
+  # lambda mode is the default and runs no container
+  assert {
+    condition     = length(module.workers) == 0 && length(module.large_images_queue) == 0 && module.processing.event_source != null
+    error_message = "By default the function alone processes images: no workers, no second queue."
   }
 }
 
@@ -194,85 +249,42 @@ run "relaxations_reach_the_modules" {
   }
 }
 
-run "rejects_retention_days_8" {
+run "rejects_invalid_settings" {
   command = plan
 
   variables {
+    # rejects retention days 8
     retention_days = 8
+    # rejects unknown lambda architecture
+    lambda_architecture = "arm"
+    # rejects kms deletion window below 7
+    kms_deletion_window_in_days = 6
+    # rejects malformed name prefix
+    name_prefix = "Imgpipe_Prod"
+    # a mode with workers needs their settings
+    processing_mode = "split"
   }
 
-  expect_failures = [var.retention_days]
+  expect_failures = [
+    var.retention_days,
+    var.lambda_architecture,
+    var.kms_deletion_window_in_days,
+    var.name_prefix,
+    var.processing_mode,
+  ]
 }
 
 run "rejects_retention_days_0" {
   command = plan
 
   variables {
+    # rejects retention days 0
     retention_days = 0
   }
 
-  expect_failures = [var.retention_days]
-}
-
-run "rejects_unknown_lambda_architecture" {
-  command = plan
-
-  variables {
-    lambda_architecture = "arm"
-  }
-
-  expect_failures = [var.lambda_architecture]
-}
-
-run "rejects_kms_deletion_window_below_7" {
-  command = plan
-
-  variables {
-    kms_deletion_window_in_days = 6
-  }
-
-  expect_failures = [var.kms_deletion_window_in_days]
-}
-
-run "rejects_malformed_name_prefix" {
-  command = plan
-
-  variables {
-    name_prefix = "Imgpipe_Prod"
-  }
-
-  expect_failures = [var.name_prefix]
-}
-
-run "the_api_is_wired_to_the_packages_and_protected_by_default" {
-  command = plan
-
-  assert {
-    condition     = output.waf_enabled # the ingest_api suite asserts the web ACL and its rules
-    error_message = "The API stage must be protected by the WAF unless an environment opts out."
-  }
-
-  assert {
-    condition = alltrue([
-      for name in ["upload_api", "api_authorizer"] :
-      module.ingest_api.function_names[name] == "imgpipe-test-${name}"
-    ])
-    error_message = "Both API functions must be deployed under the environment prefix."
-  }
-
-  assert {
-    condition     = output.api_binary_media_types == ["image/*"]
-    error_message = "image/* must reach upload_api as binary."
-  }
-}
-
-run "no_web_origin_means_no_cors_anywhere" {
-  command = plan
-
-  assert {
-    condition     = length(module.storage.raw_bucket_cors_origins) == 0 && length(module.ingest_api.cors_allowed_origins) == 0
-    error_message = "Without web origins neither the raw bucket nor the API may answer CORS."
-  }
+  expect_failures = [
+    var.retention_days,
+  ]
 }
 
 run "the_web_origins_reach_the_raw_bucket_and_the_api" {
@@ -389,15 +401,6 @@ run "a_new_msk_cluster_for_non_production_may_use_the_environment_key_through_ms
   }
 }
 
-run "no_kafka_source_deploys_nothing_for_kafka" {
-  command = plan
-
-  assert {
-    condition     = output.kafka_event_source == null && length(module.ingest_kafka) == 0
-    error_message = "Without var.kafka, no Kafka resources."
-  }
-}
-
 run "refuses_packages_built_for_another_architecture" {
   command = plan
 
@@ -511,29 +514,6 @@ run "the_perimeter_names_exactly_each_buckets_roles_and_the_keys_users" {
   }
 }
 
-run "web_users_are_on_by_default_and_their_pool_reaches_the_authorizer" {
-  command = plan
-
-  assert {
-    condition = (
-      output.web_users.user_pool_id == "us-east-1_AbC123xyz" &&
-      output.web_users.jwt.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz" &&
-      output.web_users.jwt.jwks_url == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123xyz/.well-known/jwks.json"
-    )
-    error_message = "The pool's issuer and JWKS (at the issuer, not overridden) are the pipeline's web_users output."
-  }
-
-  assert {
-    condition     = jsonencode(output.web_users.accepted_by_api) == jsonencode(output.web_users.jwt) && jsonencode(output.web_users.jwt.client_ids) == jsonencode(["4pq0example1client2id3"])
-    error_message = "The authorizer verifies tokens of exactly this pool and its SPA client."
-  }
-
-  assert {
-    condition     = !output.web_users.password_auth_allowed && output.web_users.deletion_protection
-    error_message = "No password flow and a protected pool by default."
-  }
-}
-
 run "web_users_can_be_turned_off" {
   command = plan
 
@@ -545,25 +525,6 @@ run "web_users_can_be_turned_off" {
     condition     = output.web_users == null
     error_message = "Without web users there is no pool (the authorizer then gets no issuer: modules/ingest_api tests)."
   }
-}
-
-run "lambda_mode_is_the_default_and_runs_no_container" {
-  command = plan
-
-  assert {
-    condition     = length(module.workers) == 0 && length(module.large_images_queue) == 0 && module.processing.event_source != null
-    error_message = "By default the function alone processes images: no workers, no second queue."
-  }
-}
-
-run "a_mode_with_workers_needs_their_settings" {
-  command = plan
-
-  variables {
-    processing_mode = "split"
-  }
-
-  expect_failures = [var.processing_mode]
 }
 
 run "split_mode_passes_large_images_through_their_own_queue_to_the_workers" {
