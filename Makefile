@@ -99,7 +99,7 @@ test-fast: $(PATH_STAMP) ## unit tests only (no emulator, no terraform)
 up: $(PATH_STAMP) ## start moto + Tansu, package, apply terraform/envs/local to the emulator, run the API and the processor
 	@$(PY) -m scripts.local.stack up
 	@$(PY) -m scripts.deploy.package
-	@$(PY) -m scripts.deploy.tf deploy local
+	@$(PY) -m scripts.deploy.tf deploy local --unless-current
 	@$(PY) -m scripts.local.stack runtime
 
 down: $(PATH_STAMP) ## stop the emulator and broker we started, and forget the local state

@@ -92,6 +92,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
         assert second.returncode == 0, second.stdout + second.stderr
         assert "already running" in second.stdout
         assert "up to date: nothing to apply" in second.stdout
+        assert "nothing a plan reads changed since the last deploy" in second.stdout  # Terraform not run at all
         print(f"second `make up` (no-op) took {time.monotonic() - started:.1f}s")
 
         # An upgrade the documented way: one function changes; `make deploy` packages it, plans, summarises and
@@ -117,6 +118,7 @@ def test_up_twice_demo_crash_recover_down(checkout: Path) -> None:
 
         demo = make(checkout, "demo", **ports)
         assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "nothing a plan reads changed since the last deploy" in demo.stdout  # `make deploy` recorded it
         assert "imgpipe-local-raw" in demo.stdout and "objects expire after 7 days" in demo.stdout
         assert "TTL on expires_at" in demo.stdout
         assert re.search(r"authz .* \d+ edges hold, \d+ n/a \(policies evaluated offline\)", demo.stdout), demo.stdout
