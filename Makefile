@@ -111,8 +111,8 @@ status: $(PATH_STAMP) ## show the emulator, broker, local API gateway and worker
 
 # ------------------------------------------------------------------------------------------- build & deploy
 
-package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64)
-	@$(PY) -m scripts.deploy.package
+package: $(PATH_STAMP) ## build one deterministic zip per lambdas/<function> (ARCH=arm64|x86_64, OUT=dist/lambda)
+	@$(PY) -m scripts.deploy.package $(if $(OUT),--out "$(OUT)")
 
 plan: check-env $(PATH_STAMP) ## package, then terraform plan ENV=local|staging|prod|cicd saved to a file, and its summary
 	@if [ "$(ENV)" != cicd ]; then $(PY) -m scripts.deploy.package; fi

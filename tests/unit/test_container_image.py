@@ -30,7 +30,11 @@ def test_the_base_is_pinned_by_digest_and_both_stages_use_it() -> None:
     preamble, unpack_stage, final = stages()
     [(_, base)] = [i for i in preamble if i[0] == "ARG"]
     assert re.fullmatch(r"BASE=public\.ecr\.aws/lambda/python:3\.12@sha256:[0-9a-f]{64}", base)
-    assert unpack_stage[0] == ("FROM", "${BASE} AS unpack") and final[0] == ("FROM", "${BASE}")
+    # Unzipping runs on the builder's platform (no emulator for the other architecture); the image is the target's.
+    assert unpack_stage[0] == ("FROM", "--platform=$BUILDPLATFORM ${BASE} AS unpack") and final[0] == (
+        "FROM",
+        "${BASE}",
+    )
 
 
 def test_the_image_that_runs_builds_nothing_and_is_not_root() -> None:
@@ -47,9 +51,13 @@ def test_the_image_that_runs_builds_nothing_and_is_not_root() -> None:
 
 def test_only_the_package_enters_the_build() -> None:
     unpack_stage = stages()[1]
-    assert [a for i, a in unpack_stage if i == "COPY"] == ["${PACKAGE} /tmp/package.zip"]
+    # The package of the architecture being built (TARGETARCH: arm64 or amd64), as ci/build-worker-image.sh places it.
+    assert ("ARG", "TARGETARCH") in unpack_stage
+    assert [a for i, a in unpack_stage if i == "COPY"] == [
+        "dist/image/${TARGETARCH}/image_processor.zip /tmp/package.zip"
+    ]
     ignored = [line for line in (REPO_ROOT / ".dockerignore").read_text().splitlines() if not line.startswith("#")]
-    assert ignored == ["*", "!dist/lambda/*.zip"]
+    assert ignored == ["*", "!dist/image/*/image_processor.zip"]
 
 
 def test_the_images_application_files_are_exactly_the_lambda_packages(tmp_path: Path) -> None:

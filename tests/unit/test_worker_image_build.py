@@ -1,6 +1,7 @@
 """The image stage's build script (ci/build-worker-image.sh), run with stand-ins for `aws` and `docker` on the
-PATH that record what they were asked: it builds and pushes only an image the repository does not have, prints
-the image by digest, and refuses a package of the wrong architecture or a push that left no digest."""
+PATH that record what they were asked: it builds an image per architecture from that architecture's package and
+pushes them with their index, only what the repository does not have; it prints the index by digest, and refuses a
+package of the wrong architecture, a missing one, or a push that left no digest."""
 
 from __future__ import annotations
 
@@ -19,32 +20,44 @@ REPOSITORY_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-prod-cicd
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "ab" * 32
 
-# `aws ecr describe-images` answers the digest once the image is "pushed" (a marker file), or fails as ECR does
-# for an unknown tag; `docker push` creates the marker unless told to fail.
+# `aws ecr describe-images` answers a digest for a tag once it is "pushed" (a marker file named after the tag), or
+# fails as ECR does for an unknown tag; `docker push` and `docker manifest push` create the marker unless told to
+# fail.
 FAKE_AWS = f"""#!/usr/bin/env bash
 echo "aws $*" >> "$CALLS"
-if [[ -f "$PUSHED" ]]; then echo "{DIGEST}"; else echo "ImageNotFoundException" >&2; exit 254; fi
+for arg in "$@"; do case "$arg" in imageTag=*) tag="${{arg#imageTag=}}";; esac; done
+if [[ -f "$PUSHED/$tag" ]]; then echo "{DIGEST}"; else echo "ImageNotFoundException" >&2; exit 254; fi
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
 echo "docker $*" >> "$CALLS"
-if [[ "$1" == push ]]; then
+ref="${@: -1}"
+if [[ "$1" == push || "$1 $2" == "manifest push" ]]; then
   [[ -n "${PUSH_FAILS:-}" ]] && { echo "denied" >&2; exit 1; }
-  [[ -n "${PUSH_LOSES_IT:-}" ]] || touch "$PUSHED"
+  [[ "$1" == manifest && -n "${PUSH_LOSES_IT:-}" ]] || touch "$PUSHED/${ref##*:}"
 fi
 exit 0
 """
+PACKAGES = {"arm64": b"PK arm64 wheels", "x86_64": b"PK x86_64 wheels"}
+
+
+def write_package(workdir: Path, arch: str, built_for: str | None = None) -> None:
+    out = workdir / "dist" / f"lambda-{arch}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "image_processor-0.1.0-abc.zip").write_bytes(PACKAGES[arch])
+    manifest = {"image_processor": {"zip": "image_processor-0.1.0-abc.zip", "arch": built_for or arch}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "bin").mkdir()
+    (tmp_path / "pushed").mkdir()
     for name, text in (("aws", FAKE_AWS), ("docker", FAKE_DOCKER)):
         tool = tmp_path / "bin" / name
         tool.write_text(text)
         tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    (tmp_path / "dist" / "lambda").mkdir(parents=True)
-    manifest = {"image_processor": {"zip": "image_processor-0.1.0-abc.zip", "arch": "arm64"}}
-    (tmp_path / "dist" / "lambda" / "manifest.json").write_text(json.dumps(manifest))
+    for arch in PACKAGES:
+        write_package(tmp_path, arch)
     return tmp_path
 
 
@@ -71,25 +84,50 @@ def calls(workdir: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_a_new_commit_is_built_for_arm64_from_its_package_pushed_and_printed_by_digest(workdir: Path) -> None:
+def build(platform: str) -> list[str]:
+    return [
+        f"docker build --platform linux/{platform} -f containers/image_processor/Dockerfile "
+        f"-t {REPOSITORY_URI}:{COMMIT}-{platform} .",
+        f"docker push {REPOSITORY_URI}:{COMMIT}-{platform}",
+    ]
+
+
+INDEX = [
+    f"docker manifest create {REPOSITORY_URI}:{COMMIT} {REPOSITORY_URI}:{COMMIT}-arm64 {REPOSITORY_URI}:{COMMIT}-amd64",
+    f"docker manifest push {REPOSITORY_URI}:{COMMIT}",
+]
+
+
+def test_a_new_commit_is_built_for_both_architectures_pushed_as_one_index_and_printed_by_digest(
+    workdir: Path,
+) -> None:
     done = run(workdir)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{REPOSITORY_URI}@{DIGEST}\n"  # stdout is the reference alone: the buildspec exports it
-    docker = [c for c in calls(workdir) if c.startswith("docker")]
-    assert docker == [
-        "docker build --platform linux/arm64 --build-arg PACKAGE=dist/lambda/image_processor-0.1.0-abc.zip "
-        f"-f containers/image_processor/Dockerfile -t {REPOSITORY_URI}:{COMMIT} .",
-        f"docker push {REPOSITORY_URI}:{COMMIT}",
+    assert [c for c in calls(workdir) if c.startswith("docker")] == [*build("arm64"), *build("amd64"), *INDEX]
+    # Each platform's build context holds that architecture's package where the Dockerfile's TARGETARCH finds it.
+    assert (workdir / "dist/image/arm64/image_processor.zip").read_bytes() == PACKAGES["arm64"]
+    assert (workdir / "dist/image/amd64/image_processor.zip").read_bytes() == PACKAGES["x86_64"]
+    asked = [c for c in calls(workdir) if c.startswith("aws")]
+    assert [c.split("--image-ids ")[1].split()[0] for c in asked] == [
+        f"imageTag={tag}" for tag in (COMMIT, f"{COMMIT}-arm64", f"{COMMIT}-amd64", COMMIT)
     ]
-    assert all(f"--image-ids imageTag={COMMIT}" in c for c in calls(workdir) if c.startswith("aws"))
 
 
 def test_a_commit_whose_image_is_there_already_pushes_nothing(workdir: Path) -> None:
-    (workdir / "pushed").touch()
+    (workdir / "pushed" / COMMIT).touch()
     done = run(workdir)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{REPOSITORY_URI}@{DIGEST}\n"
     assert [c for c in calls(workdir) if c.startswith("docker")] == []  # tags are immutable: reuse it
+
+
+def test_a_run_that_stopped_half_way_is_finished_without_pushing_a_tag_twice(workdir: Path) -> None:
+    (workdir / "pushed" / f"{COMMIT}-arm64").touch()
+    done = run(workdir)
+    assert done.returncode == 0, done.stderr
+    assert [c for c in calls(workdir) if c.startswith("docker")] == [*build("amd64"), *INDEX]
+    assert done.stdout == f"{REPOSITORY_URI}@{DIGEST}\n"
 
 
 @pytest.mark.parametrize(
@@ -108,12 +146,13 @@ def test_a_failed_push_or_a_missing_setting_fails_the_stage_and_prints_no_image(
     assert message in done.stderr
 
 
-def test_a_package_of_another_architecture_or_none_is_refused_before_docker(workdir: Path) -> None:
-    manifest = workdir / "dist" / "lambda" / "manifest.json"
-    manifest.write_text(json.dumps({"image_processor": {"zip": "x.zip", "arch": "x86_64"}}))
+@pytest.mark.parametrize("arch", list(PACKAGES))
+def test_a_package_of_another_architecture_or_none_is_refused_before_docker(workdir: Path, arch: str) -> None:
+    other = next(a for a in PACKAGES if a != arch)
+    write_package(workdir, arch, built_for=other)
     done = run(workdir)
-    assert done.returncode == 2 and "built for x86_64" in done.stderr
-    manifest.unlink()
+    assert done.returncode == 2 and f"is built for {other}, not {arch}" in done.stderr, done.stderr
+    (workdir / "dist" / f"lambda-{arch}" / "manifest.json").unlink()
     done = run(workdir)
-    assert done.returncode == 2 and "make package ARCH=arm64" in done.stderr
+    assert done.returncode == 2 and f"make package ARCH={arch} OUT=dist/lambda-{arch}" in done.stderr
     assert [c for c in calls(workdir) if c.startswith("docker")] == []
