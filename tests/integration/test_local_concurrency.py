@@ -6,8 +6,14 @@ one item per image, each PROCESSED, only the expected renditions, every version 
 from __future__ import annotations
 
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +25,7 @@ from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local import stack
 from scripts.local import worker as local_worker
 from scripts.local.lambda_host import FunctionHost
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 IMAGES = 12
@@ -135,3 +142,121 @@ def test_an_object_seen_before_its_item_comes_back_when_the_processor_says(
     waited = time.monotonic() - failed_at
     assert 3 <= waited < 60, waited  # the processor's 5 s (give or take a poll), not the queue's 360 s
     assert queue_depth(sqs, deployed["raw_events_dlq_url"]) == 0
+
+
+# The local worker as a process of its own, with the processor's SQS mapping only (the Kafka and stream sources
+# and the container tasks are other tests'), retrying as `make up` runs it: a failed message waits its visibility.
+WORKER_PROCESS = """
+import json, os, signal, subprocess, sys
+from scripts.local import stack, worker
+from scripts.local.lambda_host import FunctionHost
+cfg = stack.StackConfig.from_env()
+host = FunctionHost(stack.aws_client(cfg, "lambda"), cfg, output=subprocess.DEVNULL)
+running = worker.build(cfg, outputs=json.loads(open(sys.argv[1]).read()), host=host)
+running.kafka_pollers, running.stream_pollers, running.services = [], [], []
+running.start()
+print("polling", flush=True)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nobody reads on: a full pipe must never block the worker
+signal.pause()
+"""
+
+
+def start_worker_process(local_stack: stack.StackConfig, outputs_file: Path) -> subprocess.Popen[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    environ.update(
+        IMGPIPE_RUN_DIR=str(local_stack.run_dir),
+        IMGPIPE_MOTO_PORT=str(local_stack.moto_port),
+        IMGPIPE_KAFKA_PORT=str(local_stack.kafka_port),
+        PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "shared")]),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER_PROCESS, str(outputs_file)],
+        cwd=REPO_ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: the worker and its execution environments
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "polling"
+    return process
+
+
+def group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_worker_killed_mid_batch_leaves_its_messages_to_the_visibility_timeout_and_loses_nothing(
+    deployed: dict[str, Any], local_stack: stack.StackConfig, tmp_path: Path
+) -> None:
+    """kill -9 of the worker's whole process group (no drain) while batches are in flight: the messages stay
+    invisible until the queue's visibility timeout (as on AWS after a crash; shortened here to 12 s on the
+    emulator's queue, 360 s as deployed), then a new worker processes every image once."""
+    s3, sqs = stack.aws_client(local_stack, "s3"), stack.aws_client(local_stack, "sqs")
+    table = MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
+    queue_url = deployed["raw_events_queue_url"]
+    declared = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    visibility_s = 12
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(visibility_s)})
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps({k: v for k, v in deployed.items() if not k.startswith("_")}))
+    images = []
+    for n in range(8):
+        image_id = new_image_id()
+        item = ImageItem.new(image_id, Source.API, ImageStatus.RECEIVED, f"{deployed['raw_prefix']}{image_id}")
+        table.put_new(item)
+        s3.put_object(Bucket=deployed["raw_bucket_name"], Key=item.raw_key, Body=photo(n), ContentType="image/jpeg")
+        images.append(image_id)
+
+    def processed() -> int:
+        return sum(1 for i in images if (found := table.get(i)) is not None and found.status is ImageStatus.PROCESSED)
+
+    def in_flight() -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    second = None
+    started_at = time.monotonic()  # no message can have been received before this
+    first = start_worker_process(local_stack, outputs_file)
+    try:
+        wait_for(lambda: processed() >= 1 and in_flight() >= 1, "an image processed while others are in flight")
+        os.killpg(first.pid, signal.SIGKILL)  # the chosen moment: mid-batch, no drain, no release
+        killed_at = time.monotonic()
+        first.wait(timeout=10)
+        wait_for(lambda: group_is_gone(first.pid), "the worker's execution environments gone too", 10)
+        stranded = in_flight()
+        assert stranded >= 1 and processed() < len(images)
+        wait_for(lambda: in_flight() == 0, "the stranded messages visible again", visibility_s + 10)
+        visible_again_at = time.monotonic()
+        waited = visible_again_at - killed_at
+        assert waited >= 2, f"released after {waited:.1f} s: a crash cannot release what it held"
+        # ...and not before the visibility timeout had run from the earliest moment they could have been received.
+        assert visible_again_at - started_at >= visibility_s - 0.5, visible_again_at - started_at
+        assert queue_depth(sqs, deployed["raw_events_dlq_url"]) == 0  # waiting is not failing
+        second = start_worker_process(local_stack, outputs_file)
+        wait_for(lambda: processed() == len(images), "every image processed by the next worker", 120)
+        wait_for(lambda: queue_depth(sqs, queue_url) == 0, "every message deleted", 60)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": declared["VisibilityTimeout"]})
+
+    items = [table.get(image_id) for image_id in images]
+    assert all(i is not None and i.status is ImageStatus.PROCESSED and i.renditions for i in items)
+    listed = s3.list_object_versions(Bucket=deployed["processed_bucket_name"], Prefix=deployed["processed_prefix"])
+    tags: dict[str, set[str]] = {}
+    for version in listed.get("Versions", []):
+        if version["Key"].split("/")[-2] in images:
+            tags.setdefault(version["Key"], set()).add(version["ETag"])
+    assert set(tags) == {r.key for i in items if i is not None for r in i.renditions.values()}
+    assert all(len(etags) == 1 for etags in tags.values()), tags  # work redone after the crash wrote the same bytes
+    assert queue_depth(sqs, deployed["raw_events_dlq_url"]) == 0
+    print(f"{stranded} messages stranded by kill -9, visible again after {waited:.1f} s (visibility {visibility_s} s)")
