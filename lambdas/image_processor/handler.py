@@ -6,7 +6,9 @@ A message fails (and is retried) only for transient errors: bad images end as RE
 
 Split processing mode (LARGE_IMAGE_QUEUE_URL set): a notification naming an object of LARGE_IMAGE_MIN_BYTES or
 more is passed on, unchanged, to the container workers' queue instead of being processed here. The size is the
-one S3's event carries, so routing reads nothing; a message that arrives from that queue is never passed on.
+one S3's event carries, so that rule reads nothing. With LARGE_IMAGE_MIN_PIXELS too, a smaller object whose
+header states that many pixels or more is passed on as well: its first 256 KiB are read to find out (one ranged
+GET per object). A message that arrives from the workers' queue is never passed on.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class LargeImageRoute(NamedTuple):
 
     queue_url: str
     min_bytes: int
+    min_pixels: int | None = None  # None: the size alone decides
 
     @property
     def queue_name(self) -> str:
@@ -68,11 +71,14 @@ class LargeImageRoute(NamedTuple):
     def from_environment(cls) -> LargeImageRoute | None:
         queue_url = config.optional("LARGE_IMAGE_QUEUE_URL")
         if queue_url is None:
+            if config.optional("LARGE_IMAGE_MIN_PIXELS") is not None:
+                raise config.ConfigError("LARGE_IMAGE_MIN_PIXELS is set but LARGE_IMAGE_QUEUE_URL is not")
             return None
         min_bytes = config.integer("LARGE_IMAGE_MIN_BYTES", 0, 1, 2**40)
         if min_bytes == 0:
             raise config.ConfigError("LARGE_IMAGE_QUEUE_URL is set but LARGE_IMAGE_MIN_BYTES is not")
-        return cls(queue_url, min_bytes)
+        min_pixels = config.integer("LARGE_IMAGE_MIN_PIXELS", 0, 1, 2**40)
+        return cls(queue_url, min_bytes, min_pixels or None)
 
 
 # Read at cold start: a split deployment with a broken threshold fails there, not on the first large image.
@@ -148,20 +154,44 @@ def created_objects(record: SQSRecord) -> list[CreatedObject]:
     return created
 
 
+def header_pixels(created: CreatedObject) -> int | None:
+    """The pixels the object's header states, from a ranged read of its first bytes (None: not stated there)."""
+    from imgpipe.validation import HEADER_BYTES, pixels_in_header
+
+    request: dict[str, Any] = {"Bucket": config.required("RAW_BUCKET"), "Key": created.key}
+    if created.version_id:
+        request["VersionId"] = created.version_id
+    head = s3_client().get_object(**request, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    return pixels_in_header(head)
+
+
+def is_large(route: LargeImageRoute, created: CreatedObject) -> tuple[bool, int | None]:
+    """Whether the workers take this object, and the pixels read to decide it (None when not read)."""
+    if created.size >= route.min_bytes:
+        return True, None
+    if route.min_pixels is None:
+        return False, None
+    pixels = header_pixels(created)
+    return pixels is not None and pixels >= route.min_pixels, pixels
+
+
 def pass_on_if_large(record: SQSRecord, objects: list[CreatedObject]) -> bool:
     """Split mode: send a notification naming a large object to the workers' queue as it is, and say so.
     A message already from that queue is the workers' own, whatever its size (no loop)."""
     route = LARGE_IMAGE_ROUTE
     if route is None or record.event_source_arn.rsplit(":", 1)[-1] == route.queue_name:
         return False
-    largest = max((created.size for created in objects), default=0)
-    if largest < route.min_bytes:
+    decided = [(created, *is_large(route, created)) for created in objects]
+    if not any(large for _, large, _ in decided):
         return False
     sqs_client().send_message(QueueUrl=route.queue_url, MessageBody=record.body)
-    for created in objects:
+    for created, _, pixels in decided:
         image_id = created.key.rsplit("/", 1)[-1]
         logger.set_correlation_id(image_id if is_image_id(image_id) else None)
-        logger.info("object passed on to the container workers", extra={"image_id": image_id, "size": created.size})
+        logger.info(
+            "object passed on to the container workers",
+            extra={"image_id": image_id, "size": created.size, "pixels": pixels},
+        )
     metrics.add_metric(name="ImagesPassedToWorkers", unit=MetricUnit.Count, value=len(objects))
     return True
 

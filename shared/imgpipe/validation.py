@@ -245,6 +245,31 @@ def _inspect(data: bytes, fmt: ImageFormat, limits: Limits) -> ImageInfo:
     return ImageInfo(fmt, width, height, frames, mode, len(data), orientation)
 
 
+# How much of a file pixels_in_header reads: a JPEG's size (SOF) comes after its EXIF and ICC segments, which
+# cameras and editors keep well under this; PNG, GIF, WebP and AVIF give theirs in the first few hundred bytes.
+HEADER_BYTES = 256 * 1024
+
+
+def pixels_in_header(head: bytes) -> int | None:
+    """Width x height of an image as its header states them, from the first bytes of its file only (what a ranged
+    read returns): nothing is decoded. None when the bytes are no accepted format, or its header does not fit in
+    them (a TIFF whose directory sits at the end, a JPEG with larger metadata): the caller decides without it."""
+    from PIL import Image
+
+    try:
+        fmt = sniff(head)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a bomb's header is still a header: its size is the answer
+            with Image.open(io.BytesIO(head), formats=[PIL_NAMES[fmt]]) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as err:  # past twice Pillow's own limit: Pillow says so, not the size
+        found = re.search(rb"(\d+) pixels", str(err).encode())
+        return int(found.group(1)) if found else None
+    except (ValidationError, OSError, SyntaxError, ValueError, struct.error, EOFError):
+        return None
+    return width * height if width > 0 and height > 0 else None
+
+
 PIL_NAMES = {
     ImageFormat.JPEG: "JPEG",
     ImageFormat.PNG: "PNG",

@@ -1,8 +1,9 @@
 """The split processing mode as envs/local deploys it: small images are processed by the function (run by the
-local worker's SQS poller), objects of 4 MiB or more are passed on to the large-image queue and processed by the
-container workers' ECS service, whose tasks run as processes of their own (scripts/local/ecs_tasks.py) with the
-task definition Terraform made. Stopping the service in the middle of a backlog (SIGTERM, as a Spot interruption
-or a scale-in sends) loses nothing and processes nothing twice."""
+local worker's SQS poller), objects of 4 MiB or more, and smaller ones whose header states 24 MP or more, are
+passed on to the large-image queue and processed by the container workers' ECS service, whose tasks run as
+processes of their own (scripts/local/ecs_tasks.py) with the task definition Terraform made. Stopping the service
+in the middle of a backlog (SIGTERM, as a Spot interruption or a scale-in sends) loses nothing and processes
+nothing twice."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def noise_png(width: int = 1300, height: int = 1200) -> bytes:
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, format="PNG")
     data = buffer.getvalue()
     assert len(data) >= LARGE
+    return data
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """Many pixels in few bytes: one colour compresses to almost nothing."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 90)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    assert len(data) < LARGE
     return data
 
 
@@ -127,9 +137,14 @@ def test_small_images_go_to_the_function_and_large_ones_to_the_container_workers
     background: Background,
 ) -> None:
     assert deployed["processing"]["mode"] == "split" and deployed["processing"]["large_image_min_bytes"] == LARGE
+    assert deployed["processing"]["large_image_min_pixels"] == 24_000_000
     table = MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
     uploaded = {}
-    for name, data, kind in (("small.jpg", small_jpeg(), "image/jpeg"), ("large.png", noise_png(), "image/png")):
+    for name, data, kind in (
+        ("small.jpg", small_jpeg(), "image/jpeg"),
+        ("large.png", noise_png(), "image/png"),
+        ("many-pixels.png", flat_png(5000, 4800), "image/png"),  # 24 MP in a few hundred KB
+    ):
         answer = requests.post(
             f"{api}/v1/uploads",
             json={"filename": name, "content_type": kind, "size_bytes": len(data)},
@@ -146,10 +161,11 @@ def test_small_images_go_to_the_function_and_large_ones_to_the_container_workers
         items = [table.get(image_id) for image_id in uploaded.values()]
         return all(i is not None and i.status is ImageStatus.PROCESSED for i in items)
 
-    wait_for(all_processed, "both processed")
+    wait_for(all_processed, "all three processed")
     logs = task_logs(background.service)
-    # The tasks' own logs: the large image was handled there (one line), the small one never reached them.
+    # The tasks' own logs: the large images were handled there (one line each), the small one never reached them.
     assert logs.count(f'"image_id":"{uploaded["large.png"]}","outcome":"processed"') == 1, logs[-2000:]
+    assert logs.count(f'"image_id":"{uploaded["many-pixels.png"]}","outcome":"processed"') == 1, logs[-2000:]
     assert uploaded["small.jpg"] not in logs
     large = table.get(uploaded["large.png"])
     assert large is not None and (large.width, large.height) == (1300, 1200)

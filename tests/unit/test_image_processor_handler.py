@@ -382,12 +382,69 @@ def test_a_large_object_whose_hand_over_fails_is_retried_and_nothing_is_processe
     assert status_of(large.image_id) is ImageStatus.RECEIVED
 
 
+@pytest.fixture
+def pixel_split_function(
+    split_function: tuple[ModuleType, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[ModuleType, str]:
+    """The split mode with a pixel rule as well: 40,000 pixels or more go to the workers whatever the size."""
+    monkeypatch.setenv("LARGE_IMAGE_MIN_PIXELS", "40000")
+    module = load_handler("image_processor")
+    module.processor.cache_clear()
+    return module, split_function[1]
+
+
+def test_a_small_file_of_many_pixels_is_passed_on_by_its_header(
+    pixel_split_function: tuple[ModuleType, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flat PNG of 400x100 is a few hundred bytes (under the 2,000-byte rule) but 40,000 pixels: the header
+    says so, from a ranged read; one pixel fewer stays with the function."""
+    function, queue_url = pixel_split_function
+    many, fewer = stored_image(png((400, 100))), stored_image(png((399, 100)))
+    assert len(png((400, 100))) < 2000
+    many_body = s3_object_created(RAW, many.raw_key, 500)
+    assert invoke(function, batch(many_body, s3_object_created(RAW, fewer.raw_key, 500))) == []
+    assert status_of(many.image_id) is ImageStatus.RECEIVED and status_of(fewer.image_id) is ImageStatus.PROCESSED
+    assert [json.loads(m["Body"]) for m in waiting(queue_url)] == [many_body]
+    [line] = [r for r in caplog.records if r.getMessage() == "object passed on to the container workers"]
+    assert (line.image_id, line.pixels) == (many.image_id, 40000)  # type: ignore[attr-defined]
+
+
+def test_a_header_that_states_no_size_leaves_the_object_to_the_function(
+    pixel_split_function: tuple[ModuleType, str],
+) -> None:
+    """Not an image (or a header beyond the bytes read): the function takes it, and rejects what it must."""
+    function, queue_url = pixel_split_function
+    text = stored_image(b"<html>not an image</html>")
+    assert invoke(function, batch(s3_object_created(RAW, text.raw_key, 25))) == []
+    assert status_of(text.image_id) is ImageStatus.REJECTED
+    assert waiting(queue_url) == []
+
+
+def test_the_size_rule_needs_no_read_even_with_a_pixel_rule(
+    pixel_split_function: tuple[ModuleType, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function, queue_url = pixel_split_function
+    large = stored_image(png((200, 100)))
+    monkeypatch.setattr(function, "header_pixels", lambda _created: pytest.fail("read an object the size decides"))
+    assert invoke(function, batch(s3_object_created(RAW, large.raw_key, 5000))) == []
+    assert len(waiting(queue_url)) == 1
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
         ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q"}, "LARGE_IMAGE_MIN_BYTES is not"),
         ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q", "LARGE_IMAGE_MIN_BYTES": "4MiB"}, "whole number"),
         ({"LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q", "LARGE_IMAGE_MIN_BYTES": "0"}, "whole number"),
+        (
+            {
+                "LARGE_IMAGE_QUEUE_URL": "https://sqs.example/q",
+                "LARGE_IMAGE_MIN_BYTES": "1",
+                "LARGE_IMAGE_MIN_PIXELS": "24MP",
+            },
+            "whole number",
+        ),
+        ({"LARGE_IMAGE_MIN_PIXELS": "24000000"}, "LARGE_IMAGE_QUEUE_URL is not"),
     ],
 )
 def test_a_broken_split_setting_fails_the_cold_start(

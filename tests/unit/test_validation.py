@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from imgpipe.validation import (
+    HEADER_BYTES,
     ImageFormat,
     Limits,
     Reason,
@@ -17,6 +18,7 @@ from imgpipe.validation import (
     clean_filename,
     format_from_mime,
     inspect,
+    pixels_in_header,
 )
 from tests.imaging import animated_gif, handmade_png, png_chunk
 
@@ -225,3 +227,39 @@ def test_file_names_with_nothing_left_are_refused(raw: str) -> None:
     with pytest.raises(ValidationError) as caught:
         clean_filename(raw)
     assert caught.value.reason is Reason.BAD_FILENAME
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "TIFF", "AVIF"])
+def test_the_header_states_the_pixels_of_every_accepted_format(fmt: str) -> None:
+    data = encode(fmt, (1234, 567))
+    assert pixels_in_header(data[:HEADER_BYTES]) == 1234 * 567
+
+
+def test_a_bombs_header_states_its_pixels_without_a_decode() -> None:
+    """40 gigapixels declared in a 100-byte PNG: Pillow refuses to open it, and its refusal carries the size."""
+    assert pixels_in_header(handmade_png(200_000, 200_000)) == 200_000 * 200_000
+    assert pixels_in_header(handmade_png(5_000, 4_000)) == 20_000_000
+
+
+def test_a_jpeg_whose_metadata_outgrows_the_bytes_read_states_nothing() -> None:
+    """Its size (SOF) follows 300 KiB of APP segments: not in the first 256 KiB, so no answer rather than a guess."""
+    plain = encode("JPEG", (640, 480))
+    segment = b"\xff\xe2" + (65_533).to_bytes(2, "big") + b"\x00" * 65_531  # APP2, the largest a segment gets
+    padded = plain[:2] + segment * 5 + plain[2:]
+    assert pixels_in_header(padded) == 640 * 480
+    assert pixels_in_header(padded[:HEADER_BYTES]) is None
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b"hello world", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, b"RIFF\x00\x00\x00\x00WEBP", b"GIF89a"],
+)
+def test_bytes_that_state_no_size_give_none(head: bytes) -> None:
+    assert pixels_in_header(head) is None
+
+
+@given(st.binary(max_size=512))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_give_a_positive_count_or_none(head: bytes) -> None:
+    found = pixels_in_header(head)
+    assert found is None or found > 0

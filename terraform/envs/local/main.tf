@@ -10,8 +10,9 @@ module "pipeline" {
   web_origins         = var.web_origins
 
   # The processing mode under test (split by default: every run exercises both the function and the workers).
-  processing_mode       = var.processing_mode
-  large_image_min_bytes = var.large_image_min_bytes
+  processing_mode        = var.processing_mode
+  large_image_min_bytes  = var.large_image_min_bytes
+  large_image_min_pixels = var.large_image_min_pixels
   workers = local.with_workers ? {
     image           = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${var.region}.amazonaws.com/${aws_ecr_repository.worker[0].name}@sha256:${local.processor_digest}"
     repository_arn  = aws_ecr_repository.worker[0].arn

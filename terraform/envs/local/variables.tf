@@ -66,6 +66,12 @@ variable "large_image_min_bytes" {
   default     = 4194304
 }
 
+variable "large_image_min_pixels" {
+  description = "split mode: smaller objects whose header states this many pixels or more go to the container workers too (one ranged GET per object); null: the size alone decides."
+  type        = number
+  default     = 24000000
+}
+
 variable "worker_tasks" {
   description = "How many worker tasks run locally (the service's min_tasks: locally there is no autoscaler to add more)."
   type        = number

@@ -9,11 +9,12 @@ module "pipeline" {
   lambda_dist_dir     = coalesce(var.lambda_dist_dir, "${path.root}/../../../dist/lambda")
 
   # Who processes images; the workers' image comes from the pipeline's build stage (docs/processing.md).
-  processing_mode       = var.processing_mode
-  large_image_min_bytes = var.large_image_min_bytes
-  workers               = var.workers
-  worker_image          = var.worker_image
-  worker_repository_arn = var.worker_repository_arn
+  processing_mode        = var.processing_mode
+  large_image_min_bytes  = var.large_image_min_bytes
+  large_image_min_pixels = var.large_image_min_pixels
+  workers                = var.workers
+  worker_image           = var.worker_image
+  worker_repository_arn  = var.worker_repository_arn
 
   manage_apigateway_account_logging_role = var.manage_apigateway_account_logging_role
   observability                          = { alarm_emails = var.alarm_emails }

@@ -73,6 +73,12 @@ variable "large_image_min_bytes" {
   default     = 4194304
 }
 
+variable "large_image_min_pixels" {
+  description = "split mode: smaller objects whose header states this many pixels or more go to the container workers too (one ranged GET per object); null: the size alone decides."
+  type        = number
+  default     = null
+}
+
 variable "workers" {
   description = "The container workers of the containers and split modes (modules/pipeline variable workers: image by digest, repository, VPC, private subnets, route tables; optional sizes and bounds), or null."
   type        = any

@@ -178,9 +178,10 @@ module "processing" {
   trigger_through_alias = var.processor_trigger_through_alias
   lambda_consumes_queue = var.processing_mode != "containers"
   large_images = var.processing_mode != "split" ? null : {
-    queue_arn = module.large_images_queue[0].arn
-    queue_url = module.large_images_queue[0].url
-    min_bytes = var.large_image_min_bytes
+    queue_arn  = module.large_images_queue[0].arn
+    queue_url  = module.large_images_queue[0].url
+    min_bytes  = var.large_image_min_bytes
+    min_pixels = var.large_image_min_pixels
   }
   malware_scan  = module.security.malware_scan
   alarm_actions = [module.observability.alarm_topic_arn]

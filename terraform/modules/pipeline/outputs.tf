@@ -269,10 +269,11 @@ output "raw_events_visibility_timeout_seconds" {
 }
 
 output "processing" {
-  description = "How images are processed: the mode, the split threshold, and the container workers (cluster, service, queue, task definition, image, task role, scaling target, log group) or null in lambda mode."
+  description = "How images are processed: the mode, the split thresholds, and the container workers (cluster, service, queue, task definition, image, task role, scaling target, log group) or null in lambda mode."
   value = {
-    mode                  = var.processing_mode
-    large_image_min_bytes = var.processing_mode == "split" ? var.large_image_min_bytes : null
+    mode                   = var.processing_mode
+    large_image_min_bytes  = var.processing_mode == "split" ? var.large_image_min_bytes : null
+    large_image_min_pixels = var.processing_mode == "split" ? var.large_image_min_pixels : null
     workers = var.processing_mode == "lambda" ? null : {
       cluster_name            = module.workers[0].cluster_name
       service_name            = module.workers[0].service_name

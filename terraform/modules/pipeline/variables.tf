@@ -179,6 +179,17 @@ variable "large_image_min_bytes" {
   }
 }
 
+variable "large_image_min_pixels" {
+  description = "split mode: smaller objects whose header states this many pixels or more go to the container workers too (the function reads each one's first 256 KiB: one ranged GET per object). null: the size alone decides."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.large_image_min_pixels == null || try(var.large_image_min_pixels >= 1 && floor(var.large_image_min_pixels) == var.large_image_min_pixels, false)
+    error_message = "large_image_min_pixels must be a whole number of pixels, at least 1, or null."
+  }
+}
+
 variable "workers" {
   description = "The container workers of the containers and split modes (modules/workers): the VPC's private subnets and their route tables, the image by digest and its ECR repository unless worker_image and worker_repository_arn give them, and optionally task size, task bounds, the measured seconds per image, the acceptable latency, the Spot/on-demand mix and the receive's long-poll wait."
   type = object({

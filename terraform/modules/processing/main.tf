@@ -49,10 +49,12 @@ locals {
   }
 
   # Split mode: only the function passes images on; the workers (which get local.environment) never do.
-  function_environment = merge(local.environment, var.large_images == null ? {} : {
+  function_environment = merge(local.environment, var.large_images == null ? {} : merge({
     LARGE_IMAGE_QUEUE_URL = var.large_images.queue_url
     LARGE_IMAGE_MIN_BYTES = tostring(var.large_images.min_bytes)
-  })
+    }, var.large_images.min_pixels == null ? {} : {
+    LARGE_IMAGE_MIN_PIXELS = tostring(var.large_images.min_pixels)
+  }))
   function_statements = concat(local.statements, [{
     Sid      = "ConsumeRawEvents"
     Effect   = "Allow"

@@ -262,17 +262,23 @@ variable "lambda_consumes_queue" {
 }
 
 variable "large_images" {
-  description = "Split processing mode: the function passes every object of min_bytes or more on to this queue (the container workers'), unchanged. null: it processes everything itself."
+  description = "Split processing mode: the function passes every object of min_bytes or more on to this queue (the container workers'), unchanged, and with min_pixels every smaller object whose header states that many pixels or more (read from its first 256 KiB). null: it processes everything itself."
   type = object({
-    queue_arn = string
-    queue_url = string
-    min_bytes = number
+    queue_arn  = string
+    queue_url  = string
+    min_bytes  = number
+    min_pixels = optional(number)
   })
   default = null
 
   validation {
     condition     = var.large_images == null || try(var.large_images.min_bytes >= 1 && floor(var.large_images.min_bytes) == var.large_images.min_bytes, false)
     error_message = "large_images.min_bytes must be a whole number of bytes, at least 1."
+  }
+
+  validation {
+    condition     = try(var.large_images.min_pixels, null) == null || try(var.large_images.min_pixels >= 1 && floor(var.large_images.min_pixels) == var.large_images.min_pixels, false)
+    error_message = "large_images.min_pixels must be a whole number of pixels, at least 1, or null."
   }
 
   validation {

@@ -123,9 +123,10 @@ run "local_relaxations_are_exactly_the_documented_ones_and_processing_is_split" 
   assert {
     condition = (
       output.pipeline.processing.mode == "split" && output.pipeline.processing.large_image_min_bytes == 4194304 &&
+      output.pipeline.processing.large_image_min_pixels == 24000000 &&
       output.pipeline.processing.workers.min_tasks == 2 && output.pipeline.processor_event_source != null
     )
-    error_message = "envs/local deploys split: the function consumes the raw events, objects of 4 MiB or more go to two worker tasks."
+    error_message = "envs/local deploys split: the function consumes the raw events, objects of 4 MiB or more (or 24 MP or more) go to two worker tasks."
   }
 
   assert {

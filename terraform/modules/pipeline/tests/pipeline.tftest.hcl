@@ -263,6 +263,8 @@ run "rejects_invalid_settings" {
     name_prefix = "Imgpipe_Prod"
     # a mode with workers needs their settings
     processing_mode = "split"
+    # a pixel rule of a fraction of a pixel
+    large_image_min_pixels = 0.5
   }
 
   expect_failures = [
@@ -271,6 +273,7 @@ run "rejects_invalid_settings" {
     var.kms_deletion_window_in_days,
     var.name_prefix,
     var.processing_mode,
+    var.large_image_min_pixels,
   ]
 }
 
@@ -531,8 +534,9 @@ run "split_mode_passes_large_images_through_their_own_queue_to_the_workers" {
   command = plan
 
   variables {
-    processing_mode       = "split"
-    large_image_min_bytes = 2097152
+    processing_mode        = "split"
+    large_image_min_bytes  = 2097152
+    large_image_min_pixels = 30000000
     workers = {
       image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-worker@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
       repository_arn  = "arn:aws:ecr:us-east-1:123456789012:repository/imgpipe-worker"
@@ -555,6 +559,15 @@ run "split_mode_passes_large_images_through_their_own_queue_to_the_workers" {
   assert {
     condition     = output.processing.workers.queue_url == module.large_images_queue[0].url && module.processing.function_environment.LARGE_IMAGE_QUEUE_URL == module.large_images_queue[0].url
     error_message = "The function passes large images to the queue the workers consume."
+  }
+
+  assert {
+    condition = (
+      module.processing.function_environment.LARGE_IMAGE_MIN_BYTES == "2097152" &&
+      module.processing.function_environment.LARGE_IMAGE_MIN_PIXELS == "30000000" &&
+      output.processing.large_image_min_pixels == 30000000
+    )
+    error_message = "Both thresholds reach the function that routes, and the processing output."
   }
 
   assert {

@@ -381,6 +381,11 @@ run "split_mode_lets_the_function_alone_pass_large_images_to_the_workers_queue" 
   }
 
   assert {
+    condition     = !contains(keys(module.function.lambda_function.environment[0].variables), "LARGE_IMAGE_MIN_PIXELS")
+    error_message = "Without min_pixels the size alone decides: the function must not be given a pixel rule."
+  }
+
+  assert {
     condition = [for s in jsondecode(module.function.iam_role_policy.policy).Statement : s if s.Sid == "PassLargeImagesToWorkers"] == [{
       Sid = "PassLargeImagesToWorkers", Effect = "Allow", Action = ["sqs:SendMessage"], Resource = var.large_images.queue_arn
     }]
@@ -394,6 +399,44 @@ run "split_mode_lets_the_function_alone_pass_large_images_to_the_workers_queue" 
     )
     error_message = "The workers' settings and grants must neither route nor name a queue (they are granted their own)."
   }
+}
+
+run "split_mode_with_a_pixel_rule_gives_it_to_the_function_alone" {
+  command = plan
+
+  variables {
+    large_images = {
+      queue_arn  = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-large-images"
+      queue_url  = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-large-images"
+      min_bytes  = 4194304
+      min_pixels = 24000000
+    }
+  }
+
+  assert {
+    condition     = module.function.lambda_function.environment[0].variables.LARGE_IMAGE_MIN_PIXELS == "24000000"
+    error_message = "The function must know the pixel rule."
+  }
+
+  assert {
+    condition     = !contains(keys(output.environment), "LARGE_IMAGE_MIN_PIXELS")
+    error_message = "The workers never route: they must not be given the pixel rule."
+  }
+}
+
+run "a_pixel_rule_of_no_pixels_is_refused" {
+  command = plan
+
+  variables {
+    large_images = {
+      queue_arn  = "arn:aws:sqs:us-east-1:123456789012:imgpipe-test-large-images"
+      queue_url  = "https://sqs.us-east-1.amazonaws.com/123456789012/imgpipe-test-large-images"
+      min_bytes  = 1
+      min_pixels = 0
+    }
+  }
+
+  expect_failures = [var.large_images]
 }
 
 run "containers_mode_keeps_the_function_without_a_trigger" {
