@@ -154,14 +154,26 @@ def created_objects(record: SQSRecord) -> list[CreatedObject]:
     return created
 
 
+# The object is gone (deleted, purged) or empty (S3 refuses any range of zero bytes): nothing to route by, and the
+# processor has its own outcome for each, so the function takes the message.
+NOTHING_TO_READ = frozenset({"NoSuchKey", "NoSuchVersion", "404", "InvalidRange", "416"})
+
+
 def header_pixels(created: CreatedObject) -> int | None:
     """The pixels the object's header states, from a ranged read of its first bytes (None: not stated there)."""
+    from botocore.exceptions import ClientError
+
     from imgpipe.validation import HEADER_BYTES, pixels_in_header
 
     request: dict[str, Any] = {"Bucket": config.required("RAW_BUCKET"), "Key": created.key}
     if created.version_id:
         request["VersionId"] = created.version_id
-    head = s3_client().get_object(**request, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    try:
+        head = s3_client().get_object(**request, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in NOTHING_TO_READ:
+            return None
+        raise  # throttling, a network fault: the message is retried
     return pixels_in_header(head)
 
 

@@ -420,6 +420,22 @@ def test_a_header_that_states_no_size_leaves_the_object_to_the_function(
     assert waiting(queue_url) == []
 
 
+@pytest.mark.parametrize("state", ["deleted", "empty"])
+def test_an_object_gone_or_empty_before_routing_is_left_to_the_function(
+    pixel_split_function: tuple[ModuleType, str], state: str
+) -> None:
+    """Nothing to read a header from (S3 answers NoSuchKey, or InvalidRange for zero bytes): no failure, no retry;
+    the function's own outcome for such an object stands, as without a pixel rule."""
+    function, queue_url = pixel_split_function
+    item = stored_image(png((20, 10)))
+    if state == "deleted":
+        boto3.client("s3").delete_object(Bucket=RAW, Key=item.raw_key)
+    else:
+        boto3.client("s3").put_object(Bucket=RAW, Key=item.raw_key, Body=b"")
+    assert invoke(function, batch(s3_object_created(RAW, item.raw_key, 0))) == []
+    assert waiting(queue_url) == []
+
+
 def test_the_size_rule_needs_no_read_even_with_a_pixel_rule(
     pixel_split_function: tuple[ModuleType, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
