@@ -194,13 +194,13 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_the_visibility_timeout
     deployed: dict[str, Any], local_stack: stack.StackConfig, tmp_path: Path
 ) -> None:
     """kill -9 of the worker's whole process group (no drain) while batches are in flight: the messages stay
-    invisible until the queue's visibility timeout (as on AWS after a crash; shortened here to 12 s on the
+    invisible until the queue's visibility timeout (as on AWS after a crash; shortened here to 20 s on the
     emulator's queue, 360 s as deployed), then a new worker processes every image once."""
     s3, sqs = stack.aws_client(local_stack, "s3"), stack.aws_client(local_stack, "sqs")
     table = MetadataTable(stack.aws_client(local_stack, "dynamodb"), deployed["metadata_table_name"])
     queue_url = deployed["raw_events_queue_url"]
     declared = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
-    visibility_s = 12
+    visibility_s = 20
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(visibility_s)})
     outputs_file = tmp_path / "outputs.json"
     outputs_file.write_text(json.dumps({k: v for k, v in deployed.items() if not k.startswith("_")}))
@@ -235,8 +235,8 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_the_visibility_timeout
         wait_for(lambda: in_flight() == 0, "the stranded messages visible again", visibility_s + 10)
         visible_again_at = time.monotonic()
         waited = visible_again_at - killed_at
-        assert waited >= 2, f"released after {waited:.1f} s: a crash cannot release what it held"
-        # ...and not before the visibility timeout had run from the earliest moment they could have been received.
+        # Held past the crash (stranded above), and visible again no sooner than the visibility timeout counted
+        # from the earliest moment they could have been received: a crash releases nothing.
         assert visible_again_at - started_at >= visibility_s - 0.5, visible_again_at - started_at
         assert queue_depth(sqs, deployed["raw_events_dlq_url"]) == 0  # waiting is not failing
         second = start_worker_process(local_stack, outputs_file)
