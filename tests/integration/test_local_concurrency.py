@@ -24,6 +24,7 @@ from imgpipe.ids import new_image_id
 from imgpipe.models import ImageItem, ImageStatus, Source
 from scripts.local import stack
 from scripts.local import worker as local_worker
+from scripts.local.event_sources.sqs import POLL_WAIT_S
 from scripts.local.lambda_host import FunctionHost
 from tests.conftest import REPO_ROOT
 
@@ -247,6 +248,8 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_the_visibility_timeout
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+        # The receives the killed worker left waiting on the emulator would hide the next test's S3 event.
+        time.sleep(POLL_WAIT_S + 0.5)
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": declared["VisibilityTimeout"]})
 
     items = [table.get(image_id) for image_id in images]

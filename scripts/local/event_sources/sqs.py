@@ -19,6 +19,10 @@ from scripts.local.events import sqs_event
 from scripts.local.lambda_host import FunctionHost
 
 RECEIVE_MAX = 10  # SQS ReceiveMessage's own limit per call
+# A poll's long-poll wait: short, so that a stopping worker is not held. A worker killed without a drain leaves
+# its receives waiting on the queue's side for up to this long; one that a message reaches then hides it for the
+# visibility timeout, as on AWS.
+POLL_WAIT_S = 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class SqsPoller:
         self._retry_seconds = retry_seconds
         self._log = log
 
-    def receive_batch(self, wait_s: int = 1) -> list[dict[str, Any]]:
+    def receive_batch(self, wait_s: int = POLL_WAIT_S) -> list[dict[str, Any]]:
         """Up to batch_size messages, gathered for at most the batching window once the first one arrived."""
         batch: list[dict[str, Any]] = []
         deadline: float | None = None
@@ -185,7 +189,7 @@ class SqsPoller:
             self.stats.last_batch_at = time.time()
         return failed
 
-    def poll_once(self, wait_s: int = 1) -> int:
+    def poll_once(self, wait_s: int = POLL_WAIT_S) -> int:
         messages = self.receive_batch(wait_s)
         if messages:
             self.run_batch(messages)
