@@ -427,6 +427,44 @@ def test_a_retry_after_a_crash_between_any_two_writes_stores_exactly_one_image(
     assert rejects() == []
 
 
+def test_each_delivery_reads_its_claim_once(function: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conflict check and the ingest share one read of the record's claim: a fresh record, a replay and a
+    conflicting record each cost one claim read (a DynamoDB round trip per record, on AWS as locally)."""
+    from imgpipe.adapters.request_claims import RequestClaims
+
+    reads: list[str] = []
+    find = RequestClaims.find
+
+    def counted(self: RequestClaims, key: str, now: Any) -> Any:
+        reads.append(key)
+        return find(self, key, now)
+
+    monkeypatch.setattr(RequestClaims, "find", counted)
+    fresh = [inline(n, png(colour=(n, 2, 3)), idempotency_key=f"k-{n}", source_id="camera-1") for n in range(3)]
+    assert invoke(function, fresh) == []
+    assert len(reads) == 3 and len(items()) == 3
+    replay_and_conflict = [fresh[0], inline(9, png(colour=(9, 9, 9)), idempotency_key="k-1", source_id="camera-1")]
+    assert invoke(function, replay_and_conflict) == []
+    assert len(reads) == 5 and len(items()) == 3
+    assert [(r["offset"], r["reason"]) for r in rejects()] == [(9, "idempotency_conflict")]
+
+
+def test_a_claim_written_after_the_read_by_a_concurrent_attempt_is_joined(function: ModuleType) -> None:
+    """Another attempt of the same record (a duplicate delivery running at once) claims the key and stores its
+    image between this attempt's read of the claim and its own claim: this attempt joins that image."""
+    service = function.service()
+    parsed = function.kafka_record(function.KafkaEventRecord(inline(4, png(), idempotency_key="dup-1")))
+    read = service.claim_of(parsed)
+    assert read.claim is None
+    theirs = service.ingest(parsed)  # the other attempt, from its own read to its item
+
+    ours = service.ingest(parsed, read)
+
+    [item] = items()
+    assert ours["image_id"] == theirs["image_id"] == item["image_id"]
+    assert raw_keys() == [item["raw_key"]]
+
+
 def test_the_adversarial_set_is_stored_or_refused_for_its_reason_and_nothing_is_retried(function: ModuleType) -> None:
     from imgpipe.validation import ValidationError, sniff
     from tests import adversarial
