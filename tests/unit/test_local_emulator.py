@@ -165,6 +165,55 @@ def test_a_queue_keeps_its_policy_when_other_attributes_are_written() -> None:
     }
 
 
+def test_a_send_does_not_count_the_queues_messages_and_fifo_deduplication_still_holds() -> None:
+    """A send (SendMessage, a batch, S3's notification inside PutObject) reads the queue's deduplication mode
+    without counting its backlog; GetQueueAttributes still counts, and a FIFO queue deduplicates as before."""
+    body = """
+    from moto.sqs.models import Queue
+    counted = []
+    count = Queue.approximate_number_of_messages
+    Queue.approximate_number_of_messages = property(lambda q: counted.append(1) or count.fget(q))
+    sqs, s3 = boto3.client("sqs", **opts), boto3.client("s3", **opts)
+    work = sqs.create_queue(QueueName="work")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="raw")
+    s3.put_bucket_notification_configuration(Bucket="raw", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    counted.clear()
+    for n in range(30):
+        sqs.send_message(QueueUrl=work, MessageBody=str(n))
+    sqs.send_message_batch(QueueUrl=work, Entries=[{"Id": str(n), "MessageBody": "b"} for n in range(10)])
+    s3.put_object(Bucket="raw", Key="a.jpg", Body=b"x")
+    counted_by_sends = len(counted)
+    depth = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["ApproximateNumberOfMessages"])
+    fifo = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true",
+                                                           "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    strict = sqs.create_queue(QueueName="s.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=strict, MessageBody="no id", MessageGroupId="g")
+        refused = None
+    except botocore.exceptions.ClientError as err:
+        refused = err.response["Error"]["Code"]
+    print(json.dumps({
+        "counted_by_sends": counted_by_sends,
+        "depth": depth["Attributes"]["ApproximateNumberOfMessages"],
+        "counted_by_read": len(counted) > counted_by_sends,
+        "fifo": sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"][
+            "ApproximateNumberOfMessages"],
+        "refused": refused,
+    }))
+"""
+    assert against_patched_moto(["send_without_counting_the_queue"], body) == {
+        "counted_by_sends": 0,
+        "depth": "42",  # 30 sends, a batch of 10, the notification and S3's test event
+        "counted_by_read": True,
+        "fifo": "1",  # the second send of the same body deduplicated
+        "refused": "InvalidParameterValue",
+    }
+
+
 def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attempt(tmp_path: Path) -> None:
     """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID. An SDK retry is
     the same request with a higher attempt number; here the first attempt's reply is "lost" by sending the
