@@ -84,6 +84,8 @@ def test_module_has_the_standard_files_and_a_test_suite(module: str) -> None:
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_terraform_test_suite_passes(suite: str, tree: Path, reattached_aws_provider: dict[str, str]) -> None:
+    """Every module and every env (SUITES): `terraform test` validates the configuration before its first run,
+    so an env's suite is also its `terraform validate` (which `make lint` runs as well)."""
     directory = tree / suite
     assert list(directory.glob("tests/*.tftest.hcl")), f"{suite} has no terraform test suite"
     tf.init(directory, backend=False)
@@ -96,16 +98,6 @@ def test_terraform_test_suite_passes(suite: str, tree: Path, reattached_aws_prov
     assert out.returncode == 0, out.stdout + out.stderr
     summary = re.search(r"Success! (\d+) passed, 0 failed", out.stdout)
     assert summary and int(summary.group(1)) > 0, out.stdout
-
-
-@pytest.mark.parametrize("env", tf.ENVS)
-def test_env_validates(env: str, tree: Path) -> None:
-    directory = tree / "envs" / env
-    tf.init(directory, backend=False)
-    out = subprocess.run(
-        [tf.terraform_bin(), f"-chdir={directory}", "validate", "-no-color"], capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("env", tf.ENVS)
