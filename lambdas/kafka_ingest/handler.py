@@ -31,7 +31,8 @@ from imgpipe.runtime import NAMESPACE, FunctionRuntime
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    from imgpipe.kafka_ingest import ClaimRead, KafkaIngestService, KafkaRecord, RecordRejected
+    from imgpipe.adapters.request_claims import Claim
+    from imgpipe.kafka_ingest import KafkaIngestService, KafkaRecord, RecordRejected
 
 fn = FunctionRuntime.for_service("kafka_ingest")
 logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
@@ -86,11 +87,11 @@ def ingest_once() -> idempotency.Once[dict[str, Any]]:
     return idempotency.Once(ingest, idempotency_config(), data_keyword_argument="identity")
 
 
-def ingest(identity: dict[str, str], record: KafkaRecord, read: ClaimRead) -> dict[str, Any]:
+def ingest(identity: dict[str, str], record: KafkaRecord, claim: Claim | None) -> dict[str, Any]:
     from imgpipe.kafka_ingest import RecordRejected
 
     try:
-        return {"stored": service().ingest(record, read)}
+        return {"stored": service().ingest(record, claim)}
     except RecordRejected as rejected:
         # Reported inside the idempotent call: a failed send fails the record (retried), and a replay of a
         # reported rejection returns the saved outcome without reporting it twice.
@@ -148,15 +149,15 @@ def dedup_key(record: KafkaRecord) -> str:
 def handle_record(record: KafkaEventRecord, lambda_context: LambdaContext | None = None) -> None:
     parsed = kafka_record(record)
     logger.set_correlation_id(None)  # a record has no image until it is stored
-    read = service().claim_of(parsed)  # once: the conflict check and the ingest both use it
-    conflict = service().conflict(parsed, read)
+    claim = service().claim_of(parsed)  # read once: the conflict check and the ingest both use it
+    conflict = service().conflict(parsed, claim)
     replayed = False
     if conflict is not None:
         # Not through the idempotency layer: it would replay the earlier record's outcome for these bytes.
         report_rejection(parsed, conflict)
         outcome: dict[str, Any] = {"rejected": {"reason": conflict.reason.value, "message": conflict.message}}
     else:
-        run = ingest_once()(lambda_context, identity={"dedup_key": dedup_key(parsed)}, record=parsed, read=read)
+        run = ingest_once()(lambda_context, identity={"dedup_key": dedup_key(parsed)}, record=parsed, claim=claim)
         outcome, replayed = run.value, run.replayed
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     if "stored" in outcome:

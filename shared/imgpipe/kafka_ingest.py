@@ -134,13 +134,6 @@ class KafkaIngestSettings:
 
 
 @dataclass(frozen=True)
-class ClaimRead:
-    """The result of one read of a record's claim (None: no live claim, or no claims table)."""
-
-    claim: Claim | None
-
-
-@dataclass(frozen=True)
 class _Payload:
     data: bytes
     content_type: str | None
@@ -165,42 +158,40 @@ class KafkaIngestService:
         self._clock = clock
         self._claims = claims  # None: a retry after a crash between writes may store a second image
 
-    def claim_of(self, record: KafkaRecord) -> ClaimRead:
-        """The live claim of the record's dedup key, read once per delivery: the conflict check and `ingest` both
-        use it (one DynamoDB read per record, not two)."""
+    def claim_of(self, record: KafkaRecord) -> Claim | None:
+        """The live claim of the record's dedup key (None: none, or no claims table), read once per delivery: the
+        conflict check and `ingest` both use it (one DynamoDB read per record, not two)."""
         if self._claims is None:
-            return ClaimRead(None)
+            return None
         try:
             key = record.dedup_key()
         except RecordRejected:
-            return ClaimRead(None)  # ingest refuses it for its headers
-        return ClaimRead(self._claims.find(key, self._clock()))
+            return None  # ingest refuses it for its headers
+        return self._claims.find(key, self._clock())
 
-    def conflict(self, record: KafkaRecord, read: ClaimRead) -> RecordRejected | None:
+    def conflict(self, record: KafkaRecord, claim: Claim | None) -> RecordRejected | None:
         """The refusal of a record whose dedup key an earlier record claimed with other bytes: checked before
         the idempotency layer, which would otherwise replay the earlier record's outcome for it ("already
         stored", and the new bytes lost without a word)."""
-        if read.claim is None or read.claim.fingerprint == _fingerprint(record):
+        if claim is None or claim.fingerprint == _fingerprint(record):
             return None
         return RecordRejected(
             Reason.IDEMPOTENCY_CONFLICT,
             "an earlier record with this source and idempotency-key carried other bytes; this one is not stored",
         )
 
-    def ingest(self, record: KafkaRecord, read: ClaimRead | None = None) -> dict[str, Any]:
+    def ingest(self, record: KafkaRecord, claim: Claim | None) -> dict[str, Any]:
         """Validates and stores one record; returns what was stored (JSON-able, replayed for duplicates).
 
         Crash-consistent: the record's dedup key claims an image id before anything is written, so a retry,
         whatever moment an earlier attempt died at (object, item, staged delete), converges on that image.
-        `read`: the claim as `claim_of` read it for this delivery (None: read it here). A claim written since by
-        a concurrent attempt is found by the conditional claim below, and this attempt joins its image."""
+        `claim`: what `claim_of` read for this delivery. One written since by a concurrent attempt is found by the
+        conditional claim below, and this attempt joins its image."""
         dedup_key = record.dedup_key()  # its headers must be valid too: a bad idempotency-key rejects the record
         source_id = record.header("source-id")
         tenant = self._settings.tenants.tenant_of(source_id)  # before any object is read: no tenant, no work
         fingerprint = _fingerprint(record)
-        if read is None:
-            read = self.claim_of(record)
-        stored = self._stored_by_an_earlier_attempt(record, read.claim, fingerprint)
+        stored = self._stored_by_an_earlier_attempt(record, claim, fingerprint)
         if stored is not None:
             return stored
         payload = self._payload(record)

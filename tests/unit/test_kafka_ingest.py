@@ -455,8 +455,8 @@ def test_a_claim_written_after_the_read_by_a_concurrent_attempt_is_joined(functi
     service = function.service()
     parsed = function.kafka_record(function.KafkaEventRecord(inline(4, png(), idempotency_key="dup-1")))
     read = service.claim_of(parsed)
-    assert read.claim is None
-    theirs = service.ingest(parsed)  # the other attempt, from its own read to its item
+    assert read is None
+    theirs = service.ingest(parsed, service.claim_of(parsed))  # the other attempt, from its own read to its item
 
     ours = service.ingest(parsed, read)
 
