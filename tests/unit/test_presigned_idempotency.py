@@ -55,7 +55,9 @@ class Stores:
         self.table = MetadataTable(self.dynamodb, TABLE)
         self.raw = ObjectStore(self.s3, RAW, kms_key)
         self.processed = ObjectStore(self.s3, PROCESSED, kms_key)
-        self.now = datetime.now(UTC)
+        # Quotas count per UTC day: started at 23:55, a test that moves the clock ten minutes would land in a
+        # fresh day and see its counts reset. Today's noon keeps every step of a test in one day.
+        self.now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
     def service(self, table: MetadataTable | None = None) -> UploadService:
         return UploadService(
