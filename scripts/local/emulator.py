@@ -26,7 +26,9 @@ And one cost that grows with a backlog where AWS's does not: moto reads a queue'
 SendMessage through all of the queue's attributes, counting every message it holds (about 50 us each): a send
 to a queue of 1,700 messages took 84 ms of the emulator's one process instead of 4, and every S3 notification
 is such a send inside PutObject, so each upload grew slower while the worker fell behind. A send reads that
-mode without the counts; GetQueueAttributes still counts.
+mode without the counts; GetQueueAttributes still counts. And one cost on every request: to route it, moto
+lists its own package's directories (a listdir and some 200 isdir calls, 14% of the emulator's CPU while the
+local worker processed a burst); the list is read once, at start.
 And beneath every service: an AWS SDK that loses a reply in transit retries the request, with the same
 invocation id (amz-sdk-invocation-id) and the attempt number (amz-sdk-request: attempt=N). A busy apply lost
 such replies, and moto ran the retried writes again: "secret already exists", "the specified rule already
@@ -209,6 +211,21 @@ def send_without_counting_the_queue() -> None:
     SQSBackend.imgpipe_sends_uncounted = True  # type: ignore[attr-defined]
 
 
+def list_moto_services_once() -> None:
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "imgpipe_listed_once", False):
+        return
+    # Names of the installed moto's service packages: they cannot change while the server runs.
+    services = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> Iterable[str]:
+        return iter(services)
+
+    list_of_moto_modules.imgpipe_listed_once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
 class ReplayRetriedWrites:
     """WSGI middleware: the reply of a write's successful attempt, kept by SDK invocation id, answers its retries."""
 
@@ -283,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     keep_security_group_rule_descriptions()
     keep_queue_policies_across_other_attribute_writes()
     send_without_counting_the_queue()
+    list_moto_services_once()
     replay_retried_writes()
     from moto.server import main as serve
 

@@ -214,6 +214,39 @@ def test_a_send_does_not_count_the_queues_messages_and_fifo_deduplication_still_
     }
 
 
+def test_requests_are_routed_without_listing_motos_package_each_time() -> None:
+    """moto routes a request by host, testing it against its service packages' names; they are listed once at
+    start (the same names), so no request lists the package again, and every service is still found."""
+    body = """
+    import os
+    from moto import backends
+    package = os.path.dirname(backends.__file__)
+    listings = []
+    listdir = os.listdir
+    os.listdir = lambda path: os.path.normpath(path) == package and listings.append(path) or listdir(path)
+    s3, sqs, ddb = (boto3.client(name, **opts) for name in ("s3", "sqs", "dynamodb"))
+    s3.create_bucket(Bucket="routed")
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    listings.clear()  # a service's first request also loads its model, listing the package once
+    s3.put_object(Bucket="routed", Key="k", Body=b"x")
+    sqs.send_message(QueueUrl=queue, MessageBody="m")
+    answered = [s3.get_object(Bucket="routed", Key="k")["Body"].read().decode(),
+                sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"],
+                ddb.describe_table(TableName="t")["Table"]["TableName"]]
+    names = [name for name in sorted(listdir(package))
+             if os.path.isdir(os.path.join(package, name)) and not name.startswith("__")]
+    print(json.dumps({"answered": answered, "listings": len(listings),
+                      "same_names": list(backends.list_of_moto_modules()) == names}))
+"""
+    unpatched = against_patched_moto([], body)
+    patched = against_patched_moto(["list_moto_services_once"], body)
+    assert unpatched["listings"] >= 5  # moto alone: at least one per request
+    assert patched == {"answered": ["x", "m", "t"], "listings": 0, "same_names": True}
+
+
 def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attempt(tmp_path: Path) -> None:
     """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID. An SDK retry is
     the same request with a higher attempt number; here the first attempt's reply is "lost" by sending the
