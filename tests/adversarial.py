@@ -138,6 +138,13 @@ def jpeg_with_markers(count: int) -> bytes:
     return data[:2] + comment * count + data[2:]
 
 
+def jpeg_with_fill_bytes(count: int, end: bool = True) -> bytes:
+    """A JPEG whose image data runs into `count` fill bytes (0xFF, legal before any marker), then its end-of-image
+    marker, or nothing (cut short): a scanner that retries the run from each of its bytes is quadratic in it."""
+    data = encode(_card(), "JPEG", quality=80)
+    return data[:-2] + b"\xff" * count + (b"\xff\xd9" if end else b"")
+
+
 def png_with_chunks(count: int) -> bytes:
     data = encode(_card(), "PNG")
     iend = data.rfind(b"IEND") - 4
@@ -201,6 +208,8 @@ def attacks() -> tuple[Case, ...]:
         Case("tiff-100-pages", tiff_pages(100), frozenset()),
         Case("jpeg-5000-scans", progressive_jpeg_with_scans(5_000), frozenset({Reason.TOO_EXPENSIVE})),
         Case("jpeg-50000-markers", jpeg_with_markers(50_000), frozenset({Reason.TOO_EXPENSIVE})),
+        Case("jpeg-1000000-fill-bytes", jpeg_with_fill_bytes(1_000_000), frozenset()),
+        Case("jpeg-1000000-fill-bytes-no-end", jpeg_with_fill_bytes(1_000_000, end=False), broken),
         Case("png-100000-chunks", png_with_chunks(100_000), frozenset({Reason.TOO_EXPENSIVE})),
         Case("png-ztxt-bombs", png_with_zlib_bomb(b"zTXt"), frozenset({Reason.TOO_EXPENSIVE})),
         Case("png-itxt-bombs", png_with_zlib_bomb(b"iTXt"), frozenset({Reason.TOO_EXPENSIVE})),

@@ -50,7 +50,9 @@ def _trailing(fmt: str, data: bytes, end: int) -> None:
 
 # In entropy-coded data, FF is followed by 00 (a stuffed FF byte), D0-D7 (a restart marker) or more FFs (fill);
 # anything else after a run of FFs is the next marker. One regex search, in C, instead of a loop per FF byte.
-_NEXT_MARKER = re.compile(rb"\xff+[\x01-\xcf\xd8-\xfe]")
+# It finds the run's last FF (the caller steps over fill bytes anyway): `\xff+` before the class would retry the
+# run from each of its bytes, quadratic in a run of fill bytes (160 KB of them: 224 s; this: 4 ms).
+_NEXT_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
 
 
 def jpeg_end(data: bytes, start: int = 0) -> tuple[int, int]:

@@ -263,3 +263,23 @@ def test_bytes_that_state_no_size_give_none(head: bytes) -> None:
 def test_any_bytes_give_a_positive_count_or_none(head: bytes) -> None:
     found = pixels_in_header(head)
     assert found is None or found > 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from([0x00, 0x01, 0x12, 0xD0, 0xD7, 0xD8, 0xD9, 0xDA, 0xFE, 0xFF, 0xFF, 0xFF]), max_size=400)
+)
+def test_the_next_marker_is_found_in_the_same_run_of_fill_bytes_as_the_plain_pattern(values: list[int]) -> None:
+    """The scan search takes a run's last FF; the plain pattern (FF+ then a marker byte, quadratic in a run) its
+    first. The caller steps over fill bytes, so the same marker follows from both."""
+    import re
+
+    from imgpipe.structure import _NEXT_MARKER
+
+    data = bytes(values)
+    plain = re.compile(rb"\xff+[\x01-\xcf\xd8-\xfe]").search(data)
+    found = _NEXT_MARKER.search(data)
+    assert (found is None) == (plain is None)
+    if found is not None and plain is not None:
+        assert plain.start() <= found.start() and set(data[plain.start() : found.start() + 1]) == {0xFF}
+        assert found.end() == plain.end()  # the same marker byte
