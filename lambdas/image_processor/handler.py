@@ -91,6 +91,13 @@ def sqs_client() -> Any:
 
 
 @cache
+def s3() -> Any:
+    # One client for the invocation environment's life: each new one costs its set-up and a new connection
+    # (a TLS handshake on AWS), which the header reads of split mode paid per message.
+    return s3_client()
+
+
+@cache
 def processor() -> ImageProcessor:
     # The engine (Pillow) and the models (pydantic) when the first object is processed, not at init: a batch
     # of S3 test events or malformed messages never loads them.
@@ -98,7 +105,6 @@ def processor() -> ImageProcessor:
     from imgpipe.renditions import parse_renditions
     from imgpipe.validation import Limits
 
-    s3 = s3_client()
     settings = ProcessorSettings(
         raw_prefix=config.required("RAW_PREFIX"),
         processed_prefix=config.required("PROCESSED_PREFIX"),
@@ -112,8 +118,8 @@ def processor() -> ImageProcessor:
     )
     return ImageProcessor(
         environment.metadata_table(),
-        environment.object_store("RAW_BUCKET", s3),
-        environment.object_store("PROCESSED_BUCKET", s3),
+        environment.object_store("RAW_BUCKET", s3()),
+        environment.object_store("PROCESSED_BUCKET", s3()),
         settings,
     )
 
@@ -169,7 +175,7 @@ def header_pixels(created: CreatedObject) -> int | None:
     if created.version_id:
         request["VersionId"] = created.version_id
     try:
-        head = s3_client().get_object(**request, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+        head = s3().get_object(**request, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") in NOTHING_TO_READ:
             return None

@@ -498,3 +498,25 @@ def test_an_object_without_its_item_yet_is_delivered_again_when_the_processor_sa
     assert [m["MessageId"] for m in again] == [received[0]["MessageId"]]
     assert invoke(function, sqs_event(again, QUEUE_ARN, "us-east-1")) == []
     assert status_of(image_id) is ImageStatus.PROCESSED
+
+
+def test_header_reads_and_processing_share_one_s3_client_across_invocations(
+    pixel_split_function: tuple[ModuleType, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each client costs its set-up and a connection (a TLS handshake on AWS): the warm function makes one."""
+    function, queue_url = pixel_split_function
+    made: list[Any] = []
+    make = function.s3_client
+
+    def counted() -> Any:
+        made.append(make())
+        return made[-1]
+
+    monkeypatch.setattr(function, "s3_client", counted)
+    for _ in range(3):
+        images = [stored_image(png((400, 100))), stored_image(png((20, 10)))]
+        bodies = [s3_object_created(RAW, image.raw_key, 500) for image in images]
+        assert invoke(function, batch(*bodies)) == []
+        assert status_of(images[1].image_id) is ImageStatus.PROCESSED  # read by its header, then processed
+    assert len(made) == 1
+    assert len(waiting(queue_url)) == 3
