@@ -413,6 +413,32 @@ def bench_hostile() -> int:
 THROUGHPUT_IMAGES = int(os.environ.get("BENCH_THROUGHPUT_IMAGES", "24"))
 
 
+def _wait_for_empty_queues(sqs: Any, queue_urls: list[str], limit_s: float = 900) -> None:
+    """Until no message waits or is in flight in any of the processor's queues: a backlog left by an earlier bench
+    (upload's and kafka's images queue while processing is paused) would be processed inside the timed burst."""
+    began = time.perf_counter()
+    while True:
+        left = 0
+        for url in queue_urls:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            left += sum(int(value) for value in attributes.values())
+        waited = time.perf_counter() - began
+        if left == 0:
+            if waited >= 1:
+                print()
+            return
+        if waited > limit_s:
+            raise CliError(
+                f"bench throughput: {left} messages still queued for processing after {limit_s:.0f} s; "
+                "is the local worker running? (make status)"
+            )
+        print(f"\r  waiting for the worker's backlog: {left} messages ({waited:.0f}s)", end="", flush=True)
+        time.sleep(1)
+
+
 def _watch_until_final(dynamodb: Any, table: str, ids: list[str], limit_s: float = 600) -> dict[str, datetime]:
     """When each image reached PROCESSED or REJECTED, from the item's own time of that transition. The bench
     watches the table with one BatchGetItem a quarter second (~10 ms of the emulator's CPU) rather than a GET per
@@ -490,6 +516,11 @@ def bench_throughput() -> int:
         if warm_status in ("PROCESSED", "REJECTED"):
             break
         time.sleep(0.5)
+    queues = [str(outputs["raw_events_queue_url"])]
+    workers = (outputs.get("processing") or {}).get("workers") or {}
+    if workers.get("queue_url"):  # containers or split mode
+        queues.append(str(workers["queue_url"]))
+    _wait_for_empty_queues(stack.aws_client(cfg, "sqs"), queues)
     ids = []
     # The burst is uploaded while processing is paused, then processing alone is timed: on AWS the API's
     # functions do not share the processor's cores, here the uploads would take them.

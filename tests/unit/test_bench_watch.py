@@ -1,6 +1,6 @@
-"""The throughput bench's stopwatch (scripts.dev.bench._watch_until_final), against in-process moto: it reads
-when each image finished from the item itself, for more images than one BatchGetItem holds, and gives up on
-one that never finishes at its limit."""
+"""The throughput bench's stopwatch and its start, against in-process moto: it reads when each image finished
+from the item itself, for more images than one BatchGetItem holds, and gives up on one that never finishes at
+its limit; it starts only once the processor's queues hold nothing from an earlier bench."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
-from scripts.dev.bench import _watch_until_final
+from scripts.cli import CliError
+from scripts.dev.bench import _wait_for_empty_queues, _watch_until_final
 from tests.stores import image_table
 
 TABLE = "images"
@@ -59,3 +61,40 @@ def test_an_image_that_never_finishes_is_left_out_at_the_limit(offline_aws: None
 
     assert list(final) == ["done"]
     assert 1 <= time.perf_counter() - started < 5
+
+
+def test_the_burst_waits_for_an_earlier_backlog_and_says_so(
+    offline_aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs = boto3.client("sqs")
+    raw, workers = (sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("raw-events", "large-images"))
+    for n in range(3):
+        sqs.send_message(QueueUrl=raw, MessageBody=str(n))
+    sqs.send_message(QueueUrl=workers, MessageBody="big")
+    in_flight = sqs.receive_message(QueueUrl=workers)["Messages"][0]  # received, not yet deleted: still work
+
+    def drain() -> None:
+        time.sleep(1.5)
+        while messages := sqs.receive_message(QueueUrl=raw, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                sqs.delete_message(QueueUrl=raw, ReceiptHandle=message["ReceiptHandle"])
+        time.sleep(1)
+        sqs.delete_message(QueueUrl=workers, ReceiptHandle=in_flight["ReceiptHandle"])
+
+    worker = threading.Thread(target=drain)
+    worker.start()
+    started = time.perf_counter()
+    _wait_for_empty_queues(sqs, [raw, workers], limit_s=60)
+    waited = time.perf_counter() - started
+    worker.join()
+
+    assert waited >= 2.5  # not before the in-flight message was done
+    assert "waiting for the worker's backlog: 4 messages" in capsys.readouterr().out
+
+
+def test_a_backlog_that_never_drains_fails_the_bench_with_a_hint(offline_aws: None) -> None:
+    sqs = boto3.client("sqs")
+    raw = sqs.create_queue(QueueName="raw-events")["QueueUrl"]
+    sqs.send_message(QueueUrl=raw, MessageBody="stuck")
+    with pytest.raises(CliError, match=r"1 messages still queued .* is the local worker running"):
+        _wait_for_empty_queues(sqs, [raw], limit_s=1)
