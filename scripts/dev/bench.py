@@ -441,7 +441,7 @@ def _wait_for_empty_queues(sqs: Any, queue_urls: list[str], limit_s: float = 900
 
 def _watch_until_final(dynamodb: Any, table: str, ids: list[str], limit_s: float = 600) -> dict[str, datetime]:
     """When each image reached PROCESSED or REJECTED, from the item's own time of that transition. The bench
-    watches the table with one BatchGetItem a quarter second (~10 ms of the emulator's CPU) rather than a GET per
+    watches the table with one BatchGetItem a quarter second, three attributes per item, rather than a GET per
     image through the API (52 ms of CPU each across gateway, functions and emulator, measured): the observer
     would take the cores it times, and a round of 24 GETs (2 s) would blur when the last image finished."""
     final: dict[str, datetime] = {}
@@ -534,7 +534,9 @@ def bench_throughput() -> int:
         released = datetime.now(UTC)
     finished = _watch_until_final(stack.aws_client(cfg, "dynamodb"), str(outputs["metadata_table_name"]), ids)
     pending = set(ids) - set(finished)
-    elapsed = (max(finished.values(), default=released) - released).total_seconds()
+    if not finished:
+        raise CliError(f"bench throughput: none of the {len(ids)} images was processed; see `make status`")
+    elapsed = (max(finished.values()) - released).total_seconds()
     cores = len(os.sched_getaffinity(0))
     per_minute = (len(ids) - len(pending)) / elapsed * 60
     ceiling = cores * 60_000 / engine_ms
