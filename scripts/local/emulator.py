@@ -27,8 +27,8 @@ SendMessage through all of the queue's attributes, counting every message it hol
 to a queue of 1,700 messages took 84 ms of the emulator's one process instead of 4, and every S3 notification
 is such a send inside PutObject, so each upload grew slower while the worker fell behind. A send reads that
 mode without the counts; GetQueueAttributes still counts. And one cost on every request: to route it, moto
-lists its own package's directories (a listdir and some 200 isdir calls, 14% of the emulator's CPU while the
-local worker processed a burst); the list is read once, at start.
+lists its own package's directories (a listdir and some 200 isdir calls, about 11% of the emulator's busy
+samples while the local worker processed a burst); the list is read once, at start.
 And beneath every service: an AWS SDK that loses a reply in transit retries the request, with the same
 invocation id (amz-sdk-invocation-id) and the attempt number (amz-sdk-request: attempt=N). A busy apply lost
 such replies, and moto ran the retried writes again: "secret already exists", "the specified rule already
