@@ -444,6 +444,9 @@ def _watch_until_final(dynamodb: Any, table: str, ids: list[str], limit_s: float
     watches the table with one BatchGetItem a quarter second, three attributes per item, rather than a GET per
     image through the API (52 ms of CPU each across gateway, functions and emulator, measured): the observer
     would take the cores it times, and a round of 24 GETs (2 s) would blur when the last image finished."""
+    from imgpipe.models import ImageStatus
+
+    done = {ImageStatus.PROCESSED.value, ImageStatus.REJECTED.value}
     final: dict[str, datetime] = {}
     began = time.perf_counter()
     deadline = began + limit_s
@@ -464,7 +467,7 @@ def _watch_until_final(dynamodb: Any, table: str, ids: list[str], limit_s: float
                 answer = dynamodb.batch_get_item(RequestItems=request)
                 for item in answer["Responses"].get(table, []):
                     status = item["status"]["S"]
-                    if status in ("PROCESSED", "REJECTED"):
+                    if status in done:
                         # A rejection carries no processed_at: the time it was seen bounds it instead.
                         when = item.get("processed_at", {}).get("S")
                         seen = datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.now(UTC)
