@@ -145,6 +145,13 @@ def jpeg_with_fill_bytes(count: int, end: bool = True) -> bytes:
     return data[:-2] + b"\xff" * count + (b"\xff\xd9" if end else b"")
 
 
+def jpeg_with_fill_before_a_marker(count: int) -> bytes:
+    """A JPEG with `count` fill bytes between its start-of-image and its first segment: legal, and stepped over
+    a byte at a time by a marker reader written in Python (Pillow's, before the first scan)."""
+    data = encode(_card(), "JPEG", quality=80)
+    return data[:2] + b"\xff" * count + data[2:]
+
+
 def png_with_chunks(count: int) -> bytes:
     data = encode(_card(), "PNG")
     iend = data.rfind(b"IEND") - 4
@@ -191,6 +198,20 @@ def gif_with_frames(count: int) -> bytes:
     return one[:descriptor] + frame * count + b"\x3b"
 
 
+def gif_with_sub_blocks(count: int) -> bytes:
+    """A one-pixel GIF whose comment extension is `count` one-byte sub-blocks: walked two bytes at a time."""
+    one = encode(Image.new("P", (1, 1)), "GIF")
+    descriptor = one.find(b"\x2c")
+    return one[:descriptor] + b"\x21\xfe" + b"\x01x" * count + b"\x00" + one[descriptor:]
+
+
+def gif_with_extensions(count: int) -> bytes:
+    """A one-pixel GIF preceded by `count` empty comment extensions: each a block Pillow's reader visits."""
+    one = encode(Image.new("P", (1, 1)), "GIF")
+    descriptor = one.find(b"\x2c")
+    return one[:descriptor] + b"\x21\xfe\x00" * count + one[descriptor:]
+
+
 def avif_with_boxes(count: int) -> bytes:
     return encode(_card(), "AVIF", quality=50, speed=10) + struct.pack(">I4s", 8, b"free") * count
 
@@ -210,6 +231,11 @@ def attacks() -> tuple[Case, ...]:
         Case("jpeg-50000-markers", jpeg_with_markers(50_000), frozenset({Reason.TOO_EXPENSIVE})),
         Case("jpeg-1000000-fill-bytes", jpeg_with_fill_bytes(1_000_000), frozenset()),
         Case("jpeg-1000000-fill-bytes-no-end", jpeg_with_fill_bytes(1_000_000, end=False), broken),
+        Case(
+            "jpeg-1000000-fill-bytes-before-a-marker",
+            jpeg_with_fill_before_a_marker(1_000_000),
+            frozenset({Reason.TOO_EXPENSIVE}),
+        ),
         Case("png-100000-chunks", png_with_chunks(100_000), frozenset({Reason.TOO_EXPENSIVE})),
         Case("png-ztxt-bombs", png_with_zlib_bomb(b"zTXt"), frozenset({Reason.TOO_EXPENSIVE})),
         Case("png-itxt-bombs", png_with_zlib_bomb(b"iTXt"), frozenset({Reason.TOO_EXPENSIVE})),
@@ -217,6 +243,8 @@ def attacks() -> tuple[Case, ...]:
         Case("apng-declaring-a-million-frames", apng_declaring_frames(1_000_000), frozenset({Reason.TOO_MANY_FRAMES})),
         Case("webp-100000-frames", webp_with_frames(100_000), frozenset({Reason.TOO_MANY_FRAMES})),
         Case("gif-500000-frames", gif_with_frames(500_000), frozenset({Reason.TOO_MANY_FRAMES})),
+        Case("gif-1000000-sub-blocks", gif_with_sub_blocks(1_000_000), frozenset({Reason.TOO_EXPENSIVE})),
+        Case("gif-100000-extensions", gif_with_extensions(100_000), frozenset({Reason.TOO_EXPENSIVE})),
         Case("avif-100000-boxes", avif_with_boxes(100_000), frozenset({Reason.TOO_EXPENSIVE})),
     )
 

@@ -4,7 +4,7 @@ Each allowlisted format is walked by its own grammar (JPEG segments and entropy-
 chunks, TIFF/BigTIFF page chains, ISO-BMFF boxes, GIF blocks), so that
 - the end of the image is where the structure ends, not where a byte pattern last occurs: a JPEG's EXIF
   thumbnail carries its own end-of-image marker, and data appended after an image may happen to end in one;
-- every count (pages, frames, scans, markers, chunks, boxes) stops at its cap + 1: a file is never walked to
+- every count (pages, frames, scans, markers, chunks, boxes, blocks) stops at its cap + 1: a file is never walked to
   the end to learn that it is too big, so the work per file is bounded by the caps, not by the file;
 - every malformation is a ValidationError with a precise reason, never an exception of the parser.
 
@@ -28,9 +28,15 @@ TRAILING_PADDING = b"\x00\t\n\r "
 # far below what makes the decoders slow: each progressive scan walks every block of the image again.
 MAX_JPEG_SCANS = 100
 MAX_JPEG_MARKERS = 1_000
-MAX_CHUNKS = 10_000  # PNG chunks, RIFF chunks, top-level ISO-BMFF boxes
+MAX_CHUNKS = 10_000  # PNG chunks, RIFF chunks, top-level ISO-BMFF boxes, GIF blocks
 MAX_TIFF_TAGS = 1_000  # per page
 MAX_EMBEDDED_JPEGS = 16  # multi-picture (MPF) JPEGs: the primary image and its previews/depth maps
+# Fill bytes (0xFF) between segments, legal before any marker and written by no common encoder: Pillow steps over
+# those before the first scan one byte at a time in Python (1 MB of them: 1.6 s before any pixel is decoded).
+MAX_JPEG_FILL_BYTES = 1_024
+# GIF data sub-blocks (at most 255 bytes each): an encoder fills them, so 10 MB of image data is ~41,000 of them;
+# a file of 1-byte sub-blocks would be walked 2 bytes at a time.
+MAX_GIF_SUB_BLOCKS = 100_000
 
 _TIFF_WIDTH, _TIFF_LENGTH = 256, 257
 
@@ -53,6 +59,8 @@ def _trailing(fmt: str, data: bytes, end: int) -> None:
 # It finds the run's last FF (the caller steps over fill bytes anyway): `\xff+` before the class would retry the
 # run from each of its bytes, quadratic in a run of fill bytes (160 KB of them: 224 s; this: 4 ms).
 _NEXT_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+# A run of fill bytes before a marker, stepped over in C: a byte at a time, 10 MB of them took 0.7 s.
+_FILL = re.compile(rb"\xff+")
 
 
 def jpeg_end(data: bytes, start: int = 0) -> tuple[int, int]:
@@ -60,14 +68,20 @@ def jpeg_end(data: bytes, start: int = 0) -> tuple[int, int]:
     n = len(data)
     if data[start : start + 2] != b"\xff\xd8":
         raise ValidationError(Reason.CORRUPT, f"no JPEG start-of-image at byte {start}")
-    pos, scans, markers = start + 2, 0, 0
+    pos, scans, markers, filled = start + 2, 0, 0, 0
     while True:
         if pos >= n:
             raise ValidationError(Reason.TRUNCATED, "the JPEG ends before its end-of-image marker")
         if data[pos] != 0xFF:
             raise ValidationError(Reason.CORRUPT, f"the JPEG has no marker where one must be (byte {pos})")
-        while pos < n and data[pos] == 0xFF:  # fill bytes may precede any marker
-            pos += 1
+        fill = _FILL.match(data, pos)  # fill bytes may precede any marker
+        assert fill is not None  # data[pos] is 0xFF
+        filled += fill.end() - pos - 1
+        if filled > MAX_JPEG_FILL_BYTES:
+            raise ValidationError(
+                Reason.TOO_EXPENSIVE, f"the JPEG has more than {MAX_JPEG_FILL_BYTES} fill bytes between its segments"
+            )
+        pos = fill.end()
         if pos >= n:
             raise ValidationError(Reason.TRUNCATED, "the JPEG ends inside a marker")
         marker = data[pos]
@@ -286,8 +300,10 @@ def _avif(data: bytes) -> Structure:
 def _gif(data: bytes, max_frames: int) -> Structure:
     """Counts image descriptors by walking the block structure, without decompressing anything."""
     n = len(data)
+    sub_blocks = 0
 
     def skip_sub_blocks(pos: int) -> int:
+        nonlocal sub_blocks
         while True:
             if pos >= n:
                 raise ValidationError(Reason.TRUNCATED, "the GIF ends inside a data block")
@@ -295,15 +311,23 @@ def _gif(data: bytes, max_frames: int) -> Structure:
             pos += 1 + length
             if length == 0:
                 return pos
+            sub_blocks += 1
+            if sub_blocks > MAX_GIF_SUB_BLOCKS:
+                raise ValidationError(
+                    Reason.TOO_EXPENSIVE, f"the GIF has more than {MAX_GIF_SUB_BLOCKS} data sub-blocks"
+                )
 
     if n < 13:
         raise ValidationError(Reason.TRUNCATED, "the GIF header is incomplete")
     flags = data[10]
     pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-    frames = 0
+    frames = blocks = 0
     while True:
         if pos >= n:
             raise ValidationError(Reason.TRUNCATED, "the GIF has no trailer")
+        blocks += 1
+        if blocks > MAX_CHUNKS:
+            raise ValidationError(Reason.TOO_EXPENSIVE, f"the GIF has more than {MAX_CHUNKS} blocks")
         block = data[pos]
         if block == 0x3B:
             _trailing("GIF", data, pos + 1)

@@ -22,7 +22,7 @@ from PIL import Image, TiffImagePlugin
 from imgpipe import engine
 from imgpipe.errors import Reason, ValidationError
 from imgpipe.renditions import DEFAULT_RENDITIONS, OutputFormat
-from imgpipe.structure import MAX_CHUNKS, MAX_JPEG_MARKERS, MAX_JPEG_SCANS
+from imgpipe.structure import MAX_CHUNKS, MAX_GIF_SUB_BLOCKS, MAX_JPEG_FILL_BYTES, MAX_JPEG_MARKERS, MAX_JPEG_SCANS
 from imgpipe.validation import Limits, inspect, verify
 from tests import adversarial
 from tests.imaging import encode
@@ -136,8 +136,11 @@ def test_a_tiff_page_count_stops_at_the_cap_plus_one() -> None:
         (adversarial.jpeg_with_markers, MAX_JPEG_MARKERS),
         (adversarial.png_with_chunks, MAX_CHUNKS),
         (adversarial.avif_with_boxes, MAX_CHUNKS),
+        (adversarial.jpeg_with_fill_before_a_marker, MAX_JPEG_FILL_BYTES),
+        (adversarial.gif_with_sub_blocks, MAX_GIF_SUB_BLOCKS),
+        (adversarial.gif_with_extensions, MAX_CHUNKS),
     ],
-    ids=["jpeg-scans", "jpeg-markers", "png-chunks", "avif-boxes"],
+    ids=["jpeg-scans", "jpeg-markers", "png-chunks", "avif-boxes", "jpeg-fill-bytes", "gif-sub-blocks", "gif-blocks"],
 )
 def test_structure_counts_are_capped_exactly(build: Callable[[int], bytes], cap: int) -> None:
     assert reason_of(build(cap + 1)) is Reason.TOO_EXPENSIVE
