@@ -35,7 +35,9 @@ such replies, and moto ran the retried writes again: "secret already exists", "t
 exists" on resources the same apply had just made. The server answers a retried write whose earlier attempt
 succeeded with that attempt's reply, as an API whose writes are idempotent for the SDK's retries does, and logs
 it ("replayed"). Reads are run again (they change nothing).
-Everything else is moto's server unchanged.
+And what serves it all: waitress, with keep-alive connections and a pool of threads, instead of moto's own
+server (`serve`).
+Everything else is moto's server application unchanged.
 """
 
 from __future__ import annotations
@@ -276,23 +278,52 @@ class ReplayRetriedWrites:
         return [body]
 
 
-def replay_retried_writes() -> None:
-    import moto.server
+# How waitress serves it. Each long poll (SQS ReceiveMessage waits up to 20 s) holds a thread for its wait, and
+# every execution environment, poller and Terraform provider keeps its connections open between requests.
+THREADS = 64
+CONNECTIONS = 1_000
+BUFFERED_IN_MEMORY = 16 << 20  # request and reply bodies (uploads of up to 10 MB) stay off the disk
 
-    server: Any = moto.server  # run_simple is werkzeug's, imported there: the name its main() serves with
-    if getattr(server.run_simple, "imgpipe_replay", False):
-        return
-    serve = server.run_simple
 
-    @functools.wraps(serve)
-    def run_simple(hostname: str, port: int, application: Any, *args: Any, **kwargs: Any) -> None:
-        serve(hostname, port, ReplayRetriedWrites(application), *args, **kwargs)
+def application() -> Callable[..., Iterable[bytes]]:
+    """moto's server application, as its own `main()` builds it, behind the replay of retried writes."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    run_simple.imgpipe_replay = True  # type: ignore[attr-defined]
-    server.run_simple = run_simple
+    return ReplayRetriedWrites(DomainDispatcherApplication(create_backend_app))
+
+
+def serve(host: str, port: int) -> None:
+    """moto's application served by waitress rather than by moto's own server, werkzeug's development server,
+    which closes the connection after every reply (werkzeug 3: "This disables HTTP/1.1 keep-alive") and starts a
+    thread per connection: every request paid a TCP connection and a thread, about 1 ms of CPU between client and
+    emulator on a 3-5 ms request here. waitress keeps connections alive and serves them from a pool of threads.
+    It drops request headers with an underscore in their name (ambiguous in WSGI): S3 user metadata with one
+    would be lost, which moto's server keeps; imgpipe's metadata keys have none."""
+    import waitress
+
+    os.environ.setdefault("MOTO_PORT", str(port))  # as moto's main() sets it: some services' URLs carry it
+    waitress.serve(
+        application(),
+        host=host,
+        port=port,
+        threads=THREADS,
+        connection_limit=CONNECTIONS,
+        asyncore_use_poll=True,  # select() stops at 1,024 descriptors
+        inbuf_overflow=BUFFERED_IN_MEMORY,
+        outbuf_overflow=BUFFERED_IN_MEMORY,
+        ident="imgpipe-emulator",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.local.emulator", description="The embedded AWS emulator (moto), served on host:port."
+    )
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("-p", "--port", type=int, default=5000, help="port to bind (default: 5000)")
+    args = parser.parse_args(argv)
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read by moto.settings when moto is first imported
     answer_form_posts_with_cors()
     hold_application_autoscaling_tags()
@@ -301,10 +332,7 @@ def main(argv: list[str] | None = None) -> None:
     keep_queue_policies_across_other_attribute_writes()
     send_without_counting_the_queue()
     list_moto_services_once()
-    replay_retried_writes()
-    from moto.server import main as serve
-
-    serve(argv if argv is not None else sys.argv[1:])
+    serve(args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
 """The embedded emulator's launcher (scripts/local/emulator.py): each difference from moto it mends, over HTTP
-against moto's server patched as the launcher patches it, and a retried write against the launcher itself. The
+against moto's server patched as the launcher patches it, and against the launcher itself: how it serves (one
+connection for many requests, a pool of threads) and a retried write. The
 CORS behaviour is also tested against the deployed stack (tests/integration/test_local_deploy.py) and in the
 browser (tests/integration/test_web_app.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,30 +252,82 @@ def test_requests_are_routed_without_listing_motos_package_each_time() -> None:
     assert patched == {"answered": ["x", "m", "t"], "listings": 0, "same_names": True}
 
 
+@contextlib.contextmanager
+def launched_emulator(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID; its port and log."""
+    port = free_port()
+    log_path = tmp_path / "emulator.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "scripts.local.emulator", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and server.poll() is None, "the emulator did not start"
+                    time.sleep(0.2)
+            yield port, log_path
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_one_connection_carries_many_requests_and_a_long_poll_holds_up_no_other(tmp_path: Path) -> None:
+    """Keep-alive: moto's own server (werkzeug's) answered every request with `Connection: close`, so each call
+    paid a new TCP connection and a server thread. And a pool of threads, not one: a ReceiveMessage waiting for
+    messages must not keep another client's requests waiting."""
+    import http.client
+
+    with launched_emulator(tmp_path) as (port, _log):
+        sqs = emulator_client("sqs", port)
+        queue = sqs.create_queue(QueueName="waits")["QueueUrl"]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        answers = []
+        for _ in range(5):
+            connection.request("GET", "/")
+            reply = connection.getresponse()
+            reply.read()
+            answers.append((reply.status, reply.getheader("Connection")))
+        reused = connection.sock is not None  # http.client closes its socket when told to
+        connection.close()
+
+        waited: list[float] = []
+
+        def long_poll() -> None:
+            started = time.monotonic()
+            emulator_client("sqs", port).receive_message(QueueUrl=queue, WaitTimeSeconds=3)
+            waited.append(time.monotonic() - started)
+
+        polls = [threading.Thread(target=long_poll) for _ in range(4)]
+        for poll in polls:
+            poll.start()
+        time.sleep(0.5)  # the polls are waiting in the emulator
+        started = time.monotonic()
+        sqs.list_queues()
+        meanwhile = time.monotonic() - started
+        for poll in polls:
+            poll.join()
+    assert answers == [(200, None)] * 5 and reused
+    assert meanwhile < 1.5, meanwhile  # not behind the 3 s waits
+    assert len(waited) == 4 and min(waited) >= 2.5  # and they did wait
+
+
 def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attempt(tmp_path: Path) -> None:
     """The emulator as `make up` starts it (its own process, on 127.0.0.1), stopped by its PID. An SDK retry is
     the same request with a higher attempt number; here the first attempt's reply is "lost" by sending the
     request botocore prepared a second time, as attempt 2."""
     import requests
 
-    port = free_port()
-    log = (tmp_path / "emulator.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "scripts.local.emulator", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with launched_emulator(tmp_path) as (port, log):
         ec2 = emulator_client("ec2", port)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-                break
-            except Exception:
-                assert time.monotonic() < deadline and server.poll() is None, "the emulator did not start"
-                time.sleep(0.2)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         group = ec2.create_security_group(GroupName="w", Description="w", VpcId=vpc)["GroupId"]
         sent: list[Any] = []
         ec2.meta.events.register(
@@ -302,14 +359,10 @@ def test_a_write_retried_after_its_reply_was_lost_is_answered_as_its_first_attem
         secret_retried = again(2, headers["amz-sdk-invocation-id"])
         secret_again = again(1, "0f6c2a9e-6c9b-4a37-9f3e-3c1d2b4a5e6f")
         secret_count = len(secrets.list_secrets()["SecretList"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     assert first["Return"] and retried.status_code == 200 and b"<return>true</return>" in retried.content
     assert another.status_code == 400 and b"InvalidPermission.Duplicate" in another.content
     assert len(egress) == 1
     assert secret_retried.status_code == 200 and secret_retried.json()["ARN"] == made["ARN"]
     assert secret_again.status_code == 400 and secret_again.json()["__type"].endswith("ResourceExistsException")
     assert secret_count == 1
-    assert "replayed: attempt 2 of POST /" in (tmp_path / "emulator.log").read_text()
+    assert "replayed: attempt 2 of POST /" in log.read_text()
