@@ -334,6 +334,20 @@ _PORT_SETTINGS = {
 }
 
 
+# A killed process's pid leaves /proc before the last of its threads has closed its descriptors: its listening
+# socket may be held for a moment after (the emulator's 64 threads: seen once in two `up`s right after a kill -9).
+PORT_RELEASE_S = 5.0
+
+
+def _port_released(port: int, wait_s: float) -> bool:
+    deadline = time.monotonic() + wait_s
+    while not port_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
     rec_file = record_path(cfg, svc.name)
     record = Record.load(rec_file)
@@ -352,7 +366,7 @@ def _start(cfg: StackConfig, svc: Service, log: Callable[[str], None]) -> None:
         log(f"{svc.name}: removing unreadable record {rec_file}")
         rec_file.unlink()
 
-    if not port_free(svc.port):
+    if not _port_released(svc.port, PORT_RELEASE_S if record is not None else 0):
         port_var, external_var = _PORT_SETTINGS[svc.name]
         advice = f", or point the project at that server with {external_var} if it is one" if external_var else ""
         raise StackError(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,6 +85,29 @@ def test_taken_port_is_explained_and_nothing_is_started(tmp_path: Path) -> None:
         with pytest.raises(stack.StackError, match=rf"port {cfg.moto_port} .* in use .*IMGPIPE_MOTO_PORT"):
             stack.up(cfg, log=lambda _m: None)
     assert not stack.record_path(cfg, "moto").exists()
+
+
+def test_a_port_still_held_by_the_process_that_died_is_waited_for(tmp_path: Path) -> None:
+    """A process killed with -9 leaves /proc before its last thread has closed its listening socket (seen with
+    the emulator's 64 threads): `up` right after the kill waits for the port rather than call it taken."""
+    cfg = isolated_config(tmp_path / "run")
+    cfg.run_dir.mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stack.Record("moto", gone.pid, cfg.moto_port, time.time(), ["python", "-m", "scripts.local.emulator"]).save(
+        stack.record_path(cfg, "moto")
+    )
+    dying = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    dying.bind(("127.0.0.1", cfg.moto_port))
+    dying.listen()
+    threading.Timer(0.5, dying.close).start()
+    messages: list[str] = []
+    try:
+        stack.up(cfg, log=messages.append)
+        assert any("stale record" in m for m in messages)
+        assert states(cfg) == {"moto": "running", "tansu": "running"}
+    finally:
+        stack.down(cfg, log=messages.append)
 
 
 def test_down_leaves_processes_it_did_not_start_alone(tmp_path: Path) -> None:
