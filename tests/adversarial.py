@@ -191,24 +191,27 @@ def webp_with_frames(count: int) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
 
 
-def gif_with_frames(count: int) -> bytes:
+def _one_pixel_gif() -> tuple[bytes, int]:
+    """A one-pixel GIF and the offset of its image descriptor (after the header and colour table)."""
     one = encode(Image.new("P", (1, 1)), "GIF")
-    descriptor = one.find(b"\x2c")  # image descriptor after the header and colour table
+    return one, one.find(b"\x2c")
+
+
+def gif_with_frames(count: int) -> bytes:
+    one, descriptor = _one_pixel_gif()
     frame = one[descriptor:-1]
     return one[:descriptor] + frame * count + b"\x3b"
 
 
 def gif_with_sub_blocks(count: int) -> bytes:
     """A one-pixel GIF whose comment extension is `count` one-byte sub-blocks: walked two bytes at a time."""
-    one = encode(Image.new("P", (1, 1)), "GIF")
-    descriptor = one.find(b"\x2c")
+    one, descriptor = _one_pixel_gif()
     return one[:descriptor] + b"\x21\xfe" + b"\x01x" * count + b"\x00" + one[descriptor:]
 
 
 def gif_with_extensions(count: int) -> bytes:
     """A one-pixel GIF preceded by `count` empty comment extensions: each a block Pillow's reader visits."""
-    one = encode(Image.new("P", (1, 1)), "GIF")
-    descriptor = one.find(b"\x2c")
+    one, descriptor = _one_pixel_gif()
     return one[:descriptor] + b"\x21\xfe\x00" * count + one[descriptor:]
 
 
