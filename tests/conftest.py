@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -102,6 +103,31 @@ def _group(item: pytest.Item, config: pytest.Config, group: str) -> None:
         from _pytest.nodeid import coerce_node_id
 
         item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
+# The deployed stack's worker is the suite's critical path: its modules share one stack, so no other worker can
+# take them, and it ran alone for the last ~230 s of a 2-core CI run while the others had finished. Every other
+# worker lowers its priority (and that of the processes it starts) when it first runs a test outside that group,
+# so the stack's emulator, functions and Terraform get a core when they want one and the rest fill the gaps.
+YIELDING_NICENESS = 5
+
+
+def yields_cpu(group: str | None, worker: str | None, already: bool) -> bool:
+    """Whether this test's worker should lower its priority now: under xdist, once, outside the stack's group."""
+    return worker is not None and not already and group != DEPLOYED_STACK_GROUP
+
+
+_yielded = False
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures start processes that would keep the old priority
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _yielded
+    marker = item.get_closest_marker("xdist_group")
+    group = marker.args[0] if marker and marker.args else None
+    if yields_cpu(group, os.environ.get("PYTEST_XDIST_WORKER"), _yielded):
+        os.nice(YIELDING_NICENESS)
+        _yielded = True
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers into the test ids

@@ -14,7 +14,7 @@ from scripts.cli import REPO_ROOT
 CONFTEST = """
 import os
 import pytest
-from tests.conftest import pytest_collection_modifyitems  # the hook under test
+from tests.conftest import pytest_collection_modifyitems, pytest_runtest_setup  # the hooks under test
 
 @pytest.fixture(scope="session")
 def deployed():
@@ -43,12 +43,16 @@ def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_p
     (tmp_path / "conftest.py").write_text(CONFTEST)
     for module in ("test_one", "test_two"):  # two modules sharing the stack
         (tests / "integration" / f"{module}.py").write_text(
-            "".join(f"def test_{n}(deployed): pass\n" for n in range(4))
+            # the stack's worker keeps the priority it started with (the others yield to it)
+            "import os\n" + "".join(f"def test_{n}(deployed): assert os.nice(0) == {os.nice(0)}\n" for n in range(4))
         )
     # Each unit test takes a moment, so that both workers are still taking tests when the group is done: which
     # worker runs which test is otherwise a race that a loaded machine can give to one worker.
     (tests / "unit" / "test_pure.py").write_text(
-        "import time\n" + "".join(f"def test_{n}(): time.sleep(0.3)\n" for n in range(8))
+        "import os, time\n"
+        + "".join(
+            f"def test_{n}(): time.sleep(0.3); assert os.nice(0) == {min(os.nice(0) + 5, 19)}\n" for n in range(8)
+        )
     )
     out = pytest_in(tmp_path, "-n", "2", "--dist", "loadgroup", "-v")
     ran = re.findall(r"\[(gw\d)\] .*PASSED (tests/\S+)", out.stdout)
