@@ -112,20 +112,15 @@ def _group(item: pytest.Item, config: pytest.Config, group: str) -> None:
 YIELDING_NICENESS = 5
 
 
-def yields_cpu(group: str | None, worker: str | None, already: bool) -> bool:
-    """Whether this test's worker should lower its priority now: under xdist, once, outside the stack's group."""
-    return worker is not None and not already and group != DEPLOYED_STACK_GROUP
-
-
-_yielded = False
+_yielded = False  # this worker has lowered its priority (it cannot raise it again)
 
 
 @pytest.hookimpl(tryfirst=True)  # before the test's fixtures start processes that would keep the old priority
 def pytest_runtest_setup(item: pytest.Item) -> None:
     global _yielded
     marker = item.get_closest_marker("xdist_group")
-    group = marker.args[0] if marker and marker.args else None
-    if yields_cpu(group, os.environ.get("PYTEST_XDIST_WORKER"), _yielded):
+    in_stack_group = marker is not None and marker.args[:1] == (DEPLOYED_STACK_GROUP,)
+    if not _yielded and not in_stack_group and "PYTEST_XDIST_WORKER" in os.environ:
         os.nice(YIELDING_NICENESS)
         _yielded = True
 
