@@ -161,11 +161,6 @@ variable "processing_mode" {
     condition     = contains(["lambda", "containers", "split"], var.processing_mode)
     error_message = "processing_mode must be lambda, containers or split."
   }
-
-  validation {
-    condition     = var.processing_mode == "lambda" || var.workers != null
-    error_message = "processing_mode ${var.processing_mode} runs container workers: give var.workers (image, repository, network)."
-  }
 }
 
 variable "large_image_min_bytes" {
@@ -211,6 +206,14 @@ variable "workers" {
     poll_wait_seconds          = optional(number, 20)
   })
   default = null
+
+  # Checked here rather than on processing_mode: a variable's validation waits for every variable it reads, and
+  # var.workers is known only once the network it names exists (envs/local creates its VPC in the same apply),
+  # so on processing_mode it held back everything that reads the mode, the KMS key among them, by that long.
+  validation {
+    condition     = var.workers != null || var.processing_mode == "lambda"
+    error_message = "processing_mode ${var.processing_mode} runs container workers: give var.workers (image, repository, network)."
+  }
 }
 
 variable "worker_image" {

@@ -274,7 +274,7 @@ run "rejects_invalid_settings" {
     var.lambda_architecture,
     var.kms_deletion_window_in_days,
     var.name_prefix,
-    var.processing_mode,
+    var.workers,
     var.large_image_min_pixels,
   ]
 }
