@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from scripts.deploy import tf
 from scripts.local import stack
+from tests.integration.plans import PLANS_READ_BY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,10 +140,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif module.startswith(("tests/integration", "tests/e2e")):
             _group(item, config, module)
 
+    # The stack's modules that read its background plans (tests/integration/plans.py) go last in its group, so
+    # that the other modules' tests run while those plans are made instead of waiting for them.
+    reading_plans = {_module(i) for i in items if set(getattr(i, "fixturenames", ())) & set(PLANS_READ_BY)}
+
     def rank(item: pytest.Item) -> tuple[int, int]:
         module = _module(item)
         if module in sharing:
-            return 0, 0
+            return 0, int(module in reading_plans)
         first = next((i + 1 for i, prefix in enumerate(_FIRST) if module.startswith(prefix)), len(_FIRST) + 1)
         return first, -_plan_weight(item)
 

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,11 +21,28 @@ from scripts.local.event_sources.sqs import SqsPoller
 from scripts.local.lambda_host import FunctionHost
 from scripts.ops import keys as key_admin
 from tests.conftest import REPO_ROOT, copy_terraform_tree
+from tests.integration import plans
 
 
 @pytest.fixture(scope="session")
-def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The env's outputs after a real apply (a copy of the tree, so the checkout's state is untouched)."""
+def plan_pool(local_stack: stack.StackConfig) -> Iterator[ThreadPoolExecutor]:
+    """Where the plans of tests/integration/plans.py run; closed (waiting for them) before the emulator stops."""
+    with ThreadPoolExecutor(max_workers=len(plans.PLANS_READ_BY), thread_name_prefix="plan") as pool:
+        yield pool
+
+
+_STARTED_PLANS = pytest.StashKey[dict[str, "Future[Any]"]]()
+
+
+@pytest.fixture(scope="session")
+def deployed(
+    local_stack: stack.StackConfig,
+    tmp_path_factory: pytest.TempPathFactory,
+    plan_pool: ThreadPoolExecutor,
+    request: pytest.FixtureRequest,
+) -> dict[str, Any]:
+    """The env's outputs after a real apply (a copy of the tree, so the checkout's state is untouched). The plans
+    that this session's tests read start here, in the background, while the tests before them run."""
     root = copy_terraform_tree(tmp_path_factory.mktemp("deploy")).parent
     # The envs read dist/lambda/manifest.json next to terraform/, as `make up` leaves it.
     package.build(REPO_ROOT / "lambdas", root / "dist" / "lambda", "arm64")
@@ -34,15 +51,44 @@ def deployed(local_stack: stack.StackConfig, tmp_path_factory: pytest.TempPathFa
     outputs = tf.outputs("local", environ, root=root)
     outputs["_root"] = root
     outputs["_environ"] = environ
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    started: dict[str, Future[Any]] = {}
+    if "staging_shape_plan" in wanted:
+        shaped = plans.reshape_as_staging(root)  # before the second plan holds the state's lock
+        started["staging_shape_plan"] = plan_pool.submit(plans.plan_shaped, shaped, environ)
+    if "second_plan" in wanted:
+        started["second_plan"] = plan_pool.submit(plans.plan_again, root, environ)
+    request.config.stash[_STARTED_PLANS] = started
     return outputs
 
 
+def _started(request: pytest.FixtureRequest, name: str) -> Future[Any] | None:
+    return request.config.stash.get(_STARTED_PLANS, {}).get(name)
+
+
+@pytest.fixture
+def background_plans_finished(request: pytest.FixtureRequest) -> None:
+    """For a test that changes a deployed setting (and puts it back): the background plans must not read the
+    stack meanwhile, or the no-op plan would report as drift what the test did."""
+    for started in request.config.stash.get(_STARTED_PLANS, {}).values():
+        started.exception()  # waits; a plan's own failure is reported by the test that reads it
+
+
 @pytest.fixture(scope="session")
-def second_plan(deployed: dict[str, Any]) -> tuple[bool, Path]:
-    """The deployed env planned again (whether it has changes, and the saved plan): one refresh of ~300 resources
-    against the emulator that the no-op check and the plan-based authorization check both read."""
-    planfile = deployed["_root"] / "again.tfplan"
-    return tf.plan("local", deployed["_environ"], planfile, root=deployed["_root"]), planfile
+def second_plan(deployed: dict[str, Any], request: pytest.FixtureRequest) -> plans.SecondPlan:
+    """The deployed env planned again (whether it has changes, the saved plan and its JSON): one refresh of ~220
+    resources against the emulator that the no-op check and the plan-based authorization check both read."""
+    started = _started(request, "second_plan")
+    return started.result() if started else plans.plan_again(deployed["_root"], deployed["_environ"])
+
+
+@pytest.fixture(scope="session")
+def staging_shape_plan(deployed: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The deployed stack planned as staging would run it (`terraform show -json` of the saved plan)."""
+    started = _started(request, "staging_shape_plan")
+    if started:
+        return dict(started.result())
+    return plans.plan_shaped(plans.reshape_as_staging(deployed["_root"]), deployed["_environ"])
 
 
 @pytest.fixture(scope="session")

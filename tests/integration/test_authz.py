@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ from scripts.ops import iam_audit
 from scripts.ops.authz import __main__ as cli
 from scripts.ops.authz import documents, matrix
 from scripts.ops.authz.engine import Role
+from tests.integration import plans
 
 pytestmark = pytest.mark.integration
 PREFIX = "imgpipe-local"
@@ -165,18 +165,9 @@ def test_a_broadened_role_fails_the_forbidden_edges(environment: matrix.Environm
 
 
 def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
-    environment: matrix.Environment, deployed: dict[str, Any], second_plan: tuple[bool, Path]
+    environment: matrix.Environment, second_plan: plans.SecondPlan
 ) -> None:
-    directory = tf.env_dir("local", deployed["_root"])
-    shown = json.loads(
-        subprocess.run(
-            [tf.terraform_bin(), f"-chdir={directory}", "show", "-json", str(second_plan[1])],
-            env=deployed["_environ"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    shown = second_plan.shown
     planned = cli.environment_from_outputs(documents.from_plan(shown, PREFIX), documents.plan_outputs(shown))
     from_plan = {i: v.outcome for i, v in verdicts_by_id(planned).items()}
     deployed_verdicts = {i: v.outcome for i, v in verdicts_by_id(environment).items()}
@@ -184,51 +175,11 @@ def test_a_saved_plan_of_the_same_stack_gives_the_same_verdicts(
     assert planned.documents.unknown == set()  # a plan over an existing stack knows every document
 
 
-def saved_plan(directory: Path, environ: dict[str, str], planfile: Path) -> dict[str, Any]:
-    # No refresh: this session applied the state minutes ago and second_plan already proves it matches the
-    # emulator; reading ~300 resources back again would only repeat that.
-    subprocess.run(
-        [
-            tf.terraform_bin(),
-            f"-chdir={directory}",
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-refresh=false",
-            f"-out={planfile}",
-        ],
-        env=environ,
-        check=True,
-        capture_output=True,
-    )
-    shown = subprocess.run(
-        [tf.terraform_bin(), f"-chdir={directory}", "show", "-json", str(planfile)],
-        env=environ,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(shown.stdout))
-
-
-def test_a_plan_in_the_shape_of_staging_holds_the_opt_in_edges_too(deployed: dict[str, Any], tmp_path: Path) -> None:
-    # The deployed stack planned as staging would run it: bucket policies attached, Malware Protection on,
-    # QuickSight on. Only planned (the emulator holds neither a malware plan nor QuickSight): what a saved plan
-    # gives the pipeline's plan stage.
-    local = tf.env_dir("local", deployed["_root"])
-    shaped = local.parent / "local-staging-shape"
-    shutil.copytree(local, shaped, ignore=shutil.ignore_patterns("*.tfplan*"))
-    main = (shaped / "main.tf").read_text()
-    main = main.replace("enforce_bucket_policy = false", "enforce_bucket_policy = true")
-    main = main.replace("malware_protection     = false", "malware_protection     = true")
-    main = main.replace(
-        "  analyst_principal_arns =",
-        '  quicksight = { principal_arn = "arn:aws:quicksight:us-east-1:123456789012:user/default/analyst",\n'
-        '    tenant_groups = { "arn:aws:quicksight:us-east-1:123456789012:group/default/it" = ["it"] } }\n'
-        "  analyst_principal_arns =",
-    )
-    (shaped / "main.tf").write_text(main)
-    shown = saved_plan(shaped, deployed["_environ"], tmp_path / "shaped.tfplan")
+def test_a_plan_in_the_shape_of_staging_holds_the_opt_in_edges_too(staging_shape_plan: dict[str, Any]) -> None:
+    # The deployed stack planned as staging would run it (tests/integration/plans.py: bucket policies attached,
+    # Malware Protection on, QuickSight on). Only planned (the emulator holds neither a malware plan nor
+    # QuickSight): what a saved plan gives the pipeline's plan stage.
+    shown = staging_shape_plan
     docs = documents.from_plan(shown, PREFIX)
     assert docs.notes == {}  # every bucket policy is attached here, not declared
     outputs = documents.plan_outputs(shown)

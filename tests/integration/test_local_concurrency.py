@@ -191,6 +191,7 @@ def group_is_gone(pgid: int) -> bool:
     return False
 
 
+@pytest.mark.usefixtures("background_plans_finished")  # it shortens the queue's visibility timeout meanwhile
 def test_a_worker_killed_mid_batch_leaves_its_messages_to_the_visibility_timeout_and_loses_nothing(
     deployed: dict[str, Any], local_stack: stack.StackConfig, tmp_path: Path
 ) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
 
 from scripts.local import stack
+from tests.integration import plans
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -20,9 +20,8 @@ def client(cfg: stack.StackConfig, service: str) -> Any:
     return stack.aws_client(cfg, service)
 
 
-def test_second_plan_is_a_no_op(second_plan: tuple[bool, Path]) -> None:
-    changed, planfile = second_plan
-    assert changed is False and planfile.is_file()
+def test_second_plan_is_a_no_op(second_plan: plans.SecondPlan) -> None:
+    assert second_plan.changed is False and second_plan.planfile.is_file()
 
 
 @pytest.mark.parametrize("bucket_output", ["raw_bucket_name", "processed_bucket_name"])

@@ -20,6 +20,10 @@ from tests.conftest import pytest_collection_modifyitems, pytest_runtest_setup  
 @pytest.fixture(scope="session")
 def deployed():
     return os.environ.get("PYTEST_XDIST_WORKER")
+
+@pytest.fixture(scope="session")
+def second_plan(deployed):
+    return deployed
 """
 
 
@@ -63,8 +67,9 @@ def test_modules_of_the_deployed_stack_run_on_one_worker_and_others_spread(tmp_p
 
 
 def test_the_longest_work_is_queued_first_and_xdist_keeps_that_order(tmp_path: Path) -> None:
-    """The deployed stack's modules, then the e2e workflow, then other integration modules, then the terraform
-    suites by their weight (pipeline and ingest_api, measured longest, before a small module), then unit tests."""
+    """The deployed stack's modules (those that read its background plans last), then the e2e workflow, then
+    other integration modules, then the terraform suites by their weight (pipeline and ingest_api, measured
+    longest, before a small module), then unit tests."""
     tests = tmp_path / "tests"
     for part in ("integration", "e2e", "terraform", "unit"):
         (tests / part).mkdir(parents=True)
@@ -72,6 +77,8 @@ def test_the_longest_work_is_queued_first_and_xdist_keeps_that_order(tmp_path: P
     (tests / "unit" / "test_a_pure.py").write_text("def test_pure(): pass\n")
     (tests / "integration" / "test_a_big.py").write_text("".join(f"def test_{n}(): pass\n" for n in range(8)))
     (tests / "integration" / "test_shared.py").write_text("def test_read(deployed): pass\n")
+    # reads a plan the deploy starts in the background: last of the stack's modules, though first by name
+    (tests / "integration" / "test_plan_reader.py").write_text("def test_read(deployed, second_plan): pass\n")
     (tests / "e2e" / "test_flow.py").write_text("".join(f"def test_{n}(): pass\n" for n in range(3)))
     (tests / "terraform" / "test_suites.py").write_text(
         "import pytest\n"
@@ -83,6 +90,7 @@ def test_the_longest_work_is_queued_first_and_xdist_keeps_that_order(tmp_path: P
     modules = list(dict.fromkeys(line.split("::")[0] for line in order))
     assert modules == [
         "tests/integration/test_shared.py",
+        "tests/integration/test_plan_reader.py",
         "tests/e2e/test_flow.py",
         "tests/integration/test_a_big.py",
         "tests/terraform/test_suites.py",
