@@ -20,7 +20,8 @@ from scripts.local import worker as local_worker
 from scripts.local.event_sources.sqs import SqsPoller
 from scripts.local.lambda_host import FunctionHost
 from scripts.ops import keys as key_admin
-from tests.conftest import REPO_ROOT, copy_terraform_tree
+from scripts.ops.authz.engine import Role
+from tests.conftest import REPO_ROOT, copy_terraform_tree, isolated_config
 from tests.integration import plans
 
 
@@ -41,8 +42,17 @@ def deployed(
     plan_pool: ThreadPoolExecutor,
     request: pytest.FixtureRequest,
 ) -> dict[str, Any]:
-    """The env's outputs after a real apply (a copy of the tree, so the checkout's state is untouched). The plans
-    that this session's tests read start here, in the background, while the tests before them run."""
+    """The env's outputs after a real apply (a copy of the tree, so the checkout's state is untouched). The
+    Terraform runs that this session's tests read (tests/integration/plans.py) start here, in the background:
+    the pipeline roles' apply during the deploy, the plans of the stack once it is deployed."""
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    started: dict[str, Future[Any]] = {}
+    request.config.stash[_STARTED_PLANS] = started
+    if "pipeline_roles" in wanted:
+        cicd = tmp_path_factory.mktemp("cicd")
+        started["pipeline_roles"] = plan_pool.submit(
+            plans.pipeline_roles_from_terraform, copy_terraform_tree(cicd), isolated_config(cicd / "run")
+        )
     root = copy_terraform_tree(tmp_path_factory.mktemp("deploy")).parent
     # The envs read dist/lambda/manifest.json next to terraform/, as `make up` leaves it.
     package.build(REPO_ROOT / "lambdas", root / "dist" / "lambda", "arm64")
@@ -51,14 +61,11 @@ def deployed(
     outputs = tf.outputs("local", environ, root=root)
     outputs["_root"] = root
     outputs["_environ"] = environ
-    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
-    started: dict[str, Future[Any]] = {}
     if "staging_shape_plan" in wanted:
         shaped = plans.reshape_as_staging(root)  # before the second plan holds the state's lock
         started["staging_shape_plan"] = plan_pool.submit(plans.plan_shaped, shaped, environ)
     if "second_plan" in wanted:
         started["second_plan"] = plan_pool.submit(plans.plan_again, root, environ)
-    request.config.stash[_STARTED_PLANS] = started
     return outputs
 
 
@@ -80,6 +87,18 @@ def second_plan(deployed: dict[str, Any], request: pytest.FixtureRequest) -> pla
     resources against the emulator that the no-op check and the plan-based authorization check both read."""
     started = _started(request, "second_plan")
     return started.result() if started else plans.plan_again(deployed["_root"], deployed["_environ"])
+
+
+@pytest.fixture(scope="session")
+def pipeline_roles(
+    deployed: dict[str, Any], request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Role]:
+    """envs/cicd's roles for staging, as Terraform makes them (tests/integration/plans.py), by role name."""
+    started = _started(request, "pipeline_roles")
+    if started:
+        return dict(started.result())
+    cicd = tmp_path_factory.mktemp("cicd")
+    return plans.pipeline_roles_from_terraform(copy_terraform_tree(cicd), isolated_config(cicd / "run"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
-"""Plans of the session's deployed stack that tests read: the same env planned again (with a refresh, so any drift
-shows), and the env reshaped as staging runs it (planned only). Each is a whole plan of ~220 resources, ~25 s
-mostly spent in the AWS provider's waits, so conftest starts them in the background as soon as the stack is
-deployed instead of on the deployed stack's worker when a test first asks (that worker is the suite's critical
-path)."""
+"""Terraform runs around the session's deployed stack that tests read: the same env planned again (with a refresh,
+so any drift shows), the env reshaped as staging runs it (planned only), and envs/cicd's pipeline roles applied
+into an emulator of their own. Each takes ~25 s, mostly the AWS provider's waits, so conftest starts them in the
+background (the roles while the stack is deployed, the plans once it is) instead of on the deployed stack's
+worker when a test first asks: that worker is the suite's critical path."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from scripts.deploy import tf
+from scripts.local import stack
+from scripts.ops.authz import documents
+from scripts.ops.authz.engine import Role
 
-# The fixtures (tests/integration/conftest.py) by which tests read each plan: what the deploy starts in the
+# The fixtures (tests/integration/conftest.py) by which tests read each run: what the deploy starts in the
 # background when a selected test asks for it.
-PLANS_READ_BY = ("second_plan", "staging_shape_plan")
+PLANS_READ_BY = ("second_plan", "staging_shape_plan", "pipeline_roles")
 
 # What envs/local relaxes and staging keeps, plus the opt-in features the emulator cannot hold: bucket policies
 # attached, Malware Protection on, QuickSight on.
@@ -90,3 +93,73 @@ def plan_shaped(shaped: Path, environ: dict[str, str]) -> dict[str, Any]:
         capture_output=True,
     )
     return shown(shaped, environ, planfile)
+
+
+# The pipeline's roles live in another root (envs/cicd), which the module allows for staging and prod only. Their
+# documents are made by Terraform itself: envs/cicd for staging, applied (the roles, their policies and what those
+# name) into an emulator of its own, read back, and renamed to the local environment, so that the matrix's
+# pipeline edges are judged against the deployed stack's key and bucket policies.
+CICD_OVERRIDE = """
+terraform {
+  backend "local" {}
+}
+
+provider "aws" {
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  skip_requesting_account_id  = false
+  max_retries                 = 3
+  endpoints {
+    iam  = "%(endpoint)s"
+    kms  = "%(endpoint)s"
+    logs = "%(endpoint)s"
+    s3   = "%(endpoint)s"
+    sts  = "%(endpoint)s"
+  }
+}
+"""
+CICD_VARIABLES = """
+environments = {
+  staging = {
+    manual_approval = false
+    state = {
+      bucket      = "imgpipe-staging-tfstate-123456789012-us-east-1"
+      key         = "imgpipe/staging/terraform.tfstate"
+      region      = "us-east-1"
+      kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+}
+"""
+
+
+def pipeline_roles_from_terraform(terraform: Path, emulator: stack.StackConfig) -> dict[str, Role]:
+    """envs/cicd's roles for staging (in `terraform`, a copy of the tree), applied into an emulator of their own
+    and read back. Needs nothing of the deployed stack: it runs while that is deployed."""
+    directory = terraform / "envs" / "cicd"
+    with stack.running(emulator, log=lambda _msg: None) as cfg:
+        (directory / "emulator_override.tf").write_text(CICD_OVERRIDE % {"endpoint": cfg.aws_endpoint})
+        (directory / "emulator.auto.tfvars").write_text(CICD_VARIABLES)
+        environ = {**tf.run_env("local", cfg), "TF_IN_AUTOMATION": "1"}
+        tf.init(directory, environ=environ)
+        targets = [
+            f'-target=module.cicd["staging"].{r}'
+            for r in ("aws_iam_role_policy.build", "aws_iam_role_policy_attachment.plan_read_only")
+        ]
+        subprocess.run(
+            [
+                tf.terraform_bin(),
+                f"-chdir={directory}",
+                "apply",
+                "-input=false",
+                "-auto-approve",
+                "-no-color",
+                *targets,
+            ],
+            env=environ,
+            check=True,
+            capture_output=True,
+        )
+        return documents.roles_from_aws(stack.aws_client(cfg, "iam"), "imgpipe-staging")

@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.deploy import tf
 from scripts.local import stack
 from scripts.ops import iam_audit
 from scripts.ops.authz import __main__ as cli
@@ -200,88 +195,9 @@ def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matr
     assert iam_audit.check_resource_policies(docs) == []
 
 
-# The pipeline's roles live in another root (envs/cicd), which the module allows for staging and prod only. Their
-# documents are made by Terraform itself: envs/cicd for staging, applied (the roles, their policies and what those
-# name) into an emulator of its own, read back, and renamed to the local environment, so that the matrix's
-# pipeline edges are judged against the deployed stack's key and bucket policies.
-CICD_OVERRIDE = """
-terraform {
-  backend "local" {}
-}
-
-provider "aws" {
-  s3_use_path_style           = true
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  skip_requesting_account_id  = false
-  max_retries                 = 3
-  endpoints {
-    iam  = "%(endpoint)s"
-    kms  = "%(endpoint)s"
-    logs = "%(endpoint)s"
-    s3   = "%(endpoint)s"
-    sts  = "%(endpoint)s"
-  }
-}
-"""
-CICD_VARIABLES = """
-environments = {
-  staging = {
-    manual_approval = false
-    state = {
-      bucket      = "imgpipe-staging-tfstate-123456789012-us-east-1"
-      key         = "imgpipe/staging/terraform.tfstate"
-      region      = "us-east-1"
-      kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-    }
-  }
-}
-"""
-
-
-def pipeline_roles_from_terraform(work: Path) -> dict[str, Role]:
-    """envs/cicd's roles for staging, applied into an emulator of their own and read back."""
-    from tests.conftest import copy_terraform_tree, isolated_config
-
-    directory = copy_terraform_tree(work) / "envs" / "cicd"
-    with stack.running(isolated_config(work / "run"), log=lambda _msg: None) as cfg:
-        (directory / "emulator_override.tf").write_text(CICD_OVERRIDE % {"endpoint": cfg.aws_endpoint})
-        (directory / "emulator.auto.tfvars").write_text(CICD_VARIABLES)
-        environ = {**tf.run_env("local", cfg), "TF_IN_AUTOMATION": "1"}
-        tf.init(directory, environ=environ)
-        targets = [
-            f'-target=module.cicd["staging"].{r}'
-            for r in ("aws_iam_role_policy.build", "aws_iam_role_policy_attachment.plan_read_only")
-        ]
-        subprocess.run(
-            [
-                tf.terraform_bin(),
-                f"-chdir={directory}",
-                "apply",
-                "-input=false",
-                "-auto-approve",
-                "-no-color",
-                *targets,
-            ],
-            env=environ,
-            check=True,
-            capture_output=True,
-        )
-        return documents.roles_from_aws(stack.aws_client(cfg, "iam"), "imgpipe-staging")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def pipeline_roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[dict[str, Role]]]:
-    """Started with the module's first test: the apply (mostly the AWS provider's waiters) needs nothing of the
-    deployed stack, so it runs while this module's other tests read and plan that stack."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool.submit(pipeline_roles_from_terraform, tmp_path_factory.mktemp("cicd"))
-
-
 @pytest.fixture(scope="module")
-def with_pipeline_roles(environment: matrix.Environment, pipeline_roles: Future[dict[str, Role]]) -> matrix.Environment:
-    roles = pipeline_roles.result(timeout=600)
+def with_pipeline_roles(environment: matrix.Environment, pipeline_roles: dict[str, Role]) -> matrix.Environment:
+    roles = pipeline_roles
     assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "image", "plan", "apply")}
     renamed = copy.deepcopy(environment)
     for name, role in roles.items():
