@@ -13,7 +13,6 @@ from moto import mock_aws
 
 from scripts.deploy import tf
 from scripts.local import stack
-from tests.integration.plans import PLANS_READ_BY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +76,9 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 # suites, longest (run blocks times resources) first. Without xdist the order changes nothing a test may rely on.
 _FIRST = ("tests/e2e", "tests/integration", "tests/terraform")
 DEPLOYED_STACK_GROUP = "deployed-stack"
+# The fixtures by which tests read the Terraform runs that the deploy starts in the background
+# (tests/integration/plans.py): started only when a selected test asks for one.
+PLANS_READ_BY = ("second_plan", "staging_shape_plan", "pipeline_roles")
 
 
 def _module(item: pytest.Item) -> str:

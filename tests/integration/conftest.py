@@ -21,14 +21,14 @@ from scripts.local.event_sources.sqs import SqsPoller
 from scripts.local.lambda_host import FunctionHost
 from scripts.ops import keys as key_admin
 from scripts.ops.authz.engine import Role
-from tests.conftest import REPO_ROOT, copy_terraform_tree, isolated_config
+from tests.conftest import PLANS_READ_BY, REPO_ROOT, copy_terraform_tree, isolated_config
 from tests.integration import plans
 
 
 @pytest.fixture(scope="session")
 def plan_pool(local_stack: stack.StackConfig) -> Iterator[ThreadPoolExecutor]:
     """Where the plans of tests/integration/plans.py run; closed (waiting for them) before the emulator stops."""
-    with ThreadPoolExecutor(max_workers=len(plans.PLANS_READ_BY), thread_name_prefix="plan") as pool:
+    with ThreadPoolExecutor(max_workers=len(PLANS_READ_BY), thread_name_prefix="plan") as pool:
         yield pool
 
 
@@ -69,8 +69,9 @@ def deployed(
     return outputs
 
 
-def _started(request: pytest.FixtureRequest, name: str) -> Future[Any] | None:
-    return request.config.stash.get(_STARTED_PLANS, {}).get(name)
+def _started(request: pytest.FixtureRequest, name: str) -> Future[Any]:
+    # `deployed` started every run a selected test reads, and only a selected test asks for one.
+    return request.config.stash[_STARTED_PLANS][name]
 
 
 @pytest.fixture
@@ -85,29 +86,20 @@ def background_plans_finished(request: pytest.FixtureRequest) -> None:
 def second_plan(deployed: dict[str, Any], request: pytest.FixtureRequest) -> plans.SecondPlan:
     """The deployed env planned again (whether it has changes, the saved plan and its JSON): one refresh of ~220
     resources against the emulator that the no-op check and the plan-based authorization check both read."""
-    started = _started(request, "second_plan")
-    return started.result() if started else plans.plan_again(deployed["_root"], deployed["_environ"])
+    found: plans.SecondPlan = _started(request, "second_plan").result()
+    return found
 
 
 @pytest.fixture(scope="session")
-def pipeline_roles(
-    deployed: dict[str, Any], request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Role]:
+def pipeline_roles(deployed: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Role]:
     """envs/cicd's roles for staging, as Terraform makes them (tests/integration/plans.py), by role name."""
-    started = _started(request, "pipeline_roles")
-    if started:
-        return dict(started.result())
-    cicd = tmp_path_factory.mktemp("cicd")
-    return plans.pipeline_roles_from_terraform(copy_terraform_tree(cicd), isolated_config(cicd / "run"))
+    return dict(_started(request, "pipeline_roles").result())
 
 
 @pytest.fixture(scope="session")
 def staging_shape_plan(deployed: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
     """The deployed stack planned as staging would run it (`terraform show -json` of the saved plan)."""
-    started = _started(request, "staging_shape_plan")
-    if started:
-        return dict(started.result())
-    return plans.plan_shaped(plans.reshape_as_staging(deployed["_root"]), deployed["_environ"])
+    return dict(_started(request, "staging_shape_plan").result())
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,6 @@ from scripts.local import stack
 from scripts.ops.authz import documents
 from scripts.ops.authz.engine import Role
 
-# The fixtures (tests/integration/conftest.py) by which tests read each run: what the deploy starts in the
-# background when a selected test asks for it.
-PLANS_READ_BY = ("second_plan", "staging_shape_plan", "pipeline_roles")
-
 # What envs/local relaxes and staging keeps, plus the opt-in features the emulator cannot hold: bucket policies
 # attached, Malware Protection on, QuickSight on.
 STAGING_SHAPE = (

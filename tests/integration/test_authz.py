@@ -197,10 +197,9 @@ def test_the_deployed_resource_and_key_policies_pass_the_audit(environment: matr
 
 @pytest.fixture(scope="module")
 def with_pipeline_roles(environment: matrix.Environment, pipeline_roles: dict[str, Role]) -> matrix.Environment:
-    roles = pipeline_roles
-    assert set(roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "image", "plan", "apply")}
+    assert set(pipeline_roles) == {f"imgpipe-staging-cicd-{stage}" for stage in ("test", "image", "plan", "apply")}
     renamed = copy.deepcopy(environment)
-    for name, role in roles.items():
+    for name, role in pipeline_roles.items():
         text = json.dumps([role.arn, list(role.policies)])
         arn, policies = json.loads(
             text.replace("imgpipe-staging", PREFIX).replace("imgpipe/staging/", "imgpipe/local/")
